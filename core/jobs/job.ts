@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { POOL_NAME_PATTERN } from '../resources.ts';
+
+export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const TERMINAL_STATES: readonly JobState[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
+
+export const DEFAULT_TIMEOUT_SECONDS = 24 * 3600;
+export const MAX_TIMEOUT_SECONDS = 14 * 24 * 3600;
+export const MAX_ATTEMPTS_LIMIT = 20;
+
+// C0/C1 controls (tab excluded for argv/env values) make names and labels ambiguous in logs and UIs.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const NUL = /\u0000/;
+
+const noControlChars = (s: string) => !CONTROL_CHARS.test(s);
+
+const argument = z
+  .string()
+  .max(32 * 1024)
+  .refine((s) => !NUL.test(s), 'must not contain NUL characters');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'must match [A-Za-z_][A-Za-z0-9_]*');
+const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'must match [A-Za-z0-9][A-Za-z0-9._/-]{0,62}');
+
+function boundedRecord<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V, max: number) {
+  return z
+    .record(key, value)
+    .refine((r) => Object.keys(r).length <= max, `at most ${max} entries`);
+}
+
+export const resourcesSchema = z.strictObject({
+  gpus: z.number().int().min(0).max(16).default(0),
+  cpu: z.number().positive().max(192).default(1),
+  memoryMiB: z.number().int().min(1).max(2 * 1024 * 1024).default(1024),
+});
+export type Resources = z.infer<typeof resourcesSchema>;
+
+/** The body of `POST /v1/jobs`. Unknown fields are rejected so typos never silently do nothing. */
+export const jobSpecSchema = z.strictObject({
+  command: z
+    .array(argument)
+    .min(1, 'must name a program')
+    .max(4096)
+    .refine((argv) => (argv[0] ?? '').length > 0, 'the program (command[0]) must not be empty'),
+  queue: z.string().regex(POOL_NAME_PATTERN, 'must be a queue name like "default" or "gpu-a10g"').default('default'),
+  env: boundedRecord(envName, argument, 256).default({}),
+  name: z.string().min(1).max(128).refine(noControlChars, 'must not contain control characters').optional(),
+  timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).default(DEFAULT_TIMEOUT_SECONDS),
+  maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).optional(),
+  resources: resourcesSchema.default({ gpus: 0, cpu: 1, memoryMiB: 1024 }),
+  labels: boundedRecord(
+    labelKey,
+    z.string().max(256).refine(noControlChars, 'must not contain control characters'),
+    64,
+  ).default({}),
+});
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+export type JobSpec = z.output<typeof jobSpecSchema>;
+
+export interface StateChange {
+  readonly at: string;
+  readonly from: JobState | null;
+  readonly to: JobState;
+  readonly reason: string;
+}
+
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly workerId: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly exitCode?: number | null;
+  readonly reason?: string;
+}
+
+export interface Lease {
+  readonly id: string;
+  readonly workerId: string;
+  /** Epoch milliseconds; conditions compare against it. */
+  readonly expiresAt: number;
+}
+
+/** A job as the core sees it. Storage keys and GSI attributes live only in the store adapter. */
+export interface Job {
+  readonly id: string;
+  readonly name: string | null;
+  readonly group: string;
+  readonly owner: string;
+  readonly state: JobState;
+  readonly queue: string;
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly maxAttempts: number;
+  readonly resources: Resources;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Attempts started so far; 0 until a worker claims the job. */
+  readonly attempt: number;
+  readonly exitCode: number | null;
+  readonly reason: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly cancelRequested: boolean;
+  readonly lease: Lease | null;
+  readonly history: readonly StateChange[];
+  readonly attempts: readonly AttemptRecord[];
+}
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+/** The public JSON shape of a job (API and CLI). Leases stay internal. */
+export function jobView(job: Job) {
+  return {
+    id: job.id,
+    name: job.name,
+    group: job.group,
+    owner: job.owner,
+    state: job.state,
+    queue: job.queue,
+    command: job.command,
+    env: job.env,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    exitCode: job.exitCode,
+    reason: job.reason,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    timeoutSeconds: job.timeoutSeconds,
+    resources: job.resources,
+    labels: job.labels,
+    cancelRequested: job.cancelRequested,
+    attempts: job.attempts,
+    history: job.history,
+  };
+}
+export type JobView = ReturnType<typeof jobView>;

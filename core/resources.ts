@@ -1,0 +1,117 @@
+/**
+ * The one definition of Runplane's tables and queues. The CDK stack, the local bootstrap and the
+ * tests all read these, so keys, GSIs, TTL attributes and queue settings cannot drift apart.
+ */
+
+export type KeyType = 'S' | 'N';
+
+export interface KeySchema {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeySchema;
+  readonly sortKey?: KeySchema;
+}
+
+export interface TableDefinition {
+  /** Logical name; the physical name is `${prefix}-${logicalName}`. */
+  readonly logicalName: string;
+  readonly partitionKey: KeySchema;
+  readonly sortKey?: KeySchema;
+  readonly globalIndexes: readonly GlobalIndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry, when the table has one. */
+  readonly ttlAttribute?: string;
+}
+
+/**
+ * Jobs table. Job items have `pk = JOB#<id>`; idempotency guard items (`pk = IDEMPOTENCY#...`) share
+ * the table so a guard and its job are written in one transaction. Every GSI is sparse: only job
+ * items carry the GSI key attributes, and `queuedKey` only while the job is QUEUED.
+ */
+export const JOBS_TABLE = {
+  logicalName: 'jobs',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [
+    // Per-group listing, newest first (job ids are ULIDs, so they sort by creation time).
+    { indexName: 'byGroup', partitionKey: { name: 'groupKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    {
+      indexName: 'byGroupState',
+      partitionKey: { name: 'groupStateKey', type: 'S' },
+      sortKey: { name: 'id', type: 'S' },
+    },
+    {
+      indexName: 'byGroupQueue',
+      partitionKey: { name: 'groupQueueKey', type: 'S' },
+      sortKey: { name: 'id', type: 'S' },
+    },
+    // Sparse: holds exactly the jobs waiting to run, for re-enqueue after a restart and the sweeper.
+    { indexName: 'queued', partitionKey: { name: 'queuedKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+  ],
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/**
+ * Job events table: output chunks and lifecycle records, keyed by attempt so attempt 2 can never
+ * overwrite or interleave with attempt 1 (`pk = <jobId>#<attempt>`, `seq` contiguous from 1).
+ */
+export const EVENTS_TABLE = {
+  logicalName: 'events',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'seq', type: 'N' },
+  globalIndexes: [],
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/** Hash-chained audit log (see specs/04-audit-chain.md). */
+export const AUDIT_TABLE = {
+  logicalName: 'audit',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'seq', type: 'N' },
+  globalIndexes: [],
+} as const satisfies TableDefinition;
+
+export const TABLES = [JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE] as const;
+
+export interface QueueDefinition {
+  /** Pool name; the physical queue is `${prefix}-${pool}` with its DLQ `${prefix}-${pool}-dlq`. */
+  readonly pool: string;
+  /** Visibility timeout = the lease a worker holds on a job before it must heartbeat. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before SQS moves a message to the DLQ. */
+  readonly maxReceiveCount: number;
+  readonly messageRetentionSeconds: number;
+  /** Default `maxAttempts` for jobs submitted to this queue without one. */
+  readonly defaultMaxAttempts: number;
+}
+
+export const QUEUE_DEFAULTS = {
+  visibilityTimeoutSeconds: 60,
+  maxReceiveCount: 5,
+  messageRetentionSeconds: 4 * 24 * 3600,
+  defaultMaxAttempts: 1,
+} as const;
+
+export function queueDefinition(pool: string, overrides: Partial<QueueDefinition> = {}): QueueDefinition {
+  return { pool, ...QUEUE_DEFAULTS, ...overrides };
+}
+
+/** Queues the local platform and the default stack create. */
+export const DEFAULT_QUEUES: readonly QueueDefinition[] = [queueDefinition('default'), queueDefinition('gpu')];
+
+export function tableName(prefix: string, table: TableDefinition): string {
+  return `${prefix}-${table.logicalName}`;
+}
+
+export function queueName(prefix: string, pool: string): string {
+  return `${prefix}-${pool}`;
+}
+
+export function deadLetterQueueName(prefix: string, pool: string): string {
+  return `${prefix}-${pool}-dlq`;
+}
+
+/** Pool names are part of queue names: SQS allows 80 characters of [A-Za-z0-9_-]. */
+export const POOL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;

@@ -1,0 +1,39 @@
+/**
+ * The HTTP API's routes, declared once. The CDK stack makes one Lambda per route from `entry`
+ * (its module exports `handler`), and the local platform matches requests against `routeKey`
+ * and calls the same handler factories, so both serve exactly the same surface.
+ */
+export interface RouteDefinition {
+  /** API Gateway route key: `METHOD /path/{param}`. */
+  readonly routeKey: string;
+  /** Short name: the Lambda's logical id and the handler factory's key. */
+  readonly name: RouteName;
+  /** Module (relative to the repository root) that exports `handler`. */
+  readonly entry: string;
+  /** Whether the route needs a caller identity (everything but the health check). */
+  readonly authenticated: boolean;
+}
+
+export type RouteName =
+  | 'healthz'
+  | 'submitJob'
+  | 'getJob'
+  | 'listJobs'
+  | 'cancelJob'
+  | 'listJobEvents'
+  | 'getJobLogs';
+
+export const ROUTES: readonly RouteDefinition[] = [
+  { routeKey: 'GET /healthz', name: 'healthz', entry: 'lambdas/healthz.ts', authenticated: false },
+  { routeKey: 'POST /v1/jobs', name: 'submitJob', entry: 'lambdas/submit-job.ts', authenticated: true },
+  { routeKey: 'GET /v1/jobs', name: 'listJobs', entry: 'lambdas/list-jobs.ts', authenticated: true },
+  { routeKey: 'GET /v1/jobs/{id}', name: 'getJob', entry: 'lambdas/get-job.ts', authenticated: true },
+  { routeKey: 'POST /v1/jobs/{id}/cancel', name: 'cancelJob', entry: 'lambdas/cancel-job.ts', authenticated: true },
+  {
+    routeKey: 'GET /v1/jobs/{id}/events',
+    name: 'listJobEvents',
+    entry: 'lambdas/list-job-events.ts',
+    authenticated: true,
+  },
+  { routeKey: 'GET /v1/jobs/{id}/logs', name: 'getJobLogs', entry: 'lambdas/get-job-logs.ts', authenticated: true },
+];
