@@ -1,8 +1,18 @@
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DependencyError } from '../errors.ts';
 
 /** True for the SDK's ConditionalCheckFailedException, whichever client threw it. */
 export function isConditionalCheckFailed(err: unknown): err is Error & { Item?: Record<string, unknown> } {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The item a failed condition saw (ReturnValuesOnConditionCheckFailure: ALL_OLD), unmarshalled:
+ * the document client leaves the exception's item in wire format. Undefined when there was no item.
+ */
+export function conditionFailedItem(err: { Item?: Record<string, unknown> }): Record<string, unknown> | undefined {
+  return err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
 }
 
 export function isTransactionCanceled(

@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
-import { dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
+import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError, NotCancellableError } from '../errors.ts';
 import type { AttemptRecord, Job, JobState, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
@@ -304,8 +304,9 @@ export class DynamoDbJobStore implements JobStore {
       return itemToJob(out.Attributes!);
     } catch (err) {
       if (isConditionalCheckFailed(err)) {
-        if (!err.Item) throw new JobNotFoundError(jobId);
-        throw new JobNotInStateError(jobId, expected, err.Item.state as string);
+        const found = conditionFailedItem(err);
+        if (!found) throw new JobNotFoundError(jobId);
+        throw new JobNotInStateError(jobId, expected, found.state as string);
       }
       throw dependencyFailure('job store', err);
     }
@@ -313,11 +314,12 @@ export class DynamoDbJobStore implements JobStore {
 
   private leaseError(err: unknown, jobId: string, leaseId: string): Error {
     if (!isConditionalCheckFailed(err)) return dependencyFailure('job store', err);
-    if (!err.Item) return new JobNotFoundError(jobId);
+    const found = conditionFailedItem(err);
+    if (!found) return new JobNotFoundError(jobId);
     return new LeaseLostError(jobId, leaseId, {
-      state: err.Item.state as string,
-      leaseId: (err.Item.leaseId as string | undefined) ?? null,
-      attempt: err.Item.attempt as number,
+      state: found.state as string,
+      leaseId: (found.leaseId as string | undefined) ?? null,
+      attempt: found.attempt as number,
     });
   }
 

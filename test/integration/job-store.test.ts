@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
+import type { JobStore } from '../../core/jobs/store.ts';
+import { JobNotFoundError, JobNotInStateError, LeaseLostError, NotCancellableError, ValidationError } from '../../core/errors.ts';
+import { JOBS_TABLE, tableName } from '../../core/resources.ts';
+import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { makeJob } from '../support/jobs.ts';
+
+// One conformance suite per adapter; DynamoDB is the only job store, run against DynamoDB Local.
+const adapters: [string, (env: TestEnvironment) => JobStore][] = [
+  ['DynamoDbJobStore', (env) => new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE) })],
+];
+
+describe.each(adapters)('%s', (_name, create) => {
+  let env: TestEnvironment;
+  let store: JobStore;
+  const now = new Date('2026-01-01T00:00:10Z');
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    store = create(env);
+  });
+  afterAll(async () => env.cleanup());
+
+  const claim = (jobId: string, leaseId = 'lease-1', expectedAttempt = 0) =>
+    store.claimAttempt({ jobId, group: 'default', workerId: 'w1', leaseId, leaseExpiresAt: now.getTime() + 30_000, expectedAttempt, now });
+
+  it('creates and reads back a job, refusing a duplicate id', async () => {
+    const job = makeJob();
+    await store.createJob(job);
+    expect(await store.getJob(job.id)).toEqual(job);
+    await expect(store.createJob(job)).rejects.toBeInstanceOf(JobNotInStateError);
+    expect(await store.getJob('01ARZ3NDEKTSV4RRFFQ69G5FAV')).toBeUndefined();
+  });
+
+  it('claims a queued job once: a second claim of the same attempt fails', async () => {
+    const job = makeJob();
+    await store.createJob(job);
+    const running = await claim(job.id);
+    expect(running).toMatchObject({ state: 'RUNNING', attempt: 1, lease: { id: 'lease-1', workerId: 'w1' } });
+    expect(running.attempts).toEqual([{ attempt: 1, workerId: 'w1', startedAt: now.toISOString() }]);
+    expect(running.history.map((h) => h.to)).toEqual(['QUEUED', 'RUNNING']);
+    await expect(claim(job.id, 'lease-2')).rejects.toMatchObject({ found: 'RUNNING' });
+    await expect(claim('01ARZ3NDEKTSV4RRFFQ69G5FAV')).rejects.toBeInstanceOf(JobNotFoundError);
+  });
+
+  it('fences renewals and completion by the lease', async () => {
+    const job = makeJob();
+    await store.createJob(job);
+    await claim(job.id, 'lease-a');
+    await expect(store.renewLease(job.id, 'stale', 1)).rejects.toBeInstanceOf(LeaseLostError);
+    const renewed = await store.renewLease(job.id, 'lease-a', now.getTime() + 60_000);
+    expect(renewed.lease?.expiresAt).toBe(now.getTime() + 60_000);
+    const finish = { jobId: job.id, group: 'default', attempt: 1, to: 'FAILED' as const, exitCode: 3, reason: 'exited with code 3', now };
+    await expect(store.finishAttempt({ ...finish, leaseId: 'stale' })).rejects.toBeInstanceOf(LeaseLostError);
+    const done = await store.finishAttempt({ ...finish, leaseId: 'lease-a' });
+    expect(done).toMatchObject({ state: 'FAILED', exitCode: 3, reason: 'exited with code 3', lease: null });
+    expect(done.attempts[0]).toMatchObject({ exitCode: 3, reason: 'exited with code 3', finishedAt: now.toISOString() });
+    // Terminal: the same lease cannot finish twice.
+    await expect(store.finishAttempt({ ...finish, leaseId: 'lease-a', to: 'SUCCEEDED' })).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it('cancels a queued job at once and marks a running job cancel-requested', async () => {
+    const queued = makeJob();
+    await store.createJob(queued);
+    const cancelled = await store.requestCancel(queued.id, 'alice', now);
+    expect(cancelled).toMatchObject({ state: 'CANCELLED', reason: 'cancelled by alice' });
+    await expect(claim(queued.id)).rejects.toBeInstanceOf(JobNotInStateError);
+    await expect(store.requestCancel(queued.id, 'alice', now)).rejects.toBeInstanceOf(NotCancellableError);
+
+    const running = makeJob();
+    await store.createJob(running);
+    await claim(running.id);
+    const requested = await store.requestCancel(running.id, 'bob', now);
+    expect(requested).toMatchObject({ state: 'RUNNING', cancelRequested: true });
+    expect((await store.renewLease(running.id, 'lease-1', 1)).cancelRequested).toBe(true);
+    await expect(store.requestCancel('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'bob', now)).rejects.toBeInstanceOf(JobNotFoundError);
+  });
+
+  it('lists newest first by group, state and queue with cursors, and lists queued jobs per queue', async () => {
+    const group = 'listing';
+    const jobs = [];
+    for (let i = 0; i < 5; i++) {
+      const job = makeJob({ group, queue: i % 2 === 0 ? 'default' : 'gpu' });
+      await store.createJob(job);
+      jobs.push(job);
+    }
+    const first = await store.listJobs({ group, limit: 3 });
+    expect(first.items.map((j) => j.id)).toEqual([jobs[4]!.id, jobs[3]!.id, jobs[2]!.id]);
+    const second = await store.listJobs({ group, limit: 3, cursor: first.nextCursor! });
+    expect(second.items.map((j) => j.id)).toEqual([jobs[1]!.id, jobs[0]!.id]);
+    const gpu = await store.listJobs({ group, queue: 'gpu', limit: 10 });
+    expect(gpu.items.map((j) => j.id)).toEqual([jobs[3]!.id, jobs[1]!.id]);
+    const queuedGpu = await store.listJobs({ group, state: 'QUEUED', queue: 'gpu', limit: 10 });
+    expect(queuedGpu.items.map((j) => j.id)).toEqual([jobs[3]!.id, jobs[1]!.id]);
+    expect((await store.listJobs({ group: 'nobody', limit: 10 })).items).toEqual([]);
+    await expect(store.listJobs({ group, limit: 3, cursor: 'garbage!' })).rejects.toBeInstanceOf(ValidationError);
+    const waiting = await store.listQueuedJobs('gpu', 100);
+    expect(waiting.items.map((j) => j.id)).toEqual(expect.arrayContaining([jobs[1]!.id, jobs[3]!.id]));
+  });
+});

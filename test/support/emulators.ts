@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createDocumentClient, createSqsClient } from '../../core/aws/clients.ts';
+import { queueDefinition, type QueueDefinition } from '../../core/resources.ts';
+import { deleteQueues, deleteTables, ensureQueues, ensureTables, type EnsuredQueue } from '../../local/bootstrap.ts';
+
+export interface TestEnvironment {
+  readonly prefix: string;
+  readonly dynamoEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly queues: readonly EnsuredQueue[];
+  readonly queueDefinitions: readonly QueueDefinition[];
+  cleanup(): Promise<void>;
+}
+
+/** Fresh tables and queues under a random prefix on the shared emulators: no state leaks between tests. */
+export async function createTestEnvironment(
+  queueDefinitions: readonly QueueDefinition[] = [queueDefinition('default', { visibilityTimeoutSeconds: 30 })],
+): Promise<TestEnvironment> {
+  const dynamoEndpoint = inject('dynamoEndpoint');
+  const sqsEndpoint = inject('sqsEndpoint');
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const documentClient = createDocumentClient({ endpoint: dynamoEndpoint });
+  const sqs = createSqsClient({ endpoint: sqsEndpoint });
+  await ensureTables(documentClient as never, prefix);
+  const queues = await ensureQueues(sqs, prefix, queueDefinitions);
+  return {
+    prefix,
+    dynamoEndpoint,
+    sqsEndpoint,
+    documentClient,
+    sqs,
+    queues,
+    queueDefinitions,
+    async cleanup() {
+      await Promise.all([deleteTables(documentClient as never, prefix), deleteQueues(sqs, queues)]);
+    },
+  };
+}

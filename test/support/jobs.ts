@@ -1,0 +1,32 @@
+import type { Job } from '../../core/jobs/job.ts';
+import { newJobId } from '../../core/ids.ts';
+
+/** A QUEUED job record as submit would create it, with overrides. */
+export function makeJob(overrides: Partial<Job> = {}): Job {
+  const createdAt = new Date('2026-01-01T00:00:00Z').toISOString();
+  return {
+    id: newJobId(),
+    name: null,
+    group: 'default',
+    owner: 'tester',
+    state: 'QUEUED',
+    queue: 'default',
+    command: ['echo', 'hi'],
+    env: {},
+    timeoutSeconds: 60,
+    maxAttempts: 1,
+    resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
+    labels: {},
+    attempt: 0,
+    exitCode: null,
+    reason: null,
+    createdAt,
+    startedAt: null,
+    finishedAt: null,
+    cancelRequested: false,
+    lease: null,
+    history: [{ at: createdAt, from: null, to: 'QUEUED', reason: 'submitted by tester' }],
+    attempts: [],
+    ...overrides,
+  };
+}
