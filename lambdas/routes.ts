@@ -21,7 +21,8 @@ export type RouteName =
   | 'listJobs'
   | 'cancelJob'
   | 'listJobEvents'
-  | 'getJobLogs';
+  | 'getJobLogs'
+  | 'notFound';
 
 export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: 'GET /healthz', name: 'healthz', entry: 'lambdas/healthz.ts', authenticated: false },
@@ -36,4 +37,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     authenticated: true,
   },
   { routeKey: 'GET /v1/jobs/{id}/logs', name: 'getJobLogs', entry: 'lambdas/get-job-logs.ts', authenticated: true },
+  // Unmatched requests get the API's error shape instead of API Gateway's bare {"message":"Not Found"}.
+  { routeKey: '$default', name: 'notFound', entry: 'lambdas/not-found.ts', authenticated: false },
 ];
