@@ -59,6 +59,7 @@ export function itemToJob(item: Item): Job {
     startedAt: (item.startedAt as string | null | undefined) ?? null,
     finishedAt: (item.finishedAt as string | null | undefined) ?? null,
     cancelRequested: (item.cancelRequested as boolean | undefined) ?? false,
+    cancelRequestedBy: (item.cancelRequestedBy as string | null | undefined) ?? null,
     lease: leaseId
       ? { id: leaseId, workerId: item.leaseWorkerId as string, expiresAt: item.leaseExpiresAt as number }
       : null,
@@ -232,6 +233,45 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
+  async releaseAttempt(request: Omit<FinishRequest, 'to' | 'exitCode'>): Promise<Job> {
+    const { jobId, group, leaseId, attempt, reason, now } = request;
+    const at = now.toISOString();
+    const index = attempt - 1;
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad attempt ${attempt}`);
+    const change: StateChange = { at, from: 'RUNNING', to: 'QUEUED', reason };
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, reason = :reason, ' +
+            `attempts[${index}].finishedAt = :at, attempts[${index}].reason = :reason, ` +
+            'history = list_append(history, :change) REMOVE leaseId, leaseWorkerId, leaseExpiresAt',
+          // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
+          ConditionExpression: '#state = :running AND leaseId = :lid AND attempt = :attempt AND cancelRequested = :false',
+          ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+          ExpressionAttributeValues: {
+            ':queued': 'QUEUED',
+            ':false': false,
+            ':gsk': `${group}#QUEUED`,
+            ':reason': reason,
+            ':at': at,
+            ':change': [change],
+            ':running': 'RUNNING',
+            ':lid': leaseId,
+            ':attempt': attempt,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return itemToJob(out.Attributes!);
+    } catch (err) {
+      throw this.leaseError(err, jobId, leaseId);
+    }
+  }
+
   async requestCancel(jobId: string, actor: string, now: Date): Promise<Job> {
     const at = now.toISOString();
     // A job can move between our two conditional writes (claimed, or finished); a few rounds settle it.
@@ -247,7 +287,7 @@ export class DynamoDbJobStore implements JobStore {
             ? {
                 UpdateExpression:
                   'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-                  'cancelRequested = :true, history = list_append(history, :change) REMOVE queuedKey',
+                  'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) REMOVE queuedKey',
                 ConditionExpression: '#state = :from',
                 ExpressionAttributeValues: {
                   ':cancelled': 'CANCELLED',
@@ -255,14 +295,15 @@ export class DynamoDbJobStore implements JobStore {
                   ':reason': reason,
                   ':at': at,
                   ':true': true,
+                  ':actor': actor,
                   ':from': 'QUEUED',
                   ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
                 },
               }
             : {
-                UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor, cancelRequestedAt = :at',
+                UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor',
                 ConditionExpression: '#state = :from',
-                ExpressionAttributeValues: { ':true': true, ':actor': actor, ':at': at, ':from': 'RUNNING' },
+                ExpressionAttributeValues: { ':true': true, ':actor': actor, ':from': 'RUNNING' },
               };
         const out = await this.client.send(
           new UpdateCommand({

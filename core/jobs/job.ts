@@ -103,6 +103,7 @@ export interface Job {
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   readonly cancelRequested: boolean;
+  readonly cancelRequestedBy: string | null;
   readonly lease: Lease | null;
   readonly history: readonly StateChange[];
   readonly attempts: readonly AttemptRecord[];
@@ -134,6 +135,7 @@ export function jobView(job: Job) {
     resources: job.resources,
     labels: job.labels,
     cancelRequested: job.cancelRequested,
+    cancelRequestedBy: job.cancelRequestedBy,
     attempts: job.attempts,
     history: job.history,
   };

@@ -58,6 +58,8 @@ export interface JobStore {
   renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job>;
   /** RUNNING → a final state, fenced by the lease. */
   finishAttempt(request: FinishRequest): Promise<Job>;
+  /** RUNNING → QUEUED, fenced by the lease: a stopping worker hands the job back for another to run. */
+  releaseAttempt(request: Omit<FinishRequest, 'to' | 'exitCode'>): Promise<Job>;
   /** QUEUED → CANCELLED at once; RUNNING → cancel requested (the worker ends it). */
   requestCancel(jobId: string, actor: string, now: Date): Promise<Job>;
 }

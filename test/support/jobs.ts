@@ -24,6 +24,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     startedAt: null,
     finishedAt: null,
     cancelRequested: false,
+    cancelRequestedBy: null,
     lease: null,
     history: [{ at: createdAt, from: null, to: 'QUEUED', reason: 'submitted by tester' }],
     attempts: [],

@@ -1,0 +1,186 @@
+import type { Caller } from '../auth/caller.ts';
+import type { RuntimeQueue } from '../config.ts';
+import { JobNotFoundError, UnknownQueueError, ValidationError, type FieldIssue } from '../errors.ts';
+import type { EventStore } from '../events/store.ts';
+import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
+import { jobSpecSchema, JOB_STATES, type Job, type JobState } from './job.ts';
+import type { JobStore, Page } from './store.ts';
+import { z } from 'zod';
+
+export interface JobServiceDependencies {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly events: EventStore;
+  readonly queues: readonly RuntimeQueue[];
+  readonly clock?: Clock;
+  readonly newId?: IdGenerator;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export const listJobsQuerySchema = z.strictObject({
+  state: z.enum(JOB_STATES).optional(),
+  queue: z.string().max(80).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(2048).optional(),
+});
+
+export const listEventsQuerySchema = z.strictObject({
+  attempt: z.coerce.number().int().min(1).max(10_000).optional(),
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+export const logsQuerySchema = z.strictObject({
+  attempt: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+/** Bounds one `/logs` response: API Gateway allows 10 MB and Lambda 6 MB; past this use `/events`. */
+export const MAX_LOG_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues: FieldIssue[] = result.error.issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(root)',
+    message: i.message,
+  }));
+  throw new ValidationError(`invalid ${what}`, issues);
+}
+
+/**
+ * The job use cases behind the API. Every method takes the authenticated caller; a job outside the
+ * caller's groups is reported exactly like a job that does not exist.
+ */
+export class JobService {
+  private readonly store: JobStore;
+  private readonly queue: JobQueue;
+  private readonly events: EventStore;
+  private readonly queues: ReadonlyMap<string, RuntimeQueue>;
+  private readonly clock: Clock;
+  private readonly newId: IdGenerator;
+  private readonly log: (message: string, fields?: Record<string, unknown>) => void;
+
+  constructor(deps: JobServiceDependencies) {
+    this.store = deps.store;
+    this.queue = deps.queue;
+    this.events = deps.events;
+    this.queues = new Map(deps.queues.map((q) => [q.pool, q]));
+    this.clock = deps.clock ?? systemClock;
+    this.newId = deps.newId ?? newJobId;
+    this.log = deps.log ?? (() => undefined);
+  }
+
+  async submit(body: unknown, caller: Caller): Promise<Job> {
+    const spec = parseOrThrow(jobSpecSchema, body, 'job');
+    const queue = this.queues.get(spec.queue);
+    if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
+    const now = this.clock().toISOString();
+    const job: Job = {
+      id: this.newId(),
+      name: spec.name ?? null,
+      group: caller.groups[0] ?? 'default',
+      owner: caller.subject,
+      state: 'QUEUED',
+      queue: spec.queue,
+      command: spec.command,
+      env: spec.env,
+      timeoutSeconds: spec.timeoutSeconds,
+      maxAttempts: spec.maxAttempts ?? queue.defaultMaxAttempts,
+      resources: spec.resources,
+      labels: spec.labels,
+      attempt: 0,
+      exitCode: null,
+      reason: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      cancelRequested: false,
+      cancelRequestedBy: null,
+      lease: null,
+      history: [{ at: now, from: null, to: 'QUEUED', reason: `submitted by ${caller.subject}` }],
+      attempts: [],
+    };
+    await this.store.createJob(job);
+    await this.dispatch(job);
+    return job;
+  }
+
+  /**
+   * Sends the job's message. The job is already stored QUEUED; if the send fails it is re-sent on
+   * the next platform start (local) or by the dispatch sweeper, so the submit itself still succeeds.
+   */
+  async dispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
+    try {
+      await this.queue.enqueue(job.queue, { jobId: job.id });
+      return true;
+    } catch (err) {
+      this.log('dispatch failed; job stays QUEUED for re-dispatch', { jobId: job.id, error: String(err) });
+      return false;
+    }
+  }
+
+  /** Jobs of one queue still waiting to run, oldest first (re-dispatch after a restart). */
+  async listWaiting(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.store.listQueuedJobs(queue, limit, cursor);
+  }
+
+  async get(jobId: string, caller: Caller): Promise<Job> {
+    if (!JOB_ID_PATTERN.test(jobId)) throw new JobNotFoundError(jobId);
+    const job = await this.store.getJob(jobId);
+    if (!job || !canSee(caller, job)) throw new JobNotFoundError(jobId);
+    return job;
+  }
+
+  async list(query: unknown, caller: Caller): Promise<Page<Job>> {
+    const q = parseOrThrow(listJobsQuerySchema, query, 'query');
+    const group = caller.groups[0] ?? 'default';
+    return this.store.listJobs({
+      group,
+      limit: q.limit,
+      ...(q.state ? { state: q.state as JobState } : {}),
+      ...(q.queue ? { queue: q.queue } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+  }
+
+  async cancel(jobId: string, caller: Caller): Promise<Job> {
+    await this.get(jobId, caller);
+    return this.store.requestCancel(jobId, caller.subject, this.clock());
+  }
+
+  async listEvents(jobId: string, query: unknown, caller: Caller) {
+    const q = parseOrThrow(listEventsQuerySchema, query, 'query');
+    const job = await this.get(jobId, caller);
+    const attempt = q.attempt ?? Math.max(1, job.attempt);
+    const page = await this.events.list({ jobId, attempt, afterSeq: q.after, limit: q.limit });
+    return { jobId, attempt, ...page };
+  }
+
+  /** The attempt's output in order, as text; `truncated` when it exceeded MAX_LOG_RESPONSE_BYTES. */
+  async logs(jobId: string, query: unknown, caller: Caller): Promise<{ attempt: number; text: string; truncated: boolean; next: number }> {
+    const q = parseOrThrow(logsQuerySchema, query, 'query');
+    const job = await this.get(jobId, caller);
+    const attempt = q.attempt ?? Math.max(1, job.attempt);
+    const parts: string[] = [];
+    let bytes = 0;
+    let after = 0;
+    for (;;) {
+      const page = await this.events.list({ jobId, attempt, afterSeq: after, limit: 1000 });
+      for (const event of page.events) {
+        if (event.kind !== 'output') continue;
+        const size = Buffer.byteLength(event.data, 'utf8');
+        if (bytes + size > MAX_LOG_RESPONSE_BYTES) return { attempt, text: parts.join(''), truncated: true, next: after };
+        parts.push(event.data);
+        bytes += size;
+        after = event.seq;
+      }
+      if (page.events.length > 0) after = page.next;
+      if (!page.hasMore) return { attempt, text: parts.join(''), truncated: false, next: after };
+    }
+  }
+}
+
+function canSee(caller: Caller, job: Job): boolean {
+  return caller.role === 'admin' || caller.groups.includes(job.group);
+}

@@ -1,0 +1,36 @@
+/**
+ * Variables a job inherits from its worker. Everything else is withheld: a worker's own secrets
+ * (AWS credentials, tokens) must never leak into user code, but jobs still need a sane PATH, locale
+ * and the CUDA/NVIDIA runtime settings of the machine they run on.
+ */
+const INHERITED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LC_[A-Z_]+|TZ|TMPDIR|TERM|LD_LIBRARY_PATH|CUDA_[A-Z0-9_]+|NVIDIA_[A-Z0-9_]+|NCCL_[A-Z0-9_]+|PYTHONUNBUFFERED)$/;
+
+export function inheritedEnvironment(source: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) {
+    if (v !== undefined && INHERITED.test(k) && k !== 'CUDA_VISIBLE_DEVICES') env[k] = v;
+  }
+  return env;
+}
+
+export interface JobEnvironmentInput {
+  readonly base: Readonly<Record<string, string>>;
+  readonly jobEnv: Readonly<Record<string, string>>;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly workDir: string;
+  /** GPU indices assigned to this job; an empty list hides every GPU. Undefined on a machine without GPUs. */
+  readonly gpuIndices?: readonly number[];
+}
+
+/** The job's own env wins over the inherited one; Runplane's variables and the GPU pinning win over both. */
+export function jobEnvironment(input: JobEnvironmentInput): Record<string, string> {
+  return {
+    ...input.base,
+    ...input.jobEnv,
+    RUNPLANE_JOB_ID: input.jobId,
+    RUNPLANE_ATTEMPT: String(input.attempt),
+    RUNPLANE_WORKDIR: input.workDir,
+    ...(input.gpuIndices ? { CUDA_VISIBLE_DEVICES: input.gpuIndices.join(',') } : {}),
+  };
+}

@@ -1,0 +1,389 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DependencyError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
+import { OutputBatcher } from '../events/output-batcher.ts';
+import type { EventStore } from '../events/store.ts';
+import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
+import { isTerminal, type Job } from '../jobs/job.ts';
+import type { FinalState, JobStore } from '../jobs/store.ts';
+import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+import { inheritedEnvironment, jobEnvironment } from './job-environment.ts';
+import { spawnJobProcess, type ProcessExit, type RunningProcess } from './process-runner.ts';
+
+export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface WorkerOptions {
+  readonly pool: string;
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly events: EventStore;
+  readonly workerId?: string;
+  /** Jobs run at once by this worker. */
+  readonly concurrency?: number;
+  /** Lease length = the visibility the worker keeps on the message; renewed every heartbeat. */
+  readonly leaseSeconds?: number;
+  /** How often the lease is renewed and cancel requests are checked (at most 5 s per the lifecycle contract). */
+  readonly heartbeatSeconds?: number;
+  /** SIGTERM → SIGKILL grace when a job is cancelled or times out. */
+  readonly killGraceSeconds?: number;
+  readonly pollWaitSeconds?: number;
+  /** Where each attempt gets a scratch directory. */
+  readonly workRoot?: string;
+  readonly keepWorkDirs?: boolean;
+  readonly baseEnv?: Readonly<Record<string, string>>;
+  readonly clock?: Clock;
+  readonly newLeaseId?: IdGenerator;
+  readonly log?: WorkerLogger;
+  /** Observes each job process start (benchmarks measure dispatch latency with it). */
+  readonly onProcessStarted?: (job: Job, at: Date) => void;
+  /** Output batcher flush interval. */
+  readonly flushIntervalMs?: number;
+}
+
+const DEFAULTS = {
+  concurrency: 1,
+  leaseSeconds: 60,
+  heartbeatSeconds: 5,
+  killGraceSeconds: 10,
+  pollWaitSeconds: 20,
+};
+
+type StopCause =
+  | { kind: 'cancelled'; by: string }
+  | { kind: 'timed-out'; after: number }
+  | { kind: 'lease-lost' }
+  | { kind: 'handed-back' };
+
+/**
+ * Polls one pool's queue and runs each job it claims as a child process.
+ *
+ * The effect on job state is exactly-once although delivery is at-least-once: the claim is a
+ * conditional write on the attempt counter, every later write is fenced by the lease id, and the
+ * message is deleted only after the final state (and all output) is stored. A crash at any point
+ * leaves the message to reappear when its visibility (the lease) runs out.
+ */
+export class Worker {
+  readonly workerId: string;
+  private readonly options: WorkerOptions;
+  private readonly concurrency: number;
+  private readonly leaseSeconds: number;
+  private readonly heartbeatMs: number;
+  private readonly killGraceMs: number;
+  private readonly clock: Clock;
+  private readonly newLeaseId: IdGenerator;
+  private readonly log: WorkerLogger;
+  private readonly baseEnv: Readonly<Record<string, string>>;
+  private readonly active = new Set<Promise<void>>();
+  /** Running attempts by job id, so a stopping worker can hand them back. */
+  private readonly attempts = new Map<string, (cause: StopCause) => void>();
+  private loop: Promise<void> | undefined;
+  private slotFreed: (() => void) | undefined;
+  private stopping = false;
+
+  constructor(options: WorkerOptions) {
+    this.options = options;
+    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.concurrency = options.concurrency ?? DEFAULTS.concurrency;
+    this.leaseSeconds = options.leaseSeconds ?? DEFAULTS.leaseSeconds;
+    this.heartbeatMs = (options.heartbeatSeconds ?? DEFAULTS.heartbeatSeconds) * 1000;
+    this.killGraceMs = (options.killGraceSeconds ?? DEFAULTS.killGraceSeconds) * 1000;
+    this.clock = options.clock ?? systemClock;
+    this.newLeaseId = options.newLeaseId ?? newLeaseId;
+    this.log = options.log ?? (() => undefined);
+    this.baseEnv = options.baseEnv ?? inheritedEnvironment(process.env);
+    if (this.heartbeatMs >= this.leaseSeconds * 1000) {
+      throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
+    }
+  }
+
+  get runningJobs(): number {
+    return this.active.size;
+  }
+
+  start(): void {
+    this.loop ??= this.pollLoop();
+  }
+
+  /**
+   * Stops receiving (after the poll in flight, at most pollWaitSeconds), lets running jobs finish for up to `drainSeconds`, then hands the rest
+   * back: their processes are stopped, their output kept, the job returns to QUEUED and its message
+   * becomes visible immediately, so another worker resumes it without waiting for the lease to lapse.
+   */
+  async stop(options: { drainSeconds?: number } = {}): Promise<void> {
+    this.stopping = true;
+    this.slotFreed?.();
+    await this.loop;
+    const drained = Promise.allSettled([...this.active]);
+    const drainMs = (options.drainSeconds ?? Number.POSITIVE_INFINITY) * 1000;
+    if (Number.isFinite(drainMs)) {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        drained.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainMs))),
+      ]);
+      clearTimeout(timer);
+      if (expired) for (const handBack of this.attempts.values()) handBack({ kind: 'handed-back' });
+    }
+    await Promise.allSettled([...this.active]);
+  }
+
+  private async pollLoop(): Promise<void> {
+    const { queue, pool } = this.options;
+    while (!this.stopping) {
+      const free = this.concurrency - this.active.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      let messages: ReceivedJobMessage[];
+      try {
+        messages = await queue.receive(pool, {
+          maxMessages: Math.min(free, 10),
+          waitSeconds: this.options.pollWaitSeconds ?? DEFAULTS.pollWaitSeconds,
+          visibilityTimeoutSeconds: this.leaseSeconds,
+        });
+      } catch (err) {
+        this.log('warn', 'receive failed; backing off', { error: String(err) });
+        await sleep(1_000);
+        continue;
+      }
+      if (this.stopping) {
+        // The poll is never aborted mid-flight (SQS would still hand messages to a request we
+        // abandoned, hiding them for a whole lease); what it brought back after stop() goes back.
+        await Promise.allSettled(messages.map((m) => queue.release(m, 0)));
+        break;
+      }
+      for (const message of messages) {
+        const task = this.handle(message)
+          .catch((err: unknown) => this.log('error', 'job handling failed', { jobId: message.jobId, error: String(err) }))
+          .finally(() => {
+            this.active.delete(task);
+            this.slotFreed?.();
+          });
+        this.active.add(task);
+      }
+    }
+  }
+
+  /** One delivery: decide from the stored job what this message means, then act on it exactly once. */
+  private async handle(message: ReceivedJobMessage): Promise<void> {
+    const { store, queue } = this.options;
+    const job = message.jobId ? await store.getJob(message.jobId) : undefined;
+    if (!job) {
+      // A message with no job behind it can never succeed; deleting it keeps the queue clean.
+      this.log('warn', 'dropping message for unknown job', { jobId: message.jobId });
+      await queue.ack(message);
+      return;
+    }
+    if (isTerminal(job.state)) {
+      await queue.ack(message);
+      return;
+    }
+    if (job.state === 'RUNNING') {
+      // Another worker holds it (a duplicate delivery): look again when that lease would expire.
+      const remaining = Math.max(1, Math.ceil(((job.lease?.expiresAt ?? 0) - this.clock().getTime()) / 1000));
+      await queue.release(message, Math.min(remaining, this.leaseSeconds));
+      return;
+    }
+    const leaseId = this.newLeaseId();
+    let running: Job;
+    try {
+      running = await store.claimAttempt({
+        jobId: job.id,
+        group: job.group,
+        workerId: this.workerId,
+        leaseId,
+        leaseExpiresAt: this.clock().getTime() + this.leaseSeconds * 1000,
+        expectedAttempt: job.attempt,
+        now: this.clock(),
+      });
+    } catch (err) {
+      if (err instanceof JobNotInStateError || err instanceof JobNotFoundError) {
+        // Someone else changed it between our read and our claim; the next delivery re-decides.
+        await queue.release(message, 1);
+        return;
+      }
+      throw err;
+    }
+    await this.runAttempt(running, leaseId, message);
+  }
+
+  private async runAttempt(job: Job, leaseId: string, message: ReceivedJobMessage): Promise<void> {
+    const { store, events, queue } = this.options;
+    const attempt = job.attempt;
+    const workDir = join(this.options.workRoot ?? join(tmpdir(), 'runplane-work'), `${job.id}-${attempt}`);
+    await mkdir(workDir, { recursive: true });
+    const batcher = new OutputBatcher({
+      sink: events,
+      jobId: job.id,
+      attempt,
+      clock: this.clock,
+      ...(this.options.flushIntervalMs !== undefined ? { flushIntervalMs: this.options.flushIntervalMs } : {}),
+    });
+    let stopCause: StopCause | undefined;
+    let process: RunningProcess | undefined;
+    const stopProcess = (cause: StopCause) => {
+      if (stopCause) return;
+      stopCause = cause;
+      process?.signal('SIGTERM');
+      const escalate = setTimeout(() => process?.signal('SIGKILL'), cause.kind === 'lease-lost' ? 0 : this.killGraceMs);
+      escalate.unref();
+    };
+
+    this.attempts.set(job.id, stopProcess);
+    const heartbeat = setInterval(() => {
+      void this.heartbeat(job, leaseId, message, stopProcess);
+    }, this.heartbeatMs);
+    const timeout = setTimeout(() => stopProcess({ kind: 'timed-out', after: job.timeoutSeconds }), job.timeoutSeconds * 1000);
+
+    try {
+      let exit: ProcessExit;
+      try {
+        process = spawnJobProcess({
+          argv: job.command,
+          env: jobEnvironment({ base: this.baseEnv, jobEnv: job.env, jobId: job.id, attempt, workDir }),
+          cwd: workDir,
+          onOutput: (stream, chunk) => batcher.write(stream, chunk),
+          whenWritable: () => batcher.waitForDrain(),
+        });
+        batcher.lifecycle('started', { workerId: this.workerId, pid: process.pid ?? null, command: job.command });
+        this.options.onProcessStarted?.(job, this.clock());
+        exit = await process.exited;
+      } finally {
+        clearTimeout(timeout);
+      }
+
+      const outcome = decideOutcome(exit, stopCause);
+      if (stopCause?.kind === 'lease-lost') {
+        // Fenced out: a newer attempt owns the job. Write nothing more, not even our buffered output.
+        const dropped = batcher.abort();
+        this.log('warn', 'lease lost; attempt abandoned', { jobId: job.id, attempt, droppedEvents: dropped });
+        return;
+      }
+      batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: outcome.reason });
+      if (stopCause?.kind === 'handed-back') {
+        await batcher.close();
+        await this.handBack(job, leaseId, message);
+        return;
+      }
+      // Output first: a job is never reported finished before every line it printed is stored.
+      // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
+      await batcher.close();
+      try {
+        await retryDependency(() =>
+          store.finishAttempt({
+            jobId: job.id,
+            group: job.group,
+            leaseId,
+            attempt,
+            to: outcome.state,
+            exitCode: exit.exitCode,
+            reason: outcome.reason,
+            now: this.clock(),
+          }),
+        );
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.log('warn', 'lease lost before completion was recorded', { jobId: job.id, attempt });
+          return;
+        }
+        throw err;
+      }
+      clearInterval(heartbeat);
+      await queue.ack(message);
+      this.log('info', 'job finished', { jobId: job.id, attempt, state: outcome.state, reason: outcome.reason });
+    } finally {
+      clearInterval(heartbeat);
+      this.attempts.delete(job.id);
+      await this.cleanup(workDir);
+    }
+  }
+
+  private async handBack(job: Job, leaseId: string, message: ReceivedJobMessage) {
+    try {
+      await retryDependency(() =>
+        this.options.store.releaseAttempt({
+          jobId: job.id,
+          group: job.group,
+          leaseId,
+          attempt: job.attempt,
+          reason: `handed back by ${this.workerId} (worker stopping)`,
+          now: this.clock(),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err;
+      // Still our lease but refused: a cancel arrived meanwhile, so the attempt ends CANCELLED instead.
+      if (err.found.leaseId !== leaseId) return;
+      const current = await this.options.store.getJob(job.id);
+      await retryDependency(() =>
+        this.options.store.finishAttempt({
+          jobId: job.id,
+          group: job.group,
+          leaseId,
+          attempt: job.attempt,
+          to: 'CANCELLED',
+          exitCode: null,
+          reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
+          now: this.clock(),
+        }),
+      ).catch((e: unknown) => {
+        if (!(e instanceof LeaseLostError)) throw e;
+      });
+      await this.options.queue.ack(message);
+      return;
+    }
+    await this.options.queue.release(message, 0);
+    this.log('info', 'job handed back', { jobId: job.id, attempt: job.attempt });
+  }
+
+  private async heartbeat(job: Job, leaseId: string, message: ReceivedJobMessage, stop: (cause: StopCause) => void) {
+    const { store, queue } = this.options;
+    try {
+      const current = await store.renewLease(job.id, leaseId, this.clock().getTime() + this.leaseSeconds * 1000);
+      await queue.extendVisibility(message, this.leaseSeconds);
+      if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
+    } catch (err) {
+      if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
+        stop({ kind: 'lease-lost' });
+        return;
+      }
+      // A missed heartbeat is survivable while the lease lasts; the next one tries again.
+      this.log('warn', 'heartbeat failed', { jobId: job.id, error: String(err) });
+    }
+  }
+
+  private async cleanup(workDir: string) {
+    if (!this.options.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function cancelActor(job: Job): string {
+  return job.cancelRequestedBy ?? 'a user';
+}
+
+export function decideOutcome(exit: ProcessExit, stop: StopCause | undefined): { state: FinalState; reason: string } {
+  if (stop?.kind === 'cancelled') return { state: 'CANCELLED', reason: `cancelled by ${stop.by}` };
+  if (stop?.kind === 'timed-out') return { state: 'TIMED_OUT', reason: `timed out after ${stop.after} s` };
+  if (exit.spawnError) return { state: 'FAILED', reason: `could not start: ${exit.spawnError}` };
+  if (exit.exitCode === 0) return { state: 'SUCCEEDED', reason: 'exited with code 0' };
+  if (exit.exitCode !== null) return { state: 'FAILED', reason: `exited with code ${exit.exitCode}` };
+  return { state: 'FAILED', reason: `killed by signal ${exit.signal ?? 'unknown'}` };
+}
+
+/** Retries writes that failed for a transient reason; a domain answer (lease lost) ends it at once. */
+async function retryDependency<T>(fn: () => Promise<T>, tries = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof DependencyError) || i >= tries) throw err;
+      await sleep(Math.min(5_000, 100 * 2 ** i) * (0.5 + Math.random() / 2));
+    }
+  }
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,28 @@
+import type { ApiDependencies } from '../core/app/api-dependencies.ts';
+import type { ApiHandler } from '../core/http/api-handler.ts';
+import { createCancelJobHandler } from './cancel-job.ts';
+import { createGetJobLogsHandler } from './get-job-logs.ts';
+import { createGetJobHandler } from './get-job.ts';
+import { createHealthzHandler } from './healthz.ts';
+import { createListJobEventsHandler } from './list-job-events.ts';
+import { createListJobsHandler } from './list-jobs.ts';
+import { createNotFoundHandler } from './not-found.ts';
+import type { RouteName } from './routes.ts';
+import { createSubmitJobHandler } from './submit-job.ts';
+
+/**
+ * Every route's handler built over one set of dependencies: how the local platform serves the
+ * exact handlers Lambda runs, minus the environment lookup.
+ */
+export function createHandlers(dependencies: () => Promise<ApiDependencies>): Record<RouteName, ApiHandler> {
+  return {
+    healthz: createHealthzHandler(),
+    submitJob: createSubmitJobHandler(dependencies),
+    getJob: createGetJobHandler(dependencies),
+    listJobs: createListJobsHandler(dependencies),
+    cancelJob: createCancelJobHandler(dependencies),
+    listJobEvents: createListJobEventsHandler(dependencies),
+    getJobLogs: createGetJobLogsHandler(dependencies),
+    notFound: createNotFoundHandler(),
+  };
+}

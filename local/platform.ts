@@ -1,0 +1,194 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import { createApiDependencies } from '../core/app/api-dependencies.ts';
+import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
+import { createSqsClient } from '../core/aws/clients.ts';
+import type { RuntimeConfig } from '../core/config.ts';
+import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
+import { Worker } from '../core/worker/worker.ts';
+import { createHandlers } from '../lambdas/handlers.ts';
+import { ROUTES } from '../lambdas/routes.ts';
+import { ensureQueues, ensureTables } from './bootstrap.ts';
+import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
+import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
+import { LOCAL_STATE_FILE, type LocalState } from './local-state.ts';
+
+export interface LocalPlatformOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** Workers started in this process for each queue. */
+  readonly workers?: number;
+  readonly workerConcurrency?: number;
+  readonly inMemory?: boolean;
+  readonly dataDir?: string;
+  readonly queues?: readonly QueueDefinition[];
+  readonly prefix?: string;
+  readonly log?: (line: string) => void;
+  /** Worker tuning, for tests and benchmarks. */
+  readonly workerOptions?: { heartbeatSeconds?: number; leaseSeconds?: number; killGraceSeconds?: number; flushIntervalMs?: number };
+}
+
+export interface LocalPlatform {
+  readonly url: string;
+  readonly config: RuntimeConfig;
+  readonly stateFile: string;
+  readonly workers: readonly Worker[];
+  stop(): Promise<void>;
+}
+
+const LOCAL_PREFIX = 'runplane';
+
+/**
+ * The embedded platform: DynamoDB Local (data under `<dataDir>/dynamodb` unless in memory), fauxqs
+ * in this process, the Lambda handlers over HTTP, and workers running jobs as local processes.
+ */
+export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dataDir = resolve(options.dataDir ?? '.runplane');
+  const prefix = options.prefix ?? LOCAL_PREFIX;
+  const queueDefinitions = options.queues ?? DEFAULT_QUEUES;
+  await mkdir(dataDir, { recursive: true });
+
+  let dynamo: RunningDynamoDbLocal | undefined;
+  let fauxqs: FauxqsServer | undefined;
+  let api: LocalApiServer | undefined;
+  const workers: Worker[] = [];
+  const stop = async () => {
+    await Promise.allSettled(workers.map((w) => w.stop({ drainSeconds: 5 })));
+    await api?.close();
+    await fauxqs?.stop();
+    await dynamo?.stop();
+    await rm(join(dataDir, LOCAL_STATE_FILE), { force: true });
+  };
+
+  try {
+    dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dbPath: join(dataDir, 'dynamodb') });
+    fauxqs = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' });
+    const region = 'us-east-1';
+    const sqs = createSqsClient({ endpoint: fauxqs.address, region });
+    const dynamoClient = new DynamoDBClient({
+      region,
+      endpoint: dynamo.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await ensureTables(dynamoClient, prefix);
+    const queues = await ensureQueues(sqs, prefix, queueDefinitions);
+    const config: RuntimeConfig = {
+      tables: {
+        jobs: tableName(prefix, JOBS_TABLE),
+        events: tableName(prefix, EVENTS_TABLE),
+        audit: tableName(prefix, AUDIT_TABLE),
+      },
+      queues: queues.map((q) => {
+        const definition = queueDefinitions.find((d) => d.pool === q.pool)!;
+        return {
+          pool: q.pool,
+          url: q.url,
+          deadLetterUrl: q.deadLetterUrl,
+          visibilityTimeoutSeconds: definition.visibilityTimeoutSeconds,
+          maxReceiveCount: definition.maxReceiveCount,
+          defaultMaxAttempts: definition.defaultMaxAttempts,
+        };
+      }),
+      endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address },
+      region,
+    };
+
+    const apiDependencies = createApiDependencies(config);
+    // fauxqs keeps messages in memory: every job still QUEUED in DynamoDB gets its message again.
+    const requeued = await requeueWaitingJobs(config, apiDependencies.jobs);
+    if (requeued > 0) log(`re-enqueued ${requeued} queued job(s) from the previous run`);
+
+    api = await startLocalApiServer({
+      routes: ROUTES,
+      handlers: createHandlers(async () => apiDependencies),
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 8787,
+      cors: { allowOrigins: ['*'] },
+    });
+
+    const workerDeps = createWorkerDependencies(config);
+    for (const queue of config.queues) {
+      for (let i = 0; i < (options.workers ?? 1); i++) {
+        const worker = new Worker({
+          ...workerDeps,
+          pool: queue.pool,
+          workerId: `local-${queue.pool}-${i + 1}`,
+          concurrency: options.workerConcurrency ?? 4,
+          leaseSeconds: queue.visibilityTimeoutSeconds,
+          // Short polls keep Ctrl-C quick; a long poll returns as soon as a message arrives anyway.
+          pollWaitSeconds: 2,
+          ...options.workerOptions,
+          log: (level, message, fields) => {
+            if (level !== 'info') log(`[worker ${queue.pool}] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
+          },
+        });
+        worker.start();
+        workers.push(worker);
+      }
+    }
+
+    const state: LocalState = { api: api.url, pid: process.pid, startedAt: new Date().toISOString(), config };
+    const stateFile = join(dataDir, LOCAL_STATE_FILE);
+    await writeFile(stateFile, JSON.stringify(state, null, 2));
+    return { url: api.url, config, stateFile, workers, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function requeueWaitingJobs(
+  config: RuntimeConfig,
+  jobs: ReturnType<typeof createApiDependencies>['jobs'],
+): Promise<number> {
+  let count = 0;
+  for (const queue of config.queues) {
+    let cursor: string | undefined;
+    do {
+      const page = await jobs.listWaiting(queue.pool, 100, cursor);
+      for (const job of page.items) if (await jobs.dispatch(job)) count++;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+  return count;
+}
+
+export interface DevOptions {
+  readonly port?: number;
+  readonly workers?: number;
+  readonly inMemory?: boolean;
+  readonly dataDir?: string;
+}
+
+/** `runplane dev` / `npm start`: runs until Ctrl-C, then stops everything, the Java process included. */
+export async function runDev(options: DevOptions = {}): Promise<void> {
+  const platform = await startLocalPlatform({
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.inMemory !== undefined ? { inMemory: options.inMemory } : {}),
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+  });
+  console.log(`Runplane is running at ${platform.url}`);
+  console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
+  console.log(`  workers:  ${platform.workers.length} (local processes)`);
+  console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : resolve(options.dataDir ?? '.runplane')}`);
+  console.log(`Try: npx runplane submit --wait -- node -e "console.log('hi')"`);
+  console.log('Press Ctrl-C to stop.');
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      console.log('\nStopping Runplane...');
+      void platform.stop().then(resolveStop, (err: unknown) => {
+        console.error(err);
+        resolveStop();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,41 @@
+import { loadRuntimeConfig, type RuntimeConfig } from '../core/config.ts';
+import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
+import { Worker } from '../core/worker/worker.ts';
+import { readLocalState } from './local-state.ts';
+
+export interface WorkerCommandOptions {
+  readonly queue?: string;
+  readonly concurrency?: number;
+  readonly drainSeconds?: number;
+  readonly dataDir?: string;
+}
+
+/**
+ * `runplane worker`: joins the deployment described by the RUNPLANE_* environment when it is set,
+ * otherwise the local platform running from this directory (.runplane/local.json).
+ */
+export async function runWorkerCommand(options: WorkerCommandOptions = {}): Promise<void> {
+  const config: RuntimeConfig = process.env.RUNPLANE_JOBS_TABLE
+    ? loadRuntimeConfig()
+    : (await readLocalState(options.dataDir)).config;
+  const pool = options.queue ?? 'default';
+  const queue = config.queues.find((q) => q.pool === pool);
+  if (!queue) throw new Error(`unknown queue "${pool}"; known: ${config.queues.map((q) => q.pool).join(', ')}`);
+  const worker = new Worker({
+    ...createWorkerDependencies(config),
+    pool,
+    concurrency: options.concurrency ?? 1,
+    leaseSeconds: queue.visibilityTimeoutSeconds,
+    log: (level, message, fields) => console.error(JSON.stringify({ level, message, ...fields })),
+  });
+  worker.start();
+  console.error(`worker ${worker.workerId} polling queue "${pool}" (concurrency ${options.concurrency ?? 1}); Ctrl-C to stop`);
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      console.error('draining...');
+      void worker.stop({ drainSeconds: options.drainSeconds ?? 30 }).then(resolve);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
