@@ -70,7 +70,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   assertJavaAvailable();
   const { jar, libDir } = dynamoDbLocalJar();
   const port = options.port ?? (await freePort());
-  const args = [`-Djava.library.path=${libDir}`, '-Xmx512m', '-jar', jar, '-port', String(port), '-sharedDb', '-disableTelemetry'];
+  const args = [`-Djava.library.path=${libDir}`, '-Xmx1g', '-jar', jar, '-port', String(port), '-sharedDb', '-disableTelemetry'];
   if (options.dbPath) {
     const dbPath = resolve(options.dbPath);
     if (!existsSync(dbPath)) mkdirSync(dbPath, { recursive: true });

@@ -7,19 +7,21 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createSqsClient } from '../core/aws/clients.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
-import { Worker } from '../core/worker/worker.ts';
+import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
 import { ROUTES } from '../lambdas/routes.ts';
 import { ensureQueues, ensureTables } from './bootstrap.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
-import { LOCAL_STATE_FILE, type LocalState } from './local-state.ts';
+import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
 
 export interface LocalPlatformOptions {
   readonly host?: string;
   readonly port?: number;
   /** Workers started in this process for each queue. */
   readonly workers?: number;
+  /** Queues that get local workers; all when omitted. */
+  readonly workerPools?: readonly string[];
   readonly workerConcurrency?: number;
   readonly inMemory?: boolean;
   readonly dataDir?: string;
@@ -27,7 +29,10 @@ export interface LocalPlatformOptions {
   readonly prefix?: string;
   readonly log?: (line: string) => void;
   /** Worker tuning, for tests and benchmarks. */
-  readonly workerOptions?: { heartbeatSeconds?: number; leaseSeconds?: number; killGraceSeconds?: number; flushIntervalMs?: number };
+  readonly workerOptions?: Pick<
+    WorkerOptions,
+    'heartbeatSeconds' | 'leaseSeconds' | 'killGraceSeconds' | 'flushIntervalMs' | 'pollWaitSeconds' | 'onProcessStarted'
+  >;
 }
 
 export interface LocalPlatform {
@@ -50,6 +55,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const prefix = options.prefix ?? LOCAL_PREFIX;
   const queueDefinitions = options.queues ?? DEFAULT_QUEUES;
   await mkdir(dataDir, { recursive: true });
+  // Two platforms on one data directory would share DynamoDB Local's files: refuse the second.
+  const running = await readLocalState(dataDir).catch(() => undefined);
+  if (running) {
+    throw new Error(`Runplane is already running from ${dataDir} (pid ${running.pid}) at ${running.api}`);
+  }
 
   let dynamo: RunningDynamoDbLocal | undefined;
   let fauxqs: FauxqsServer | undefined;
@@ -107,10 +117,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 8787,
       cors: { allowOrigins: ['*'] },
+      log,
     });
 
     const workerDeps = createWorkerDependencies(config);
     for (const queue of config.queues) {
+      if (options.workerPools && !options.workerPools.includes(queue.pool)) continue;
       for (let i = 0; i < (options.workers ?? 1); i++) {
         const worker = new Worker({
           ...workerDeps,
@@ -136,6 +148,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     return { url: api.url, config, stateFile, workers, stop };
   } catch (err) {
     await stop().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${options.port ?? 8787} is already in use: pick another with --port`, { cause: err });
+    }
     throw err;
   }
 }

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
+import { createDocumentClient, createSqsClient } from '../core/aws/clients.ts';
+import { jobToItem } from '../core/jobs/dynamodb-store.ts';
+import type { Job } from '../core/jobs/job.ts';
+import { newJobId } from '../core/ids.ts';
+import { startLocalPlatform } from '../local/platform.ts';
+import { ratio, summarize } from './stats.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function post(url: string, body: unknown): Promise<{ id: string }> {
+  const res = await fetch(`${url}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { id: string };
+}
+
+/**
+ * Submit latency through the local HTTP API against the same DynamoDB PutItem + SQS SendMessage
+ * made directly with the SDK, and dispatch latency (submit → child process started) against raw
+ * SQS send → long-poll receive on the same fauxqs. Both baselines run in the same process and run.
+ */
+export async function benchSubmitAndDispatch(options: { submits: number; dispatches: number }) {
+  const started = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const platform = await startLocalPlatform({
+    inMemory: true,
+    port: 0,
+    workers: 1,
+    workerConcurrency: 4,
+    workerPools: ['default'],
+    dataDir: `/tmp/runplane-bench-${randomUUID().slice(0, 8)}`,
+    log: () => undefined,
+    workerOptions: {
+      pollWaitSeconds: 20,
+      onProcessStarted: (job) => {
+        started.set(job.id, performance.now());
+        waiters.get(job.id)?.();
+      },
+    },
+  });
+  try {
+    const { config } = platform;
+    const ddb = createDocumentClient({ endpoint: config.endpoints.dynamodb! });
+    const sqs = createSqsClient({ endpoint: config.endpoints.sqs! });
+    // Submits go to `gpu`, which has no local worker here, so running jobs don't load the measurement.
+    const benchQueue = config.queues.find((q) => q.pool === 'gpu')!;
+    const body = { command: ['true'], queue: 'gpu', labels: { bench: 'submit' } };
+
+    // Warm both paths (JIT, connections) before measuring.
+    for (let i = 0; i < 20; i++) {
+      await post(platform.url, body);
+    }
+
+    const viaApi: number[] = [];
+    const direct: number[] = [];
+    // Interleave the two so drift in the emulators affects both equally.
+    for (let i = 0; i < options.submits; i++) {
+      let t = performance.now();
+      await post(platform.url, body);
+      viaApi.push(performance.now() - t);
+
+      const job = benchJob(benchQueue.pool);
+      t = performance.now();
+      await ddb.send(new PutCommand({ TableName: config.tables.jobs, Item: jobToItem(job), ConditionExpression: 'attribute_not_exists(pk)' }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: benchQueue.url, MessageBody: JSON.stringify({ jobId: job.id }) }));
+      direct.push(performance.now() - t);
+    }
+
+    // Raw SQS round trip: a long-polling receiver, then a send; time until the receive returns it.
+    // The gpu DLQ is a quiet queue on the same fauxqs.
+    const raw: number[] = [];
+    const rawQueueUrl = benchQueue.deadLetterUrl;
+    await drain(sqs, rawQueueUrl);
+    for (let i = 0; i < options.dispatches; i++) {
+      const receiving = sqs.send(new ReceiveMessageCommand({ QueueUrl: rawQueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 1 }));
+      await sleep(2); // let the poll reach the server first, as a worker's poll would be waiting
+      const t = performance.now();
+      await sqs.send(new SendMessageCommand({ QueueUrl: rawQueueUrl, MessageBody: 'x' }));
+      const out = await receiving;
+      raw.push(performance.now() - t);
+      for (const m of out.Messages ?? []) await sqs.send(new DeleteMessageCommand({ QueueUrl: rawQueueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    }
+
+    // Dispatch: one job at a time (an idle platform), submit → the worker's child process started.
+    const dispatch: number[] = [];
+    for (let i = 0; i < options.dispatches; i++) {
+      const t = performance.now();
+      const { id } = await post(platform.url, { command: ['true'], labels: { bench: 'dispatch' } });
+      if (!started.has(id)) await new Promise<void>((resolve) => waiters.set(id, resolve));
+      dispatch.push(started.get(id)! - t);
+      waiters.delete(id);
+      await sleep(5);
+    }
+
+    const submitApi = summarize(viaApi);
+    const submitDirect = summarize(direct);
+    const dispatchSummary = summarize(dispatch);
+    const rawSummary = summarize(raw);
+    return {
+      submit: {
+        viaApiMs: submitApi,
+        directSdkMs: submitDirect,
+        ratioP50: ratio(submitApi.p50, submitDirect.p50),
+        ratioP99: ratio(submitApi.p99, submitDirect.p99),
+        target: 'ratio ≤ 1.3',
+      },
+      dispatch: {
+        submitToProcessStartMs: dispatchSummary,
+        rawSqsSendToReceiveMs: rawSummary,
+        p50OverRawMs: Math.round((dispatchSummary.p50 - rawSummary.p50) * 100) / 100,
+        target: 'p50 at most 50 ms above raw',
+      },
+    };
+  } finally {
+    await platform.stop();
+  }
+}
+
+function benchJob(queue: string): Job {
+  const at = new Date().toISOString();
+  return {
+    id: newJobId(),
+    name: null,
+    group: 'bench',
+    owner: 'bench',
+    state: 'QUEUED',
+    queue,
+    command: ['true'],
+    env: {},
+    timeoutSeconds: 86400,
+    maxAttempts: 1,
+    resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
+    labels: { bench: 'submit' },
+    attempt: 0,
+    exitCode: null,
+    reason: null,
+    createdAt: at,
+    startedAt: null,
+    finishedAt: null,
+    cancelRequested: false,
+    cancelRequestedBy: null,
+    lease: null,
+    history: [{ at, from: null, to: 'QUEUED', reason: 'submitted by bench' }],
+    attempts: [],
+  };
+}
+
+async function drain(sqs: ReturnType<typeof createSqsClient>, url: string) {
+  for (;;) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 0, MaxNumberOfMessages: 10 }));
+    if (!out.Messages?.length) return;
+    for (const m of out.Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
+  }
+}

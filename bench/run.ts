@@ -1,0 +1,43 @@
+/**
+ * `npm run bench`: prints figures and writes them to bench/results/<time>.json (and latest.json).
+ * Every figure is compared with a baseline measured in the same run, because these machines are
+ * noisy: ratios and differences are what to read, not absolute milliseconds.
+ * Sections: BENCH_ONLY=submit,rss,... runs a subset.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { benchSubmitAndDispatch } from './dispatch.ts';
+import { benchWorkerRss } from './worker-rss.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+type Section = { name: string; run: () => Promise<unknown> };
+
+const sections: Section[] = [
+  { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
+  { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
+];
+
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const results: Record<string, unknown> = {
+  startedAt: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+};
+for (const section of sections) {
+  if (only && !only.some((o) => section.name.toLowerCase().includes(o.toLowerCase()))) continue;
+  process.stderr.write(`bench: ${section.name}...\n`);
+  const t = performance.now();
+  try {
+    results[section.name] = await section.run();
+  } catch (err) {
+    results[section.name] = { error: String(err) };
+  }
+  process.stderr.write(`bench: ${section.name} done in ${Math.round((performance.now() - t) / 1000)} s\n`);
+  console.log(JSON.stringify({ [section.name]: results[section.name] }, null, 2));
+}
+results.finishedAt = new Date().toISOString();
+await mkdir('bench/results', { recursive: true });
+const file = `bench/results/${(results.startedAt as string).replace(/[:.]/g, '-')}.json`;
+await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+await writeFile('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
+console.log(`results written to ${file}`);

@@ -1,0 +1,23 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { RunplaneStack } from '../lib/runplane-stack.ts';
+import { readSettings } from '../lib/settings.ts';
+
+/**
+ * The CDK app: `npx cdk synth | deploy | diff`. Environment-agnostic (account and region come from
+ * the deploying credentials), so synthesis needs neither credentials nor network. cdk-nag's AWS
+ * Solutions checks run on every synth and fail it on any finding not acknowledged in code.
+ */
+const app = new App();
+const settings = readSettings(app.node);
+
+new RunplaneStack(app, settings.stackName, {
+  description: 'Runplane: serverless job platform (API, queues, tables, GPU worker pools)',
+  corsOrigins: settings.corsOrigins,
+  protectData: settings.protectData,
+  containerInsights: settings.containerInsights,
+  ...(settings.workerImage ? { workerImage: ContainerImage.fromRegistry(settings.workerImage) } : {}),
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,0 +1,357 @@
+/**
+ * A typed client for the Runplane HTTP API (the same surface locally and on AWS). The CLI uses
+ * nothing else to reach the platform; it never touches tables or queues.
+ *
+ * Retry contract: a request that fails before the server could have acted on it, or that the
+ * server says it did not act on, is retried with exponential back-off and jitter. What counts
+ * depends on the operation:
+ * - reads (GET) and submit are safe to repeat: reads have no effect and submit carries one
+ *   `Idempotency-Key` for all its tries, so a retried submit returns the job the first try made.
+ *   They are retried on network errors, request timeouts, 429 and 5xx.
+ * - cancel is not: a retry after a lost response would answer 409 NOT_CANCELLABLE for a cancel
+ *   that worked. It is retried only when the connection could not be made or on 429 (throttled
+ *   before any handler ran).
+ * Any other 4xx is the caller's mistake and is thrown at once as an `ApiError`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobSpecInput, JobState, JobView } from '../core/jobs/job.ts';
+
+/** A job as the API returns it: the core's public view plus the scheduler's explanation. */
+export type ApiJob = JobView & {
+  /** Why a QUEUED job has not started yet (no worker on the queue, no free GPU, ...). */
+  readonly waitingReason?: string;
+};
+
+interface EventBase {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly seq: number;
+  readonly ts: string;
+}
+export interface OutputEvent extends EventBase {
+  readonly kind: 'output';
+  readonly stream: 'stdout' | 'stderr';
+  readonly data: string;
+}
+export interface LifecycleEvent extends EventBase {
+  readonly kind: 'lifecycle';
+  readonly name: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+export type JobEvent = OutputEvent | LifecycleEvent;
+
+export interface EventPage {
+  readonly events: readonly JobEvent[];
+  /** The `after` to pass for the next page. */
+  readonly next: number;
+  readonly hasMore: boolean;
+}
+
+export interface JobPage {
+  readonly jobs: readonly ApiJob[];
+  readonly nextCursor: string | null;
+}
+
+export interface ListJobsQuery {
+  readonly state?: JobState;
+  readonly queue?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface ListEventsQuery {
+  /** Defaults (server side) to the job's latest attempt. */
+  readonly attempt?: number;
+  /** The last sequence number already seen; 0 (or absent) reads from the start. */
+  readonly after?: number;
+  readonly limit?: number;
+}
+
+export interface JobLogs {
+  readonly text: string;
+  /** The attempt the text belongs to, as the server reports it. */
+  readonly attempt: number | undefined;
+  /** The output went past the server's response limit; the rest follows `next` in the events. */
+  readonly truncated: boolean;
+  /** With `truncated`: the `after` cursor where the text stops. */
+  readonly next: number | undefined;
+}
+
+/** An error response from the API, in its `{"error":{"code","message","details"}}` shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The API could not be reached at all (refused, DNS, reset, timed out) after every retry. */
+export class ConnectionError extends Error {
+  constructor(
+    readonly baseUrl: string,
+    /** The system error code when there is one (`ECONNREFUSED`, `ENOTFOUND`), else `undefined`. */
+    readonly reason: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot reach the Runplane API at ${baseUrl}${reason ? ` (${reason})` : ''}`, options);
+    this.name = 'ConnectionError';
+  }
+}
+
+export interface RetryPolicy {
+  /** Tries in all, the first included. */
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+// Four tries over about 1.4 s: long enough to ride out a Lambda cold start or a throttling burst,
+// short enough that "the platform is not running" is reported without a noticeable hang.
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
+
+// API Gateway gives up on an integration after 30 s; waiting longer only delays the retry.
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface RunplaneClientOptions {
+  /** For example `http://127.0.0.1:8787` or the API Gateway URL; a trailing slash is ignored. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>` when set. */
+  readonly token?: string | undefined;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly requestTimeoutMs?: number;
+  /** Jitter source in [0, 1); injectable so tests can assert exact delays. */
+  readonly random?: () => number;
+}
+
+type RetryClass = 'idempotent' | 'unprocessed-only';
+
+interface RequestOptions {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly query?: Record<string, string | number | undefined>;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+  readonly retry: RetryClass;
+  /** Resolve to the successful `Response` itself instead of its parsed body. */
+  readonly raw?: boolean;
+}
+
+// Connection-level failures where the request never reached a server, so any method may be retried.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * @example
+ * const client = new RunplaneClient({ baseUrl: 'http://127.0.0.1:8787' });
+ * const job = await client.submitJob({ command: ['python', 'train.py'] }, { idempotencyKey: randomUUID() });
+ */
+export class RunplaneClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly requestTimeoutMs: number;
+  private readonly random: () => number;
+
+  constructor(options: RunplaneClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token || undefined;
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Submits a job. Every retry of this call sends the same key, so at most one job is created. */
+  async submitJob(spec: JobSpecInput, options: { idempotencyKey?: string } = {}): Promise<ApiJob> {
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    return this.request<ApiJob>({
+      method: 'POST',
+      path: '/v1/jobs',
+      body: spec,
+      headers: { 'idempotency-key': idempotencyKey },
+      retry: 'idempotent',
+    });
+  }
+
+  async getJob(id: string): Promise<ApiJob> {
+    return this.request<ApiJob>({
+      method: 'GET',
+      path: `/v1/jobs/${encodeURIComponent(id)}`,
+      retry: 'idempotent',
+    });
+  }
+
+  /** One page, newest first. Pass `nextCursor` back as `cursor` for the next page. */
+  async listJobs(query: ListJobsQuery = {}): Promise<JobPage> {
+    return this.request<JobPage>({
+      method: 'GET',
+      path: '/v1/jobs',
+      query: { ...query },
+      retry: 'idempotent',
+    });
+  }
+
+  /** Cancels a queued job at once, or asks a running job's worker to stop it. */
+  async cancelJob(id: string): Promise<ApiJob> {
+    return this.request<ApiJob>({
+      method: 'POST',
+      path: `/v1/jobs/${encodeURIComponent(id)}/cancel`,
+      retry: 'unprocessed-only',
+    });
+  }
+
+  async listEvents(id: string, query: ListEventsQuery = {}): Promise<EventPage> {
+    return this.request<EventPage>({
+      method: 'GET',
+      path: `/v1/jobs/${encodeURIComponent(id)}/events`,
+      query: { ...query },
+      retry: 'idempotent',
+    });
+  }
+
+  /**
+   * The combined output of one attempt (the latest by default), as plain text. Long output is cut
+   * at the server's response limit: then `truncated` is set and the rest is read through
+   * `listEvents(id, { attempt, after: next })`.
+   */
+  async getLogs(id: string, attempt?: number): Promise<JobLogs> {
+    const response = await this.request<Response>({
+      method: 'GET',
+      path: `/v1/jobs/${encodeURIComponent(id)}/logs`,
+      query: { attempt },
+      retry: 'idempotent',
+      raw: true,
+    });
+    const header = (name: string) => {
+      const value = response.headers.get(name);
+      return value === null || value.trim() === '' || !Number.isSafeInteger(Number(value))
+        ? undefined
+        : Number(value);
+    };
+    return {
+      text: await response.text(),
+      attempt: header('x-runplane-attempt') ?? attempt,
+      truncated: response.headers.get('x-runplane-truncated') === 'true',
+      next: header('x-runplane-next-after'),
+    };
+  }
+
+  async health(): Promise<unknown> {
+    return this.request<unknown>({ method: 'GET', path: '/healthz', retry: 'idempotent' });
+  }
+
+  private url(path: string, query: RequestOptions['query']): string {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  private async request<T>(options: RequestOptions): Promise<T> {
+    const url = this.url(options.path, options.query);
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+
+    for (let attempt = 1; ; attempt++) {
+      const isLast = attempt >= this.retryPolicy.attempts;
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, {
+          method: options.method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.requestTimeoutMs),
+        });
+      } catch (error) {
+        const reason = networkErrorCode(error);
+        const retryable =
+          options.retry === 'idempotent' || (reason !== undefined && NOT_SENT_CODES.has(reason));
+        if (isLast || !retryable) throw new ConnectionError(this.baseUrl, reason, { cause: error });
+        await this.sleep(this.backoff(attempt));
+        continue;
+      }
+
+      if (response.ok) return (options.raw ? response : await readBody(response)) as T;
+
+      const retryable = response.status === 429 || (options.retry === 'idempotent' && response.status >= 500);
+      if (isLast || !retryable) throw await toApiError(response);
+      // Drain the body so the connection can be reused for the retry.
+      await response.body?.cancel().catch(() => undefined);
+      await this.sleep(Math.max(this.backoff(attempt), retryAfterMs(response, this.retryPolicy.maxDelayMs)));
+    }
+  }
+
+  /** Full jitter ("Exponential Backoff and Jitter", AWS Architecture Blog), capped. */
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.retryPolicy.maxDelayMs, this.retryPolicy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const type = response.headers.get('content-type') ?? '';
+  const text = await response.text();
+  if (type.includes('json')) return text.length > 0 ? (JSON.parse(text) as unknown) : undefined;
+  return text;
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    const error = parsed.error;
+    if (error && typeof error.code === 'string') {
+      const details =
+        error.details && typeof error.details === 'object' ? (error.details as Record<string, unknown>) : {};
+      return new ApiError(
+        response.status,
+        error.code,
+        typeof error.message === 'string' ? error.message : error.code,
+        details,
+      );
+    }
+  } catch {
+    // Not our error shape (a proxy's HTML page, API Gateway's bare message): described below.
+  }
+  const excerpt = text.trim().slice(0, 200);
+  return new ApiError(
+    response.status,
+    `HTTP_${response.status}`,
+    excerpt || response.statusText || 'request failed',
+  );
+}
+
+/** `Retry-After` in seconds (the only form API Gateway and our handlers send), capped. */
+function retryAfterMs(response: Response, capMs: number): number {
+  const header = response.headers.get('retry-after');
+  const seconds = header === null ? Number.NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, capMs) : 0;
+}
+
+/** The system error code behind a failed `fetch` (undici wraps it in `cause`, sometimes in an AggregateError). */
+export function networkErrorCode(error: unknown): string | undefined {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+    return 'ETIMEDOUT';
+  const cause = (error as { cause?: unknown } | undefined)?.cause as
+    { code?: unknown; errors?: unknown } | undefined;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (Array.isArray(cause?.errors)) {
+    const first = (cause.errors as { code?: unknown }[]).find((e) => typeof e.code === 'string');
+    if (first) return first.code as string;
+  }
+  return undefined;
+}

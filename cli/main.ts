@@ -1,0 +1,476 @@
+/**
+ * The `runplane` command line: commander wiring only. Requests go through `RunplaneClient`,
+ * following through `followJob`/`waitForJob`, rendering through format.ts. The reference for
+ * users is specs/07-cli.md.
+ *
+ * Output contract: human-readable text by default; with `--json`, single results are printed as
+ * the API's JSON objects and streams (`--follow`, `logs --json`) as one JSON object per line.
+ * Errors go to stderr. Exit codes are in exit-codes.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { isTerminal, type JobSpecInput, type JobState } from '../core/jobs/job.ts';
+import {
+  ApiError,
+  ConnectionError,
+  RunplaneClient,
+  type ApiJob,
+  type JobEvent,
+  type RetryPolicy,
+} from './api-client.ts';
+import { resolveToken } from './credentials.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeForJob } from './exit-codes.ts';
+import { followJob, streamWriter, waitForJob, type PollIntervals, type Writer } from './follow.ts';
+import { formatError, formatFinalStatus, formatJobDetails, formatJobTable, formatState } from './format.ts';
+import {
+  parseBaseUrl,
+  parseEnvOption,
+  parseLabelOption,
+  parseNonNegativeInt,
+  parsePort,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseState,
+} from './options.ts';
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8787';
+
+type OutputStream = NodeJS.WritableStream & { readonly isTTY?: boolean };
+
+/** Everything the CLI touches outside itself; tests replace any of it. */
+export interface CliIo {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly followIntervals?: Partial<PollIntervals>;
+  readonly waitIntervals?: Partial<PollIntervals>;
+  readonly now?: () => Date;
+  readonly newIdempotencyKey?: () => string;
+}
+
+interface GlobalOptions {
+  readonly url?: string;
+  readonly token?: string;
+  readonly json?: boolean;
+}
+
+/** Entry point for bin/runplane.js: runs the CLI and sets `process.exitCode`. */
+export async function main(argv: string[]): Promise<void> {
+  // `runplane logs -f ID | head`: once the reader is gone there is nothing left to do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+  });
+  process.exitCode = await runCli(argv.slice(2), {});
+}
+
+/**
+ * Runs the CLI on the arguments after the program name and resolves to the exit code.
+ * Never throws: errors are reported on `io.stderr`.
+ */
+export async function runCli(args: readonly string[], overrides: Partial<CliIo>): Promise<number> {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, ...overrides };
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    return reportError(error, io, Boolean(program.opts<GlobalOptions>().json));
+  }
+}
+
+/** A usage problem found after commander's own parsing (conflicting options, bad URL from the environment). */
+class UsageError extends Error {}
+
+/** A command's outcome when it is not success but also not an error to report (`submit --wait` on a failed job). */
+class ExitWith extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+function reportError(error: unknown, io: CliIo, json: boolean): number {
+  if (error instanceof ExitWith) return error.exitCode;
+  // Commander has already printed its message (or the help / version text).
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  if (error instanceof UsageError) {
+    io.stderr.write(`error: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ApiError || error instanceof ConnectionError) {
+    if (json) {
+      const body =
+        error instanceof ApiError
+          ? {
+              error: { code: error.code, message: error.message, details: error.details },
+              status: error.status,
+            }
+          : {
+              error: {
+                code: 'UNREACHABLE',
+                message: error.message,
+                details: { url: error.baseUrl, reason: error.reason ?? null },
+              },
+            };
+      io.stderr.write(`${JSON.stringify(body)}\n`);
+    } else {
+      io.stderr.write(formatError(error));
+    }
+    return EXIT_FAILURE;
+  }
+  // Anything else (a local platform that failed to start, a bug): the message, and the stack on request.
+  const detail =
+    error instanceof Error
+      ? io.env.RUNPLANE_DEBUG
+        ? (error.stack ?? error.message)
+        : error.message
+      : String(error);
+  io.stderr.write(`error: ${detail}\n`);
+  return EXIT_FAILURE;
+}
+
+function baseUrlFromEnv(env: CliIo['env']): string {
+  const raw = env.RUNPLANE_URL;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_API_URL;
+  try {
+    return parseBaseUrl(raw.trim());
+  } catch {
+    throw new UsageError(`RUNPLANE_URL is not an http(s) URL: ${raw}`);
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const SUBMIT_HINT =
+  'hint: put the command after --, e.g. runplane submit --gpus 1 -- python train.py --lr 0.1\n';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('runplane')
+    .description('Submit, watch and manage Runplane jobs.')
+    .version(packageVersion(), '-V, --version')
+    .option('--url <url>', `API base URL (default: $RUNPLANE_URL, else ${DEFAULT_API_URL})`, parseBaseUrl)
+    .option('--token <token>', 'bearer token for the API (default: $RUNPLANE_TOKEN)')
+    .option('--json', 'print JSON (one object, or one object per line for streams)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+    .showSuggestionAfterError()
+    .helpCommand(true);
+
+  const context = async (command: Command) => {
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    const client = new RunplaneClient({
+      baseUrl: globals.url ?? baseUrlFromEnv(io.env),
+      token: await resolveToken({ flag: globals.token, env: io.env }),
+      ...(io.fetch ? { fetch: io.fetch } : {}),
+      ...(io.sleep ? { sleep: io.sleep } : {}),
+      ...(io.retry ? { retry: io.retry } : {}),
+    });
+    return { client, json: Boolean(globals.json) };
+  };
+
+  const out: Writer = streamWriter(io.stdout);
+  const err: Writer = streamWriter(io.stderr);
+  const printJson = (value: unknown) => out(`${JSON.stringify(value, null, 2)}\n`);
+  const printJsonLine = (value: unknown) => out(`${JSON.stringify(value)}\n`);
+  // Progress notes go to a terminal only: scripts reading stderr get the job's stderr unmixed.
+  const note = (text: string) => (io.stderr.isTTY ? err(`runplane: ${text}\n`) : undefined);
+
+  /** Streams a job; in JSON mode as event lines, otherwise as the job's own stdout and stderr. */
+  const follow = (client: RunplaneClient, jobId: string, json: boolean, attempt?: number) =>
+    followJob({
+      client,
+      jobId,
+      ...(attempt === undefined ? {} : { attempt }),
+      stdout: json ? () => undefined : out,
+      stderr: json ? () => undefined : err,
+      ...(json ? { onEvent: (event: JobEvent) => printJsonLine(event) } : {}),
+      onAttempt: (n, job) => {
+        if (json) return;
+        const previous = job.attempts.find((a) => a.attempt === n - 1);
+        return note(
+          `attempt ${n - 1} ended${previous?.reason ? ` (${previous.reason})` : ''}; following attempt ${n} of ${job.maxAttempts}`,
+        );
+      },
+      ...(io.sleep ? { sleep: io.sleep } : {}),
+      ...(io.followIntervals ? { intervals: io.followIntervals } : {}),
+    });
+
+  /** Pages through one attempt's events as they stand now. */
+  const printEvents = async (
+    client: RunplaneClient,
+    id: string,
+    attempt: number | undefined,
+    after: number,
+    write: (event: JobEvent) => void | Promise<void>,
+  ) => {
+    for (;;) {
+      const page = await client.listEvents(id, {
+        ...(attempt === undefined ? {} : { attempt }),
+        after,
+        limit: 1000,
+      });
+      for (const event of page.events) await write(event);
+      after = page.next;
+      if (!page.hasMore) return;
+    }
+  };
+
+  program
+    .command('submit')
+    .description('submit a job and print its id')
+    .usage('[options] -- <command> [args...]')
+    .argument(
+      '<command...>',
+      'the program and its arguments, after --; passed as argv, verbatim, without a shell',
+    )
+    .option('-q, --queue <queue>', 'queue (worker pool) to run on (server default: "default")')
+    .option('-e, --env <KEY=VALUE>', 'environment variable for the job (repeatable)', parseEnvOption)
+    .option('-n, --name <name>', 'a name to find the job by')
+    .option(
+      '--timeout <seconds>',
+      'kill the job after this many seconds (server default: 24 h)',
+      parsePositiveInt,
+    )
+    .option('--max-attempts <n>', 'run at most this many attempts when attempts fail', parsePositiveInt)
+    .option('--gpus <n>', 'GPUs the job needs', parseNonNegativeInt)
+    .option('--cpu <n>', 'CPUs the job needs (fractions allowed)', parsePositiveNumber)
+    .option('--memory <MiB>', 'memory the job needs, in MiB', parsePositiveInt)
+    .option('-l, --label <KEY=VALUE>', 'label for the job (repeatable)', parseLabelOption)
+    .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
+    .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
+    .configureOutput({
+      outputError: (message, write) => {
+        write(message);
+        if (/unknown option|missing required argument 'command'/.test(message)) write(SUBMIT_HINT);
+      },
+    })
+    .action(async (command: string[], options: SubmitOptions, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const spec = submitSpec(command, options);
+      const job = await client.submitJob(spec, { idempotencyKey: (io.newIdempotencyKey ?? randomUUID)() });
+
+      if (!options.wait && !options.follow) {
+        await (json ? printJson(job) : out(`${job.id}\n`));
+        return;
+      }
+
+      let final: ApiJob;
+      if (options.follow) {
+        // stdout carries the job's own output, so the id goes to stderr.
+        if (!json) await err(`submitted ${job.id}\n`);
+        final = await follow(client, job.id, json);
+      } else {
+        if (!json) await out(`${job.id}\n`);
+        final = await waitForJob({
+          client,
+          jobId: job.id,
+          // Progress in between (started, why it waits); the outcome is printed once, below.
+          onChange: (j) => {
+            if (json || isTerminal(j.state) || (j.state === 'QUEUED' && !j.waitingReason)) return;
+            return note(`${j.id} ${formatState(j)}`);
+          },
+          ...(io.sleep ? { sleep: io.sleep } : {}),
+          ...(io.waitIntervals ? { intervals: io.waitIntervals } : {}),
+        });
+      }
+      if (json) await (options.follow ? printJsonLine(final) : printJson(final));
+      await err(formatFinalStatus(final));
+      const code = exitCodeForJob(final);
+      if (code !== EXIT_OK) throw new ExitWith(code);
+    });
+
+  program
+    .command('get')
+    .description('show a job')
+    .argument('<id>', 'job id')
+    .action(async (id: string, _options: unknown, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const job = await client.getJob(id);
+      await (json ? printJson(job) : out(formatJobDetails(job, io.now?.())));
+    });
+
+  program
+    .command('list')
+    .alias('ls')
+    .description('list jobs, newest first')
+    .option(
+      '-s, --state <state>',
+      `only jobs in this state (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT)`,
+      parseState,
+    )
+    .option('-q, --queue <queue>', 'only jobs on this queue')
+    .option('--limit <n>', 'jobs per page (with --all: page size)', parsePositiveInt)
+    .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)')
+    .option('-a, --all', 'fetch every page')
+    .action(async (options: ListOptions, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const query = {
+        ...(options.state ? { state: options.state } : {}),
+        ...(options.queue ? { queue: options.queue } : {}),
+        ...(options.limit ? { limit: options.limit } : {}),
+      };
+      const jobs: ApiJob[] = [];
+      let cursor: string | null = options.cursor ?? null;
+      do {
+        const page = await client.listJobs({ ...query, ...(cursor ? { cursor } : {}) });
+        jobs.push(...page.jobs);
+        cursor = page.nextCursor;
+      } while (options.all && cursor);
+
+      if (json) return printJson({ jobs, nextCursor: cursor });
+      await out(jobs.length === 0 ? 'no jobs\n' : formatJobTable(jobs));
+      if (cursor) await err(`more jobs: run again with --cursor ${cursor}, or use --all\n`);
+    });
+
+  program
+    .command('logs')
+    .description("print a job's output (--follow: stream it until the job ends)")
+    .argument('<id>', 'job id')
+    .option('-f, --follow', 'keep streaming until the job ends')
+    .option('--attempt <n>', 'which attempt (default: the latest)', parsePositiveInt)
+    .action(async (id: string, options: LogsOptions, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      if (options.follow) {
+        await follow(client, id, json, options.attempt);
+        return;
+      }
+      if (!json) {
+        const logs = await client.getLogs(id, options.attempt);
+        await out(logs.text);
+        if (!logs.truncated || logs.next === undefined) return;
+        // Past the server's response limit the rest comes from the events, from where the text stopped.
+        await printEvents(client, id, logs.attempt, logs.next, (event) =>
+          event.kind === 'output' ? out(event.data) : undefined,
+        );
+        return;
+      }
+      // JSON without --follow: every event of the attempt as it stands now, one per line.
+      await printEvents(client, id, options.attempt, 0, printJsonLine);
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a job: a queued job never starts; a running one is stopped by its worker')
+    .argument('<id>', 'job id')
+    .action(async (id: string, _options: unknown, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const job = await client.cancelJob(id);
+      if (json) return printJson(job);
+      await out(
+        job.state === 'CANCELLED'
+          ? `cancelled ${job.id}\n`
+          : `cancel requested for ${job.id} (${job.state}): its worker stops it within one heartbeat\n`,
+      );
+    });
+
+  program
+    .command('worker')
+    .description('run a worker on this machine that takes jobs from a queue')
+    .option('-q, --queue <queue>', 'queue to take jobs from', 'default')
+    .option('-c, --concurrency <n>', 'jobs to run at once', parsePositiveInt, 1)
+    .option(
+      '--drain-seconds <seconds>',
+      'on SIGTERM/Ctrl-C, let running jobs finish for this long',
+      parseNonNegativeInt,
+      30,
+    )
+    .option(
+      '--data-dir <dir>',
+      'the local platform to join (without RUNPLANE_* deployment settings)',
+      '.runplane',
+    )
+    .action(
+      async (options: { queue: string; concurrency: number; drainSeconds: number; dataDir: string }) => {
+        // Loaded on demand: the worker pulls in the AWS SDK, which ordinary commands do not need.
+        const { runWorkerCommand } = await import('../local/worker-command.ts');
+        await runWorkerCommand({
+          queue: options.queue,
+          concurrency: options.concurrency,
+          drainSeconds: options.drainSeconds,
+          dataDir: options.dataDir,
+        });
+      },
+    );
+
+  program
+    .command('dev')
+    .description('run the whole platform locally: API, emulated DynamoDB and SQS, and workers')
+    .option('-p, --port <port>', 'port for the API', parsePort, 8787)
+    .option('--workers <n>', 'local workers to start', parseNonNegativeInt, 1)
+    .addOption(
+      new Option('--in-memory', 'keep nothing on disk (all data is lost on exit)').conflicts('dataDir'),
+    )
+    .option('--data-dir <dir>', 'where local data is kept', '.runplane')
+    .action(async (options: { port: number; workers: number; inMemory?: boolean; dataDir: string }) => {
+      const { runDev } = await import('../local/platform.ts');
+      await runDev({
+        port: options.port,
+        workers: options.workers,
+        inMemory: Boolean(options.inMemory),
+        dataDir: options.dataDir,
+      });
+    });
+
+  return program;
+}
+
+interface SubmitOptions {
+  readonly queue?: string;
+  readonly env?: Record<string, string>;
+  readonly name?: string;
+  readonly timeout?: number;
+  readonly maxAttempts?: number;
+  readonly gpus?: number;
+  readonly cpu?: number;
+  readonly memory?: number;
+  readonly label?: Record<string, string>;
+  readonly wait?: boolean;
+  readonly follow?: boolean;
+}
+
+interface ListOptions {
+  readonly state?: JobState;
+  readonly queue?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly all?: boolean;
+}
+
+interface LogsOptions {
+  readonly follow?: boolean;
+  readonly attempt?: number;
+}
+
+/** The request body for `submit`: only what was given, so the server's defaults apply to the rest. */
+export function submitSpec(command: readonly string[], options: SubmitOptions): JobSpecInput {
+  const resources = {
+    ...(options.gpus === undefined ? {} : { gpus: options.gpus }),
+    ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+    ...(options.memory === undefined ? {} : { memoryMiB: options.memory }),
+  };
+  return {
+    command: [...command],
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.timeout === undefined ? {} : { timeoutSeconds: options.timeout }),
+    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...(Object.keys(resources).length === 0 ? {} : { resources }),
+    ...(options.label === undefined ? {} : { labels: options.label }),
+  };
+}

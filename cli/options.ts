@@ -1,0 +1,89 @@
+/**
+ * Parsers for command-line option values. They throw commander's `InvalidArgumentError`, which
+ * commander reports as `error: option '--env <KEY=VALUE>' argument 'X' is invalid. <why>` and
+ * turns into a usage error (exit code 2) before any request is sent.
+ *
+ * Env names and label keys are checked with the API's own schemas (core/jobs/job.ts), so the CLI
+ * rejects exactly what the server would, with the server's wording, one round trip earlier.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { z } from 'zod';
+import { JOB_STATES, jobSpecSchema, type JobState } from '../core/jobs/job.ts';
+
+/** Splits `KEY=VALUE` at the first `=`; the value may be empty and may itself contain `=`. */
+export function splitAssignment(raw: string): [key: string, value: string] {
+  const at = raw.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('Expected KEY=VALUE.');
+  return [raw.slice(0, at), raw.slice(at + 1)];
+}
+
+function firstIssueMessage(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  // A bad record key is reported as `invalid_key` with the key's own issue nested inside.
+  const nested = (issue as { issues?: { message?: string }[] }).issues?.[0]?.message;
+  return nested ?? issue.message;
+}
+
+function assignmentParser(kind: 'env' | 'labels', what: string) {
+  const schema = jobSpecSchema.shape[kind];
+  return (raw: string, previous: Record<string, string> | undefined): Record<string, string> => {
+    const [key, value] = splitAssignment(raw);
+    const result = schema.safeParse({ [key]: value });
+    if (!result.success)
+      throw new InvalidArgumentError(`${what} "${key}" ${firstIssueMessage(result.error)}.`);
+    if (previous && Object.hasOwn(previous, key))
+      throw new InvalidArgumentError(`${what} "${key}" is given twice.`);
+    return { ...previous, [key]: value };
+  };
+}
+
+/** Accumulates repeated `--env KEY=VALUE` into a record. */
+export const parseEnvOption = assignmentParser('env', 'environment variable');
+
+/** Accumulates repeated `--label KEY=VALUE` into a record. */
+export const parseLabelOption = assignmentParser('labels', 'label');
+
+function integerParser(min: number, max: number = Number.MAX_SAFE_INTEGER) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(value))
+      throw new InvalidArgumentError('Expected a whole number.');
+    if (value < min || value > max) {
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `Expected at least ${min}.` : `Expected ${min} to ${max}.`,
+      );
+    }
+    return value;
+  };
+}
+
+export const parsePositiveInt = integerParser(1);
+export const parseNonNegativeInt = integerParser(0);
+export const parsePort = integerParser(0, 65_535);
+
+/** A positive number, fractions allowed (CPU shares). */
+export function parsePositiveNumber(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0)
+    throw new InvalidArgumentError('Expected a positive number.');
+  return value;
+}
+
+/** A job state, case-insensitive (`--state failed`). */
+export function parseState(raw: string): JobState {
+  const state = raw.toUpperCase();
+  if (!(JOB_STATES as readonly string[]).includes(state)) {
+    throw new InvalidArgumentError(`Expected one of ${JOB_STATES.join(', ')}.`);
+  }
+  return state as JobState;
+}
+
+/** An http(s) base URL for the API. */
+export function parseBaseUrl(raw: string): string {
+  if (!URL.canParse(raw)) throw new InvalidArgumentError('Expected a URL such as http://127.0.0.1:8787.');
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('Expected an http:// or https:// URL.');
+  return raw.replace(/\/+$/, '');
+}

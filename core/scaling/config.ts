@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { POOL_NAME_PATTERN } from '../resources.ts';
+import { ConfigError, runtimeQueueSchema } from '../config.ts';
+
+/**
+ * What the scaler needs to know about each pool, read from the environment once at start-up. The
+ * CDK stack sets these on the scale-workers Lambda and on the submit function:
+ *
+ * RUNPLANE_QUEUES   the same JSON array the handlers read (core/config.ts): the pool's queue URL
+ * RUNPLANE_SCALING  JSON array of {"pool","cluster","service","minTasks","maxTasks","maxJobsPerTask"}
+ */
+export const scalingPoolSchema = z.strictObject({
+  pool: z.string().regex(POOL_NAME_PATTERN),
+  cluster: z.string().min(1),
+  service: z.string().min(1),
+  minTasks: z.number().int().min(0),
+  maxTasks: z.number().int().min(0),
+  maxJobsPerTask: z.number().int().min(1),
+});
+export type ScalingPool = z.output<typeof scalingPoolSchema>;
+
+export interface ScalingTarget extends ScalingPool {
+  readonly queueUrl: string;
+}
+
+const jsonArray = <T extends z.ZodType>(item: T) =>
+  z
+    .string()
+    .min(1)
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(item).min(1));
+
+const envSchema = z.object({
+  RUNPLANE_QUEUES: jsonArray(runtimeQueueSchema),
+  RUNPLANE_SCALING: jsonArray(scalingPoolSchema),
+});
+
+/** Joins each scaling entry with its queue. Fails fast on a pool without a queue. */
+export function loadScalingTargets(env: NodeJS.ProcessEnv = process.env): ScalingTarget[] {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid Runplane scaling configuration: ${problems}`);
+  }
+  return parsed.data.RUNPLANE_SCALING.map((entry) => {
+    const queue = parsed.data.RUNPLANE_QUEUES.find((q) => q.pool === entry.pool);
+    if (!queue) throw new ConfigError(`invalid Runplane scaling configuration: RUNPLANE_SCALING pool "${entry.pool}" has no queue in RUNPLANE_QUEUES`);
+    return { ...entry, queueUrl: queue.url };
+  });
+}

@@ -1,0 +1,161 @@
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DependencyError, UnknownQueueError } from '../errors.ts';
+import { createSqsClient } from '../aws/clients.ts';
+import { loadScalingTargets, type ScalingTarget } from './config.ts';
+import { scalingDecision, type ScalingDecision } from './policy.ts';
+
+/**
+ * Applies the backlog policy (policy.ts) to ECS: reads the pool queue's approximate counters and
+ * the service's counts, and sets the service's desired count when it should change. The ECS
+ * capacity provider then launches or terminates instances to fit the tasks, which is what lets a
+ * pool start from zero instances as soon as a job is submitted.
+ *
+ * Two callers: the scheduled scale-workers Lambda (every pool, every minute, scale out and in) and
+ * the submit path (the job's own pool, right after the send, scale out only).
+ */
+
+export interface ScalePoolOptions {
+  /** Messages just sent that the approximate counters may not show yet (the submit path passes 1). */
+  readonly pendingMessages?: number;
+  /** Default true; the submit path passes false so it can only add capacity. */
+  readonly allowScaleIn?: boolean;
+}
+
+export interface ScalingOutcome extends ScalingDecision {
+  readonly pool: string;
+  /** Whether UpdateService was called. */
+  readonly updated: boolean;
+}
+
+export interface EcsWorkerScalerOptions {
+  readonly sqs: SQSClient;
+  readonly ecs: ECSClient;
+  readonly targets: readonly ScalingTarget[];
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+const BACKLOG_ATTRIBUTES = [
+  'ApproximateNumberOfMessages',
+  'ApproximateNumberOfMessagesNotVisible',
+  'ApproximateNumberOfMessagesDelayed',
+] as const;
+
+export class EcsWorkerScaler {
+  private readonly sqs: SQSClient;
+  private readonly ecs: ECSClient;
+  private readonly targets: ReadonlyMap<string, ScalingTarget>;
+  private readonly log: (entry: Record<string, unknown>) => void;
+
+  constructor(options: EcsWorkerScalerOptions) {
+    this.sqs = options.sqs;
+    this.ecs = options.ecs;
+    this.targets = new Map(options.targets.map((t) => [t.pool, t]));
+    this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
+  }
+
+  get pools(): readonly string[] {
+    return [...this.targets.keys()];
+  }
+
+  /** Scales one pool. Throws UnknownQueueError for a pool it does not manage, DependencyError when SQS or ECS fail. */
+  async scalePool(pool: string, options: ScalePoolOptions = {}): Promise<ScalingOutcome> {
+    const target = this.targets.get(pool);
+    if (!target) throw new UnknownQueueError(pool, this.pools);
+    const [backlog, service] = await Promise.all([this.readBacklog(target), this.readService(target)]);
+    const decision = scalingDecision({
+      ...backlog,
+      ...(options.pendingMessages !== undefined ? { pendingMessages: options.pendingMessages } : {}),
+      ...(options.allowScaleIn !== undefined ? { allowScaleIn: options.allowScaleIn } : {}),
+      runningTasks: service.runningCount,
+      currentDesiredTasks: service.desiredCount,
+      maxJobsPerTask: target.maxJobsPerTask,
+      minTasks: target.minTasks,
+      maxTasks: target.maxTasks,
+    });
+    const updated = decision.action !== 'hold';
+    if (updated) {
+      try {
+        await this.ecs.send(
+          new UpdateServiceCommand({ cluster: target.cluster, service: target.service, desiredCount: decision.desiredTasks }),
+        );
+      } catch (err) {
+        throw new DependencyError('ecs', err);
+      }
+    }
+    const outcome = { pool, ...decision, updated };
+    this.log({ msg: 'worker pool scaled', ...outcome });
+    return outcome;
+  }
+
+  /**
+   * Scales every pool independently: one pool's failure does not keep the others at their old size.
+   * Throws an AggregateError of the failures after all pools were tried.
+   */
+  async scaleAll(): Promise<ScalingOutcome[]> {
+    const results = await Promise.allSettled(this.pools.map((pool) => this.scalePool(pool)));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ pool: this.pools[i], error: r.reason as unknown }] : []));
+    if (failures.length > 0) {
+      throw new AggregateError(
+        failures.map((f) => f.error),
+        `scaling failed for pool(s) ${failures.map((f) => f.pool).join(', ')}`,
+      );
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<ScalingOutcome>).value);
+  }
+
+  private async readBacklog(target: ScalingTarget) {
+    let attributes: Record<string, string>;
+    try {
+      const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: target.queueUrl, AttributeNames: [...BACKLOG_ATTRIBUTES] }));
+      attributes = out.Attributes ?? {};
+    } catch (err) {
+      throw new DependencyError('sqs', err);
+    }
+    const count = (name: (typeof BACKLOG_ATTRIBUTES)[number]) => {
+      const value = Number(attributes[name] ?? '0');
+      if (!Number.isInteger(value) || value < 0) throw new DependencyError('sqs', new Error(`${name} is "${attributes[name]}"`));
+      return value;
+    };
+    return {
+      visibleMessages: count('ApproximateNumberOfMessages'),
+      inFlightMessages: count('ApproximateNumberOfMessagesNotVisible'),
+      delayedMessages: count('ApproximateNumberOfMessagesDelayed'),
+    };
+  }
+
+  private async readService(target: ScalingTarget): Promise<{ desiredCount: number; runningCount: number }> {
+    let out;
+    try {
+      out = await this.ecs.send(new DescribeServicesCommand({ cluster: target.cluster, services: [target.service] }));
+    } catch (err) {
+      throw new DependencyError('ecs', err);
+    }
+    const service = out.services?.find((s) => s.serviceName === target.service || s.serviceArn === target.service);
+    if (!service || service.status === 'INACTIVE') {
+      const failure = out.failures?.[0];
+      throw new DependencyError('ecs', new Error(`service ${target.service} in ${target.cluster} not found${failure?.reason ? `: ${failure.reason}` : ''}`));
+    }
+    return { desiredCount: service.desiredCount ?? 0, runningCount: service.runningCount ?? 0 };
+  }
+}
+
+/**
+ * The submit path's hook: a scaler for this deployment, or undefined where none is configured (the
+ * local platform has no ECS). Call `scalePool(pool, { pendingMessages: 1, allowScaleIn: false })`
+ * after the job's message was sent, so a pool at zero starts an instance without waiting for the
+ * next scheduled run. The caller needs sqs:GetQueueAttributes on the queue and
+ * ecs:DescribeServices/UpdateService on the pool's service (the stack grants the submit function both).
+ */
+export function workerScalerFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  clients: { sqs?: SQSClient; ecs?: ECSClient } = {},
+): EcsWorkerScaler | undefined {
+  if (!env.RUNPLANE_SCALING) return undefined;
+  const region = env.AWS_REGION ?? 'us-east-1';
+  return new EcsWorkerScaler({
+    sqs: clients.sqs ?? createSqsClient({ region, ...(env.RUNPLANE_SQS_ENDPOINT ? { endpoint: env.RUNPLANE_SQS_ENDPOINT } : {}) }),
+    ecs: clients.ecs ?? new ECSClient({ region }),
+    targets: loadScalingTargets(env),
+  });
+}

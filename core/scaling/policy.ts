@@ -1,0 +1,86 @@
+/**
+ * How many worker tasks a pool should run, from its queue backlog. Pure: the adapter
+ * (ecs-scaler.ts) reads the numbers from SQS and ECS and applies the result.
+ *
+ * The policy:
+ * 1. Demand is every message that is or will soon be work: visible (waiting), in flight (being
+ *    run, or held back by a retry's visibility backoff), delayed (retries with DelaySeconds) and
+ *    messages the caller just sent that SQS's approximate counters may not show yet.
+ * 2. Tasks needed = ceil(demand / maxJobsPerTask), clamped to [minTasks, maxTasks].
+ * 3. Scale out at once: starting from zero must not wait for an alarm's evaluation periods.
+ * 4. Scale in only as far as is safe with counters that lag: while messages are visible, a running
+ *    task may be about to take one, so desired never drops below the running tasks (tasks still
+ *    pending placement are cancelled freely). With nothing visible, desired drops to what the
+ *    in-flight work needs; ECS then stops idle tasks only, because busy workers hold task
+ *    scale-in protection.
+ * 5. Callers that only know about new work (the submit path) pass allowScaleIn = false so a stale
+ *    read can never shrink the pool.
+ */
+
+export interface ScalingInput {
+  /** SQS ApproximateNumberOfMessages. */
+  readonly visibleMessages: number;
+  /** SQS ApproximateNumberOfMessagesNotVisible. */
+  readonly inFlightMessages: number;
+  /** SQS ApproximateNumberOfMessagesDelayed. */
+  readonly delayedMessages?: number;
+  /** Messages sent moments ago that the approximate counters may not include yet. */
+  readonly pendingMessages?: number;
+  /** The service's running tasks (ECS runningCount). */
+  readonly runningTasks: number;
+  /** The service's current desired count. */
+  readonly currentDesiredTasks: number;
+  readonly maxJobsPerTask: number;
+  readonly minTasks: number;
+  readonly maxTasks: number;
+  /** Default true. */
+  readonly allowScaleIn?: boolean;
+}
+
+export type ScalingAction = 'scale-out' | 'scale-in' | 'hold';
+
+export interface ScalingDecision {
+  readonly desiredTasks: number;
+  readonly action: ScalingAction;
+  /** One line for the logs: the numbers behind the decision. */
+  readonly reason: string;
+}
+
+function assertCount(name: string, value: number, min = 0): void {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
+}
+
+/** The task count the pool should have; see the policy at the top of this file. */
+export function desiredTaskCount(input: ScalingInput): number {
+  const { visibleMessages, inFlightMessages, delayedMessages = 0, pendingMessages = 0 } = input;
+  const { runningTasks, currentDesiredTasks, maxJobsPerTask, minTasks, maxTasks, allowScaleIn = true } = input;
+  assertCount('visibleMessages', visibleMessages);
+  assertCount('inFlightMessages', inFlightMessages);
+  assertCount('delayedMessages', delayedMessages);
+  assertCount('pendingMessages', pendingMessages);
+  assertCount('runningTasks', runningTasks);
+  assertCount('currentDesiredTasks', currentDesiredTasks);
+  assertCount('maxJobsPerTask', maxJobsPerTask, 1);
+  assertCount('minTasks', minTasks);
+  assertCount('maxTasks', maxTasks);
+  if (minTasks > maxTasks) throw new RangeError(`minTasks (${minTasks}) must not exceed maxTasks (${maxTasks})`);
+
+  const clamp = (n: number) => Math.min(maxTasks, Math.max(minTasks, n));
+  const demand = visibleMessages + inFlightMessages + delayedMessages + pendingMessages;
+  const target = clamp(Math.ceil(demand / maxJobsPerTask));
+  if (target >= currentDesiredTasks) return target;
+  if (!allowScaleIn) return clamp(currentDesiredTasks);
+  const waiting = visibleMessages + pendingMessages > 0;
+  return waiting ? clamp(Math.max(target, Math.min(runningTasks, currentDesiredTasks))) : target;
+}
+
+export function scalingDecision(input: ScalingInput): ScalingDecision {
+  const desiredTasks = desiredTaskCount(input);
+  const action: ScalingAction =
+    desiredTasks > input.currentDesiredTasks ? 'scale-out' : desiredTasks < input.currentDesiredTasks ? 'scale-in' : 'hold';
+  const reason =
+    `visible=${input.visibleMessages} inFlight=${input.inFlightMessages} delayed=${input.delayedMessages ?? 0} ` +
+    `pending=${input.pendingMessages ?? 0} running=${input.runningTasks} desired=${input.currentDesiredTasks}->${desiredTasks} ` +
+    `(${input.maxJobsPerTask} jobs/task, ${input.minTasks}..${input.maxTasks} tasks)`;
+  return { desiredTasks, action, reason };
+}

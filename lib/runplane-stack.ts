@@ -1,0 +1,164 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { IgnoreMode } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { WORKER_POOLS, poolQueueDefinition, type WorkerPool } from '../core/pools.ts';
+import type { RuntimeQueue } from '../core/config.ts';
+import type { RouteDefinition } from '../lambdas/routes.ts';
+import { RunplaneAlarms } from './alarms.ts';
+import { RunplaneApi, type ApiThrottle } from './api.ts';
+import { RunplaneData } from './data.ts';
+import type { HandlerFunction } from './handler-function.ts';
+import { REPO_ROOT } from './paths.ts';
+import { RunplaneQueues, type PoolQueue } from './queues.ts';
+import { RunplaneReliability, type ReliabilityEntries } from './reliability.ts';
+import { WorkerScaler } from './scaler.ts';
+import { RunplaneWorkers } from './workers.ts';
+import { readFileSync } from 'node:fs';
+
+export interface RunplaneStackProps extends StackProps {
+  /** Prefix of table and queue names. Default: the stack name, lower-cased. */
+  readonly prefix?: string;
+  readonly pools?: readonly WorkerPool[];
+  /** Console origins allowed by CORS. Default none (CORS off). */
+  readonly corsOrigins?: readonly string[];
+  readonly throttle?: ApiThrottle;
+  /** Deletion protection and RETAIN on tables and buckets. Default true. */
+  readonly protectData?: boolean;
+  /** Default: built from worker-image/Dockerfile at deploy time (a Docker image asset). */
+  readonly workerImage?: ecs.ContainerImage;
+  readonly containerInsights?: boolean;
+  /** Default: the real route table, lambdas/routes.ts. */
+  readonly routes?: readonly RouteDefinition[];
+  /** Default: the reliability handlers that exist among RELIABILITY_ENTRIES. */
+  readonly reliability?: ReliabilityEntries;
+}
+
+const FEATURE_FLAGS = {
+  // S3 access-log delivery authorized by a bucket policy, so the logs bucket needs no ACLs.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+};
+
+/** Where the reliability issue's handlers live; each is deployed once its module exists. */
+export const RELIABILITY_ENTRIES: Required<ReliabilityEntries> = {
+  deadLetterConsumer: 'lambdas/consume-dead-letters.ts',
+  reaper: 'lambdas/reap-jobs.ts',
+};
+
+export function presentReliabilityEntries(entries: ReliabilityEntries = RELIABILITY_ENTRIES): ReliabilityEntries {
+  return Object.fromEntries(Object.entries(entries).filter(([, entry]) => entry !== undefined && existsSync(resolve(REPO_ROOT, entry))));
+}
+
+/**
+ * The worker image, built by `cdk deploy` (not by synth: staging only copies the build context).
+ * The context is the repository root, because the worker bundles core/; worker-image/.dockerignore
+ * lists what may enter it, so the asset hash changes only when the worker's inputs do.
+ */
+export function workerImageFromSource(): ecs.ContainerImage {
+  const patterns = readFileSync(resolve(REPO_ROOT, 'worker-image/.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  return ecs.ContainerImage.fromAsset(REPO_ROOT, {
+    file: 'worker-image/Dockerfile',
+    exclude: patterns,
+    ignoreMode: IgnoreMode.DOCKER,
+    // The ECS GPU-optimized AMI is x86_64; build for it whatever the deploying machine is.
+    platform: Platform.LINUX_AMD64,
+  });
+}
+
+/**
+ * Runplane on AWS: API (HTTP API + one Lambda per route), data (three tables, artifacts bucket),
+ * queues (one per worker pool, each with a DLQ), worker pools (ECS on EC2, GPU-capable), the
+ * scaler, the reliability functions and alarms. Environment-agnostic: synthesizes without
+ * credentials or context lookups.
+ */
+export class RunplaneStack extends Stack {
+  readonly data: RunplaneData;
+  readonly queues: RunplaneQueues;
+  readonly workers: RunplaneWorkers;
+  readonly scaler: WorkerScaler;
+  readonly api: RunplaneApi;
+  readonly reliability: RunplaneReliability;
+  readonly alarms: RunplaneAlarms;
+
+  constructor(scope: Construct, id: string, props: RunplaneStackProps = {}) {
+    super(scope, id, props);
+    // Feature flags that change what is synthesized are set here, on the stack, rather than in
+    // cdk.json, so tests that build the stack without the CLI synthesize the same template.
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
+    const prefix = props.prefix ?? this.stackName.toLowerCase();
+    const pools = props.pools ?? WORKER_POOLS;
+    const protectData = props.protectData ?? true;
+    const logRemovalPolicy = protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.data = new RunplaneData(this, 'Data', { prefix, protectData });
+    this.queues = new RunplaneQueues(this, 'Queues', { prefix, definitions: pools.map(poolQueueDefinition) });
+
+    const runtimeEnvironment = (queues: readonly PoolQueue[]): Record<string, string> => ({
+      RUNPLANE_JOBS_TABLE: this.data.jobs.tableName,
+      RUNPLANE_EVENTS_TABLE: this.data.events.tableName,
+      RUNPLANE_AUDIT_TABLE: this.data.audit.tableName,
+      RUNPLANE_QUEUES: this.toJsonString(
+        queues.map(
+          ({ definition, queue, deadLetterQueue }): RuntimeQueue => ({
+            pool: definition.pool,
+            url: queue.queueUrl,
+            deadLetterUrl: deadLetterQueue.queueUrl,
+            visibilityTimeoutSeconds: definition.visibilityTimeoutSeconds,
+            maxReceiveCount: definition.maxReceiveCount,
+            defaultMaxAttempts: definition.defaultMaxAttempts,
+          }),
+        ),
+      ),
+      RUNPLANE_ARTIFACTS_BUCKET: this.data.artifacts.bucketName,
+    });
+    const handlerEnvironment = runtimeEnvironment(this.queues.pools);
+
+    this.workers = new RunplaneWorkers(this, 'Workers', {
+      pools,
+      queues: this.queues,
+      data: this.data,
+      image: props.workerImage ?? workerImageFromSource(),
+      runtimeEnvironmentFor: (pool) => runtimeEnvironment([this.queues.pool(pool)]),
+      containerInsights: props.containerInsights ?? false,
+      logRemovalPolicy,
+    });
+    this.scaler = new WorkerScaler(this, 'Scaler', {
+      pools: this.workers.pools,
+      queuesEnvironment: handlerEnvironment.RUNPLANE_QUEUES!,
+    });
+    this.api = new RunplaneApi(this, 'Api', {
+      data: this.data,
+      queues: this.queues,
+      runtimeEnvironment: handlerEnvironment,
+      scaling: this.scaler,
+      corsOrigins: props.corsOrigins ?? [],
+      ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...(props.routes ? { routes: props.routes } : {}),
+      removalPolicy: logRemovalPolicy,
+    });
+    this.reliability = new RunplaneReliability(this, 'Reliability', {
+      entries: props.reliability ?? presentReliabilityEntries(),
+      data: this.data,
+      queues: this.queues,
+      runtimeEnvironment: handlerEnvironment,
+    });
+
+    const functions = new Map<string, HandlerFunction>(this.api.functions);
+    functions.set('scaler', this.scaler.handler);
+    if (this.reliability.deadLetterConsumer) functions.set('deadLetterConsumer', this.reliability.deadLetterConsumer);
+    if (this.reliability.reaper) functions.set('reaper', this.reliability.reaper);
+    this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, functions, api: this.api });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Set RUNPLANE_URL to this for the CLI' });
+    new CfnOutput(this, 'ArtifactsBucketName', { value: this.data.artifacts.bucketName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe to receive alarms' });
+    new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });
+    new CfnOutput(this, 'JobsTableName', { value: this.data.jobs.tableName });
+  }
+}

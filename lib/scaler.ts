@@ -1,0 +1,74 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import type { ScalingPool } from '../core/scaling/config.ts';
+import { HandlerFunction } from './handler-function.ts';
+import type { WorkerPoolService } from './worker-pool.ts';
+
+/**
+ * What a function needs to scale worker pools (core/scaling/ecs-scaler.ts): the RUNPLANE_SCALING
+ * and RUNPLANE_QUEUES variables, read access to the pool queues' counters, and DescribeServices /
+ * UpdateService on exactly the pool services.
+ */
+export interface ScalingBinding {
+  readonly environment: Record<string, string>;
+  grantScale(fn: HandlerFunction): void;
+}
+
+export interface WorkerScalerProps {
+  readonly pools: readonly WorkerPoolService[];
+  /** RUNPLANE_QUEUES, as the handlers get it: the scaler finds each pool's queue URL there. */
+  readonly queuesEnvironment: string;
+  /** How often the scheduled run scales every pool. EventBridge's minimum is one minute. */
+  readonly schedule?: Duration;
+}
+
+/**
+ * The scheduled scaler: an EventBridge rule runs lambdas/scale-workers.ts every minute, which sets
+ * each pool's desired task count from its queue backlog. Together with the submit path's own
+ * scale-out call this starts a pool from zero within seconds of a submit and stops idle pools
+ * within a minute of their queue draining, without waiting for CloudWatch alarms.
+ */
+export class WorkerScaler extends Construct implements ScalingBinding {
+  readonly environment: Record<string, string>;
+  readonly handler: HandlerFunction;
+  readonly rule: events.Rule;
+  private readonly pools: readonly WorkerPoolService[];
+
+  constructor(scope: Construct, id: string, props: WorkerScalerProps) {
+    super(scope, id);
+    this.pools = props.pools;
+    const scaling: ScalingPool[] = props.pools.map((p) => ({
+      pool: p.pool.name,
+      cluster: p.service.cluster.clusterName,
+      service: p.service.serviceName,
+      minTasks: p.pool.minInstances,
+      maxTasks: p.pool.maxInstances,
+      maxJobsPerTask: p.pool.maxJobsPerTask,
+    }));
+    this.environment = {
+      RUNPLANE_QUEUES: props.queuesEnvironment,
+      RUNPLANE_SCALING: Stack.of(this).toJsonString(scaling),
+    };
+    this.handler = new HandlerFunction(this, 'Handler', {
+      entry: 'lambdas/scale-workers.ts',
+      description: 'worker pool scaler',
+      environment: this.environment,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+    });
+    this.grantScale(this.handler);
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Scale Runplane worker pools to their queue backlog',
+      schedule: events.Schedule.rate(props.schedule ?? Duration.minutes(1)),
+      // A missed run is superseded by the next one a minute later; retrying it would only race it.
+      targets: [new targets.LambdaFunction(this.handler.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+  }
+
+  grantScale(fn: HandlerFunction): void {
+    fn.allow(['sqs:GetQueueAttributes'], this.pools.map((p) => p.queue.queue.queueArn));
+    fn.allow(['ecs:DescribeServices', 'ecs:UpdateService'], this.pools.map((p) => p.service.serviceArn));
+  }
+}

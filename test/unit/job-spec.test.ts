@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { jobSpecSchema, DEFAULT_TIMEOUT_SECONDS } from '../../core/jobs/job.ts';
+import { parseOrThrow } from '../../core/jobs/job-service.ts';
+import { ValidationError } from '../../core/errors.ts';
+
+describe('job spec validation', () => {
+  it('fills defaults for a minimal job', () => {
+    expect(jobSpecSchema.parse({ command: ['echo', 'hi'] })).toEqual({
+      command: ['echo', 'hi'],
+      queue: 'default',
+      env: {},
+      timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+      resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
+      labels: {},
+    });
+  });
+
+  const rejected: [string, unknown, string][] = [
+    ['missing command', {}, 'command'],
+    ['empty command', { command: [] }, 'command'],
+    ['empty program', { command: [''] }, 'command'],
+    ['non-string argument', { command: ['echo', 1] }, 'command.1'],
+    ['NUL in argument', { command: ['echo', 'a\u0000b'] }, 'command.1'],
+    ['command as a string', { command: 'echo hi' }, 'command'],
+    ['bad queue name', { command: ['x'], queue: '../etc' }, 'queue'],
+    ['bad env name', { command: ['x'], env: { '1BAD': 'v' } }, 'env.1BAD'],
+    ['non-string env value', { command: ['x'], env: { A: 1 } }, 'env.A'],
+    ['control character in name', { command: ['x'], name: 'a\nb' }, 'name'],
+    ['name too long', { command: ['x'], name: 'n'.repeat(129) }, 'name'],
+    ['zero timeout', { command: ['x'], timeoutSeconds: 0 }, 'timeoutSeconds'],
+    ['fractional timeout', { command: ['x'], timeoutSeconds: 1.5 }, 'timeoutSeconds'],
+    ['timeout as string', { command: ['x'], timeoutSeconds: '10' }, 'timeoutSeconds'],
+    ['too many attempts', { command: ['x'], maxAttempts: 21 }, 'maxAttempts'],
+    ['negative gpus', { command: ['x'], resources: { gpus: -1 } }, 'resources.gpus'],
+    ['unknown resource', { command: ['x'], resources: { tpus: 1 } }, 'resources'],
+    ['bad label key', { command: ['x'], labels: { 'bad key': 'v' } }, 'labels.bad key'],
+    ['control character in label', { command: ['x'], labels: { team: 'a\u0007' } }, 'labels.team'],
+    ['unknown top-level field', { command: ['x'], comand: ['typo'] }, '(root)'],
+    ['body is an array', [], '(root)'],
+    ['body is null', null, '(root)'],
+  ];
+
+  it.each(rejected)('rejects %s, naming the field', (_name, body, path) => {
+    try {
+      parseOrThrow(jobSpecSchema, body, 'job');
+      expect.unreachable('should have thrown');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      const fields = (err as ValidationError).issues.map((i) => i.path);
+      expect(fields).toContain(path);
+    }
+  });
+});
