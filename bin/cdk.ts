@@ -16,6 +16,7 @@ new RunplaneStack(app, settings.stackName, {
   description: 'Runplane: serverless job platform (API, queues, tables, GPU worker pools)',
   corsOrigins: settings.corsOrigins,
   protectData: settings.protectData,
+  deployWorkers: settings.deployWorkers,
   containerInsights: settings.containerInsights,
   ...(settings.workerImage ? { workerImage: ContainerImage.fromRegistry(settings.workerImage) } : {}),
 });

@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<void> {
  * Runs the CLI on the arguments after the program name and resolves to the exit code.
  * Never throws: errors are reported on `io.stderr`.
  */
-export async function runCli(args: readonly string[], overrides: Partial<CliIo>): Promise<number> {
+export async function runCli(args: readonly string[], overrides: Partial<CliIo> = {}): Promise<number> {
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, ...overrides };
   const program = buildProgram(io);
   try {

@@ -58,7 +58,7 @@ export class LeaseLostError extends DomainError {
   constructor(
     readonly jobId: string,
     readonly leaseId: string,
-    readonly found: { state?: string; leaseId?: string | null; attempt?: number },
+    readonly found: { state?: string; leaseId?: string | null; attempt?: number; cancelRequested?: boolean },
   ) {
     super(`lease ${leaseId} on job ${jobId} is no longer held`, { jobId, found });
   }
@@ -76,5 +76,12 @@ export class DependencyError extends DomainError {
   readonly code = 'DEPENDENCY_UNAVAILABLE';
   constructor(readonly dependency: string, cause: unknown) {
     super(`${dependency} is unavailable`, {}, { cause });
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor(readonly existingJobId: string) {
+    super('this Idempotency-Key was already used with a different request body', { jobId: existingJobId });
   }
 }

@@ -93,6 +93,7 @@ export const WORKER_POOLS: readonly WorkerPool[] = defineWorkerPools([
     taskCpuUnits: 1792,
     // ECS registers about 7.6 GiB of the 8 GiB; the rest stays for the agent and the OS.
     taskMemoryReservationMiB: 6144,
+    rootVolumeGiB: 50,
   },
   {
     name: 'gpu',

@@ -47,8 +47,23 @@ export const JOBS_TABLE = {
       partitionKey: { name: 'groupQueueKey', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
     },
-    // Sparse: holds exactly the jobs waiting to run, for re-enqueue after a restart and the sweeper.
+    // Sparse: holds exactly the jobs waiting to run, for re-enqueue after a restart.
     { indexName: 'queued', partitionKey: { name: 'queuedKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Sparse: jobs stored but whose message is not known sent yet (the dispatch sweeper's work list).
+    {
+      indexName: 'undispatched',
+      partitionKey: { name: 'dispatchKey', type: 'S' },
+      sortKey: { name: 'id', type: 'S' },
+    },
+    // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
+    // lease expiry, so heartbeats do not rewrite the index.
+    { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Worker registry items (`pk = WORKER#<id>`), per pool.
+    {
+      indexName: 'workersByPool',
+      partitionKey: { name: 'workerPoolKey', type: 'S' },
+      sortKey: { name: 'workerId', type: 'S' },
+    },
   ],
   ttlAttribute: 'expiresAt',
 } as const satisfies TableDefinition;
@@ -89,6 +104,8 @@ export interface QueueDefinition {
 
 export const QUEUE_DEFAULTS = {
   visibilityTimeoutSeconds: 60,
+  // Each attempt and each hand-back gets a fresh message, so this counts deliveries of one attempt's
+  // message that never completed (worker crashes before it could record anything).
   maxReceiveCount: 5,
   messageRetentionSeconds: 4 * 24 * 3600,
   defaultMaxAttempts: 1,

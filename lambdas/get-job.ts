@@ -4,8 +4,8 @@ import { jobView } from '../core/jobs/job.ts';
 
 export function createGetJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
-    const job = await jobs.get(pathParameter(event, 'id'), caller);
-    return json(200, jobView(job));
+    const { job, waitingReason } = await jobs.describe(pathParameter(event, 'id'), caller);
+    return json(200, { ...jobView(job), waitingReason });
   });
 }
 

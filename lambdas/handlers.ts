@@ -9,6 +9,8 @@ import { createListJobsHandler } from './list-jobs.ts';
 import { createNotFoundHandler } from './not-found.ts';
 import type { RouteName } from './routes.ts';
 import { createSubmitJobHandler } from './submit-job.ts';
+import { createRetryJobHandler } from './retry-job.ts';
+import { createListWorkersHandler } from './list-workers.ts';
 
 /**
  * Every route's handler built over one set of dependencies: how the local platform serves the
@@ -23,6 +25,8 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     cancelJob: createCancelJobHandler(dependencies),
     listJobEvents: createListJobEventsHandler(dependencies),
     getJobLogs: createGetJobLogsHandler(dependencies),
+    retryJob: createRetryJobHandler(dependencies),
+    listWorkers: createListWorkersHandler(dependencies),
     notFound: createNotFoundHandler(),
   };
 }

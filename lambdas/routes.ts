@@ -22,6 +22,8 @@ export type RouteName =
   | 'cancelJob'
   | 'listJobEvents'
   | 'getJobLogs'
+  | 'retryJob'
+  | 'listWorkers'
   | 'notFound';
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -37,6 +39,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     authenticated: true,
   },
   { routeKey: 'GET /v1/jobs/{id}/logs', name: 'getJobLogs', entry: 'lambdas/get-job-logs.ts', authenticated: true },
+  { routeKey: 'POST /v1/jobs/{id}/retry', name: 'retryJob', entry: 'lambdas/retry-job.ts', authenticated: true },
+  { routeKey: 'GET /v1/workers', name: 'listWorkers', entry: 'lambdas/list-workers.ts', authenticated: true },
   // Unmatched requests get the API's error shape instead of API Gateway's bare {"message":"Not Found"}.
   { routeKey: '$default', name: 'notFound', entry: 'lambdas/not-found.ts', authenticated: false },
 ];

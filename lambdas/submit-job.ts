@@ -6,8 +6,10 @@ import { jobView } from '../core/jobs/job.ts';
 export function createSubmitJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
     const body = parseJsonBody(event.headers ?? {}, event.body, event.isBase64Encoded);
-    const job = await jobs.submit(body, caller);
-    return json(201, jobView(job), { location: `/v1/jobs/${job.id}` });
+    const idempotencyKey = event.headers?.['idempotency-key'];
+    const { job, created } = await jobs.submit(body, caller, idempotencyKey === undefined ? {} : { idempotencyKey });
+    // A replayed key answers 200 with the job it created the first time.
+    return json(created ? 201 : 200, jobView(job), { location: `/v1/jobs/${job.id}` });
   });
 }
 

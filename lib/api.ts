@@ -27,11 +27,15 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
   notFound: {},
   submitJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
+  // A retry is a new attempt sent to the pool, like a submit.
+  retryJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
   cancelJob: { jobs: 'writeJobs', audit: 'appendAudit' },
   getJob: { jobs: 'read', events: 'read' },
   listJobs: { jobs: 'read', events: 'read' },
   listJobEvents: { jobs: 'read', events: 'read' },
   getJobLogs: { jobs: 'read', events: 'read' },
+  // Worker registry items live in the jobs table.
+  listWorkers: { jobs: 'read' },
 };
 
 export interface ApiThrottle {
@@ -45,7 +49,8 @@ export interface RunplaneApiProps {
   readonly queues: RunplaneQueues;
   /** The environment of core/config.ts, shared by every handler. */
   readonly runtimeEnvironment: Record<string, string>;
-  readonly scaling: ScalingBinding;
+  /** Absent when the stack has no worker pools (LocalStack): submit then only enqueues. */
+  readonly scaling?: ScalingBinding;
   /** Origins the console is served from; none disables CORS. */
   readonly corsOrigins: readonly string[];
   readonly throttle?: ApiThrottle;
@@ -124,19 +129,20 @@ export class RunplaneApi extends Construct {
     const functions = new Map<RouteName, HandlerFunction>();
     for (const route of props.routes ?? ROUTES) {
       const access = ROUTE_ACCESS[route.name];
+      const scaling = access.scaleWorkers ? props.scaling : undefined;
       const fn = new HandlerFunction(this, `${route.name}Handler`, {
         entry: route.entry,
         description: `${route.routeKey} handler`,
         environment: {
           ...props.runtimeEnvironment,
-          ...(access.scaleWorkers ? props.scaling.environment : {}),
+          ...(scaling ? scaling.environment : {}),
         },
       });
       if (access.jobs) fn.allow([...TABLE_ACTIONS[access.jobs]], jobsTable);
       if (access.events) fn.allow([...TABLE_ACTIONS[access.events]], eventsTable);
       if (access.audit) fn.allow([...TABLE_ACTIONS[access.audit]], auditTable);
       if (access.enqueue) fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
-      if (access.scaleWorkers) props.scaling.grantScale(fn);
+      scaling?.grantScale(fn);
 
       const integration = new HttpLambdaIntegration(`${route.name}Integration`, fn.function, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,

@@ -12,7 +12,7 @@ import type { RunplaneQueues } from './queues.ts';
 export interface ReliabilityEntries {
   /** Module consuming every pool's DLQ: fails each dead-lettered job with a reason. */
   readonly deadLetterConsumer?: string;
-  /** Module run on a schedule: fails or re-queues jobs whose lease expired, re-dispatches orphaned QUEUED jobs. */
+  /** Module run every minute: re-dispatches jobs whose send was lost, recovers jobs whose lease expired. */
   readonly reaper?: string;
 }
 
@@ -61,15 +61,18 @@ export class RunplaneReliability extends Construct {
     if (props.entries.reaper) {
       const fn = new HandlerFunction(this, 'Reaper', {
         entry: props.entries.reaper,
-        description: 'lease reaper and dispatch sweeper',
+        description: 'dispatch sweeper and lease reaper',
         environment: props.runtimeEnvironment,
+        // May outlast the one-minute schedule on a large backlog; overlapping sweeps are safe because
+        // every repair is a conditional write.
         timeout: Duration.minutes(2),
       });
       grantJobMutations(fn);
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
       new events.Rule(this, 'ReaperSchedule', {
-        description: 'Reap expired Runplane leases and re-dispatch orphaned queued jobs',
-        schedule: events.Schedule.rate(props.reaperSchedule ?? Duration.minutes(5)),
+        description: 'Re-dispatch Runplane jobs whose send was lost and recover jobs whose lease expired',
+        // Every minute: core/maintenance bounds a lost send's repair at ~90 s on this schedule.
+        schedule: events.Schedule.rate(props.reaperSchedule ?? Duration.minutes(1)),
         targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
       });
       this.reaper = fn;

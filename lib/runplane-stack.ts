@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { CfnOutput, IgnoreMode, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import { IgnoreMode } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
-import { WORKER_POOLS, poolQueueDefinition, type WorkerPool } from '../core/pools.ts';
 import type { RuntimeQueue } from '../core/config.ts';
+import { WORKER_POOLS, poolQueueDefinition, type WorkerPool } from '../core/pools.ts';
 import type { RouteDefinition } from '../lambdas/routes.ts';
 import { RunplaneAlarms } from './alarms.ts';
 import { RunplaneApi, type ApiThrottle } from './api.ts';
@@ -17,12 +16,16 @@ import { RunplaneQueues, type PoolQueue } from './queues.ts';
 import { RunplaneReliability, type ReliabilityEntries } from './reliability.ts';
 import { WorkerScaler } from './scaler.ts';
 import { RunplaneWorkers } from './workers.ts';
-import { readFileSync } from 'node:fs';
 
 export interface RunplaneStackProps extends StackProps {
   /** Prefix of table and queue names. Default: the stack name, lower-cased. */
   readonly prefix?: string;
   readonly pools?: readonly WorkerPool[];
+  /**
+   * Whether to deploy the ECS worker pools and their scaler. Default true. Off for LocalStack,
+   * where workers run on the developer's machine against the deployed queues and tables.
+   */
+  readonly deployWorkers?: boolean;
   /** Console origins allowed by CORS. Default none (CORS off). */
   readonly corsOrigins?: readonly string[];
   readonly throttle?: ApiThrottle;
@@ -37,6 +40,7 @@ export interface RunplaneStackProps extends StackProps {
   readonly reliability?: ReliabilityEntries;
 }
 
+/** Feature flags that change what is synthesized, set on the stack so tests and the CLI agree. */
 const FEATURE_FLAGS = {
   // S3 access-log delivery authorized by a bucket policy, so the logs bucket needs no ACLs.
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
@@ -44,27 +48,33 @@ const FEATURE_FLAGS = {
 
 /** Where the reliability issue's handlers live; each is deployed once its module exists. */
 export const RELIABILITY_ENTRIES: Required<ReliabilityEntries> = {
-  deadLetterConsumer: 'lambdas/consume-dead-letters.ts',
-  reaper: 'lambdas/reap-jobs.ts',
+  deadLetterConsumer: 'lambdas/dead-letters.ts',
+  reaper: 'lambdas/maintenance.ts',
 };
 
 export function presentReliabilityEntries(entries: ReliabilityEntries = RELIABILITY_ENTRIES): ReliabilityEntries {
-  return Object.fromEntries(Object.entries(entries).filter(([, entry]) => entry !== undefined && existsSync(resolve(REPO_ROOT, entry))));
+  return Object.fromEntries(
+    Object.entries(entries).filter(([, entry]) => entry !== undefined && existsSync(resolve(REPO_ROOT, entry))),
+  );
 }
 
-/**
- * The worker image, built by `cdk deploy` (not by synth: staging only copies the build context).
- * The context is the repository root, because the worker bundles core/; worker-image/.dockerignore
- * lists what may enter it, so the asset hash changes only when the worker's inputs do.
- */
-export function workerImageFromSource(): ecs.ContainerImage {
-  const patterns = readFileSync(resolve(REPO_ROOT, 'worker-image/.dockerignore'), 'utf8')
+/** The paths worker-image/.dockerignore admits into the worker image's build context. */
+export function workerImageContextPatterns(): string[] {
+  return readFileSync(resolve(REPO_ROOT, 'worker-image/.dockerignore'), 'utf8')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/**
+ * The worker image, built by `cdk deploy` (synth only stages the build context, it runs no
+ * Docker). The context is the repository root, because the worker bundles core/; only the paths
+ * worker-image/.dockerignore admits are staged, so the asset hash changes only with the worker's inputs.
+ */
+export function workerImageFromSource(): ecs.ContainerImage {
   return ecs.ContainerImage.fromAsset(REPO_ROOT, {
     file: 'worker-image/Dockerfile',
-    exclude: patterns,
+    exclude: workerImageContextPatterns(),
     ignoreMode: IgnoreMode.DOCKER,
     // The ECS GPU-optimized AMI is x86_64; build for it whatever the deploying machine is.
     platform: Platform.LINUX_AMD64,
@@ -74,31 +84,31 @@ export function workerImageFromSource(): ecs.ContainerImage {
 /**
  * Runplane on AWS: API (HTTP API + one Lambda per route), data (three tables, artifacts bucket),
  * queues (one per worker pool, each with a DLQ), worker pools (ECS on EC2, GPU-capable), the
- * scaler, the reliability functions and alarms. Environment-agnostic: synthesizes without
- * credentials or context lookups.
+ * scaler, the reliability functions and alarms. Environment-agnostic: it synthesizes without
+ * credentials, network or context lookups.
  */
 export class RunplaneStack extends Stack {
+  readonly prefix: string;
   readonly data: RunplaneData;
   readonly queues: RunplaneQueues;
-  readonly workers: RunplaneWorkers;
-  readonly scaler: WorkerScaler;
+  readonly workers?: RunplaneWorkers;
+  readonly scaler?: WorkerScaler;
   readonly api: RunplaneApi;
   readonly reliability: RunplaneReliability;
   readonly alarms: RunplaneAlarms;
 
   constructor(scope: Construct, id: string, props: RunplaneStackProps = {}) {
     super(scope, id, props);
-    // Feature flags that change what is synthesized are set here, on the stack, rather than in
-    // cdk.json, so tests that build the stack without the CLI synthesize the same template.
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
-    const prefix = props.prefix ?? this.stackName.toLowerCase();
+    this.prefix = props.prefix ?? this.stackName.toLowerCase();
     const pools = props.pools ?? WORKER_POOLS;
     const protectData = props.protectData ?? true;
     const logRemovalPolicy = protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    this.data = new RunplaneData(this, 'Data', { prefix, protectData });
-    this.queues = new RunplaneQueues(this, 'Queues', { prefix, definitions: pools.map(poolQueueDefinition) });
+    this.data = new RunplaneData(this, 'Data', { prefix: this.prefix, protectData });
+    this.queues = new RunplaneQueues(this, 'Queues', { prefix: this.prefix, definitions: pools.map(poolQueueDefinition) });
 
+    // Exactly the variables core/config.ts reads.
     const runtimeEnvironment = (queues: readonly PoolQueue[]): Record<string, string> => ({
       RUNPLANE_JOBS_TABLE: this.data.jobs.tableName,
       RUNPLANE_EVENTS_TABLE: this.data.events.tableName,
@@ -119,24 +129,27 @@ export class RunplaneStack extends Stack {
     });
     const handlerEnvironment = runtimeEnvironment(this.queues.pools);
 
-    this.workers = new RunplaneWorkers(this, 'Workers', {
-      pools,
-      queues: this.queues,
-      data: this.data,
-      image: props.workerImage ?? workerImageFromSource(),
-      runtimeEnvironmentFor: (pool) => runtimeEnvironment([this.queues.pool(pool)]),
-      containerInsights: props.containerInsights ?? false,
-      logRemovalPolicy,
-    });
-    this.scaler = new WorkerScaler(this, 'Scaler', {
-      pools: this.workers.pools,
-      queuesEnvironment: handlerEnvironment.RUNPLANE_QUEUES!,
-    });
+    if (props.deployWorkers ?? true) {
+      this.workers = new RunplaneWorkers(this, 'Workers', {
+        pools,
+        queues: this.queues,
+        data: this.data,
+        image: props.workerImage ?? workerImageFromSource(),
+        // A worker learns only its own queue, the only one its role may touch.
+        runtimeEnvironmentFor: (pool) => runtimeEnvironment([this.queues.pool(pool)]),
+        containerInsights: props.containerInsights ?? false,
+        logRemovalPolicy,
+      });
+      this.scaler = new WorkerScaler(this, 'Scaler', {
+        pools: this.workers.pools,
+        queuesEnvironment: handlerEnvironment.RUNPLANE_QUEUES!,
+      });
+    }
     this.api = new RunplaneApi(this, 'Api', {
       data: this.data,
       queues: this.queues,
       runtimeEnvironment: handlerEnvironment,
-      scaling: this.scaler,
+      ...(this.scaler ? { scaling: this.scaler } : {}),
       corsOrigins: props.corsOrigins ?? [],
       ...(props.throttle ? { throttle: props.throttle } : {}),
       ...(props.routes ? { routes: props.routes } : {}),
@@ -150,15 +163,23 @@ export class RunplaneStack extends Stack {
     });
 
     const functions = new Map<string, HandlerFunction>(this.api.functions);
-    functions.set('scaler', this.scaler.handler);
+    if (this.scaler) functions.set('scaler', this.scaler.handler);
     if (this.reliability.deadLetterConsumer) functions.set('deadLetterConsumer', this.reliability.deadLetterConsumer);
     if (this.reliability.reaper) functions.set('reaper', this.reliability.reaper);
     this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, functions, api: this.api });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Set RUNPLANE_URL to this for the CLI' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The API endpoint: export RUNPLANE_URL=<this> for the CLI' });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.data.artifacts.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe to receive alarms' });
-    new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });
     new CfnOutput(this, 'JobsTableName', { value: this.data.jobs.tableName });
+    if (this.workers) {
+      new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });
+      new CfnOutput(this, 'ScalingEventsTopicArn', {
+        value: this.workers.scalingEvents.topicArn,
+        description: 'Subscribe to see worker instance launches and launch failures',
+      });
+    }
+    // What `runplane worker` needs to join this deployment from another machine (LocalStack, debugging).
+    new CfnOutput(this, 'RuntimeQueues', { value: handlerEnvironment.RUNPLANE_QUEUES!, description: 'RUNPLANE_QUEUES' });
   }
 }

@@ -12,6 +12,8 @@ import { TABLE_ACTIONS, tableResources } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import type { PoolQueue } from './queues.ts';
 
+/** Where the worker image puts its health check (worker-image/Dockerfile copies it there). */
+export const WORKER_HEALTHCHECK_PATH = '/app/healthcheck.mjs';
 /** ECS allows at most 120 s between SIGTERM and SIGKILL. */
 const STOP_TIMEOUT = Duration.seconds(120);
 /** The worker's drain window: running jobs may finish within it; the rest is kept for handing them back. */
@@ -157,7 +159,7 @@ export class WorkerPoolService extends Construct {
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: this.logGroup }),
       stopTimeout: STOP_TIMEOUT,
       healthCheck: {
-        command: ['CMD', 'node', '/app/healthcheck.js'],
+        command: ['CMD', 'node', WORKER_HEALTHCHECK_PATH],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(5),
         retries: 3,

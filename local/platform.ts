@@ -4,10 +4,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { createApiDependencies } from '../core/app/api-dependencies.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
+import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
+import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
 import { createSqsClient } from '../core/aws/clients.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
+import { detectGpus } from '../core/worker/gpus.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
 import { ROUTES } from '../lambdas/routes.ts';
 import { ensureQueues, ensureTables } from './bootstrap.ts';
@@ -28,6 +31,8 @@ export interface LocalPlatformOptions {
   readonly queues?: readonly QueueDefinition[];
   readonly prefix?: string;
   readonly log?: (line: string) => void;
+  readonly maintenanceIntervalSeconds?: number;
+  readonly sweepOptions?: SweepOptions;
   /** Worker tuning, for tests and benchmarks. */
   readonly workerOptions?: Pick<
     WorkerOptions,
@@ -65,7 +70,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   let fauxqs: FauxqsServer | undefined;
   let api: LocalApiServer | undefined;
   const workers: Worker[] = [];
+  let maintenance: NodeJS.Timeout | undefined;
+  let maintenanceRun: Promise<void> = Promise.resolve();
   const stop = async () => {
+    clearInterval(maintenance);
+    await maintenanceRun;
     await Promise.allSettled(workers.map((w) => w.stop({ drainSeconds: 5 })));
     await api?.close();
     await fauxqs?.stop();
@@ -120,7 +129,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       log,
     });
 
+    // The safety nets run here every few seconds; in AWS they are scheduled Lambdas.
+    const maintenanceDeps = { ...createMaintenanceDependencies(config), log: maintenanceLog(log) };
+    const pools = config.queues.map((q) => q.pool);
+    const sweepOptions = options.sweepOptions ?? { dispatchGraceSeconds: 10, leaseGraceSeconds: 30 };
+    maintenance = setInterval(() => {
+      maintenanceRun = (async () => {
+        await sweep(maintenanceDeps, pools, sweepOptions);
+        for (const pool of pools) await drainDeadLetters(maintenanceDeps, maintenanceDeps.deadLetters, pool);
+      })().catch((err: unknown) => log(`maintenance failed: ${String(err)}`));
+    }, (options.maintenanceIntervalSeconds ?? 5) * 1000);
+
     const workerDeps = createWorkerDependencies(config);
+    const gpus = options.workers === 0 ? [] : await detectGpus(undefined, { warn: log });
     for (const queue of config.queues) {
       if (options.workerPools && !options.workerPools.includes(queue.pool)) continue;
       for (let i = 0; i < (options.workers ?? 1); i++) {
@@ -128,6 +149,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           ...workerDeps,
           pool: queue.pool,
           workerId: `local-${queue.pool}-${i + 1}`,
+          gpus,
           concurrency: options.workerConcurrency ?? 4,
           leaseSeconds: queue.visibilityTimeoutSeconds,
           // Short polls keep Ctrl-C quick; a long poll returns as soon as a message arrives anyway.
@@ -153,6 +175,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }
     throw err;
   }
+}
+
+function maintenanceLog(log: (line: string) => void): MaintenanceLogger {
+  return (level, message, fields) => log(`[maintenance] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
 }
 
 async function requeueWaitingJobs(

@@ -7,6 +7,7 @@ import { jsonLogger } from '../http/api-handler.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
+import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
 
 /** Everything an API handler needs, built once per Lambda container or per local platform. */
@@ -27,6 +28,7 @@ export function createApiDependencies(config: RuntimeConfig, options: { clock?: 
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     queues: config.queues,
+    registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...(options.clock ? { clock: options.clock } : {}),
     log: (message, fields) => jsonLogger('warn', message, fields),
   });

@@ -3,7 +3,7 @@ import { dependencyFailure } from '../aws/errors.ts';
 import { DependencyError } from '../errors.ts';
 import type { JobEvent } from './event.ts';
 import { assertWithinItemLimit, eventPartitionKey, eventToItem, itemToEvent } from './item-size.ts';
-import type { EventPage, EventStore, ListEventsQuery } from './store.ts';
+import { contiguousPage, type EventPage, type EventStore, type ListEventsQuery } from './store.ts';
 
 /** BatchWriteItem takes at most 25 put or delete requests per call. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
@@ -114,9 +114,7 @@ export class DynamoDbEventStore implements EventStore {
     } catch (err) {
       throw dependencyFailure(DEPENDENCY, err);
     }
-    const events = (out.Items ?? []).map(itemToEvent);
-    const last = events.at(-1);
-    return { events, next: last ? last.seq : afterSeq, hasMore: out.LastEvaluatedKey !== undefined };
+    return contiguousPage((out.Items ?? []).map(itemToEvent), afterSeq, out.LastEvaluatedKey !== undefined);
   }
 
   private expiresAt(event: JobEvent): number | undefined {

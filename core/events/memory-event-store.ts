@@ -1,6 +1,6 @@
 import type { JobEvent } from './event.ts';
 import { assertWithinItemLimit, eventPartitionKey, eventToItem } from './item-size.ts';
-import type { EventPage, EventStore, ListEventsQuery } from './store.ts';
+import { contiguousPage, type EventPage, type EventStore, type ListEventsQuery } from './store.ts';
 
 /**
  * In-process EventStore for tests and tools that need no DynamoDB. Same contract as the DynamoDB
@@ -28,6 +28,6 @@ export class InMemoryEventStore implements EventStore {
     const partition = this.partitions.get(eventPartitionKey(query.jobId, query.attempt)) ?? new Map<number, JobEvent>();
     const matching = [...partition.values()].filter((e) => e.seq > afterSeq).sort((a, b) => a.seq - b.seq);
     const events = matching.slice(0, query.limit).map((e) => structuredClone(e));
-    return { events, next: events.at(-1)?.seq ?? afterSeq, hasMore: matching.length > query.limit };
+    return contiguousPage(events, afterSeq, matching.length > query.limit);
   }
 }

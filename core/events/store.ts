@@ -38,7 +38,21 @@ export interface EventStore extends EventSink {
   append(events: readonly JobEvent[]): Promise<void>;
   /**
    * Events of one attempt with seq > afterSeq, ascending, at most `limit` and at most one
-   * storage page (DynamoDB: one Query call, so 1 MB of items).
+   * storage page (DynamoDB: one Query call, so 1 MB of items). Stops before the first missing
+   * seq (see contiguousPage), so a follower never steps over an event still being written.
    */
   list(query: ListEventsQuery): Promise<EventPage>;
+}
+
+/**
+ * Cuts a page at the first missing seq. BatchWriteItem is not atomic: while the batcher retries
+ * an unprocessed put, seq n+1 can be stored before n. A follower that took such a page as is would
+ * continue after n+1 and never see n. Cut there, the page reads as "caught up" (`hasMore` false)
+ * and the next poll from `next` picks n up once it lands.
+ */
+export function contiguousPage(events: readonly JobEvent[], afterSeq: number, stoppedEarly: boolean): EventPage {
+  let end = 0;
+  while (end < events.length && events[end]!.seq === afterSeq + end + 1) end++;
+  const page = events.slice(0, end);
+  return { events: page, next: page.at(-1)?.seq ?? afterSeq, hasMore: end === events.length && stoppedEarly };
 }

@@ -2,37 +2,61 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
-import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
-import { JobNotFoundError, JobNotInStateError, LeaseLostError, NotCancellableError } from '../errors.ts';
-import type { AttemptRecord, Job, JobState, StateChange } from './job.ts';
-import { isTerminal } from './job.ts';
-import type { ClaimRequest, FinishRequest, JobStore, ListJobsQuery, Page } from './store.ts';
+import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed, isTransactionCanceled } from '../aws/errors.ts';
+import {
+  IdempotencyKeyReusedError,
+  JobNotFoundError,
+  JobNotInStateError,
+  LeaseLostError,
+  NotCancellableError,
+} from '../errors.ts';
+import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
+import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, isTerminal } from './job.ts';
+import type {
+  AttemptFence,
+  ClaimRequest,
+  CreateJobResult,
+  FinishRequest,
+  IdempotencyGuard,
+  JobStore,
+  ListJobsQuery,
+  Page,
+  RequeueRequest,
+} from './store.ts';
 
 type Item = Record<string, unknown>;
 
 const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
+const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
 
-/** GSI key attributes that follow the job's state; written with every transition. */
-function stateKeys(group: string, state: JobState, queue: string) {
+/**
+ * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
+ * sparse ones exist only in the state whose work list they serve.
+ */
+function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched'>) {
   return {
-    groupStateKey: `${group}#${state}`,
-    // Sparse index of waiting jobs, partitioned per queue so one busy queue has its own partition.
-    ...(state === 'QUEUED' ? { queuedKey: queue } : {}),
+    groupStateKey: `${job.group}#${job.state}`,
+    ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
+    ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
+    ...(job.state === 'QUEUED' && !job.dispatched ? { dispatchKey: job.queue } : {}),
   };
 }
 
 export function jobToItem(job: Job): Item {
-  const { lease, ...rest } = job;
+  const { lease, dispatched: _dispatched, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
     groupKey: job.group,
     groupQueueKey: `${job.group}#${job.queue}`,
-    ...stateKeys(job.group, job.state, job.queue),
+    ...stateKeys(job),
     ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
@@ -50,6 +74,10 @@ export function itemToJob(item: Item): Job {
     env: (item.env as Record<string, string> | undefined) ?? {},
     timeoutSeconds: item.timeoutSeconds as number,
     maxAttempts: item.maxAttempts as number,
+    retryOn: (item.retryOn as RetryCondition[] | undefined) ?? DEFAULT_RETRY_ON,
+    retryDelaySeconds: (item.retryDelaySeconds as number | undefined) ?? DEFAULT_RETRY_DELAY_SECONDS,
+    retryAt: (item.retryAt as string | null | undefined) ?? null,
+    dispatched: item.dispatchKey === undefined,
     resources: item.resources as Job['resources'],
     labels: (item.labels as Record<string, string> | undefined) ?? {},
     attempt: item.attempt as number,
@@ -73,6 +101,15 @@ export interface DynamoDbJobStoreOptions {
   readonly tableName: string;
 }
 
+type Update = {
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+};
+
+const LEASE_ATTRIBUTES = 'leaseId, leaseWorkerId, leaseExpiresAt';
+
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -82,17 +119,66 @@ export class DynamoDbJobStore implements JobStore {
     this.tableName = options.tableName;
   }
 
-  async createJob(job: Job): Promise<void> {
+  async createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult> {
+    const item = jobToItem({ ...job, dispatched: false });
+    if (!guard) {
+      try {
+        await this.client.send(
+          new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        );
+        return { job: { ...job, dispatched: false }, created: true };
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw new JobNotInStateError(job.id, ['(new)'], 'EXISTS');
+        throw dependencyFailure('job store', err);
+      }
+    }
+    try {
+      // The guard and the job are one transaction: there is never a guard without its job, and two
+      // racing submits with one key cannot both create a job (the guard's condition lets one win).
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+                ExpressionAttributeValues: { ':now': Math.floor(new Date(job.createdAt).getTime() / 1000) },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      );
+      return { job: { ...job, dispatched: false }, created: true };
+    } catch (err) {
+      if (!isTransactionCanceled(err)) throw dependencyFailure('job store', err);
+      const guardReason = err.CancellationReasons?.[1];
+      if (guardReason?.Code !== 'ConditionalCheckFailed') throw dependencyFailure('job store', err);
+      const existing = guardReason.Item
+        ? unmarshall(guardReason.Item as Record<string, AttributeValue>)
+        : await this.readGuard(guard.key);
+      if (!existing) throw dependencyFailure('job store', err);
+      if (existing.requestHash !== guard.requestHash) throw new IdempotencyKeyReusedError(existing.jobId as string);
+      const original = await this.getJob(existing.jobId as string);
+      if (!original) throw new JobNotFoundError(existing.jobId as string);
+      return { job: original, created: false };
+    }
+  }
+
+  async markDispatched(jobId: string): Promise<void> {
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: jobToItem(job),
-          ConditionExpression: 'attribute_not_exists(pk)',
+          Key: jobKey(jobId),
+          UpdateExpression: 'REMOVE dispatchKey',
+          ConditionExpression: 'attribute_exists(pk)',
         }),
       );
     } catch (err) {
-      if (isConditionalCheckFailed(err)) throw new JobNotInStateError(job.id, ['(new)'], 'EXISTS');
+      if (isConditionalCheckFailed(err)) throw new JobNotFoundError(jobId);
       throw dependencyFailure('job store', err);
     }
   }
@@ -130,16 +216,16 @@ export class DynamoDbJobStore implements JobStore {
     });
   }
 
-  async listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    const startKey = decodeCursor(cursor, ['pk', 'id', 'queuedKey'], { queuedKey: queue });
-    return this.query({
-      IndexName: 'queued',
-      KeyConditionExpression: 'queuedKey = :q',
-      ExpressionAttributeValues: { ':q': queue },
-      ScanIndexForward: true,
-      Limit: limit,
-      ExclusiveStartKey: startKey,
-    });
+  listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('queued', 'queuedKey', queue, limit, cursor);
+  }
+
+  listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor);
+  }
+
+  listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('running', 'runningKey', queue, limit, cursor);
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
@@ -148,173 +234,148 @@ export class DynamoDbJobStore implements JobStore {
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
     const record: AttemptRecord = { attempt, workerId, startedAt: at };
-    return this.transition(jobId, ['QUEUED'], {
-      UpdateExpression:
-        'SET #state = :running, groupStateKey = :gsk, attempt = :attempt, leaseId = :lid, leaseWorkerId = :wid, ' +
-        'leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
-        'history = list_append(history, :change), attempts = list_append(attempts, :record) REMOVE queuedKey',
-      // The attempt check makes two racing claims of one message produce exactly one attempt.
-      ConditionExpression: '#state = :queued AND attempt = :expected AND cancelRequested = :false',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':running': 'RUNNING',
-        ':queued': 'QUEUED',
-        ':gsk': `${group}#RUNNING`,
-        ':attempt': attempt,
-        ':expected': expectedAttempt,
-        ':lid': leaseId,
-        ':wid': workerId,
-        ':exp': leaseExpiresAt,
-        ':at': at,
-        ':null': null,
-        ':false': false,
-        ':change': [change],
-        ':record': [record],
-      },
-    });
+    try {
+      return await this.update(jobId, {
+        UpdateExpression:
+          'SET #state = :running, groupStateKey = :gsk, runningKey = #queue, attempt = :attempt, leaseId = :lid, ' +
+          'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
+          'history = list_append(history, :change), attempts = list_append(attempts, :record) ' +
+          'REMOVE queuedKey, dispatchKey, retryAt',
+        // The attempt check makes two racing claims of one message produce exactly one attempt.
+        ConditionExpression: '#state = :queued AND attempt = :expected AND cancelRequested = :false',
+        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+        ExpressionAttributeValues: {
+          ':running': 'RUNNING',
+          ':queued': 'QUEUED',
+          ':gsk': `${group}#RUNNING`,
+          ':attempt': attempt,
+          ':expected': expectedAttempt,
+          ':lid': leaseId,
+          ':wid': workerId,
+          ':exp': leaseExpiresAt,
+          ':at': at,
+          ':null': null,
+          ':false': false,
+          ':change': [change],
+          ':record': [record],
+        },
+      });
+    } catch (err) {
+      throw this.stateError(err, jobId, ['QUEUED']);
+    }
   }
 
   async renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job> {
     try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET leaseExpiresAt = :exp',
-          ConditionExpression: '#state = :running AND leaseId = :lid',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':exp': leaseExpiresAt, ':running': 'RUNNING', ':lid': leaseId },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return itemToJob(out.Attributes!);
+      return await this.update(jobId, {
+        UpdateExpression: 'SET leaseExpiresAt = :exp',
+        ConditionExpression: '#state = :running AND leaseId = :lid',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':exp': leaseExpiresAt, ':running': 'RUNNING', ':lid': leaseId },
+      });
     } catch (err) {
       throw this.leaseError(err, jobId, leaseId);
     }
   }
 
   async finishAttempt(request: FinishRequest): Promise<Job> {
-    const { jobId, group, leaseId, attempt, to, exitCode, reason, now } = request;
-    const at = now.toISOString();
-    const change: StateChange = { at, from: 'RUNNING', to, reason };
-    const index = attempt - 1;
-    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad attempt ${attempt}`);
+    const { to, exitCode, reason } = request;
+    const at = request.now.toISOString();
+    const i = attemptIndex(request.attempt);
+    const fence = fenceCondition(request);
     try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
-            `attempts[${index}].finishedAt = :at, attempts[${index}].exitCode = :code, attempts[${index}].reason = :reason, ` +
-            'history = list_append(history, :change) REMOVE leaseId, leaseWorkerId, leaseExpiresAt',
-          // Fencing: only the holder of the current lease may end the attempt.
-          ConditionExpression: '#state = :running AND leaseId = :lid AND attempt = :attempt',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':to': to,
-            ':gsk': `${group}#${to}`,
-            ':code': exitCode,
-            ':reason': reason,
-            ':at': at,
-            ':change': [change],
-            ':running': 'RUNNING',
-            ':lid': leaseId,
-            ':attempt': attempt,
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return itemToJob(out.Attributes!);
+      return await this.update(request.jobId, {
+        UpdateExpression:
+          'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
+          `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
+          `history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+        ConditionExpression: fence.expression,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ...fence.values,
+          ':to': to,
+          ':gsk': `${request.group}#${to}`,
+          ':code': exitCode,
+          ':reason': reason,
+          ':at': at,
+          ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
+        },
+      });
     } catch (err) {
-      throw this.leaseError(err, jobId, leaseId);
+      throw this.leaseError(err, request.jobId, request.leaseId);
     }
   }
 
-  async releaseAttempt(request: Omit<FinishRequest, 'to' | 'exitCode'>): Promise<Job> {
-    const { jobId, group, leaseId, attempt, reason, now } = request;
-    const at = now.toISOString();
-    const index = attempt - 1;
-    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad attempt ${attempt}`);
-    const change: StateChange = { at, from: 'RUNNING', to: 'QUEUED', reason };
+  async requeueAttempt(request: RequeueRequest): Promise<Job> {
+    const { exitCode, reason, retryAt } = request;
+    const at = request.now.toISOString();
+    const i = attemptIndex(request.attempt);
+    const fence = fenceCondition(request);
     try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, reason = :reason, ' +
-            `attempts[${index}].finishedAt = :at, attempts[${index}].reason = :reason, ` +
-            'history = list_append(history, :change) REMOVE leaseId, leaseWorkerId, leaseExpiresAt',
-          // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-          ConditionExpression: '#state = :running AND leaseId = :lid AND attempt = :attempt AND cancelRequested = :false',
-          ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
-          ExpressionAttributeValues: {
-            ':queued': 'QUEUED',
-            ':false': false,
-            ':gsk': `${group}#QUEUED`,
-            ':reason': reason,
-            ':at': at,
-            ':change': [change],
-            ':running': 'RUNNING',
-            ':lid': leaseId,
-            ':attempt': attempt,
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return itemToJob(out.Attributes!);
+      return await this.update(request.jobId, {
+        UpdateExpression:
+          'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
+          `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
+          `attempts[${i}].reason = :reason, history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+        // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
+        ConditionExpression: `${fence.expression} AND cancelRequested = :false`,
+        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+        ExpressionAttributeValues: {
+          ...fence.values,
+          ':queued': 'QUEUED',
+          ':false': false,
+          ':gsk': `${request.group}#QUEUED`,
+          ':code': exitCode,
+          ':reason': reason,
+          ':retryAt': retryAt,
+          ':at': at,
+          ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
+        },
+      });
     } catch (err) {
-      throw this.leaseError(err, jobId, leaseId);
+      throw this.leaseError(err, request.jobId, request.leaseId);
     }
   }
 
   async requestCancel(jobId: string, actor: string, now: Date): Promise<Job> {
     const at = now.toISOString();
-    // A job can move between our two conditional writes (claimed, or finished); a few rounds settle it.
+    // A job can move between our read and our conditional write (claimed, or finished); the write's
+    // condition catches that and a few rounds settle it.
     for (let round = 0; round < 4; round++) {
       const job = await this.getJob(jobId);
       if (!job) throw new JobNotFoundError(jobId);
       if (isTerminal(job.state)) throw new NotCancellableError(jobId, job.state);
       if (job.state === 'RUNNING' && job.cancelRequested) return job;
       const reason = `cancelled by ${actor}`;
+      const update: Update =
+        job.state === 'QUEUED'
+          ? {
+              UpdateExpression:
+                'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
+                'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
+                'REMOVE queuedKey, dispatchKey, retryAt',
+              ConditionExpression: '#state = :from AND attempt = :attempt',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: {
+                ':cancelled': 'CANCELLED',
+                ':gsk': `${job.group}#CANCELLED`,
+                ':reason': reason,
+                ':at': at,
+                ':true': true,
+                ':actor': actor,
+                ':from': 'QUEUED',
+                ':attempt': job.attempt,
+                ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
+              },
+            }
+          : {
+              UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor',
+              ConditionExpression: '#state = :from AND attempt = :attempt',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':true': true, ':actor': actor, ':from': 'RUNNING', ':attempt': job.attempt },
+            };
       try {
-        const update =
-          job.state === 'QUEUED'
-            ? {
-                UpdateExpression:
-                  'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-                  'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) REMOVE queuedKey',
-                ConditionExpression: '#state = :from',
-                ExpressionAttributeValues: {
-                  ':cancelled': 'CANCELLED',
-                  ':gsk': `${job.group}#CANCELLED`,
-                  ':reason': reason,
-                  ':at': at,
-                  ':true': true,
-                  ':actor': actor,
-                  ':from': 'QUEUED',
-                  ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
-                },
-              }
-            : {
-                UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor',
-                ConditionExpression: '#state = :from',
-                ExpressionAttributeValues: { ':true': true, ':actor': actor, ':from': 'RUNNING' },
-              };
-        const out = await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: jobKey(jobId),
-            ExpressionAttributeNames: { '#state': 'state' },
-            ReturnValues: 'ALL_NEW',
-            ...update,
-          }),
-        );
-        return itemToJob(out.Attributes!);
+        return await this.update(jobId, update);
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw dependencyFailure('job store', err);
       }
@@ -322,35 +383,124 @@ export class DynamoDbJobStore implements JobStore {
     throw new JobNotInStateError(jobId, ['QUEUED', 'RUNNING'], 'CHANGING', `job ${jobId} kept changing state; try again`);
   }
 
-  private async transition(
-    jobId: string,
-    expected: JobState[],
-    update: {
-      UpdateExpression: string;
-      ConditionExpression: string;
-      ExpressionAttributeNames: Record<string, string>;
-      ExpressionAttributeValues: Record<string, unknown>;
-    },
-  ): Promise<Job> {
+  async failDeadLettered(job: Job, reason: string, now: Date): Promise<Job> {
+    const at = now.toISOString();
     try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          ...update,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      return await this.update(job.id, {
+        UpdateExpression:
+          'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
+          `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, ${LEASE_ATTRIBUTES}`,
+        // Never end a live attempt: only a waiting job, or one whose lease has run out.
+        ConditionExpression:
+          'attempt = :attempt AND (#state = :queued OR (#state = :running AND leaseExpiresAt < :nowMs))',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':gsk': `${job.group}#FAILED`,
+          ':reason': reason,
+          ':at': at,
+          ':attempt': job.attempt,
+          ':queued': 'QUEUED',
+          ':running': 'RUNNING',
+          ':nowMs': now.getTime(),
+          ':change': [{ at, from: job.state, to: 'FAILED', reason } satisfies StateChange],
+        },
+      });
+    } catch (err) {
+      throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
+    }
+  }
+
+  async retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job> {
+    const at = now.toISOString();
+    const reason = `retry requested by ${actor}`;
+    const update: Update = {
+      UpdateExpression:
+        'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, dispatchKey = #queue, ' +
+        'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
+        'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change)',
+      ConditionExpression: '#state = :seen AND attempt = :attempt',
+      ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+      ExpressionAttributeValues: {
+        ':queued': 'QUEUED',
+        ':gsk': `${job.group}#QUEUED`,
+        // One more attempt than have run, so the retry is not refused by the attempt budget.
+        ':max': Math.max(job.maxAttempts, job.attempt + 1),
+        ':reason': reason,
+        ':null': null,
+        ':false': false,
+        ':seen': job.state,
+        ':attempt': job.attempt,
+        ':change': [{ at, from: job.state, to: 'QUEUED', reason } satisfies StateChange],
+      },
+    };
+    if (!guard) {
+      try {
+        return await this.update(job.id, update);
+      } catch (err) {
+        throw this.stateError(err, job.id, [job.state]);
+      }
+    }
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: { TableName: this.tableName, Key: jobKey(job.id), ...update } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+                ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+              },
+            },
+          ],
         }),
       );
-      return itemToJob(out.Attributes!);
     } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        const found = conditionFailedItem(err);
-        if (!found) throw new JobNotFoundError(jobId);
-        throw new JobNotInStateError(jobId, expected, found.state as string);
+      if (!isTransactionCanceled(err)) throw dependencyFailure('job store', err);
+      const [jobReason, guardReason] = err.CancellationReasons ?? [];
+      if (guardReason?.Code === 'ConditionalCheckFailed') {
+        const existing = await this.readGuard(guard.key);
+        if (existing && existing.requestHash !== guard.requestHash) throw new IdempotencyKeyReusedError(existing.jobId as string);
+        const current = await this.getJob(job.id);
+        if (!current) throw new JobNotFoundError(job.id);
+        return current;
+      }
+      if (jobReason?.Code === 'ConditionalCheckFailed') {
+        const current = await this.getJob(job.id);
+        throw new JobNotInStateError(job.id, [job.state], current?.state);
       }
       throw dependencyFailure('job store', err);
     }
+    const current = await this.getJob(job.id);
+    if (!current) throw new JobNotFoundError(job.id);
+    return current;
+  }
+
+  private async readGuard(key: string): Promise<Item | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: guardKey(key), ConsistentRead: true }));
+    return out.Item;
+  }
+
+  private async update(jobId: string, update: Update): Promise<Job> {
+    const out = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        ...update,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return itemToJob(out.Attributes!);
+  }
+
+  private stateError(err: unknown, jobId: string, expected: string[]): Error {
+    if (!isConditionalCheckFailed(err)) return dependencyFailure('job store', err);
+    const found = conditionFailedItem(err);
+    if (!found) return new JobNotFoundError(jobId);
+    return new JobNotInStateError(jobId, expected, found.state as string);
   }
 
   private leaseError(err: unknown, jobId: string, leaseId: string): Error {
@@ -361,6 +511,20 @@ export class DynamoDbJobStore implements JobStore {
       state: found.state as string,
       leaseId: (found.leaseId as string | undefined) ?? null,
       attempt: found.attempt as number,
+      cancelRequested: (found.cancelRequested as boolean | undefined) ?? false,
+    });
+  }
+
+  private queryWorkList(indexName: string, keyName: string, queue: string, limit: number, cursor?: string) {
+    const startKey = decodeCursor(cursor, ['pk', 'id', keyName], { [keyName]: queue });
+    return this.query({
+      IndexName: indexName,
+      KeyConditionExpression: '#k = :q',
+      ExpressionAttributeNames: { '#k': keyName },
+      ExpressionAttributeValues: { ':q': queue },
+      ScanIndexForward: true,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
     });
   }
 
@@ -372,4 +536,19 @@ export class DynamoDbJobStore implements JobStore {
       throw dependencyFailure('job store', err);
     }
   }
+}
+
+function attemptIndex(attempt: number): number {
+  const index = attempt - 1;
+  // The index is spliced into the update expression, so it must be a plain non-negative integer.
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad attempt ${attempt}`);
+  return index;
+}
+
+/** Fencing: only the holder of the attempt's lease, or recovery once that lease expired, may write. */
+function fenceCondition(fence: AttemptFence): { expression: string; values: Record<string, unknown> } {
+  const base = '#state = :running AND leaseId = :lid AND attempt = :attempt';
+  const values: Record<string, unknown> = { ':running': 'RUNNING', ':lid': fence.leaseId, ':attempt': fence.attempt };
+  if (fence.expiredBefore === undefined) return { expression: base, values };
+  return { expression: `${base} AND leaseExpiresAt < :expiredBefore`, values: { ...values, ':expiredBefore': fence.expiredBefore } };
 }

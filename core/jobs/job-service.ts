@@ -1,11 +1,21 @@
 import type { Caller } from '../auth/caller.ts';
 import type { RuntimeQueue } from '../config.ts';
-import { JobNotFoundError, UnknownQueueError, ValidationError, type FieldIssue } from '../errors.ts';
+import {
+  JobNotFoundError,
+  JobNotInStateError,
+  NotCancellableError,
+  UnknownQueueError,
+  ValidationError,
+  type FieldIssue,
+} from '../errors.ts';
+import { idempotencyGuard } from './idempotency.ts';
+import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
+import type { WorkerRecord, WorkerRegistry } from '../workers/registry.ts';
 import type { EventStore } from '../events/store.ts';
 import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
-import { jobSpecSchema, JOB_STATES, type Job, type JobState } from './job.ts';
-import type { JobStore, Page } from './store.ts';
+import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
+import type { CreateJobResult, JobStore, Page } from './store.ts';
 import { z } from 'zod';
 
 export interface JobServiceDependencies {
@@ -16,6 +26,8 @@ export interface JobServiceDependencies {
   readonly clock?: Clock;
   readonly newId?: IdGenerator;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Workers' reports, for "why is my job waiting?" and GET /v1/workers. */
+  readonly registry?: WorkerRegistry;
 }
 
 export const listJobsQuerySchema = z.strictObject({
@@ -60,6 +72,7 @@ export class JobService {
   private readonly clock: Clock;
   private readonly newId: IdGenerator;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
+  private readonly registry: WorkerRegistry | undefined;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -69,9 +82,32 @@ export class JobService {
     this.clock = deps.clock ?? systemClock;
     this.newId = deps.newId ?? newJobId;
     this.log = deps.log ?? (() => undefined);
+    this.registry = deps.registry;
   }
 
-  async submit(body: unknown, caller: Caller): Promise<Job> {
+  /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
+  async describe(jobId: string, caller: Caller): Promise<{ job: Job; waitingReason: string | null }> {
+    const job = await this.get(jobId, caller);
+    if (job.state !== 'QUEUED') return { job, waitingReason: null };
+    const now = this.clock();
+    const workers = this.registry ? await this.registry.listWorkers(job.queue, WORKER_SEEN_WITHIN_MS, now) : [];
+    return { job, waitingReason: waitingReason(job, workers, now) };
+  }
+
+  /** Workers that reported within the last minute, per queue. */
+  async listWorkers(): Promise<WorkerRecord[]> {
+    if (!this.registry) return [];
+    const now = this.clock();
+    const perPool = await Promise.all([...this.queues.keys()].map((pool) => this.registry!.listWorkers(pool, WORKER_SEEN_WITHIN_MS, now)));
+    return perPool.flat();
+  }
+
+  /**
+   * Stores the job and sends its message. With an idempotency key the same key and body return the
+   * original job (`created: false`) and a different body is refused, atomically (guard item in the
+   * job's transaction).
+   */
+  async submit(body: unknown, caller: Caller, options: { idempotencyKey?: string } = {}): Promise<CreateJobResult> {
     const spec = parseOrThrow(jobSpecSchema, body, 'job');
     const queue = this.queues.get(spec.queue);
     if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
@@ -87,6 +123,10 @@ export class JobService {
       env: spec.env,
       timeoutSeconds: spec.timeoutSeconds,
       maxAttempts: spec.maxAttempts ?? queue.defaultMaxAttempts,
+      retryOn: spec.retryOn ?? DEFAULT_RETRY_ON,
+      retryDelaySeconds: spec.retryDelaySeconds,
+      retryAt: null,
+      dispatched: false,
       resources: spec.resources,
       labels: spec.labels,
       attempt: 0,
@@ -101,9 +141,11 @@ export class JobService {
       history: [{ at: now, from: null, to: 'QUEUED', reason: `submitted by ${caller.subject}` }],
       attempts: [],
     };
-    await this.store.createJob(job);
-    await this.dispatch(job);
-    return job;
+    const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'submit', body, this.clock());
+    const result = await this.store.createJob(job, guard);
+    // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
+    if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
+    return result;
   }
 
   /**
@@ -113,11 +155,17 @@ export class JobService {
   async dispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
     try {
       await this.queue.enqueue(job.queue, { jobId: job.id });
-      return true;
     } catch (err) {
-      this.log('dispatch failed; job stays QUEUED for re-dispatch', { jobId: job.id, error: String(err) });
+      this.log('dispatch failed; the dispatch sweeper will send it', { jobId: job.id, error: String(err) });
       return false;
     }
+    try {
+      await this.store.markDispatched(job.id);
+    } catch (err) {
+      // The message is out; at worst the sweeper sends a duplicate, which claims ignore.
+      this.log('could not record dispatch', { jobId: job.id, error: String(err) });
+    }
+    return true;
   }
 
   /** Jobs of one queue still waiting to run, oldest first (re-dispatch after a restart). */
@@ -144,9 +192,37 @@ export class JobService {
     });
   }
 
+  /**
+   * Cancels a job. Idempotent for its caller: cancelling a job the same caller already cancelled
+   * returns it instead of NOT_CANCELLABLE, so a retried request gets the same answer.
+   */
   async cancel(jobId: string, caller: Caller): Promise<Job> {
-    await this.get(jobId, caller);
-    return this.store.requestCancel(jobId, caller.subject, this.clock());
+    const job = await this.get(jobId, caller);
+    if (job.state === 'CANCELLED' && job.cancelRequestedBy === caller.subject) return job;
+    try {
+      return await this.store.requestCancel(jobId, caller.subject, this.clock());
+    } catch (err) {
+      if (err instanceof NotCancellableError) {
+        const now = await this.store.getJob(jobId);
+        if (now?.state === 'CANCELLED' && now.cancelRequestedBy === caller.subject) return now;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Re-runs a finished job as a new attempt. With an idempotency key, a replay of the same retry
+   * returns the job instead of queueing yet another attempt.
+   */
+  async retry(jobId: string, caller: Caller, options: { idempotencyKey?: string } = {}): Promise<Job> {
+    const job = await this.get(jobId, caller);
+    const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'retry', { jobId }, this.clock());
+    if (!isTerminal(job.state)) {
+      throw new JobNotInStateError(jobId, TERMINAL_STATES, job.state, `job ${jobId} is ${job.state}; only a finished job can be retried`);
+    }
+    const result = await this.store.retryFinishedJob(job, caller.subject, this.clock(), guard);
+    if (result.state === 'QUEUED' && !result.dispatched) await this.dispatch(result);
+    return result;
   }
 
   async listEvents(jobId: string, query: unknown, caller: Caller) {

@@ -6,6 +6,21 @@ export type JobState = (typeof JOB_STATES)[number];
 export const TERMINAL_STATES: readonly JobState[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
 
 export const DEFAULT_TIMEOUT_SECONDS = 24 * 3600;
+/** SQS delays a message at most 15 minutes; retry backoff is implemented with that delay. */
+export const MAX_RETRY_DELAY_SECONDS = 900;
+export const DEFAULT_RETRY_DELAY_SECONDS = 10;
+
+/**
+ * What makes a failed attempt worth another: an exit code, any non-zero exit or signal
+ * (`NONZERO`), a worker that vanished (`WORKER_LOST`), or a timeout (`TIMED_OUT`). Cancels and
+ * programs that cannot start are never retried.
+ */
+export const retryConditionSchema = z.union([
+  z.number().int().min(1).max(255),
+  z.enum(['NONZERO', 'WORKER_LOST', 'TIMED_OUT']),
+]);
+export type RetryCondition = z.infer<typeof retryConditionSchema>;
+export const DEFAULT_RETRY_ON: readonly RetryCondition[] = ['NONZERO', 'WORKER_LOST'];
 export const MAX_TIMEOUT_SECONDS = 14 * 24 * 3600;
 export const MAX_ATTEMPTS_LIMIT = 20;
 
@@ -48,6 +63,8 @@ export const jobSpecSchema = z.strictObject({
   name: z.string().min(1).max(128).refine(noControlChars, 'must not contain control characters').optional(),
   timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).default(DEFAULT_TIMEOUT_SECONDS),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).optional(),
+  retryOn: z.array(retryConditionSchema).max(64).optional(),
+  retryDelaySeconds: z.number().int().min(0).max(MAX_RETRY_DELAY_SECONDS).default(DEFAULT_RETRY_DELAY_SECONDS),
   resources: resourcesSchema.default({ gpus: 0, cpu: 1, memoryMiB: 1024 }),
   labels: boundedRecord(
     labelKey,
@@ -93,6 +110,13 @@ export interface Job {
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
   readonly maxAttempts: number;
+  readonly retryOn: readonly RetryCondition[];
+  /** First retry's delay; doubled per attempt, with jitter, capped at MAX_RETRY_DELAY_SECONDS. */
+  readonly retryDelaySeconds: number;
+  /** While QUEUED for a retry: when the backoff ends (ISO). */
+  readonly retryAt: string | null;
+  /** False until the job's message is known to be sent; the dispatch sweeper sends it otherwise. */
+  readonly dispatched: boolean;
   readonly resources: Resources;
   readonly labels: Readonly<Record<string, string>>;
   /** Attempts started so far; 0 until a worker claims the job. */
@@ -126,6 +150,9 @@ export function jobView(job: Job) {
     env: job.env,
     attempt: job.attempt,
     maxAttempts: job.maxAttempts,
+    retryOn: job.retryOn,
+    retryDelaySeconds: job.retryDelaySeconds,
+    retryAt: job.retryAt,
     exitCode: job.exitCode,
     reason: job.reason,
     createdAt: job.createdAt,

@@ -13,6 +13,22 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
+/** An idempotency guard written in the same transaction as the job it protects. */
+export interface IdempotencyGuard {
+  /** Already scoped to the caller (see JobService), so two users' keys never collide. */
+  readonly key: string;
+  /** SHA-256 of the canonical request body: same key + same body = same job. */
+  readonly requestHash: string;
+  /** Epoch seconds; DynamoDB's TTL removes the guard afterwards, and an expired guard may be reused. */
+  readonly expiresAt: number;
+}
+
+export interface CreateJobResult {
+  readonly job: Job;
+  /** False when the idempotency key had already created this job. */
+  readonly created: boolean;
+}
+
 export interface ClaimRequest {
   readonly jobId: string;
   /** The job's group: GSI keys that follow the state embed it. */
@@ -27,39 +43,74 @@ export interface ClaimRequest {
 
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 
-export interface FinishRequest {
+/** Identifies the attempt a worker-side write belongs to. */
+export interface AttemptFence {
   readonly jobId: string;
   readonly group: string;
   readonly leaseId: string;
   readonly attempt: number;
+  /**
+   * Set by recovery (reaper, or a worker finding a dead worker's job): the write applies only if
+   * that lease expired before this epoch-ms instant, so a live attempt is never taken over.
+   */
+  readonly expiredBefore?: number;
+  readonly now: Date;
+}
+
+export interface FinishRequest extends AttemptFence {
   readonly to: FinalState;
   readonly exitCode: number | null;
   readonly reason: string;
-  readonly now: Date;
+}
+
+export interface RequeueRequest extends AttemptFence {
+  readonly exitCode: number | null;
+  readonly reason: string;
+  /** End of the retry backoff (ISO), or null for a hand-back that may run at once. */
+  readonly retryAt: string | null;
 }
 
 /**
  * What the domain needs from job storage. Every method that changes state is one conditional
- * write: it either applies in full or throws a domain error describing what it found
- * (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`). Callers never read-then-write.
+ * write (or one transaction): it either applies in full or throws a domain error describing what
+ * it found (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`, `IdempotencyKeyReusedError`).
  */
 export interface JobStore {
-  /** Stores a new QUEUED job; throws if the id exists. */
-  createJob(job: Job): Promise<void>;
+  /** Stores a new QUEUED job (undispatched), atomically with its idempotency guard when given. */
+  createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult>;
+  /** Records that the job's message was sent. */
+  markDispatched(jobId: string): Promise<void>;
   /** Strongly consistent read. */
   getJob(jobId: string): Promise<Job | undefined>;
   /** Newest first, within one group, served by a GSI query. Throws ValidationError on a bad cursor. */
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
-  /** Jobs of one queue waiting to run, oldest first, across groups (sparse GSI): for re-enqueue and sweeping. */
+  /** Jobs of one queue waiting to run, oldest first (sparse GSI): re-enqueue after a restart. */
   listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /** Jobs of one queue whose message is not known sent, oldest first: the dispatch sweeper's list. */
+  listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /** Jobs of one queue running under a lease: the reaper's list. */
+  listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** QUEUED → RUNNING as attempt n+1 under a new lease, unless a cancel was requested. */
   claimAttempt(request: ClaimRequest): Promise<Job>;
   /** Extends the lease the caller holds; returns the job so the caller sees cancel requests. */
   renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job>;
   /** RUNNING → a final state, fenced by the lease. */
   finishAttempt(request: FinishRequest): Promise<Job>;
-  /** RUNNING → QUEUED, fenced by the lease: a stopping worker hands the job back for another to run. */
-  releaseAttempt(request: Omit<FinishRequest, 'to' | 'exitCode'>): Promise<Job>;
+  /**
+   * RUNNING → QUEUED, fenced by the lease: a retry after a failed attempt, or a hand-back by a
+   * stopping worker. Refused (LeaseLostError with the lease still ours) when a cancel was requested.
+   */
+  requeueAttempt(request: RequeueRequest): Promise<Job>;
   /** QUEUED → CANCELLED at once; RUNNING → cancel requested (the worker ends it). */
   requestCancel(jobId: string, actor: string, now: Date): Promise<Job>;
+  /**
+   * A dead-lettered job → FAILED, when it is QUEUED or RUNNING under an expired lease (a live
+   * attempt is left alone).
+   */
+  failDeadLettered(job: Job, reason: string, now: Date): Promise<Job>;
+  /**
+   * A finished job → QUEUED (undispatched) for one more attempt: an explicit user retry. With a
+   * guard, a replay (same key) returns the job as it is now instead of retrying again.
+   */
+  retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job>;
 }

@@ -7,7 +7,11 @@ import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import { isTerminal, type Job } from '../jobs/job.ts';
 import type { FinalState, JobStore } from '../jobs/store.ts';
+import { recoverLostAttempt } from '../jobs/recovery.ts';
+import { decideRetry, type AttemptFailure } from '../jobs/retry-policy.ts';
 import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+import type { WorkerRegistry } from '../workers/registry.ts';
+import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment, jobEnvironment } from './job-environment.ts';
 import { spawnJobProcess, type ProcessExit, type RunningProcess } from './process-runner.ts';
 
@@ -39,6 +43,13 @@ export interface WorkerOptions {
   readonly onProcessStarted?: (job: Job, at: Date) => void;
   /** Output batcher flush interval. */
   readonly flushIntervalMs?: number;
+  /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
+  readonly gpus?: readonly Gpu[];
+  /** Where the worker reports itself (GET /v1/workers, "why is my job waiting?"). */
+  readonly registry?: WorkerRegistry;
+  readonly reportIntervalSeconds?: number;
+  /** Called with true when the worker starts running jobs and false when it has none (ECS scale-in protection). */
+  readonly setBusy?: (busy: boolean) => Promise<unknown>;
 }
 
 const DEFAULTS = {
@@ -80,13 +91,20 @@ export class Worker {
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
+  private readonly gpus: GpuAllocator;
+  private readonly startedAt: string;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private busy = false;
+  /** When the worker last had nothing to do, for idle exit; undefined while busy. */
+  private idleSinceMs: number | undefined;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.concurrency = options.concurrency ?? DEFAULTS.concurrency;
     this.leaseSeconds = options.leaseSeconds ?? DEFAULTS.leaseSeconds;
-    this.heartbeatMs = (options.heartbeatSeconds ?? DEFAULTS.heartbeatSeconds) * 1000;
+    // Three heartbeats per lease at least, so one or two missed renewals never cost the lease.
+    this.heartbeatMs = (options.heartbeatSeconds ?? Math.min(DEFAULTS.heartbeatSeconds, this.leaseSeconds / 3)) * 1000;
     this.killGraceMs = (options.killGraceSeconds ?? DEFAULTS.killGraceSeconds) * 1000;
     this.clock = options.clock ?? systemClock;
     this.newLeaseId = options.newLeaseId ?? newLeaseId;
@@ -95,6 +113,14 @@ export class Worker {
     if (this.heartbeatMs >= this.leaseSeconds * 1000) {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
+    this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.startedAt = this.clock().toISOString();
+    this.idleSinceMs = this.clock().getTime();
+  }
+
+  /** Milliseconds since the worker last ran a job (0 while it runs one). */
+  idleForMs(): number {
+    return this.idleSinceMs === undefined ? 0 : this.clock().getTime() - this.idleSinceMs;
   }
 
   get runningJobs(): number {
@@ -102,7 +128,47 @@ export class Worker {
   }
 
   start(): void {
-    this.loop ??= this.pollLoop();
+    if (this.loop) return;
+    this.loop = this.pollLoop();
+    if (this.options.registry) {
+      void this.report();
+      this.reportTimer = setInterval(() => void this.report(), (this.options.reportIntervalSeconds ?? 10) * 1000);
+      this.reportTimer.unref();
+    }
+  }
+
+  private async report(): Promise<void> {
+    const now = this.clock();
+    try {
+      await this.options.registry?.report({
+        workerId: this.workerId,
+        pool: this.options.pool,
+        hostname: hostname(),
+        pid: process.pid,
+        concurrency: this.concurrency,
+        gpus: this.options.gpus ?? [],
+        runningJobs: [...this.attempts.keys()],
+        startedAt: this.startedAt,
+        lastSeenAt: now.toISOString(),
+        draining: this.stopping,
+      });
+    } catch (err) {
+      this.log('warn', 'worker report failed', { error: String(err) });
+    }
+  }
+
+  /** Tells ECS (through setBusy) not to scale this task in while it runs jobs. */
+  private async updateBusy(): Promise<void> {
+    const busy = this.attempts.size > 0;
+    if (busy) this.idleSinceMs = undefined;
+    else this.idleSinceMs ??= this.clock().getTime();
+    if (busy === this.busy || !this.options.setBusy) return;
+    this.busy = busy;
+    try {
+      await this.options.setBusy(busy);
+    } catch (err) {
+      this.log('warn', 'could not update scale-in protection', { busy, error: String(err) });
+    }
   }
 
   /**
@@ -113,6 +179,7 @@ export class Worker {
   async stop(options: { drainSeconds?: number } = {}): Promise<void> {
     this.stopping = true;
     this.slotFreed?.();
+    if (this.options.registry) void this.report();
     await this.loop;
     const drained = Promise.allSettled([...this.active]);
     const drainMs = (options.drainSeconds ?? Number.POSITIVE_INFINITY) * 1000;
@@ -126,6 +193,8 @@ export class Worker {
       if (expired) for (const handBack of this.attempts.values()) handBack({ kind: 'handed-back' });
     }
     await Promise.allSettled([...this.active]);
+    clearInterval(this.reportTimer);
+    await this.options.registry?.remove(this.workerId).catch(() => undefined);
   }
 
   private async pollLoop(): Promise<void> {
@@ -180,22 +249,61 @@ export class Worker {
       await queue.ack(message);
       return;
     }
+    let claimable = job;
     if (job.state === 'RUNNING') {
-      // Another worker holds it (a duplicate delivery): look again when that lease would expire.
-      const remaining = Math.max(1, Math.ceil(((job.lease?.expiresAt ?? 0) - this.clock().getTime()) / 1000));
-      await queue.release(message, Math.min(remaining, this.leaseSeconds));
+      const remainingMs = (job.lease?.expiresAt ?? 0) - this.clock().getTime();
+      if (remainingMs > 0) {
+        // Another worker holds it (a duplicate delivery): look again when that lease would expire.
+        await queue.release(message, Math.min(Math.ceil(remainingMs / 1000), this.leaseSeconds));
+        return;
+      }
+      // The message came back because its worker stopped heartbeating: end that attempt first.
+      try {
+        claimable = await recoverLostAttempt(store, job, this.clock);
+      } catch (err) {
+        if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
+          await queue.release(message, 1);
+          return;
+        }
+        throw err;
+      }
+      this.log('warn', 'recovered attempt of a lost worker', { jobId: job.id, attempt: job.attempt, state: claimable.state });
+      if (claimable.state !== 'QUEUED') {
+        await queue.ack(message);
+        return;
+      }
+    }
+    // GPU admission: a job gets GPUs of its own or waits for another worker or for GPUs to free up.
+    const wanted = claimable.resources.gpus;
+    if (wanted > 0 && wanted > this.gpus.total) {
+      this.log('warn', 'job needs more GPUs than this worker has', { jobId: claimable.id, wanted, have: this.gpus.total });
+      await queue.release(message, 10);
       return;
     }
+    const gpuIndices = this.gpus.allocate(wanted);
+    if (!gpuIndices) {
+      await queue.release(message, 2);
+      return;
+    }
+    try {
+      await this.claimAndRun(claimable, message, gpuIndices);
+    } finally {
+      this.gpus.release(gpuIndices);
+    }
+  }
+
+  private async claimAndRun(claimable: Job, message: ReceivedJobMessage, gpuIndices: number[]): Promise<void> {
+    const { store, queue } = this.options;
     const leaseId = this.newLeaseId();
     let running: Job;
     try {
       running = await store.claimAttempt({
-        jobId: job.id,
-        group: job.group,
+        jobId: claimable.id,
+        group: claimable.group,
         workerId: this.workerId,
         leaseId,
         leaseExpiresAt: this.clock().getTime() + this.leaseSeconds * 1000,
-        expectedAttempt: job.attempt,
+        expectedAttempt: claimable.attempt,
         now: this.clock(),
       });
     } catch (err) {
@@ -206,10 +314,10 @@ export class Worker {
       }
       throw err;
     }
-    await this.runAttempt(running, leaseId, message);
+    await this.runAttempt(running, leaseId, message, gpuIndices);
   }
 
-  private async runAttempt(job: Job, leaseId: string, message: ReceivedJobMessage): Promise<void> {
+  private async runAttempt(job: Job, leaseId: string, message: ReceivedJobMessage, gpuIndices: number[]): Promise<void> {
     const { store, events, queue } = this.options;
     const attempt = job.attempt;
     const workDir = join(this.options.workRoot ?? join(tmpdir(), 'runplane-work'), `${job.id}-${attempt}`);
@@ -232,6 +340,7 @@ export class Worker {
     };
 
     this.attempts.set(job.id, stopProcess);
+    void this.updateBusy();
     const heartbeat = setInterval(() => {
       void this.heartbeat(job, leaseId, message, stopProcess);
     }, this.heartbeatMs);
@@ -242,7 +351,15 @@ export class Worker {
       try {
         process = spawnJobProcess({
           argv: job.command,
-          env: jobEnvironment({ base: this.baseEnv, jobEnv: job.env, jobId: job.id, attempt, workDir }),
+          env: jobEnvironment({
+            base: this.baseEnv,
+            jobEnv: job.env,
+            jobId: job.id,
+            attempt,
+            workDir,
+            // Pin only on a GPU machine; elsewhere CUDA_VISIBLE_DEVICES stays as the user set it.
+            ...(this.gpus.total > 0 ? { gpuIndices } : {}),
+          }),
           cwd: workDir,
           onOutput: (stream, chunk) => batcher.write(stream, chunk),
           whenWritable: () => batcher.waitForDrain(),
@@ -270,6 +387,11 @@ export class Worker {
       // Output first: a job is never reported finished before every line it printed is stored.
       // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
       await batcher.close();
+      const retry = outcome.failure ? decideRetry(job, outcome.failure) : { retry: false as const };
+      if (retry.retry) {
+        await this.requeueForRetry(job, leaseId, message, exit.exitCode, outcome.reason, retry.delaySeconds);
+        return;
+      }
       try {
         await retryDependency(() =>
           store.finishAttempt({
@@ -296,46 +418,93 @@ export class Worker {
     } finally {
       clearInterval(heartbeat);
       this.attempts.delete(job.id);
+      void this.updateBusy();
       await this.cleanup(workDir);
     }
   }
 
+  /** A stopping worker's unfinished attempt goes back to the queue at once, under a fresh message. */
   private async handBack(job: Job, leaseId: string, message: ReceivedJobMessage) {
+    await this.requeue(job, leaseId, message, {
+      exitCode: null,
+      reason: `handed back by ${this.workerId} (worker stopping)`,
+      delaySeconds: 0,
+    });
+    this.log('info', 'job handed back', { jobId: job.id, attempt: job.attempt });
+  }
+
+  private async requeueForRetry(
+    job: Job,
+    leaseId: string,
+    message: ReceivedJobMessage,
+    exitCode: number | null,
+    reason: string,
+    delaySeconds: number,
+  ) {
+    await this.requeue(job, leaseId, message, {
+      exitCode,
+      reason: `${reason}; retrying in ${delaySeconds} s (attempt ${job.attempt + 1} of ${job.maxAttempts})`,
+      delaySeconds,
+    });
+    this.log('info', 'job will retry', { jobId: job.id, attempt: job.attempt, delaySeconds });
+  }
+
+  /**
+   * RUNNING → QUEUED, then a fresh message (delayed by the backoff) replaces the current delivery,
+   * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
+   * fails, the current delivery is kept and made visible after the same delay instead.
+   */
+  private async requeue(
+    job: Job,
+    leaseId: string,
+    message: ReceivedJobMessage,
+    plan: { exitCode: number | null; reason: string; delaySeconds: number },
+  ) {
+    const { store, queue } = this.options;
+    const now = this.clock();
     try {
       await retryDependency(() =>
-        this.options.store.releaseAttempt({
+        store.requeueAttempt({
           jobId: job.id,
           group: job.group,
           leaseId,
           attempt: job.attempt,
-          reason: `handed back by ${this.workerId} (worker stopping)`,
-          now: this.clock(),
+          exitCode: plan.exitCode,
+          reason: plan.reason,
+          retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
+          now,
         }),
       );
     } catch (err) {
       if (!(err instanceof LeaseLostError)) throw err;
       // Still our lease but refused: a cancel arrived meanwhile, so the attempt ends CANCELLED instead.
       if (err.found.leaseId !== leaseId) return;
-      const current = await this.options.store.getJob(job.id);
+      const current = await store.getJob(job.id);
       await retryDependency(() =>
-        this.options.store.finishAttempt({
+        store.finishAttempt({
           jobId: job.id,
           group: job.group,
           leaseId,
           attempt: job.attempt,
           to: 'CANCELLED',
-          exitCode: null,
+          exitCode: plan.exitCode,
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.clock(),
         }),
       ).catch((e: unknown) => {
         if (!(e instanceof LeaseLostError)) throw e;
       });
-      await this.options.queue.ack(message);
+      await queue.ack(message);
       return;
     }
-    await this.options.queue.release(message, 0);
-    this.log('info', 'job handed back', { jobId: job.id, attempt: job.attempt });
+    try {
+      await queue.enqueue(job.queue, { jobId: job.id }, { delaySeconds: plan.delaySeconds });
+    } catch (err) {
+      this.log('warn', 'could not send a fresh message; reusing the current one', { jobId: job.id, error: String(err) });
+      await queue.release(message, plan.delaySeconds);
+      return;
+    }
+    await queue.ack(message);
   }
 
   private async heartbeat(job: Job, leaseId: string, message: ReceivedJobMessage, stop: (cause: StopCause) => void) {
@@ -363,13 +532,27 @@ function cancelActor(job: Job): string {
   return job.cancelRequestedBy ?? 'a user';
 }
 
-export function decideOutcome(exit: ProcessExit, stop: StopCause | undefined): { state: FinalState; reason: string } {
-  if (stop?.kind === 'cancelled') return { state: 'CANCELLED', reason: `cancelled by ${stop.by}` };
-  if (stop?.kind === 'timed-out') return { state: 'TIMED_OUT', reason: `timed out after ${stop.after} s` };
-  if (exit.spawnError) return { state: 'FAILED', reason: `could not start: ${exit.spawnError}` };
+export interface AttemptOutcome {
+  readonly state: FinalState;
+  readonly reason: string;
+  /** Set when the attempt failed; the retry policy reads it. */
+  readonly failure?: AttemptFailure;
+}
+
+export function decideOutcome(exit: ProcessExit, stop: StopCause | undefined): AttemptOutcome {
+  if (stop?.kind === 'cancelled') return { state: 'CANCELLED', reason: `cancelled by ${stop.by}`, failure: { kind: 'cancelled' } };
+  if (stop?.kind === 'timed-out') {
+    return { state: 'TIMED_OUT', reason: `timed out after ${stop.after} s`, failure: { kind: 'timed-out' } };
+  }
+  if (exit.spawnError) {
+    return { state: 'FAILED', reason: `could not start: ${exit.spawnError}`, failure: { kind: 'could-not-start' } };
+  }
   if (exit.exitCode === 0) return { state: 'SUCCEEDED', reason: 'exited with code 0' };
-  if (exit.exitCode !== null) return { state: 'FAILED', reason: `exited with code ${exit.exitCode}` };
-  return { state: 'FAILED', reason: `killed by signal ${exit.signal ?? 'unknown'}` };
+  if (exit.exitCode !== null) {
+    return { state: 'FAILED', reason: `exited with code ${exit.exitCode}`, failure: { kind: 'exit', exitCode: exit.exitCode } };
+  }
+  const signal = exit.signal ?? 'unknown';
+  return { state: 'FAILED', reason: `killed by signal ${signal}`, failure: { kind: 'signal', signal } };
 }
 
 /** Retries writes that failed for a transient reason; a domain answer (lease lost) ends it at once. */

@@ -43,7 +43,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
 
   it('runs a job from its argv without a shell and stores stdout, stderr and the exit code', async () => {
     startWorker();
-    const job = await parts.service.submit(
+    const { job } = await parts.service.submit(
       {
         command: ['node', '-e', "console.log('out 1'); console.error('err $HOME'); console.log('out 2'); process.exit(3)"],
         env: { GREETING: 'hello' },
@@ -65,7 +65,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
   it('passes the job env and its own identity, but not the worker secrets', async () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'worker-secret';
     startWorker();
-    const job = await parts.service.submit(
+    const { job } = await parts.service.submit(
       {
         command: ['node', '-e', 'console.log([process.env.GREETING, process.env.RUNPLANE_JOB_ID, process.env.AWS_SECRET_ACCESS_KEY ?? "none"].join(" "))'],
         env: { GREETING: 'hello' },
@@ -79,7 +79,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
 
   it('fails a job whose program does not exist, with the reason', async () => {
     startWorker();
-    const job = await parts.service.submit({ command: ['/nonexistent/program-xyz'] }, LOCAL_CALLER);
+    const { job } = await parts.service.submit({ command: ['/nonexistent/program-xyz'] }, LOCAL_CALLER);
     const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state));
     expect(done.state).toBe('FAILED');
     expect(done.reason).toMatch(/could not start: .*ENOENT/);
@@ -87,7 +87,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
 
   it('cancels a running job: the process group is killed within a heartbeat and the job ends CANCELLED', async () => {
     startWorker();
-    const job = await parts.service.submit(
+    const { job } = await parts.service.submit(
       { command: ['node', '-e', "console.log('started'); setInterval(() => {}, 1000)"] },
       LOCAL_CALLER,
     );
@@ -102,7 +102,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
 
   it('times a job out: SIGTERM, then SIGKILL when ignored, state TIMED_OUT', async () => {
     startWorker();
-    const job = await parts.service.submit(
+    const { job } = await parts.service.submit(
       { command: ['node', '-e', "process.on('SIGTERM', () => console.log('ignoring TERM')); setInterval(() => {}, 1000)"], timeoutSeconds: 1 },
       LOCAL_CALLER,
     );
@@ -112,7 +112,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
   });
 
   it('never starts a job cancelled while queued', async () => {
-    const job = await parts.service.submit({ command: ['node', '-e', "console.log('must not run')"] }, LOCAL_CALLER);
+    const { job } = await parts.service.submit({ command: ['node', '-e', "console.log('must not run')"] }, LOCAL_CALLER);
     const cancelled = await parts.service.cancel(job.id, LOCAL_CALLER);
     expect(cancelled.state).toBe('CANCELLED');
     startWorker();
@@ -125,7 +125,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
 
   it('hands running jobs back when stopped past its drain window', async () => {
     const first = startWorker();
-    const job = await parts.service.submit(
+    const { job } = await parts.service.submit(
       { command: ['node', '-e', "console.log('attempt', process.env.RUNPLANE_ATTEMPT); setTimeout(() => {}, 3000)"] },
       LOCAL_CALLER,
     );

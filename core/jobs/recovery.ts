@@ -1,0 +1,34 @@
+import type { Clock } from '../ids.ts';
+import type { Job } from './job.ts';
+import { decideRetry } from './retry-policy.ts';
+import type { JobStore } from './store.ts';
+
+/**
+ * Ends an attempt whose worker vanished (its lease ran out without a heartbeat). Every write is
+ * fenced on that expired lease (`expiredBefore`), so a live attempt can never be taken over and
+ * two recoverers cannot both act. Returns the job afterwards: QUEUED when `retryOn` includes
+ * WORKER_LOST and attempts remain, otherwise FAILED (or CANCELLED if a cancel was pending).
+ */
+export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock): Promise<Job> {
+  if (job.state !== 'RUNNING' || !job.lease) return job;
+  const now = clock();
+  const expiredAt = new Date(job.lease.expiresAt).toISOString();
+  const fence = {
+    jobId: job.id,
+    group: job.group,
+    leaseId: job.lease.id,
+    attempt: job.attempt,
+    expiredBefore: now.getTime(),
+    now,
+  };
+  const lost = `worker ${job.lease.workerId} lost (lease expired at ${expiredAt})`;
+  if (job.cancelRequested) {
+    return store.finishAttempt({ ...fence, to: 'CANCELLED', exitCode: null, reason: `cancelled by ${job.cancelRequestedBy ?? 'a user'}; ${lost}` });
+  }
+  const decision = decideRetry(job, { kind: 'worker-lost' });
+  if (decision.retry) {
+    // No backoff: waiting out the lease already spaced the attempts.
+    return store.requeueAttempt({ ...fence, exitCode: null, reason: `${lost}; retrying (attempt ${job.attempt + 1} of ${job.maxAttempts})`, retryAt: null });
+  }
+  return store.finishAttempt({ ...fence, to: 'FAILED', exitCode: null, reason: lost });
+}

@@ -1,0 +1,125 @@
+import { LeaseLostError, JobNotFoundError, JobNotInStateError } from '../errors.ts';
+import { systemClock, type Clock } from '../ids.ts';
+import { isTerminal, type Job } from '../jobs/job.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import { recoverLostAttempt } from '../jobs/recovery.ts';
+import type { JobStore, Page } from '../jobs/store.ts';
+import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+
+export type MaintenanceLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface MaintenanceDependencies {
+  readonly store: JobStore;
+  readonly jobs: JobService;
+  /** The pools' work queues. */
+  readonly queue: JobQueue;
+  readonly clock?: Clock;
+  readonly log?: MaintenanceLogger;
+}
+
+export interface SweepOptions {
+  /** A job is re-dispatched only when its message is missing for longer than this. */
+  readonly dispatchGraceSeconds: number;
+  /** A RUNNING job is recovered only when its lease expired longer ago than this. */
+  readonly leaseGraceSeconds: number;
+}
+
+export const DEFAULT_SWEEP_OPTIONS: SweepOptions = { dispatchGraceSeconds: 30, leaseGraceSeconds: 60 };
+
+export interface SweepReport {
+  readonly redispatched: string[];
+  readonly recovered: { jobId: string; state: string }[];
+}
+
+async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGenerator<Job> {
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    yield* page.items;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+/**
+ * The safety nets that keep "no job stays QUEUED or RUNNING forever" true when a step failed:
+ *
+ * - Dispatch sweeper: a job stored but whose SendMessage failed (or whose submitter died between
+ *   the two) is sent again once it has been undispatched for `dispatchGraceSeconds`. Run every
+ *   minute in AWS, so a lost send is repaired within about 90 s (30 s grace + 60 s schedule).
+ * - Reaper: a RUNNING job whose lease expired more than `leaseGraceSeconds` ago and whose message
+ *   did not bring a worker back (deleted, dead-lettered) is recovered as if its worker were lost.
+ */
+export async function sweep(deps: MaintenanceDependencies, pools: readonly string[], options: SweepOptions = DEFAULT_SWEEP_OPTIONS): Promise<SweepReport> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? (() => undefined);
+  const report: SweepReport = { redispatched: [], recovered: [] };
+  for (const pool of pools) {
+    const now = clock().getTime();
+    for await (const job of allPages((cursor) => deps.store.listUndispatchedJobs(pool, 100, cursor))) {
+      const since = new Date(job.history.at(-1)?.at ?? job.createdAt).getTime();
+      if (job.state !== 'QUEUED' || now - since < options.dispatchGraceSeconds * 1000) continue;
+      if (await deps.jobs.dispatch(job)) {
+        report.redispatched.push(job.id);
+        log('warn', 're-dispatched a job whose message was never confirmed sent', { jobId: job.id });
+      }
+    }
+    for await (const job of allPages((cursor) => deps.store.listRunningJobs(pool, 100, cursor))) {
+      if (!job.lease || now - job.lease.expiresAt < options.leaseGraceSeconds * 1000) continue;
+      try {
+        const recovered = await recoverLostAttempt(deps.store, job, clock);
+        if (recovered.state === 'QUEUED') await deps.queue.enqueue(recovered.queue, { jobId: recovered.id });
+        report.recovered.push({ jobId: job.id, state: recovered.state });
+        log('warn', 'reaped an attempt whose lease expired', { jobId: job.id, attempt: job.attempt, state: recovered.state });
+      } catch (err) {
+        // Someone (a worker that got the message back) recovered or renewed it first.
+        if (!(err instanceof LeaseLostError || err instanceof JobNotFoundError)) throw err;
+      }
+    }
+  }
+  return report;
+}
+
+/**
+ * One message from a pool's DLQ: SQS moved it there after `maxReceiveCount` deliveries that never
+ * completed. Its job fails with a reason unless an attempt is alive (a duplicate message of a job
+ * a worker still holds) or the job already finished. Returns what happened, for logs and tests.
+ */
+export async function handleDeadLetter(
+  deps: Pick<MaintenanceDependencies, 'store' | 'clock'>,
+  message: Pick<ReceivedJobMessage, 'jobId' | 'receiveCount'>,
+): Promise<'failed' | 'ignored-finished' | 'ignored-live' | 'ignored-unknown'> {
+  const clock = deps.clock ?? systemClock;
+  const job = message.jobId ? await deps.store.getJob(message.jobId) : undefined;
+  if (!job) return 'ignored-unknown';
+  if (isTerminal(job.state)) return 'ignored-finished';
+  if (job.state === 'RUNNING' && job.lease && job.lease.expiresAt > clock().getTime()) return 'ignored-live';
+  const reason =
+    `dead-lettered: its queue message was delivered ${message.receiveCount} time(s) without the job completing` +
+    (job.state === 'RUNNING' ? ` (last worker ${job.lease?.workerId ?? 'unknown'} lost)` : '');
+  try {
+    await deps.store.failDeadLettered(job, reason, clock());
+    return 'failed';
+  } catch (err) {
+    if (err instanceof JobNotInStateError) return 'ignored-live';
+    throw err;
+  }
+}
+
+/** Drains one pool's DLQ (the local platform's loop; in AWS a Lambda is subscribed to each DLQ). */
+export async function drainDeadLetters(
+  deps: Pick<MaintenanceDependencies, 'store' | 'clock' | 'log'>,
+  deadLetterQueue: JobQueue,
+  pool: string,
+): Promise<number> {
+  let handled = 0;
+  for (;;) {
+    const messages = await deadLetterQueue.receive(pool, { maxMessages: 10, waitSeconds: 0 });
+    if (messages.length === 0) return handled;
+    for (const message of messages) {
+      const outcome = await handleDeadLetter(deps, message);
+      deps.log?.('warn', 'dead letter handled', { jobId: message.jobId, outcome });
+      await deadLetterQueue.ack(message);
+      handled++;
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import type { Gpu } from '../worker/gpus.ts';
+
+/** What a worker says about itself on every report; the registry keeps the latest. */
+export interface WorkerRecord {
+  readonly workerId: string;
+  readonly pool: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly concurrency: number;
+  readonly gpus: readonly Gpu[];
+  readonly runningJobs: readonly string[];
+  readonly startedAt: string;
+  /** Last report (every few seconds while alive): "has anyone polled this queue lately?" */
+  readonly lastSeenAt: string;
+  /** True while the worker drains after SIGTERM: it takes no new work. */
+  readonly draining: boolean;
+}
+
+export interface WorkerRegistry {
+  report(record: WorkerRecord): Promise<void>;
+  remove(workerId: string): Promise<void>;
+  /** Workers of one pool that reported within `seenWithinMs`. */
+  listWorkers(pool: string, seenWithinMs: number, now: Date): Promise<WorkerRecord[]>;
+}

@@ -1,0 +1,13 @@
+import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
+import { createApiHandler, json, pathParameter } from '../core/http/api-handler.ts';
+import { jobView } from '../core/jobs/job.ts';
+
+export function createRetryJobHandler(dependencies: () => Promise<ApiDependencies>) {
+  return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
+    const idempotencyKey = event.headers?.['idempotency-key'];
+    const job = await jobs.retry(pathParameter(event, 'id'), caller, idempotencyKey === undefined ? {} : { idempotencyKey });
+    return json(200, jobView(job));
+  });
+}
+
+export const handler = createRetryJobHandler(apiDependenciesFromEnvironment);

@@ -1,0 +1,39 @@
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { readSettings } from '../../lib/settings.ts';
+
+const settings = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
+
+describe('deployment settings (CDK context)', () => {
+  it('defaults to a protected deployment named runplane, with workers and without CORS', () => {
+    expect(settings({})).toEqual({ stackName: 'runplane', corsOrigins: [], protectData: true, deployWorkers: true, containerInsights: false });
+  });
+
+  it('accepts the string forms -c key=value gives', () => {
+    expect(
+      settings({
+        'runplane:stackName': 'rp-dev',
+        'runplane:corsOrigins': 'https://console.example.com, http://localhost:5173',
+        'runplane:protectData': 'false',
+        'runplane:deployWorkers': 'false',
+        'runplane:workerImage': '123456789012.dkr.ecr.us-east-1.amazonaws.com/runplane-worker:1.2.3',
+      }),
+    ).toEqual({
+      stackName: 'rp-dev',
+      corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
+      protectData: false,
+      deployWorkers: false,
+      containerInsights: false,
+      workerImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/runplane-worker:1.2.3',
+    });
+  });
+
+  it.each([
+    ['an origin with a path', { 'runplane:corsOrigins': 'https://console.example.com/' }, 'runplane:corsOrigins'],
+    ['a non-http origin', { 'runplane:corsOrigins': 'ftp://example.com' }, 'runplane:corsOrigins'],
+    ['a malformed boolean', { 'runplane:protectData': 'yes' }, 'runplane:protectData'],
+    ['a stack name CloudFormation refuses', { 'runplane:stackName': '1-runplane' }, 'runplane:stackName'],
+  ])('rejects %s', (_case, context, key) => {
+    expect(() => settings(context)).toThrow(key);
+  });
+});
