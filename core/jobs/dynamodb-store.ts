@@ -419,9 +419,14 @@ export class DynamoDbJobStore implements JobStore {
         'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, dispatchKey = #queue, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
         'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change)',
-      ConditionExpression: '#state = :seen AND attempt = :attempt',
+      // Any finished state at the attempt we saw: a replay or a race with another retry fails here.
+      ConditionExpression: '#state IN (:succeeded, :failed, :cancelled, :timedOut) AND attempt = :attempt',
       ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
       ExpressionAttributeValues: {
+        ':succeeded': 'SUCCEEDED',
+        ':failed': 'FAILED',
+        ':cancelled': 'CANCELLED',
+        ':timedOut': 'TIMED_OUT',
         ':queued': 'QUEUED',
         ':gsk': `${job.group}#QUEUED`,
         // One more attempt than have run, so the retry is not refused by the attempt budget.
@@ -429,7 +434,6 @@ export class DynamoDbJobStore implements JobStore {
         ':reason': reason,
         ':null': null,
         ':false': false,
-        ':seen': job.state,
         ':attempt': job.attempt,
         ':change': [{ at, from: job.state, to: 'QUEUED', reason } satisfies StateChange],
       },

@@ -217,7 +217,8 @@ export class JobService {
   async retry(jobId: string, caller: Caller, options: { idempotencyKey?: string } = {}): Promise<Job> {
     const job = await this.get(jobId, caller);
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'retry', { jobId }, this.clock());
-    if (!isTerminal(job.state)) {
+    // With a key, a replay of a retry already under way is answered by the store's guard check.
+    if (!guard && !isTerminal(job.state)) {
       throw new JobNotInStateError(jobId, TERMINAL_STATES, job.state, `job ${jobId} is ${job.state}; only a finished job can be retried`);
     }
     const result = await this.store.retryFinishedJob(job, caller.subject, this.clock(), guard);

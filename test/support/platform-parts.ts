@@ -11,16 +11,12 @@ export function platformParts(env: TestEnvironment) {
   const store = new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE) });
   const events = new DynamoDbEventStore({ client: env.documentClient, tableName: tableName(env.prefix, EVENTS_TABLE) });
   const queue = new SqsJobQueue({ client: env.sqs, queueUrls: Object.fromEntries(env.queues.map((q) => [q.pool, q.url])) });
-  const service = new JobService({
-    store,
-    events,
-    queue,
-    queues: env.queues.map((q) => {
-      const d = env.queueDefinitions.find((x) => x.pool === q.pool)!;
-      return { ...q, visibilityTimeoutSeconds: d.visibilityTimeoutSeconds, maxReceiveCount: d.maxReceiveCount, defaultMaxAttempts: d.defaultMaxAttempts };
-    }),
+  const queues = env.queues.map((q) => {
+    const d = env.queueDefinitions.find((x) => x.pool === q.pool)!;
+    return { ...q, visibilityTimeoutSeconds: d.visibilityTimeoutSeconds, maxReceiveCount: d.maxReceiveCount, defaultMaxAttempts: d.defaultMaxAttempts };
   });
-  return { store, events, queue, service };
+  const service = new JobService({ store, events, queue, queues });
+  return { store, events, queue, queues, service };
 }
 
 /** Polls until the job satisfies `done` (these tests wait on real processes and emulators). */
