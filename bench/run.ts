@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchSubmitAndDispatch } from './dispatch.ts';
 import { benchWorkerRss } from './worker-rss.ts';
+import { benchSoak } from './soak.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -16,6 +17,10 @@ type Section = { name: string; run: () => Promise<unknown> };
 const sections: Section[] = [
   { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
+  {
+    name: 'soak',
+    run: () => benchSoak({ jobs: 300, workers: 3, leaseSeconds: 5, killEveryMs: [3_000, 6_000], timeoutMs: 300_000 }),
+  },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
