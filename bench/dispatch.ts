@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
-import { createDocumentClient, createSqsClient } from '../core/aws/clients.ts';
+import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
+import { createSqsClient } from '../core/aws/sqs-client.ts';
 import { jobToItem } from '../core/jobs/dynamodb-store.ts';
 import type { Job } from '../core/jobs/job.ts';
 import { newJobId } from '../core/ids.ts';

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { benchSubmitAndDispatch } from './dispatch.ts';
 import { benchWorkerRss } from './worker-rss.ts';
 import { benchSoak } from './soak.ts';
+import { benchLambdas } from './lambdas.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -17,6 +18,7 @@ type Section = { name: string; run: () => Promise<unknown> };
 const sections: Section[] = [
   { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
+  { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
   {
     name: 'soak',
     run: () => benchSoak({ jobs: 300, workers: 3, leaseSeconds: 5, killEveryMs: [3_000, 6_000], timeoutMs: 300_000 }),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
 
 /**
@@ -11,6 +11,16 @@ import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
  * RUNPLANE_DYNAMODB_ENDPOINT, RUNPLANE_SQS_ENDPOINT, RUNPLANE_S3_ENDPOINT  emulator endpoints (local only)
  * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts
  * AWS_REGION             region (set by Lambda and ECS)
+ *
+ * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
+ * RUNPLANE_JWT_ISSUER, RUNPLANE_JWT_AUDIENCE  `iss`/`aud` of the deployment's own tokens
+ *                        (defaults `runplane`, `runplane-api`)
+ * RUNPLANE_JWT_PUBLIC_KEYS  JSON JWKS `{"keys":[...]}` (or an array) of the public ES256 keys
+ *                        that verify the deployment's own tokens; none: own tokens are refused
+ * RUNPLANE_OIDC_JWKS_URL, RUNPLANE_OIDC_ISSUER, RUNPLANE_OIDC_AUDIENCE  an external OIDC
+ *                        identity provider (all three, or none); the URL must be https (or loopback)
+ * RUNPLANE_GROUPS_CLAIM, RUNPLANE_ROLE_CLAIM  claim names (or dotted paths) read from OIDC
+ *                        tokens (defaults `groups`, `role`)
  */
 export const runtimeQueueSchema = z.object({
   pool: z.string().regex(POOL_NAME_PATTERN),
@@ -21,6 +31,16 @@ export const runtimeQueueSchema = z.object({
   defaultMaxAttempts: z.number().int().positive().default(QUEUE_DEFAULTS.defaultMaxAttempts),
 });
 export type RuntimeQueue = z.output<typeof runtimeQueueSchema>;
+
+/** A public signing key (EC P-256 or RSA) as a JWK with a `kid`; private members are refused. */
+const publicJwkSchema = z
+  .looseObject({ kty: z.enum(['EC', 'RSA']), kid: z.string().min(1).max(256) })
+  .refine((k) => !('d' in k), 'must be a public key (no "d")');
+
+function isSafeJwksUrl(raw: string): boolean {
+  const url = new URL(raw);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+}
 
 const envSchema = z.object({
   RUNPLANE_JOBS_TABLE: z.string().min(1),
@@ -43,7 +63,51 @@ const envSchema = z.object({
   RUNPLANE_S3_ENDPOINT: z.string().url().optional(),
   RUNPLANE_ARTIFACTS_BUCKET: z.string().optional(),
   AWS_REGION: z.string().default('us-east-1'),
+  RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
+  RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
+  RUNPLANE_JWT_PUBLIC_KEYS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return [];
+      try {
+        const parsed = JSON.parse(raw) as unknown;
+        const keys = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys;
+        if (!Array.isArray(keys)) throw new Error('no keys');
+        return keys as unknown[];
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JWKS {"keys":[...]} or an array of JWKs' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(publicJwkSchema)),
+  RUNPLANE_OIDC_JWKS_URL: z
+    .string()
+    .url()
+    .refine(isSafeJwksUrl, 'must be an https URL (http only for loopback)')
+    .optional(),
+  RUNPLANE_OIDC_ISSUER: z.string().min(1).optional(),
+  RUNPLANE_OIDC_AUDIENCE: z.string().min(1).optional(),
+  RUNPLANE_GROUPS_CLAIM: z.string().min(1).max(256).default('groups'),
+  RUNPLANE_ROLE_CLAIM: z.string().min(1).max(256).default('role'),
 });
+
+export interface OidcConfig {
+  readonly jwksUrl: string;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export interface AuthConfig {
+  /** The deployment's own ES256 tokens (`runplane token`). */
+  readonly jwt: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly publicKeys: readonly Record<string, unknown>[];
+  };
+  readonly oidc?: OidcConfig;
+  readonly claims: { readonly groups: string; readonly role: string };
+}
 
 export interface RuntimeConfig {
   readonly tables: { readonly jobs: string; readonly events: string; readonly audit: string };
@@ -51,6 +115,8 @@ export interface RuntimeConfig {
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string };
   readonly artifactsBucket?: string;
   readonly region: string;
+  /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
+  readonly auth?: AuthConfig;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +133,15 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     throw new ConfigError(`invalid Runplane configuration: ${problems}`);
   }
   const e = parsed.data;
+  const oidcVars = [e.RUNPLANE_OIDC_JWKS_URL, e.RUNPLANE_OIDC_ISSUER, e.RUNPLANE_OIDC_AUDIENCE];
+  if (oidcVars.some((v) => v !== undefined) && !oidcVars.every((v) => v !== undefined)) {
+    throw new ConfigError(
+      'invalid Runplane configuration: RUNPLANE_OIDC_JWKS_URL, RUNPLANE_OIDC_ISSUER and RUNPLANE_OIDC_AUDIENCE go together',
+    );
+  }
+  if (e.RUNPLANE_OIDC_ISSUER !== undefined && e.RUNPLANE_OIDC_ISSUER === e.RUNPLANE_JWT_ISSUER) {
+    throw new ConfigError('invalid Runplane configuration: RUNPLANE_OIDC_ISSUER must differ from RUNPLANE_JWT_ISSUER');
+  }
   return {
     tables: { jobs: e.RUNPLANE_JOBS_TABLE, events: e.RUNPLANE_EVENTS_TABLE, audit: e.RUNPLANE_AUDIT_TABLE },
     queues: e.RUNPLANE_QUEUES,
@@ -77,6 +152,13 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     },
     ...(e.RUNPLANE_ARTIFACTS_BUCKET ? { artifactsBucket: e.RUNPLANE_ARTIFACTS_BUCKET } : {}),
     region: e.AWS_REGION,
+    auth: {
+      jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
+      ...(e.RUNPLANE_OIDC_JWKS_URL && e.RUNPLANE_OIDC_ISSUER && e.RUNPLANE_OIDC_AUDIENCE
+        ? { oidc: { jwksUrl: e.RUNPLANE_OIDC_JWKS_URL, issuer: e.RUNPLANE_OIDC_ISSUER, audience: e.RUNPLANE_OIDC_AUDIENCE } }
+        : {}),
+      claims: { groups: e.RUNPLANE_GROUPS_CLAIM, role: e.RUNPLANE_ROLE_CLAIM },
+    },
   };
 }
 
@@ -92,5 +174,23 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
     ...(config.endpoints.s3 ? { RUNPLANE_S3_ENDPOINT: config.endpoints.s3 } : {}),
     ...(config.artifactsBucket ? { RUNPLANE_ARTIFACTS_BUCKET: config.artifactsBucket } : {}),
     AWS_REGION: config.region,
+    ...(config.auth ? authToEnv(config.auth) : {}),
+  };
+}
+
+function authToEnv(auth: AuthConfig): Record<string, string> {
+  return {
+    RUNPLANE_JWT_ISSUER: auth.jwt.issuer,
+    RUNPLANE_JWT_AUDIENCE: auth.jwt.audience,
+    ...(auth.jwt.publicKeys.length > 0 ? { RUNPLANE_JWT_PUBLIC_KEYS: JSON.stringify({ keys: auth.jwt.publicKeys }) } : {}),
+    ...(auth.oidc
+      ? {
+          RUNPLANE_OIDC_JWKS_URL: auth.oidc.jwksUrl,
+          RUNPLANE_OIDC_ISSUER: auth.oidc.issuer,
+          RUNPLANE_OIDC_AUDIENCE: auth.oidc.audience,
+        }
+      : {}),
+    RUNPLANE_GROUPS_CLAIM: auth.claims.groups,
+    RUNPLANE_ROLE_CLAIM: auth.claims.role,
   };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_QUEUES, POOL_NAME_PATTERN, queueDefinition, type QueueDefinition } from './resources.ts';
 
 /**

@@ -9,4 +9,4 @@ export function createCancelJobHandler(dependencies: () => Promise<ApiDependenci
   });
 }
 
-export const handler = createCancelJobHandler(apiDependenciesFromEnvironment);
+export const handler = createCancelJobHandler(() => apiDependenciesFromEnvironment());

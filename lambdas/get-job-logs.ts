@@ -12,4 +12,4 @@ export function createGetJobLogsHandler(dependencies: () => Promise<ApiDependenc
   });
 }
 
-export const handler = createGetJobLogsHandler(apiDependenciesFromEnvironment);
+export const handler = createGetJobLogsHandler(() => apiDependenciesFromEnvironment());

@@ -9,4 +9,4 @@ export function createGetJobHandler(dependencies: () => Promise<ApiDependencies>
   });
 }
 
-export const handler = createGetJobHandler(apiDependenciesFromEnvironment);
+export const handler = createGetJobHandler(() => apiDependenciesFromEnvironment());

@@ -11,6 +11,9 @@ import type { RouteName } from './routes.ts';
 import { createSubmitJobHandler } from './submit-job.ts';
 import { createRetryJobHandler } from './retry-job.ts';
 import { createListWorkersHandler } from './list-workers.ts';
+import { createCreateApiKeyHandler } from './create-api-key.ts';
+import { createListApiKeysHandler } from './list-api-keys.ts';
+import { createRevokeApiKeyHandler } from './revoke-api-key.ts';
 
 /**
  * Every route's handler built over one set of dependencies: how the local platform serves the
@@ -27,6 +30,9 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     getJobLogs: createGetJobLogsHandler(dependencies),
     retryJob: createRetryJobHandler(dependencies),
     listWorkers: createListWorkersHandler(dependencies),
+    createApiKey: createCreateApiKeyHandler(dependencies),
+    listApiKeys: createListApiKeysHandler(dependencies),
+    revokeApiKey: createRevokeApiKeyHandler(dependencies),
     notFound: createNotFoundHandler(),
   };
 }

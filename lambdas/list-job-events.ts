@@ -8,4 +8,4 @@ export function createListJobEventsHandler(dependencies: () => Promise<ApiDepend
   });
 }
 
-export const handler = createListJobEventsHandler(apiDependenciesFromEnvironment);
+export const handler = createListJobEventsHandler(() => apiDependenciesFromEnvironment());

@@ -9,4 +9,4 @@ export function createListJobsHandler(dependencies: () => Promise<ApiDependencie
   });
 }
 
-export const handler = createListJobsHandler(apiDependenciesFromEnvironment);
+export const handler = createListJobsHandler(() => apiDependenciesFromEnvironment());

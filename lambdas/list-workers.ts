@@ -7,4 +7,4 @@ export function createListWorkersHandler(dependencies: () => Promise<ApiDependen
   });
 }
 
-export const handler = createListWorkersHandler(apiDependenciesFromEnvironment);
+export const handler = createListWorkersHandler(() => apiDependenciesFromEnvironment());

@@ -1,4 +1,5 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
+import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
 import { createApiHandler, json, pathParameter } from '../core/http/api-handler.ts';
 import { jobView } from '../core/jobs/job.ts';
 
@@ -10,4 +11,5 @@ export function createRetryJobHandler(dependencies: () => Promise<ApiDependencie
   });
 }
 
-export const handler = createRetryJobHandler(apiDependenciesFromEnvironment);
+// The only routes that send messages: they alone bundle the SQS (and ECS scaler) clients.
+export const handler = createRetryJobHandler(() => apiDependenciesFromEnvironment(dispatchDependencies));

@@ -24,6 +24,9 @@ export type RouteName =
   | 'getJobLogs'
   | 'retryJob'
   | 'listWorkers'
+  | 'createApiKey'
+  | 'listApiKeys'
+  | 'revokeApiKey'
   | 'notFound';
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -41,6 +44,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: 'GET /v1/jobs/{id}/logs', name: 'getJobLogs', entry: 'lambdas/get-job-logs.ts', authenticated: true },
   { routeKey: 'POST /v1/jobs/{id}/retry', name: 'retryJob', entry: 'lambdas/retry-job.ts', authenticated: true },
   { routeKey: 'GET /v1/workers', name: 'listWorkers', entry: 'lambdas/list-workers.ts', authenticated: true },
+  { routeKey: 'POST /v1/api-keys', name: 'createApiKey', entry: 'lambdas/create-api-key.ts', authenticated: true },
+  { routeKey: 'GET /v1/api-keys', name: 'listApiKeys', entry: 'lambdas/list-api-keys.ts', authenticated: true },
+  {
+    routeKey: 'POST /v1/api-keys/{id}/revoke',
+    name: 'revokeApiKey',
+    entry: 'lambdas/revoke-api-key.ts',
+    authenticated: true,
+  },
   // Unmatched requests get the API's error shape instead of API Gateway's bare {"message":"Not Found"}.
   { routeKey: '$default', name: 'notFound', entry: 'lambdas/not-found.ts', authenticated: false },
 ];

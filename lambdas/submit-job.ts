@@ -1,4 +1,5 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
+import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
 import { createApiHandler, json } from '../core/http/api-handler.ts';
 import { parseJsonBody } from '../core/http/json-body.ts';
 import { jobView } from '../core/jobs/job.ts';
@@ -13,4 +14,5 @@ export function createSubmitJobHandler(dependencies: () => Promise<ApiDependenci
   });
 }
 
-export const handler = createSubmitJobHandler(apiDependenciesFromEnvironment);
+// The only routes that send messages: they alone bundle the SQS (and ECS scaler) clients.
+export const handler = createSubmitJobHandler(() => apiDependenciesFromEnvironment(dispatchDependencies));

@@ -7,7 +7,8 @@ import type { TableDefinition } from '../core/resources.ts';
  *
  * A TransactWriteItems call is authorized action by action (PutItem, UpdateItem,
  * ConditionCheckItem on the items it touches); there is no separate transaction permission.
- * Nothing gets DeleteItem: jobs, events and audit entries are never deleted by code, TTL expires them.
+ * Nothing here grants DeleteItem: jobs, events and audit entries are never deleted by code, TTL
+ * expires them. (Workers alone may delete their own registry items: lib/worker-pool.ts.)
  */
 export const TABLE_ACTIONS = {
   /** Get one item, query a partition or a GSI. */

@@ -11,9 +11,11 @@ import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { TABLE_ACTIONS, tableResources } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import type { PoolQueue } from './queues.ts';
+import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts';
 
 /** Where the worker image puts its health check (worker-image/Dockerfile copies it there). */
 export const WORKER_HEALTHCHECK_PATH = '/app/healthcheck.mjs';
+/** Partition-key prefix of worker registry items in the jobs table (core/workers/dynamodb-registry.ts). */
 /** ECS allows at most 120 s between SIGTERM and SIGKILL. */
 const STOP_TIMEOUT = Duration.seconds(120);
 /** The worker's drain window: running jobs may finish within it; the rest is kept for handing them back. */
@@ -215,6 +217,10 @@ export class WorkerPoolService extends Construct {
       [queue.queue.queueArn],
     );
     allow(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tableResources(data.jobs, JOBS_TABLE));
+    // A stopping worker removes its registry item; it may delete registry items and nothing else.
+    allow(['dynamodb:DeleteItem'], [data.jobs.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${WORKER_REGISTRY_KEY_PREFIX}*`] },
+    });
     allow([...TABLE_ACTIONS.appendEvents], tableResources(data.events, EVENTS_TABLE));
     allow(['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], tableResources(data.audit, AUDIT_TABLE));
     // The agent endpoint (ECS_AGENT_URI/task-protection/v1/state) calls UpdateTaskProtection with

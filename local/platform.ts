@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { createApiDependencies } from '../core/app/api-dependencies.ts';
+import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
 import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
-import { createSqsClient } from '../core/aws/clients.ts';
+import { createSqsClient } from '../core/aws/sqs-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
@@ -115,7 +116,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       region,
     };
 
-    const apiDependencies = createApiDependencies(config);
+    const apiDependencies = createApiDependencies(config, { queue: createJobQueue(config) });
     // fauxqs keeps messages in memory: every job still QUEUED in DynamoDB gets its message again.
     const requeued = await requeueWaitingJobs(config, apiDependencies.jobs);
     if (requeued > 0) log(`re-enqueued ${requeued} queued job(s) from the previous run`);

@@ -1,46 +1,86 @@
-import { LOCAL_CALLER } from '../auth/caller.ts';
-import { createDocumentClient, createSqsClient } from '../aws/clients.ts';
-import { loadRuntimeConfig, type RuntimeConfig } from '../config.ts';
+import { ApiKeyService } from '../auth/api-key-service.ts';
+import { createAuthenticator } from '../auth/authenticator.ts';
+import { DynamoDbApiKeyStore } from '../auth/dynamodb-api-key-store.ts';
+import { createJwtVerifier, type JwtVerifier } from '../auth/jwt-verifier.ts';
+import { createDocumentClient } from '../aws/dynamodb-client.ts';
+import { loadRuntimeConfig, type AuthConfig, type RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import type { Authenticator } from '../http/api-handler.ts';
 import { jsonLogger } from '../http/api-handler.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
-import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
+import type { JWK } from 'jose';
 
 /** Everything an API handler needs, built once per Lambda container or per local platform. */
 export interface ApiDependencies {
   readonly config: RuntimeConfig;
   readonly jobs: JobService;
+  readonly apiKeys: ApiKeyService;
   readonly authenticate: Authenticator;
 }
 
-export function createApiDependencies(config: RuntimeConfig, options: { clock?: Clock } = {}): ApiDependencies {
+/**
+ * Only the routes that send messages (submit, retry) are given a queue and the scaler hook: this
+ * module imports no SQS or ECS client, so read-only handlers' bundles carry neither.
+ */
+export interface ApiDependencyOptions {
+  readonly clock?: Clock;
+  readonly queue?: JobQueue;
+  /** Called after a job's message was sent (the scaler starts a worker for an idle pool). */
+  readonly afterDispatch?: (pool: string) => Promise<void>;
+}
+
+export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
   const documentClient = createDocumentClient({
     region: config.region,
     ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
   });
-  const sqs = createSqsClient({ region: config.region, ...(config.endpoints.sqs ? { endpoint: config.endpoints.sqs } : {}) });
+  const clock = options.clock ? { clock: options.clock } : {};
   const jobs = new JobService({
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
-    queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.afterDispatch ? { afterDispatch: options.afterDispatch } : {}),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
-    ...(options.clock ? { clock: options.clock } : {}),
+    ...clock,
     log: (message, fields) => jsonLogger('warn', message, fields),
   });
-  // Until authentication lands every request acts as the local admin of group `default`.
-  const authenticate: Authenticator = async () => LOCAL_CALLER;
-  return { config, jobs, authenticate };
+  // API keys live in the jobs table (`pk = APIKEY#<id>`), so key checks need no table of their own.
+  const apiKeys = new ApiKeyService({
+    store: new DynamoDbApiKeyStore({ client: documentClient, tableName: config.tables.jobs }),
+    ...clock,
+  });
+  const jwt = jwtVerifierFor(config.auth, options.clock);
+  const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: jsonLogger });
+  return { config, jobs, apiKeys, authenticate };
+}
+
+/** Undefined when the deployment accepts no JWT at all (no own public keys, no OIDC issuer). */
+function jwtVerifierFor(auth: AuthConfig | undefined, clock: Clock | undefined): JwtVerifier | undefined {
+  if (!auth || (auth.jwt.publicKeys.length === 0 && !auth.oidc)) return undefined;
+  return createJwtVerifier({
+    own: { issuer: auth.jwt.issuer, audience: auth.jwt.audience, publicKeys: auth.jwt.publicKeys as JWK[] },
+    ...(auth.oidc ? { oidc: { ...auth.oidc, groupsClaim: auth.claims.groups, roleClaim: auth.claims.role } } : {}),
+    ...(clock ? { clock } : {}),
+  });
 }
 
 let fromEnvironment: Promise<ApiDependencies> | undefined;
 
-/** Lambda's default: configuration from the environment, built on the first request and reused. */
-export function apiDependenciesFromEnvironment(): Promise<ApiDependencies> {
-  fromEnvironment ??= Promise.resolve().then(() => createApiDependencies(loadRuntimeConfig()));
+/**
+ * Lambda's default: configuration from the environment, built on the first request and reused.
+ * `extras` adds what only some routes need (a queue, the scaler), built from the same config.
+ */
+export function apiDependenciesFromEnvironment(
+  extras: (config: RuntimeConfig) => Omit<ApiDependencyOptions, 'clock'> = () => ({}),
+): Promise<ApiDependencies> {
+  fromEnvironment ??= Promise.resolve().then(() => {
+    const config = loadRuntimeConfig();
+    return createApiDependencies(config, extras(config));
+  });
   return fromEnvironment;
 }

@@ -1,4 +1,5 @@
-import { createDocumentClient, createSqsClient } from '../aws/clients.ts';
+import { createDocumentClient } from '../aws/dynamodb-client.ts';
+import { createSqsClient } from '../aws/sqs-client.ts';
 import type { RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';

@@ -25,8 +25,11 @@ export const jsonLogger: Logger = (level, message, fields = {}) => {
 /** Request-size limits checked before anything else (bodies are checked by parseJsonBody). */
 export const REQUEST_LIMITS = {
   maxQueryStringBytes: 4096,
+  maxQueryParameters: 32,
   maxHeaderBytes: 16 * 1024,
+  maxHeaders: 100,
   maxPathBytes: 1024,
+  maxPathParameterLength: 128,
 } as const;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
@@ -45,6 +48,21 @@ export function text(statusCode: number, body: string, headers: Record<string, s
   };
 }
 
+// C0/C1 controls, and U+FFFD: what a decoder leaves where the bytes were not UTF-8.
+const CONTROL_OR_REPLACEMENT = /[\u0000-\u001f\u007f-\u009f\ufffd]/;
+// Ids in paths are ULIDs or similar tokens: unreserved URL characters only, so `..`, `/` (`%2F`),
+// `%00` and friends never reach a key lookup.
+const SAFE_PATH_PARAMETER = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
+
+function invalidRequest(message: string, path: string): HttpError {
+  return new HttpError(400, 'INVALID_ARGUMENT', message, { fields: [{ path, message: 'invalid' }] });
+}
+
+/**
+ * Refuses malformed requests before authentication or any lookup: oversized path, query string
+ * and headers; too many of them; control characters or undecodable bytes in query parameters;
+ * path parameters that are empty, too long or path-like.
+ */
 function requestLimits(): MiddlewareObj<APIGatewayProxyEventV2, ApiResult> {
   return {
     before: ({ event }) => {
@@ -54,13 +72,40 @@ function requestLimits(): MiddlewareObj<APIGatewayProxyEventV2, ApiResult> {
       if (Buffer.byteLength(event.rawPath ?? '', 'utf8') > REQUEST_LIMITS.maxPathBytes) {
         throw new HttpError(414, 'URI_TOO_LONG', `path exceeds ${REQUEST_LIMITS.maxPathBytes} bytes`);
       }
+      const headers = Object.entries(event.headers ?? {});
       let headerBytes = 0;
-      for (const [k, v] of Object.entries(event.headers ?? {})) headerBytes += k.length + (v?.length ?? 0);
-      if (headerBytes > REQUEST_LIMITS.maxHeaderBytes) {
-        throw new HttpError(431, 'HEADERS_TOO_LARGE', `headers exceed ${REQUEST_LIMITS.maxHeaderBytes} bytes`);
+      for (const [k, v] of headers) headerBytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v ?? '', 'utf8');
+      if (headerBytes > REQUEST_LIMITS.maxHeaderBytes || headers.length > REQUEST_LIMITS.maxHeaders) {
+        throw new HttpError(431, 'HEADERS_TOO_LARGE', `headers exceed ${REQUEST_LIMITS.maxHeaderBytes} bytes or ${REQUEST_LIMITS.maxHeaders} fields`);
       }
+      const query = Object.entries(event.queryStringParameters ?? {});
+      if (query.length > REQUEST_LIMITS.maxQueryParameters) {
+        throw new HttpError(414, 'URI_TOO_LONG', `more than ${REQUEST_LIMITS.maxQueryParameters} query parameters`);
+      }
+      for (const [name, value] of query) {
+        // A `%` left after decoding is an undecodable sequence (`%FF`) or a literal percent, which
+        // no parameter of this API accepts.
+        if (CONTROL_OR_REPLACEMENT.test(name) || CONTROL_OR_REPLACEMENT.test(value ?? '') || (value ?? '').includes('%')) {
+          throw invalidRequest('query parameters must be valid UTF-8 without control characters', `query.${safeName(name)}`);
+        }
+      }
+      for (const [name, value] of Object.entries(event.pathParameters ?? {})) checkPathParameter(name, value);
     },
   };
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '?').slice(0, 64);
+}
+
+function checkPathParameter(name: string, value: string | undefined): string {
+  if (value === undefined || value === '') {
+    throw new HttpError(400, 'INVALID_ARGUMENT', `missing path parameter ${name}`, { fields: [{ path: name, message: 'required' }] });
+  }
+  if (value.length > REQUEST_LIMITS.maxPathParameterLength || !SAFE_PATH_PARAMETER.test(value)) {
+    throw invalidRequest(`path parameter ${name} is not a valid id`, name);
+  }
+  return value;
 }
 
 /** Turns every thrown error into the API's error shape; internal causes are logged, never returned. */
@@ -76,7 +121,8 @@ function errorResponder(log: Logger): MiddlewareObj<APIGatewayProxyEventV2, ApiR
           error: err instanceof Error ? { name: err.name, message: err.message, cause: String(err.cause ?? '') } : String(err),
         });
       }
-      request.response = json(mapped.statusCode, mapped.body);
+      // RFC 6750: a 401 names the scheme to use, and nothing about why the credential failed.
+      request.response = json(mapped.statusCode, mapped.body, mapped.statusCode === 401 ? { 'www-authenticate': 'Bearer' } : {});
     },
   };
 }
@@ -111,12 +157,9 @@ export function createApiHandler<D>(
   return handler as unknown as ApiHandler;
 }
 
+/** A path parameter, checked like every one in requestLimits (non-empty, short, not path-like). */
 export function pathParameter(event: APIGatewayProxyEventV2, name: string): string {
-  const value = event.pathParameters?.[name];
-  if (value === undefined || value === '') {
-    throw new HttpError(400, 'INVALID_ARGUMENT', `missing path parameter ${name}`, { fields: [{ path: name, message: 'required' }] });
-  }
-  return value;
+  return checkPathParameter(name, event.pathParameters?.[name]);
 }
 
 /** Query parameters as a plain object; repeated parameters (joined with ',' by API Gateway) stay joined. */

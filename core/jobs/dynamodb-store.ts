@@ -2,15 +2,18 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAuditLog, TransactionRefusedError, type TransactionAction } from '../audit/dynamodb-audit-log.ts';
+import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
+import { sha256Hex } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
-import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed, isTransactionCanceled } from '../aws/errors.ts';
+import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
+import { AUDIT_TABLE, JOBS_TABLE } from '../resources.ts';
 import {
+  DomainError,
   IdempotencyKeyReusedError,
   JobNotFoundError,
   JobNotInStateError,
@@ -99,6 +102,61 @@ export function itemToJob(item: Item): Job {
 export interface DynamoDbJobStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
+  /**
+   * The audit chain every change is recorded in, inside the change's own transaction. When
+   * omitted: a DynamoDbAuditLog on `auditTableName`, or on the audit table beside `tableName`
+   * (same prefix: `<prefix>-jobs` → `<prefix>-audit`, as core/resources.ts names every table).
+   */
+  readonly audit?: DynamoDbAuditLog;
+  readonly auditTableName?: string;
+}
+
+/** The audit table of the deployment a jobs table belongs to. */
+export function auditTableBeside(jobsTableName: string): string {
+  const suffix = `-${JOBS_TABLE.logicalName}`;
+  if (!jobsTableName.endsWith(suffix)) {
+    throw new Error(`cannot derive the audit table from "${jobsTableName}": pass auditTableName or audit to DynamoDbJobStore`);
+  }
+  return `${jobsTableName.slice(0, -suffix.length)}-${AUDIT_TABLE.logicalName}`;
+}
+
+/** A job write's own condition failed (the item as found, when there was one). */
+class JobConditionFailed extends Error {
+  constructor(readonly found: Item | undefined) {
+    super('job condition failed');
+  }
+}
+
+const jobTarget = (jobId: string) => `job:${jobId}`;
+
+/**
+ * A bounded stand-in for a large value in an audit entry: the value itself when its canonical
+ * JSON fits `maxBytes`, else its SHA-256 and size (the job item keeps the value itself).
+ */
+function bounded(value: unknown, maxBytes: number): unknown {
+  const json = canonicalJson(value);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  return bytes <= maxBytes ? value : { sha256: sha256Hex(json), bytes };
+}
+
+/** What a submit records: the spec as run, minus env values (they may hold secrets). */
+function submitRecord(job: Job): AuditRecord {
+  return {
+    actor: job.owner,
+    action: AUDIT_ACTIONS.jobSubmit,
+    target: jobTarget(job.id),
+    details: {
+      group: job.group,
+      queue: job.queue,
+      name: job.name,
+      command: bounded(job.command, 4096),
+      envNames: bounded(Object.keys(job.env).sort(), 1024),
+      resources: job.resources,
+      labels: bounded(job.labels, 2048),
+      timeoutSeconds: job.timeoutSeconds,
+      maxAttempts: job.maxAttempts,
+    },
+  };
 }
 
 type Update = {
@@ -113,57 +171,51 @@ const LEASE_ATTRIBUTES = 'leaseId, leaseWorkerId, leaseExpiresAt';
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
+  readonly audit: DynamoDbAuditLog;
 
   constructor(options: DynamoDbJobStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.audit =
+      options.audit ??
+      new DynamoDbAuditLog({ client: options.client, tableName: options.auditTableName ?? auditTableBeside(options.tableName) });
   }
 
   async createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult> {
     const item = jobToItem({ ...job, dispatched: false });
-    if (!guard) {
-      try {
-        await this.client.send(
-          new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
-        );
-        return { job: { ...job, dispatched: false }, created: true };
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw new JobNotInStateError(job.id, ['(new)'], 'EXISTS');
-        throw dependencyFailure('job store', err);
-      }
+    // The guard, the job and the audit entry are one transaction: there is never a guard without
+    // its job, and two racing submits with one key cannot both create a job (the guard's condition
+    // lets one win, and only the winner's entry is written).
+    const items: TransactionAction[] = [
+      { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+    ];
+    if (guard) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': Math.floor(new Date(job.createdAt).getTime() / 1000) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
     }
     try {
-      // The guard and the job are one transaction: there is never a guard without its job, and two
-      // racing submits with one key cannot both create a job (the guard's condition lets one win).
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
-                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-                ExpressionAttributeValues: { ':now': Math.floor(new Date(job.createdAt).getTime() / 1000) },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-          ],
-        }),
-      );
+      await this.audit.transact({ items, record: submitRecord(job), time: new Date(job.createdAt) });
       return { job: { ...job, dispatched: false }, created: true };
     } catch (err) {
-      if (!isTransactionCanceled(err)) throw dependencyFailure('job store', err);
-      const guardReason = err.CancellationReasons?.[1];
-      if (guardReason?.Code !== 'ConditionalCheckFailed') throw dependencyFailure('job store', err);
-      const existing = guardReason.Item
-        ? unmarshall(guardReason.Item as Record<string, AttributeValue>)
-        : await this.readGuard(guard.key);
-      if (!existing) throw dependencyFailure('job store', err);
-      if (existing.requestHash !== guard.requestHash) throw new IdempotencyKeyReusedError(existing.jobId as string);
-      const original = await this.getJob(existing.jobId as string);
-      if (!original) throw new JobNotFoundError(existing.jobId as string);
-      return { job: original, created: false };
+      if (!(err instanceof TransactionRefusedError)) throw storeFailure(err);
+      const guardFailure = err.at(1);
+      if (guard && guardFailure) {
+        const existing = guardFailure.item ?? (await this.readGuard(guard.key));
+        if (!existing) throw dependencyFailure('job store', err);
+        if (existing.requestHash !== guard.requestHash) throw new IdempotencyKeyReusedError(existing.jobId as string);
+        const original = await this.getJob(existing.jobId as string);
+        if (!original) throw new JobNotFoundError(existing.jobId as string);
+        return { job: original, created: false };
+      }
+      if (err.at(0)) throw new JobNotInStateError(job.id, ['(new)'], 'EXISTS');
+      throw dependencyFailure('job store', err);
     }
   }
 
@@ -234,8 +286,14 @@ export class DynamoDbJobStore implements JobStore {
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
     const record: AttemptRecord = { attempt, workerId, startedAt: at };
+    const audit: AuditRecord = {
+      actor: request.actor ?? `worker:${workerId}`,
+      action: AUDIT_ACTIONS.jobClaim,
+      target: jobTarget(jobId),
+      details: { group, attempt, from: 'QUEUED', to: 'RUNNING', workerId, leaseId },
+    };
     try {
-      return await this.update(jobId, {
+      return await this.auditedUpdate(jobId, audit, now, {
         UpdateExpression:
           'SET #state = :running, groupStateKey = :gsk, runningKey = #queue, attempt = :attempt, leaseId = :lid, ' +
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
@@ -283,8 +341,9 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const fence = fenceCondition(request);
+    const audit = fencedRecord(request, to, { exitCode, reason });
     try {
-      return await this.update(request.jobId, {
+      return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
@@ -311,8 +370,9 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const fence = fenceCondition(request);
+    const audit = fencedRecord(request, 'QUEUED', { exitCode, reason, retryAt });
     try {
-      return await this.update(request.jobId, {
+      return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
@@ -347,6 +407,20 @@ export class DynamoDbJobStore implements JobStore {
       if (isTerminal(job.state)) throw new NotCancellableError(jobId, job.state);
       if (job.state === 'RUNNING' && job.cancelRequested) return job;
       const reason = `cancelled by ${actor}`;
+      const audit: AuditRecord =
+        job.state === 'QUEUED'
+          ? {
+              actor,
+              action: AUDIT_ACTIONS.jobCancel,
+              target: jobTarget(jobId),
+              details: { group: job.group, attempt: job.attempt, from: 'QUEUED', to: 'CANCELLED', reason },
+            }
+          : {
+              actor,
+              action: AUDIT_ACTIONS.jobCancelRequest,
+              target: jobTarget(jobId),
+              details: { group: job.group, attempt: job.attempt, state: 'RUNNING' },
+            };
       const update: Update =
         job.state === 'QUEUED'
           ? {
@@ -375,18 +449,24 @@ export class DynamoDbJobStore implements JobStore {
               ExpressionAttributeValues: { ':true': true, ':actor': actor, ':from': 'RUNNING', ':attempt': job.attempt },
             };
       try {
-        return await this.update(jobId, update);
+        return await this.auditedUpdate(jobId, audit, now, update);
       } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw dependencyFailure('job store', err);
+        if (!(err instanceof JobConditionFailed)) throw storeFailure(err);
       }
     }
     throw new JobNotInStateError(jobId, ['QUEUED', 'RUNNING'], 'CHANGING', `job ${jobId} kept changing state; try again`);
   }
 
-  async failDeadLettered(job: Job, reason: string, now: Date): Promise<Job> {
+  async failDeadLettered(job: Job, reason: string, now: Date, actor = 'system:dead-letter'): Promise<Job> {
     const at = now.toISOString();
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobDeadLetter,
+      target: jobTarget(job.id),
+      details: { group: job.group, attempt: job.attempt, from: job.state, to: 'FAILED', reason },
+    };
     try {
-      return await this.update(job.id, {
+      return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
           `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, ${LEASE_ATTRIBUTES}`,
@@ -438,42 +518,44 @@ export class DynamoDbJobStore implements JobStore {
         ':change': [{ at, from: job.state, to: 'QUEUED', reason } satisfies StateChange],
       },
     };
-    if (!guard) {
-      try {
-        return await this.update(job.id, update);
-      } catch (err) {
-        throw this.stateError(err, job.id, [job.state]);
-      }
+    const maxAttempts = update.ExpressionAttributeValues[':max'] as number;
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobRetry,
+      target: jobTarget(job.id),
+      details: { group: job.group, attempt: job.attempt, from: job.state, to: 'QUEUED', maxAttempts, reason },
+    };
+    const items: TransactionAction[] = [
+      { Update: { TableName: this.tableName, Key: jobKey(job.id), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+    ];
+    if (guard) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
     }
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Update: { TableName: this.tableName, Key: jobKey(job.id), ...update } },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
-                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-                ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
-              },
-            },
-          ],
-        }),
-      );
+      await this.audit.transact({ items, record: audit, time: now });
     } catch (err) {
-      if (!isTransactionCanceled(err)) throw dependencyFailure('job store', err);
-      const [jobReason, guardReason] = err.CancellationReasons ?? [];
-      if (guardReason?.Code === 'ConditionalCheckFailed') {
-        const existing = await this.readGuard(guard.key);
+      if (!(err instanceof TransactionRefusedError)) throw storeFailure(err);
+      // A replay of the same retry (its guard exists): the job as it is now, whatever it did since.
+      const guardFailure = err.at(1);
+      if (guard && guardFailure) {
+        const existing = guardFailure.item ?? (await this.readGuard(guard.key));
         if (existing && existing.requestHash !== guard.requestHash) throw new IdempotencyKeyReusedError(existing.jobId as string);
         const current = await this.getJob(job.id);
         if (!current) throw new JobNotFoundError(job.id);
         return current;
       }
-      if (jobReason?.Code === 'ConditionalCheckFailed') {
-        const current = await this.getJob(job.id);
-        throw new JobNotInStateError(job.id, [job.state], current?.state);
+      const jobFailure = err.at(0);
+      if (jobFailure) {
+        if (!jobFailure.item) throw new JobNotFoundError(job.id);
+        throw new JobNotInStateError(job.id, [job.state], jobFailure.item.state as string);
       }
       throw dependencyFailure('job store', err);
     }
@@ -485,6 +567,27 @@ export class DynamoDbJobStore implements JobStore {
   private async readGuard(key: string): Promise<Item | undefined> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: guardKey(key), ConsistentRead: true }));
     return out.Item;
+  }
+
+  /**
+   * The update and its audit entry as one transaction, then the job as it is now (a transaction
+   * cannot return the updated item; the read is strongly consistent). A failed condition of the
+   * update throws JobConditionFailed with the item as found, and no entry is written.
+   */
+  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, update: Update): Promise<Job> {
+    try {
+      await this.audit.transact({
+        items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }],
+        record,
+        time: now,
+      });
+    } catch (err) {
+      if (err instanceof TransactionRefusedError) throw new JobConditionFailed(err.at(0)?.item);
+      throw err;
+    }
+    const job = await this.getJob(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return job;
   }
 
   private async update(jobId: string, update: Update): Promise<Job> {
@@ -501,15 +604,17 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   private stateError(err: unknown, jobId: string, expected: string[]): Error {
-    if (!isConditionalCheckFailed(err)) return dependencyFailure('job store', err);
-    const found = conditionFailedItem(err);
+    const failed = conditionFailure(err);
+    if (!failed) return storeFailure(err);
+    const { found } = failed;
     if (!found) return new JobNotFoundError(jobId);
     return new JobNotInStateError(jobId, expected, found.state as string);
   }
 
   private leaseError(err: unknown, jobId: string, leaseId: string): Error {
-    if (!isConditionalCheckFailed(err)) return dependencyFailure('job store', err);
-    const found = conditionFailedItem(err);
+    const failed = conditionFailure(err);
+    if (!failed) return storeFailure(err);
+    const { found } = failed;
     if (!found) return new JobNotFoundError(jobId);
     return new LeaseLostError(jobId, leaseId, {
       state: found.state as string,
@@ -540,6 +645,32 @@ export class DynamoDbJobStore implements JobStore {
       throw dependencyFailure('job store', err);
     }
   }
+}
+
+/** The item a failed job condition saw, from a plain update or from an audited transaction. */
+function conditionFailure(err: unknown): { found: Item | undefined } | undefined {
+  if (err instanceof JobConditionFailed) return { found: err.found };
+  if (isConditionalCheckFailed(err)) return { found: conditionFailedItem(err) };
+  return undefined;
+}
+
+/** Domain errors (DependencyError from the audit log included) pass; anything else is a dependency failure. */
+function storeFailure(err: unknown): Error {
+  return err instanceof DomainError ? err : dependencyFailure('job store', err);
+}
+
+/**
+ * The entry of a fenced write: by the lease holder (`job.finish` / `job.requeue`), or by recovery
+ * of an expired lease (`job.recover`).
+ */
+function fencedRecord(request: AttemptFence, to: JobState, facts: Record<string, unknown>): AuditRecord {
+  const recovering = request.expiredBefore !== undefined;
+  return {
+    actor: request.actor ?? `lease:${request.leaseId}`,
+    action: recovering ? AUDIT_ACTIONS.jobRecover : to === 'QUEUED' ? AUDIT_ACTIONS.jobRequeue : AUDIT_ACTIONS.jobFinish,
+    target: jobTarget(request.jobId),
+    details: { group: request.group, attempt: request.attempt, from: 'RUNNING', to, leaseId: request.leaseId, ...facts },
+  };
 }
 
 function attemptIndex(attempt: number): number {

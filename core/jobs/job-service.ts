@@ -1,4 +1,6 @@
 import type { Caller } from '../auth/caller.ts';
+import { groupNameSchema, resolveGroup, takeGroupField } from '../auth/groups.ts';
+import { canSeeGroup, requirePermission } from '../auth/policy.ts';
 import type { RuntimeQueue } from '../config.ts';
 import {
   JobNotFoundError,
@@ -16,11 +18,14 @@ import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } f
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface JobServiceDependencies {
   readonly store: JobStore;
-  readonly queue: JobQueue;
+  /** Needed only by code that dispatches (submit, retry, the sweeper). */
+  readonly queue?: JobQueue;
+  /** Called after a job's message was sent (the scaler's hook). */
+  readonly afterDispatch?: (pool: string) => Promise<void>;
   readonly events: EventStore;
   readonly queues: readonly RuntimeQueue[];
   readonly clock?: Clock;
@@ -31,6 +36,8 @@ export interface JobServiceDependencies {
 }
 
 export const listJobsQuerySchema = z.strictObject({
+  // The group to list; the caller's first when omitted (core/auth/groups.ts resolveGroup).
+  group: groupNameSchema.optional(),
   state: z.enum(JOB_STATES).optional(),
   queue: z.string().max(80).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -66,7 +73,8 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
  */
 export class JobService {
   private readonly store: JobStore;
-  private readonly queue: JobQueue;
+  private readonly queue: JobQueue | undefined;
+  private readonly afterDispatch: ((pool: string) => Promise<void>) | undefined;
   private readonly events: EventStore;
   private readonly queues: ReadonlyMap<string, RuntimeQueue>;
   private readonly clock: Clock;
@@ -77,6 +85,7 @@ export class JobService {
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
     this.queue = deps.queue;
+    this.afterDispatch = deps.afterDispatch;
     this.events = deps.events;
     this.queues = new Map(deps.queues.map((q) => [q.pool, q]));
     this.clock = deps.clock ?? systemClock;
@@ -108,14 +117,17 @@ export class JobService {
    * job's transaction).
    */
   async submit(body: unknown, caller: Caller, options: { idempotencyKey?: string } = {}): Promise<CreateJobResult> {
-    const spec = parseOrThrow(jobSpecSchema, body, 'job');
+    // `group` is not part of the job spec: it says where the job goes, and is authorized here.
+    const { group: requestedGroup, rest: specBody } = takeGroupField(body);
+    const spec = parseOrThrow(jobSpecSchema, specBody, 'job');
+    const group = resolveGroup(caller, requestedGroup, 'job:submit');
     const queue = this.queues.get(spec.queue);
     if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
     const now = this.clock().toISOString();
     const job: Job = {
       id: this.newId(),
       name: spec.name ?? null,
-      group: caller.groups[0] ?? 'default',
+      group,
       owner: caller.subject,
       state: 'QUEUED',
       queue: spec.queue,
@@ -153,6 +165,7 @@ export class JobService {
    * the next platform start (local) or by the dispatch sweeper, so the submit itself still succeeds.
    */
   async dispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
+    if (!this.queue) throw new Error('JobService was built without a queue; only dispatching routes get one');
     try {
       await this.queue.enqueue(job.queue, { jobId: job.id });
     } catch (err) {
@@ -165,6 +178,7 @@ export class JobService {
       // The message is out; at worst the sweeper sends a duplicate, which claims ignore.
       this.log('could not record dispatch', { jobId: job.id, error: String(err) });
     }
+    await this.afterDispatch?.(job.queue);
     return true;
   }
 
@@ -176,13 +190,14 @@ export class JobService {
   async get(jobId: string, caller: Caller): Promise<Job> {
     if (!JOB_ID_PATTERN.test(jobId)) throw new JobNotFoundError(jobId);
     const job = await this.store.getJob(jobId);
-    if (!job || !canSee(caller, job)) throw new JobNotFoundError(jobId);
+    // Another group's job answers exactly like a missing one.
+    if (!job || !canSeeGroup(caller, job.group)) throw new JobNotFoundError(jobId);
     return job;
   }
 
   async list(query: unknown, caller: Caller): Promise<Page<Job>> {
     const q = parseOrThrow(listJobsQuerySchema, query, 'query');
-    const group = caller.groups[0] ?? 'default';
+    const group = resolveGroup(caller, q.group, 'job:read');
     return this.store.listJobs({
       group,
       limit: q.limit,
@@ -198,6 +213,7 @@ export class JobService {
    */
   async cancel(jobId: string, caller: Caller): Promise<Job> {
     const job = await this.get(jobId, caller);
+    requirePermission(caller, 'job:cancel', job.group);
     if (job.state === 'CANCELLED' && job.cancelRequestedBy === caller.subject) return job;
     try {
       return await this.store.requestCancel(jobId, caller.subject, this.clock());
@@ -216,6 +232,7 @@ export class JobService {
    */
   async retry(jobId: string, caller: Caller, options: { idempotencyKey?: string } = {}): Promise<Job> {
     const job = await this.get(jobId, caller);
+    requirePermission(caller, 'job:retry', job.group);
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'retry', { jobId }, this.clock());
     // With a key, a replay of a retry already under way is answered by the store's guard check.
     if (!guard && !isTerminal(job.state)) {
@@ -256,8 +273,4 @@ export class JobService {
       if (!page.hasMore) return { attempt, text: parts.join(''), truncated: false, next: after };
     }
   }
-}
-
-function canSee(caller: Caller, job: Job): boolean {
-  return caller.role === 'admin' || caller.groups.includes(job.group);
 }

@@ -39,6 +39,8 @@ export interface ClaimRequest {
   /** The attempt count the caller read; the claim fails if another claim got there first. */
   readonly expectedAttempt: number;
   readonly now: Date;
+  /** Who claims, for the audit entry; `worker:<workerId>` when omitted. */
+  readonly actor?: string;
 }
 
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
@@ -55,6 +57,11 @@ export interface AttemptFence {
    */
   readonly expiredBefore?: number;
   readonly now: Date;
+  /**
+   * Who writes, for the audit entry: `worker:<id>` for the lease holder or a worker recovering a
+   * lost attempt, `system:reaper` for the reaper. `lease:<leaseId>` when omitted.
+   */
+  readonly actor?: string;
 }
 
 export interface FinishRequest extends AttemptFence {
@@ -71,12 +78,18 @@ export interface RequeueRequest extends AttemptFence {
 }
 
 /**
- * What the domain needs from job storage. Every method that changes state is one conditional
- * write (or one transaction): it either applies in full or throws a domain error describing what
- * it found (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`, `IdempotencyKeyReusedError`).
+ * What the domain needs from job storage. Every method that changes state is one transaction: the
+ * conditional write plus its audit entry (specs/04-audit-chain.md), applied in full or not at all.
+ * When the change does not apply it throws a domain error describing what it found
+ * (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`, `IdempotencyKeyReusedError`) and
+ * leaves no audit entry. `markDispatched` and `renewLease` are bookkeeping, not changes of record,
+ * and are not audited.
  */
 export interface JobStore {
-  /** Stores a new QUEUED job (undispatched), atomically with its idempotency guard when given. */
+  /**
+   * Stores a new QUEUED job (undispatched), atomically with its idempotency guard when given. The
+   * audit entry names the job's owner as the actor.
+   */
   createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult>;
   /** Records that the job's message was sent. */
   markDispatched(jobId: string): Promise<void>;
@@ -105,9 +118,9 @@ export interface JobStore {
   requestCancel(jobId: string, actor: string, now: Date): Promise<Job>;
   /**
    * A dead-lettered job → FAILED, when it is QUEUED or RUNNING under an expired lease (a live
-   * attempt is left alone).
+   * attempt is left alone). The actor defaults to `system:dead-letter`.
    */
-  failDeadLettered(job: Job, reason: string, now: Date): Promise<Job>;
+  failDeadLettered(job: Job, reason: string, now: Date, actor?: string): Promise<Job>;
   /**
    * A finished job → QUEUED (undispatched) for one more attempt: an explicit user retry. With a
    * guard, a replay (same key) returns the job as it is now instead of retrying again.

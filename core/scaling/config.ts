@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ConfigError, runtimeQueueSchema } from '../config.ts';
 

@@ -1,7 +1,7 @@
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError, UnknownQueueError } from '../errors.ts';
-import { createSqsClient } from '../aws/clients.ts';
+import { createSqsClient } from '../aws/sqs-client.ts';
 import { loadScalingTargets, type ScalingTarget } from './config.ts';
 import { scalingDecision, type ScalingDecision } from './policy.ts';
 

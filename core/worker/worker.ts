@@ -50,6 +50,8 @@ export interface WorkerOptions {
   readonly reportIntervalSeconds?: number;
   /** Called with true when the worker starts running jobs and false when it has none (ECS scale-in protection). */
   readonly setBusy?: (busy: boolean) => Promise<unknown>;
+  /** Called on every poll: proof of life for a container health check. */
+  readonly onPoll?: (() => void) | undefined;
 }
 
 const DEFAULTS = {
@@ -200,6 +202,7 @@ export class Worker {
   private async pollLoop(): Promise<void> {
     const { queue, pool } = this.options;
     while (!this.stopping) {
+      this.options.onPoll?.();
       const free = this.concurrency - this.active.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));

@@ -2,6 +2,9 @@ import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } 
 import { dependencyFailure } from '../aws/errors.ts';
 import type { WorkerRecord, WorkerRegistry } from './registry.ts';
 
+/** Registry items' key prefix in the jobs table; the worker's IAM policy is scoped to it. */
+export const WORKER_REGISTRY_KEY_PREFIX = 'WORKER#';
+
 /** Registry items live in the jobs table (`pk = WORKER#<id>`), listed per pool by the `workersByPool` GSI. */
 export class DynamoDbWorkerRegistry implements WorkerRegistry {
   private readonly client: DynamoDBDocumentClient;
@@ -21,7 +24,7 @@ export class DynamoDbWorkerRegistry implements WorkerRegistry {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            pk: `WORKER#${record.workerId}`,
+            pk: `${WORKER_REGISTRY_KEY_PREFIX}${record.workerId}`,
             workerPoolKey: record.pool,
             ...record,
             expiresAt: Math.floor(new Date(record.lastSeenAt).getTime() / 1000) + this.ttlSeconds,
@@ -35,7 +38,7 @@ export class DynamoDbWorkerRegistry implements WorkerRegistry {
 
   async remove(workerId: string): Promise<void> {
     try {
-      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `WORKER#${workerId}` } }));
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `${WORKER_REGISTRY_KEY_PREFIX}${workerId}` } }));
     } catch (err) {
       throw dependencyFailure('worker registry', err);
     }

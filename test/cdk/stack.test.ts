@@ -3,10 +3,11 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_POOLS, poolQueueDefinition } from '../../core/pools.ts';
-import { DEFAULT_QUEUES, TABLES, deadLetterQueueName, queueName, tableName } from '../../core/resources.ts';
+import { DEFAULT_QUEUES, JOBS_TABLE, TABLES, deadLetterQueueName, queueName, tableName, type TableDefinition } from '../../core/resources.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { ROUTE_ACCESS, type RouteAccess } from '../../lib/api.ts';
 import { TABLE_ACTIONS } from '../../lib/access.ts';
+import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
 import { WORKER_HEALTHCHECK_PATH } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 
@@ -20,7 +21,7 @@ describe('RunplaneStack (default deployment)', () => {
 
   const ref = (construct: Parameters<SynthesizedStack['id']>[0]) => `\${${s.id(construct)}}`;
   const arn = (construct: Parameters<SynthesizedStack['id']>[0]) => `\${${s.id(construct)}.Arn}`;
-  const jobsResources = () => [arn(s.stack.data.jobs), ...TABLES[0].globalIndexes.map((g) => `${arn(s.stack.data.jobs)}/index/${g.indexName}`)];
+  const jobsResources = () => [arn(s.stack.data.jobs), ...JOBS_TABLE.globalIndexes.map((g) => `${arn(s.stack.data.jobs)}/index/${g.indexName}`)];
   const logsStatement = (logGroup: Parameters<SynthesizedStack['id']>[0]): Statement => ({
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resources: [arn(logGroup)],
@@ -30,7 +31,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('creates each table of core/resources.ts with its keys, GSIs and TTL', () => {
       const tables = s.template.findResources('AWS::DynamoDB::GlobalTable');
       expect(Object.keys(tables)).toHaveLength(TABLES.length);
-      for (const definition of TABLES) {
+      for (const definition of TABLES as readonly TableDefinition[]) {
         const [table] = Object.values(tables).filter((t) => t.Properties.TableName === tableName('runplane', definition));
         expect(table, definition.logicalName).toBeDefined();
         const p = table!.Properties;
@@ -354,6 +355,35 @@ describe('RunplaneStack (default deployment)', () => {
       expect(properties(s.template, s.id(fn.role)).ManagedPolicyArns).toBeUndefined();
     });
 
+    it('deploys the reliability handlers of the lead\'s reliability issue', () => {
+      expect(presentReliabilityEntries()).toEqual(RELIABILITY_ENTRIES);
+      expect(s.stack.reliability.deadLetterConsumer).toBeDefined();
+      expect(s.stack.reliability.reaper).toBeDefined();
+    });
+
+    it('dead-letter consumer and maintenance functions', () => {
+      const { deadLetterConsumer, reaper } = s.stack.reliability;
+      const mutations: Statement[] = [
+        { actions: [...TABLE_ACTIONS.writeJobs], resources: jobsResources() },
+        { actions: [...TABLE_ACTIONS.appendEvents], resources: [arn(s.stack.data.events)] },
+        { actions: [...TABLE_ACTIONS.appendAudit], resources: [arn(s.stack.data.audit)] },
+      ];
+      expect(roleStatements(s.template, s.id(deadLetterConsumer!.role))).toEqual([
+        logsStatement(deadLetterConsumer!.logGroup),
+        ...mutations,
+        // Granted by each SQS event source, on its own DLQ.
+        ...s.stack.queues.pools.map((p) => ({
+          actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          resources: [arn(p.deadLetterQueue)],
+        })),
+      ]);
+      expect(roleStatements(s.template, s.id(reaper!.role))).toEqual([
+        logsStatement(reaper!.logGroup),
+        ...mutations,
+        { actions: ['sqs:SendMessage'], resources: queueArns() },
+      ]);
+    });
+
     it('grants routes only what they need: reads read, mutations write, only submit enqueues', () => {
       expect(ROUTE_ACCESS).toEqual({
         healthz: {},
@@ -364,8 +394,11 @@ describe('RunplaneStack (default deployment)', () => {
         listJobs: { jobs: 'read', events: 'read' },
         listJobEvents: { jobs: 'read', events: 'read' },
         getJobLogs: { jobs: 'read', events: 'read' },
+        retryJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
+        listWorkers: { jobs: 'read' },
       });
       expect(TABLE_ACTIONS.read).toEqual(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
+      // Nothing deletes jobs, events or audit entries (TTL expires them); only workers delete their registry item.
       expect(Object.values(TABLE_ACTIONS).flat()).not.toContain('dynamodb:DeleteItem');
     });
 
@@ -386,6 +419,11 @@ describe('RunplaneStack (default deployment)', () => {
           resources: [arn(p.queue.queue)],
         },
         { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: jobsResources() },
+        {
+          actions: ['dynamodb:DeleteItem'],
+          resources: [arn(s.stack.data.jobs)],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WORKER#*'] } },
+        },
         { actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.events)] },
         { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: [arn(s.stack.data.audit)] },
         {
@@ -420,6 +458,8 @@ describe('RunplaneStack (default deployment)', () => {
       const covered = new Set([
         ...[...s.stack.api.functions.values()].map((f) => s.id(f.role)),
         s.id(s.stack.scaler!.handler.role),
+        s.id(s.stack.reliability.deadLetterConsumer!.role),
+        s.id(s.stack.reliability.reaper!.role),
         ...s.stack.workers!.pools.flatMap((p) => [s.id(p.taskRole), s.id(p.taskDefinition.executionRole!), s.id(p.instanceRole)]),
       ]);
       expect(Object.keys(s.template.findResources('AWS::IAM::Role')).sort()).toEqual([...covered].sort());
@@ -430,7 +470,8 @@ describe('RunplaneStack (default deployment)', () => {
     it('alarms on every DLQ, every function error and API 5xx, notifying the alarm topic', () => {
       const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
       const topic = { Ref: s.id(s.stack.alarms.topic) };
-      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 1 + 1);
+      // DLQs, every function (routes, scaler, dead-letter consumer, maintenance), API 5xx.
+      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 3 + 1);
       for (const a of alarms) expect(a).toMatchObject({ AlarmActions: [topic], OKActions: [topic], TreatMissingData: 'notBreaching' });
       for (const pool of WORKER_POOLS) {
         expect(alarms).toContainEqual(
@@ -442,7 +483,7 @@ describe('RunplaneStack (default deployment)', () => {
           }),
         );
       }
-      for (const fn of [...s.stack.api.functions.values(), s.stack.scaler!.handler]) {
+      for (const fn of [...s.stack.api.functions.values(), s.stack.scaler!.handler, s.stack.reliability.deadLetterConsumer!, s.stack.reliability.reaper!]) {
         expect(alarms).toContainEqual(
           expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: s.id(fn.function) } }] }),
         );
@@ -481,17 +522,10 @@ describe('RunplaneStack (default deployment)', () => {
   });
 });
 
-describe('RunplaneStack (LocalStack: no worker pools; reliability handlers present)', () => {
+describe('RunplaneStack (LocalStack: no worker pools, no data protection)', () => {
   let s: SynthesizedStack;
   beforeAll(() => {
-    s = synthesize(
-      {
-        deployWorkers: false,
-        protectData: false,
-        reliability: { deadLetterConsumer: 'test/cdk/fixtures/noop-handler.ts', reaper: 'test/cdk/fixtures/noop-handler.ts' },
-      },
-      'rp-local',
-    );
+    s = synthesize({ deployWorkers: false, protectData: false }, 'rp-local');
   });
 
   it('deploys API, data and queues without ECS, EC2 or a scaler; submit only enqueues', () => {
@@ -511,42 +545,21 @@ describe('RunplaneStack (LocalStack: no worker pools; reliability handlers prese
     }
   });
 
-  it('consumes every DLQ and reaps on a schedule, each with its own grants', () => {
+  it('still consumes every DLQ and runs maintenance every minute', () => {
     const { deadLetterConsumer, reaper } = s.stack.reliability;
-    const arn = (c: Parameters<SynthesizedStack['id']>[0]) => `\${${s.id(c)}.Arn}`;
     for (const { deadLetterQueue } of s.stack.queues.pools) {
       s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [s.id(deadLetterQueue), 'Arn'] },
         FunctionName: { Ref: s.id(deadLetterConsumer!.function) },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
       });
     }
-    const mutations: Statement[] = [
-      { actions: [...TABLE_ACTIONS.writeJobs], resources: [arn(s.stack.data.jobs), ...TABLES[0].globalIndexes.map((g) => `${arn(s.stack.data.jobs)}/index/${g.indexName}`)] },
-      { actions: [...TABLE_ACTIONS.appendEvents], resources: [arn(s.stack.data.events)] },
-      { actions: [...TABLE_ACTIONS.appendAudit], resources: [arn(s.stack.data.audit)] },
-    ];
-    expect(roleStatements(s.template, s.id(deadLetterConsumer!.role))).toEqual([
-      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [arn(deadLetterConsumer!.logGroup)] },
-      ...mutations,
-      ...s.stack.queues.pools.map((p) => ({
-        actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-        resources: [arn(p.deadLetterQueue)],
-      })),
-    ]);
-    expect(roleStatements(s.template, s.id(reaper!.role))).toEqual([
-      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [arn(reaper!.logGroup)] },
-      ...mutations,
-      { actions: ['sqs:SendMessage'], resources: s.stack.queues.pools.map((p) => arn(p.queue)) },
-    ]);
     s.template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.id(reaper!.function), 'Arn'] } })],
     });
-    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    for (const fn of [deadLetterConsumer!, reaper!]) {
-      expect(alarms.some((a) => cfnText(a.Properties.Dimensions?.[0]?.Value) === `\${${s.id(fn.function)}}`)).toBe(true);
-    }
+    s.template.resourceCountIs('AWS::Events::Rule', 1); // no scaler schedule without workers
   });
 
   it('passes cdk-nag as well', () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { createDocumentClient, createSqsClient } from '../../core/aws/clients.ts';
+import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
+import { createSqsClient } from '../../core/aws/sqs-client.ts';
 import { queueDefinition, type QueueDefinition } from '../../core/resources.ts';
 import { deleteQueues, deleteTables, ensureQueues, ensureTables, type EnsuredQueue } from '../../local/bootstrap.ts';
 

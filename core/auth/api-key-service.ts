@@ -1,0 +1,148 @@
+import * as z from 'zod';
+import { systemClock, type Clock } from '../ids.ts';
+import { parseOrThrow } from '../jobs/job-service.ts';
+import { apiKeyMatches, generateApiKey, newApiKeyId, parseApiKey } from './api-key.ts';
+import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary, KeyWriteOptions } from './api-key-store.ts';
+import { ROLES, type Caller } from './caller.ts';
+import { ApiKeyNotFoundError, UnauthenticatedError } from './errors.ts';
+import { groupNameSchema } from './groups.ts';
+import { requirePermission } from './policy.ts';
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const DEFAULT_API_KEY_TTL_SECONDS = 90 * 24 * 3600;
+export const MAX_API_KEY_TTL_SECONDS = 2 * 366 * 24 * 3600;
+
+/** The body of `POST /v1/api-keys`. */
+export const createApiKeySchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters'),
+  role: z.enum(ROLES),
+  groups: z
+    .array(groupNameSchema)
+    .min(1, 'a key needs at least one group')
+    .max(50)
+    .refine((g) => new Set(g).size === g.length, 'must not repeat a group'),
+  ttlSeconds: z.number().int().min(60).max(MAX_API_KEY_TTL_SECONDS).default(DEFAULT_API_KEY_TTL_SECONDS),
+});
+export type CreateApiKeyInput = z.input<typeof createApiKeySchema>;
+
+export const listApiKeysQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(64).optional(),
+});
+
+/** What creation returns: the summary plus the key itself, which is never shown again. */
+export interface CreatedApiKey extends ApiKeySummary {
+  readonly key: string;
+}
+
+/**
+ * Hook for the audit chain: given what a key write is about to record, returns the transaction
+ * actions that append its audit entry. Called once per write attempt.
+ */
+export type KeyAuditActions = (entry: {
+  readonly actor: string;
+  readonly action: 'apikey.create' | 'apikey.revoke';
+  readonly target: string;
+  readonly details: Record<string, unknown>;
+}) => Promise<KeyWriteOptions['extraActions']>;
+
+export interface ApiKeyServiceDependencies {
+  readonly store: ApiKeyStore;
+  readonly clock?: Clock;
+  readonly newId?: () => string;
+  readonly auditActions?: KeyAuditActions;
+}
+
+export interface ApiKeyCaller extends Caller {
+  readonly keyId: string;
+}
+
+/**
+ * API key use cases: admins create, list and revoke; every request's key is verified here.
+ * Secrets exist only in the return value of `create` and in the caller's Authorization header.
+ */
+export class ApiKeyService {
+  private readonly store: ApiKeyStore;
+  private readonly clock: Clock;
+  private readonly newId: () => string;
+  private readonly auditActions: KeyAuditActions | undefined;
+
+  constructor(deps: ApiKeyServiceDependencies) {
+    this.store = deps.store;
+    this.clock = deps.clock ?? systemClock;
+    this.newId = deps.newId ?? newApiKeyId;
+    this.auditActions = deps.auditActions;
+  }
+
+  async create(body: unknown, caller: Caller): Promise<CreatedApiKey> {
+    requirePermission(caller, 'apikey:manage');
+    const input = parseOrThrow(createApiKeySchema, body, 'API key');
+    const now = this.clock();
+    const generated = generateApiKey(this.newId());
+    const record: ApiKeyRecord = {
+      id: generated.id,
+      name: input.name,
+      hash: generated.hash,
+      role: input.role,
+      groups: input.groups,
+      createdBy: caller.subject,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000).toISOString(),
+      revokedAt: null,
+      revokedBy: null,
+    };
+    const extraActions = await this.auditActions?.({
+      actor: caller.subject,
+      action: 'apikey.create',
+      target: `apikey:${record.id}`,
+      details: { name: record.name, role: record.role, groups: record.groups, expiresAt: record.expiresAt },
+    });
+    await this.store.create(record, extraActions ? { extraActions } : {});
+    const { hash: _hash, ...summary } = record;
+    return { ...summary, key: generated.token };
+  }
+
+  async list(query: unknown, caller: Caller) {
+    requirePermission(caller, 'apikey:manage');
+    const q = parseOrThrow(listApiKeysQuerySchema, query, 'query');
+    return this.store.list(q.limit, q.cursor);
+  }
+
+  async revoke(id: string, caller: Caller): Promise<ApiKeySummary> {
+    requirePermission(caller, 'apikey:manage');
+    const existing = await this.store.get(id);
+    if (!existing) throw new ApiKeyNotFoundError(id);
+    if (existing.revokedAt) {
+      const { hash: _hash, ...summary } = existing;
+      return summary;
+    }
+    const extraActions = await this.auditActions?.({
+      actor: caller.subject,
+      action: 'apikey.revoke',
+      target: `apikey:${id}`,
+      details: { name: existing.name },
+    });
+    return this.store.revoke(id, caller.subject, this.clock(), extraActions ? { extraActions } : {});
+  }
+
+  /**
+   * The caller a presented key stands for. Unknown, malformed, revoked and expired keys all fail
+   * the same way (UnauthenticatedError); the reason is for the log only.
+   */
+  async authenticate(token: string): Promise<ApiKeyCaller> {
+    const parsed = parseApiKey(token);
+    if (!parsed) throw new UnauthenticatedError('malformed API key');
+    const record = await this.store.get(parsed.id);
+    if (!apiKeyMatches(token, record?.hash) || !record) throw new UnauthenticatedError(`unknown API key ${parsed.id}`);
+    if (record.revokedAt) throw new UnauthenticatedError(`revoked API key ${record.id}`);
+    if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) {
+      throw new UnauthenticatedError(`expired API key ${record.id}`);
+    }
+    return { subject: `apikey:${record.id}`, role: record.role, groups: record.groups, keyId: record.id };
+  }
+}

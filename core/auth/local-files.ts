@@ -1,0 +1,222 @@
+/**
+ * Where the local platform keeps its credentials, and how the CLI finds them without being told.
+ * Imports only node built-ins: the CLI loads this on every command.
+ *
+ * Layout under the data directory (default `.runplane/`):
+ *   auth/            mode 0700
+ *   auth/admin-key   the first admin API key (0600)
+ *   auth/signing-key.json  the ES256 signing key document (0600), for `runplane token`
+ *   local.json       written while the platform runs: API URL, pid, config, auth file paths
+ *
+ * Discovery: a platform started with another `--data-dir` also leaves a pointer
+ * `<runtime dir>/<host>_<port>.json` → data dir, in a per-user directory (XDG_RUNTIME_DIR, or
+ * `<tmp>/runplane-<uid>` created 0700), so `runplane submit` finds the platform's key from any
+ * directory. The key is only ever sent to the loopback URL that platform recorded.
+ */
+import { lstat, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseApiKey } from './api-key.ts';
+import type { SecretSlot } from './bootstrap-admin-key.ts';
+
+export const DEFAULT_DATA_DIR = '.runplane';
+export const LOCAL_STATE_FILE = 'local.json';
+
+export interface LocalAuthPaths {
+  readonly dir: string;
+  readonly adminKey: string;
+  readonly signingKey: string;
+}
+
+export function localAuthPaths(dataDir: string): LocalAuthPaths {
+  const dir = join(resolve(dataDir), 'auth');
+  return { dir, adminKey: join(dir, 'admin-key'), signingKey: join(dir, 'signing-key.json') };
+}
+
+/** What the platform adds to local.json for the CLI. */
+export interface LocalAuthState {
+  readonly adminKeyFile: string;
+  readonly signingKeyFile: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Writes a secret file readable by its owner only. `exclusive`: fail if it exists, so two
+ * processes starting at once cannot each write a different key.
+ */
+export async function writeSecretFile(path: string, content: string, options: { exclusive?: boolean } = {}): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(path, content, { mode: 0o600, flag: options.exclusive ? 'wx' : 'w' });
+  // The mode above applies only when the file is created (and through the umask): make sure.
+  await chmod(path, 0o600);
+}
+
+export async function readOptionalFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** A SecretSlot backed by a 0600 file: the local platform's admin key. */
+export function fileSecretSlot(path: string): SecretSlot {
+  return {
+    read: async () => (await readOptionalFile(path))?.trim() || undefined,
+    write: (value) => writeSecretFile(path, `${value}\n`, { exclusive: true }),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Runtime pointers: API URL → data dir
+// ------------------------------------------------------------------------------------------------
+
+function uidTag(): string {
+  return typeof process.getuid === 'function' ? String(process.getuid()) : (process.env.USERNAME ?? 'user');
+}
+
+/** Candidate per-user runtime directories, preferred first. */
+export function runtimeDirs(env: Env = process.env): string[] {
+  const dirs: string[] = [];
+  if (env.XDG_RUNTIME_DIR) dirs.push(join(env.XDG_RUNTIME_DIR, 'runplane'));
+  dirs.push(join(tmpdir(), `runplane-${uidTag()}`));
+  return dirs;
+}
+
+/** A directory only this user can write: not a symlink, owned by us, no group/other access. */
+async function isPrivateDir(dir: string): Promise<boolean> {
+  try {
+    const stat = await lstat(dir);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) return false;
+    if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) return false;
+    return process.platform === 'win32' || (stat.mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function loopbackEndpoint(url: string): { protocol: string; port: string } | undefined {
+  if (!URL.canParse(url)) return undefined;
+  const u = new URL(url);
+  if (!LOOPBACK_HOSTS.has(u.hostname) && !/^127\.\d+\.\d+\.\d+$/.test(u.hostname)) return undefined;
+  return { protocol: u.protocol, port: u.port || (u.protocol === 'https:' ? '443' : '80') };
+}
+
+/** Same local server: both loopback, same scheme and port (localhost and 127.0.0.1 are one). */
+export function sameLocalServer(a: string, b: string): boolean {
+  const x = loopbackEndpoint(a);
+  const y = loopbackEndpoint(b);
+  return x !== undefined && y !== undefined && x.protocol === y.protocol && x.port === y.port;
+}
+
+function pointerName(apiUrl: string): string | undefined {
+  const endpoint = loopbackEndpoint(apiUrl);
+  return endpoint ? `${endpoint.protocol.replace(':', '')}_${endpoint.port}.json` : undefined;
+}
+
+/**
+ * Records that the platform serving `apiUrl` keeps its data in `dataDir`. Returns the pointer's
+ * path (to remove on stop), or undefined when no private runtime directory could be had.
+ */
+export async function registerLocalPlatform(apiUrl: string, dataDir: string, env: Env = process.env): Promise<string | undefined> {
+  const name = pointerName(apiUrl);
+  if (!name) return undefined;
+  for (const dir of runtimeDirs(env)) {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      continue;
+    }
+    if (!(await isPrivateDir(dir))) continue;
+    const path = join(dir, name);
+    await writeSecretFile(path, JSON.stringify({ api: apiUrl, dataDir: resolve(dataDir) }));
+    return path;
+  }
+  return undefined;
+}
+
+export async function unregisterLocalPlatform(pointer: string | undefined): Promise<void> {
+  if (pointer) await rm(pointer, { force: true });
+}
+
+// ------------------------------------------------------------------------------------------------
+// CLI side
+// ------------------------------------------------------------------------------------------------
+
+interface RecordedPlatform {
+  readonly api?: unknown;
+  readonly pid?: unknown;
+  readonly auth?: { readonly adminKeyFile?: unknown; readonly signingKeyFile?: unknown };
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readOptionalFile(path).catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but another user's process; its key file would not be readable anyway.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Data directories that may belong to the platform at `baseUrl`, most explicit first. */
+async function candidateDataDirs(baseUrl: string, env: Env, cwd: string): Promise<string[]> {
+  const dirs: string[] = [];
+  if (env.RUNPLANE_DATA_DIR) dirs.push(resolve(cwd, env.RUNPLANE_DATA_DIR));
+  dirs.push(resolve(cwd, DEFAULT_DATA_DIR));
+  const name = pointerName(baseUrl);
+  if (name) {
+    for (const dir of runtimeDirs(env)) {
+      if (!(await isPrivateDir(dir))) continue;
+      const pointer = (await readJson(join(dir, name))) as { dataDir?: unknown } | undefined;
+      if (typeof pointer?.dataDir === 'string') dirs.push(pointer.dataDir);
+    }
+  }
+  return [...new Set(dirs)];
+}
+
+export interface LocalPlatformLookup {
+  /** The API the CLI is about to call. */
+  readonly baseUrl: string;
+  readonly env: Env;
+  readonly cwd?: string;
+}
+
+/** The data directory of the running local platform serving `baseUrl`, if there is one. */
+export async function findLocalPlatformDataDir(lookup: LocalPlatformLookup): Promise<string | undefined> {
+  if (!loopbackEndpoint(lookup.baseUrl)) return undefined;
+  for (const dir of await candidateDataDirs(lookup.baseUrl, lookup.env, lookup.cwd ?? process.cwd())) {
+    const state = (await readJson(join(dir, LOCAL_STATE_FILE))) as RecordedPlatform | undefined;
+    if (typeof state?.api !== 'string' || !sameLocalServer(state.api, lookup.baseUrl) || !isAlive(state.pid)) continue;
+    return dir;
+  }
+  return undefined;
+}
+
+/**
+ * The admin key of the local platform serving `baseUrl`, or undefined. Only a loopback URL that a
+ * running platform recorded as its own ever gets the key, so a remote RUNPLANE_URL never does.
+ */
+export async function findLocalAdminKey(lookup: LocalPlatformLookup): Promise<string | undefined> {
+  const dir = await findLocalPlatformDataDir(lookup);
+  if (!dir) return undefined;
+  const state = (await readJson(join(dir, LOCAL_STATE_FILE))) as RecordedPlatform | undefined;
+  const file = typeof state?.auth?.adminKeyFile === 'string' ? state.auth.adminKeyFile : localAuthPaths(dir).adminKey;
+  const key = (await readOptionalFile(file).catch(() => undefined))?.trim();
+  return key && parseApiKey(key) ? key : undefined;
+}
