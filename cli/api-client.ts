@@ -17,6 +17,18 @@ import { randomUUID } from 'node:crypto';
 import type { JobSpecInput, JobState, JobView } from '../core/jobs/job.ts';
 
 /** A job as the API returns it: the core's public view plus the scheduler's explanation. */
+/** A worker as `GET /v1/workers` reports it. */
+export interface WorkerInfo {
+  readonly workerId: string;
+  readonly pool: string;
+  readonly hostname: string;
+  readonly concurrency: number;
+  readonly gpus: readonly { index: number; name: string; memoryTotalMiB: number }[];
+  readonly runningJobs: readonly string[];
+  readonly lastSeenAt: string;
+  readonly draining: boolean;
+}
+
 export type ApiJob = JobView & {
   /** Why a QUEUED job has not started yet (no worker on the queue, no free GPU, ...). */
   readonly waitingReason?: string;
@@ -53,6 +65,8 @@ export interface JobPage {
 }
 
 export interface ListJobsQuery {
+  /** One of the caller's groups (any group for an admin); the caller's first by default. */
+  readonly group?: string;
   readonly state?: JobState;
   readonly queue?: string;
   readonly limit?: number;
@@ -75,6 +89,39 @@ export interface JobLogs {
   readonly truncated: boolean;
   /** With `truncated`: the `after` cursor where the text stops. */
   readonly next: number | undefined;
+}
+
+export type ApiKeyRole = 'admin' | 'member' | 'viewer';
+
+export interface CreateApiKeyRequest {
+  readonly name: string;
+  readonly role: ApiKeyRole;
+  readonly groups: readonly string[];
+  /** Lifetime; the server's default (90 days) when absent. */
+  readonly ttlSeconds?: number;
+}
+
+/** An API key as the API lists it: never the key itself. */
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly role: ApiKeyRole;
+  readonly groups: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
+}
+
+export interface CreatedApiKey extends ApiKeyInfo {
+  /** `rp_<id>_<secret>`: the only time the API returns it. */
+  readonly key: string;
+}
+
+export interface ApiKeyPage {
+  readonly keys: readonly ApiKeyInfo[];
+  readonly nextCursor: string | null;
 }
 
 /** An error response from the API, in its `{"error":{"code","message","details"}}` shape. */
@@ -211,6 +258,21 @@ export class RunplaneClient {
     });
   }
 
+  /** Runs a finished job again as a new attempt; the key makes a retried request harmless. */
+  async retryJob(id: string, options: { idempotencyKey?: string } = {}): Promise<ApiJob> {
+    return this.request<ApiJob>({
+      method: 'POST',
+      path: `/v1/jobs/${encodeURIComponent(id)}/retry`,
+      headers: { 'idempotency-key': options.idempotencyKey ?? randomUUID() },
+      retry: 'idempotent',
+    });
+  }
+
+  /** Workers that reported in the last minute. */
+  async listWorkers(): Promise<{ workers: WorkerInfo[] }> {
+    return this.request<{ workers: WorkerInfo[] }>({ method: 'GET', path: '/v1/workers', retry: 'idempotent' });
+  }
+
   async listEvents(id: string, query: ListEventsQuery = {}): Promise<EventPage> {
     return this.request<EventPage>({
       method: 'GET',
@@ -245,6 +307,26 @@ export class RunplaneClient {
       truncated: response.headers.get('x-runplane-truncated') === 'true',
       next: header('x-runplane-next-after'),
     };
+  }
+
+  /** Creates an API key (admins only). The returned `key` is shown once and never again. */
+  async createApiKey(input: CreateApiKeyRequest): Promise<CreatedApiKey> {
+    // Not retried on a lost response: a retry would create a second key.
+    return this.request<CreatedApiKey>({ method: 'POST', path: '/v1/api-keys', body: input, retry: 'unprocessed-only' });
+  }
+
+  /** One page of API keys, newest first, without secrets (admins only). */
+  async listApiKeys(query: { limit?: number; cursor?: string } = {}): Promise<ApiKeyPage> {
+    return this.request<ApiKeyPage>({ method: 'GET', path: '/v1/api-keys', query: { ...query }, retry: 'idempotent' });
+  }
+
+  /** Revokes a key at once; revoking a revoked key returns it unchanged, so retries are safe. */
+  async revokeApiKey(id: string): Promise<ApiKeyInfo> {
+    return this.request<ApiKeyInfo>({
+      method: 'POST',
+      path: `/v1/api-keys/${encodeURIComponent(id)}/revoke`,
+      retry: 'idempotent',
+    });
   }
 
   async health(): Promise<unknown> {

@@ -31,6 +31,7 @@ import {
   parsePort,
   parsePositiveInt,
   parsePositiveNumber,
+  parseRetryOn,
   parseState,
 } from './options.ts';
 
@@ -247,6 +248,12 @@ export function buildProgram(io: CliIo): Command {
       parsePositiveInt,
     )
     .option('--max-attempts <n>', 'run at most this many attempts when attempts fail', parsePositiveInt)
+    .option(
+      '--retry-on <conditions>',
+      'what failures retry: comma-separated exit codes, NONZERO, WORKER_LOST, TIMED_OUT (server default: NONZERO,WORKER_LOST)',
+      parseRetryOn,
+    )
+    .option('--retry-delay <seconds>', 'first retry backoff; doubles each attempt (server default: 10)', parseNonNegativeInt)
     .option('--gpus <n>', 'GPUs the job needs', parseNonNegativeInt)
     .option('--cpu <n>', 'CPUs the job needs (fractions allowed)', parsePositiveNumber)
     .option('--memory <MiB>', 'memory the job needs, in MiB', parsePositiveInt)
@@ -379,6 +386,40 @@ export function buildProgram(io: CliIo): Command {
     });
 
   program
+    .command('retry')
+    .description('run a finished job again as a new attempt')
+    .argument('<id>', 'job id')
+    .action(async (id: string, _options: unknown, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const job = await client.retryJob(id);
+      if (json) return printJson(job);
+      await out(`retrying ${job.id}: attempt ${job.attempt + 1} of ${job.maxAttempts} queued\n`);
+    });
+
+  program
+    .command('workers')
+    .description('list the workers that reported in the last minute')
+    .action(async (_options: unknown, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const { workers } = await client.listWorkers();
+      if (json) return printJson({ workers });
+      if (workers.length === 0) return out('no workers have reported in the last minute\n');
+      const rows = [
+        ['WORKER', 'QUEUE', 'GPUS', 'RUNNING', 'LAST SEEN', 'STATE'],
+        ...workers.map((w) => [
+          w.workerId,
+          w.pool,
+          w.gpus.length === 0 ? '-' : w.gpus.map((g) => `${g.index}:${g.name}`).join(','),
+          `${w.runningJobs.length}/${w.concurrency}`,
+          w.lastSeenAt.replace(/\.\d+Z$/, 'Z'),
+          w.draining ? 'draining' : 'active',
+        ]),
+      ];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      await out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    });
+
+  program
     .command('worker')
     .description('run a worker on this machine that takes jobs from a queue')
     .option('-q, --queue <queue>', 'queue to take jobs from', 'default')
@@ -435,6 +476,8 @@ interface SubmitOptions {
   readonly name?: string;
   readonly timeout?: number;
   readonly maxAttempts?: number;
+  readonly retryOn?: (number | 'NONZERO' | 'WORKER_LOST' | 'TIMED_OUT')[];
+  readonly retryDelay?: number;
   readonly gpus?: number;
   readonly cpu?: number;
   readonly memory?: number;
@@ -470,6 +513,8 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.timeout === undefined ? {} : { timeoutSeconds: options.timeout }),
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...(options.retryOn === undefined ? {} : { retryOn: options.retryOn }),
+    ...(options.retryDelay === undefined ? {} : { retryDelaySeconds: options.retryDelay }),
     ...(Object.keys(resources).length === 0 ? {} : { resources }),
     ...(options.label === undefined ? {} : { labels: options.label }),
   };
