@@ -21,7 +21,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier",
+          selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier",
           message: "Use `import * as z from 'zod'` so bundles tree-shake zod.",
         },
       ],

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runtimeConfigToEnv } from '../core/config.ts';
@@ -19,7 +19,7 @@ const CLIENTS_USED: Record<string, readonly string[]> = {
   notFound: [],
 };
 
-function sampleEvent(routeKey: string, jobId: string) {
+function sampleEvent(routeKey: string, jobId: string, token: string) {
   const [method, path] = routeKey === '$default' ? ['GET', '/nowhere'] : (routeKey.split(' ') as [string, string]);
   const rawPath = path.replace('{id}', jobId);
   const body = method === 'POST' && path === '/v1/jobs' ? JSON.stringify({ command: ['true'] }) : undefined;
@@ -28,7 +28,7 @@ function sampleEvent(routeKey: string, jobId: string) {
     routeKey,
     rawPath,
     rawQueryString: '',
-    headers: { 'content-type': 'application/json', host: 'bench.local' },
+    headers: { 'content-type': 'application/json', host: 'bench.local', authorization: `Bearer ${token}` },
     requestContext: { http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' }, requestId: randomUUID(), routeKey, stage: '$default' },
     pathParameters: path.includes('{id}') ? { id: jobId } : undefined,
     isBase64Encoded: false,
@@ -54,7 +54,7 @@ export async function benchLambdas(options: { coldStarts: number }) {
   try {
     const submitted = await fetch(`${platform.url}/v1/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
       body: JSON.stringify({ command: ['true'] }),
     });
     const jobId = ((await submitted.json()) as { id: string }).id;
@@ -80,7 +80,7 @@ export async function benchLambdas(options: { coldStarts: number }) {
       await build({ ...HANDLER_BUNDLE, mainFields: [...HANDLER_BUNDLE.mainFields], external: [...HANDLER_BUNDLE.external], entryPoints: [route.entry], outfile: file, logLevel: 'silent' });
       const clients = [...new Set(Object.keys(bundle.metafile.inputs).map((p) => SDK_CLIENT.exec(p)?.[1]).filter(Boolean) as string[])].sort();
       const allowed = CLIENTS_USED[route.name] ?? ['client-dynamodb'];
-      const event = JSON.stringify(sampleEvent(route.routeKey, jobId));
+      const event = JSON.stringify(sampleEvent(route.routeKey, jobId, platform.adminKey));
       const script =
         `const { handler } = await import(${JSON.stringify(file)});` +
         `const r = await handler(${event}, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 30000 });` +

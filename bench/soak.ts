@@ -69,7 +69,7 @@ export async function benchSoak(options: SoakOptions) {
     for (let i = 0; i < options.jobs; i++) {
       const res = await fetch(`${platform.url}/v1/jobs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `soak-${i}` },
+        headers: { 'content-type': 'application/json', 'idempotency-key': `soak-${i}`, authorization: `Bearer ${platform.adminKey}` },
         body: JSON.stringify({
           command: ['sh', '-c', `sleep ${1 + (i % 3)}.${i % 10}; echo job ${i} done`],
           maxAttempts: 10,
@@ -84,14 +84,14 @@ export async function benchSoak(options: SoakOptions) {
     let done = false;
     while (!done && Date.now() - t0 < options.timeoutMs) {
       await sleep(1_000);
-      for (const id of [...pending]) if (isTerminal((await getJob(platform.url, id)).state)) pending.delete(id);
+      for (const id of [...pending]) if (isTerminal((await getJob(platform.url, platform.adminKey, id)).state)) pending.delete(id);
       done = pending.size === 0;
     }
     const elapsedSeconds = Math.round((Date.now() - t0) / 100) / 10;
     killing = false;
     await killer;
 
-    const jobs = await Promise.all(ids.map((id) => getJob(platform.url, id)));
+    const jobs = await Promise.all(ids.map((id) => getJob(platform.url, platform.adminKey, id)));
     const lost = jobs.filter((j) => !isTerminal(j.state)).length;
     const doubleTerminal = jobs.filter((j) => j.history.filter((h) => isTerminal(h.to)).length > 1).length;
     const attempts = jobs.map((j) => j.attempt);
@@ -102,7 +102,7 @@ export async function benchSoak(options: SoakOptions) {
     let wrongOutput = 0;
     for (const [i, j] of jobs.entries()) {
       if (j.state !== 'SUCCEEDED') continue;
-      const text = await (await fetch(`${platform.url}/v1/jobs/${j.id}/logs?attempt=${j.attempt}`)).text();
+      const text = await (await fetch(`${platform.url}/v1/jobs/${j.id}/logs?attempt=${j.attempt}`, { headers: { authorization: `Bearer ${platform.adminKey}` } })).text();
       if (text !== `job ${i} done\n`) wrongOutput++;
     }
 
@@ -149,6 +149,6 @@ export async function benchSoak(options: SoakOptions) {
   }
 }
 
-async function getJob(url: string, id: string): Promise<JobView> {
-  return (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as JobView;
+async function getJob(url: string, token: string, id: string): Promise<JobView> {
+  return (await (await fetch(`${url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as JobView;
 }

@@ -53,12 +53,13 @@ export async function benchWorkerRss(options: { megabytes: number }) {
   try {
     await sleep(1_000);
     const idle = memoryOf(worker.pid!);
+    const auth = { authorization: `Bearer ${platform.adminKey}` };
     const lineBytes = 1000;
     const lines = Math.round((options.megabytes * 1024 * 1024) / lineBytes);
     const script = `const s='x'.repeat(${lineBytes - 1})+'\\n'; let i=0; function w(){ while(i<${lines}){ i++; if(!process.stdout.write(s)) return process.stdout.once('drain', w); } } w();`;
     const res = await fetch(`${platform.url}/v1/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ command: ['node', '-e', script] }),
     });
     const { id } = (await res.json()) as { id: string };
@@ -69,13 +70,13 @@ export async function benchWorkerRss(options: { megabytes: number }) {
       const m = memoryOf(worker.pid!);
       if (m) peakRssKiB = Math.max(peakRssKiB, m.rssKiB, m.peakKiB);
       await sleep(50);
-      state = ((await (await fetch(`${platform.url}/v1/jobs/${id}`)).json()) as { state: string }).state;
+      state = ((await (await fetch(`${platform.url}/v1/jobs/${id}`, { headers: auth })).json()) as { state: string }).state;
     }
     const seconds = (performance.now() - t0) / 1000;
     let storedBytes = 0;
     let after = 0;
     for (;;) {
-      const res = await fetch(`${platform.url}/v1/jobs/${id}/events?limit=100&after=${after}`);
+      const res = await fetch(`${platform.url}/v1/jobs/${id}/events?limit=100&after=${after}`, { headers: auth });
       if (res.status !== 200) throw new Error(`reading events answered ${res.status}: ${await res.text()}`);
       const page = (await res.json()) as { events: { kind: string; data?: string }[]; next: number; hasMore: boolean };
       for (const e of page.events) if (e.kind === 'output') storedBytes += Buffer.byteLength(e.data ?? '');

@@ -91,6 +91,9 @@ export interface JobLogs {
   readonly next: number | undefined;
 }
 
+/** The body of `POST /v1/jobs`: a job spec, and the group it goes to (the caller's first by default). */
+export type SubmitRequest = JobSpecInput & { readonly group?: string };
+
 export type ApiKeyRole = 'admin' | 'member' | 'viewer';
 
 export interface CreateApiKeyRequest {
@@ -122,6 +125,49 @@ export interface CreatedApiKey extends ApiKeyInfo {
 export interface ApiKeyPage {
   readonly keys: readonly ApiKeyInfo[];
   readonly nextCursor: string | null;
+}
+
+/** One link of the audit chain as `GET /v1/audit` returns it (see specs/04-audit-chain.md). */
+export interface AuditEntry {
+  readonly shard: number | 'root';
+  readonly seq: number;
+  readonly time: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface AuditPage {
+  readonly entries: readonly AuditEntry[];
+  /** Pass back as `after` for the next page (or later, for entries appended since). */
+  readonly next: string;
+  readonly hasMore: boolean;
+}
+
+export interface ListAuditQuery {
+  readonly after?: string;
+  readonly limit?: number;
+  /** One shard, or `root` for the checkpoints; every shard when absent. */
+  readonly shard?: number | 'root';
+}
+
+export interface AuditProblem {
+  readonly shard: number | 'root';
+  readonly seq: number;
+  readonly kind: string;
+  readonly problem: string;
+}
+
+export interface AuditVerifyResult {
+  readonly ok: boolean;
+  readonly entries: number;
+  readonly checkpoints: number;
+  readonly shards: number;
+  readonly firstBroken?: AuditProblem;
+  readonly problems: readonly AuditProblem[];
 }
 
 /** An error response from the API, in its `{"error":{"code","message","details"}}` shape. */
@@ -220,7 +266,7 @@ export class RunplaneClient {
   }
 
   /** Submits a job. Every retry of this call sends the same key, so at most one job is created. */
-  async submitJob(spec: JobSpecInput, options: { idempotencyKey?: string } = {}): Promise<ApiJob> {
+  async submitJob(spec: SubmitRequest, options: { idempotencyKey?: string } = {}): Promise<ApiJob> {
     const idempotencyKey = options.idempotencyKey ?? randomUUID();
     return this.request<ApiJob>({
       method: 'POST',
@@ -307,6 +353,16 @@ export class RunplaneClient {
       truncated: response.headers.get('x-runplane-truncated') === 'true',
       next: header('x-runplane-next-after'),
     };
+  }
+
+  /** One page of the audit chain (admins only): shards merged by time, each in seq order. */
+  async listAudit(query: ListAuditQuery = {}): Promise<AuditPage> {
+    return this.request<AuditPage>({ method: 'GET', path: '/v1/audit', query: { ...query }, retry: 'idempotent' });
+  }
+
+  /** The server recomputes every link of every chain (admins only); `ok: false` names what broke. */
+  async verifyAudit(): Promise<AuditVerifyResult> {
+    return this.request<AuditVerifyResult>({ method: 'GET', path: '/v1/audit/verify', retry: 'idempotent' });
   }
 
   /** Creates an API key (admins only). The returned `key` is shown once and never again. */

@@ -9,8 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { isTerminal, type JobSpecInput, type JobState } from '../core/jobs/job.ts';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ROLES } from '../core/auth/caller.ts';
+import { isGroupName } from '../core/auth/groups.ts';
+import { findLocalSigningKeyFile } from '../core/auth/local-files.ts';
+import { isTerminal, type JobState } from '../core/jobs/job.ts';
 import {
   ApiError,
   ConnectionError,
@@ -20,6 +23,10 @@ import {
   type RetryPolicy,
 } from './api-client.ts';
 import { resolveToken } from './credentials.ts';
+import type { AuditEntry, AuditPage, AuditVerifyResult } from './api-client.ts';
+import { verifyListedEntries } from '../core/audit/verify.ts';
+import { formatTable } from './format.ts';
+import type { ApiKeyInfo, ApiKeyRole, SubmitRequest } from './api-client.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeForJob } from './exit-codes.ts';
 import { followJob, streamWriter, waitForJob, type PollIntervals, type Writer } from './follow.ts';
 import { formatError, formatFinalStatus, formatJobDetails, formatJobTable, formatState } from './format.ts';
@@ -174,9 +181,11 @@ export function buildProgram(io: CliIo): Command {
 
   const context = async (command: Command) => {
     const globals = command.optsWithGlobals<GlobalOptions>();
+    const baseUrl = globals.url ?? baseUrlFromEnv(io.env);
     const client = new RunplaneClient({
-      baseUrl: globals.url ?? baseUrlFromEnv(io.env),
-      token: await resolveToken({ flag: globals.token, env: io.env }),
+      baseUrl,
+      // Without --token or RUNPLANE_TOKEN, a local platform's own admin key (core/auth/local-files.ts).
+      token: await resolveToken({ flag: globals.token, env: io.env, baseUrl }),
       ...(io.fetch ? { fetch: io.fetch } : {}),
       ...(io.sleep ? { sleep: io.sleep } : {}),
       ...(io.retry ? { retry: io.retry } : {}),
@@ -242,6 +251,7 @@ export function buildProgram(io: CliIo): Command {
     .option('-q, --queue <queue>', 'queue (worker pool) to run on (server default: "default")')
     .option('-e, --env <KEY=VALUE>', 'environment variable for the job (repeatable)', parseEnvOption)
     .option('-n, --name <name>', 'a name to find the job by')
+    .option('-g, --group <group>', "the group the job belongs to (default: the caller's first)", parseGroup)
     .option(
       '--timeout <seconds>',
       'kill the job after this many seconds (server default: 24 h)',
@@ -321,12 +331,14 @@ export function buildProgram(io: CliIo): Command {
       parseState,
     )
     .option('-q, --queue <queue>', 'only jobs on this queue')
+    .option('-g, --group <group>', "the group to list (default: the caller's first)", parseGroup)
     .option('--limit <n>', 'jobs per page (with --all: page size)', parsePositiveInt)
     .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)')
     .option('-a, --all', 'fetch every page')
     .action(async (options: ListOptions, cmd: Command) => {
       const { client, json } = await context(cmd);
       const query = {
+        ...(options.group ? { group: options.group } : {}),
         ...(options.state ? { state: options.state } : {}),
         ...(options.queue ? { queue: options.queue } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
@@ -419,6 +431,165 @@ export function buildProgram(io: CliIo): Command {
       await out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
     });
 
+  const keys = program.command('keys').description('manage API keys (admins)');
+
+  keys
+    .command('create')
+    .description('create an API key; prints the key once, on stdout')
+    .requiredOption('--name <name>', 'what the key is for, e.g. "ci pipeline"')
+    .addOption(new Option('--role <role>', 'what the key may do').choices(ROLES).makeOptionMandatory())
+    .requiredOption('-g, --group <group>', 'a group the key acts in (repeatable; the first is its default)', collectGroup)
+    .option('--ttl <duration>', 'lifetime: seconds, or a number with s, m, h or d (server default: 90d)', parseDuration)
+    .action(async (options: KeyCreateOptions, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const created = await client.createApiKey({
+        name: options.name,
+        role: options.role,
+        groups: options.group,
+        ...(options.ttl === undefined ? {} : { ttlSeconds: options.ttl }),
+      });
+      if (json) return printJson(created);
+      // The key alone on stdout, so `KEY=$(runplane keys create ...)` captures exactly it.
+      await out(`${created.key}\n`);
+      await err(
+        `created API key ${created.id} "${created.name}": role ${created.role}, groups ${created.groups.join(',')}, ` +
+          `expires ${created.expiresAt ?? 'never'}\nstore the key now: it is not shown again\n`,
+      );
+    });
+
+  keys
+    .command('list')
+    .alias('ls')
+    .description('list API keys, newest first (never the keys themselves)')
+    .option('-a, --all', 'fetch every page')
+    .action(async (options: { all?: boolean }, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const all: ApiKeyInfo[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await client.listApiKeys({ limit: 100, ...(cursor ? { cursor } : {}) });
+        all.push(...page.keys);
+        cursor = page.nextCursor;
+      } while (options.all && cursor);
+      if (json) return printJson({ keys: all, nextCursor: cursor });
+      await out(all.length === 0 ? 'no API keys\n' : formatKeyTable(all, (io.now ?? (() => new Date()))()));
+      if (cursor) await err('more keys: run again with --all\n');
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke an API key: requests with it fail from now on')
+    .argument('<id>', 'key id (the part after rp_, before the second _)')
+    .action(async (id: string, _options: unknown, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const key = await client.revokeApiKey(id);
+      if (json) return printJson(key);
+      await out(`revoked ${key.id} "${key.name}" at ${key.revokedAt ?? '?'}\n`);
+    });
+
+  program
+    .command('token')
+    .description("mint a JWT signed with the deployment's own key (needs the private key: admins only)")
+    .requiredOption('--subject <subject>', 'who the token stands for (its sub claim)')
+    .requiredOption('-g, --group <group>', 'a group the token acts in (repeatable)', collectGroup)
+    .addOption(new Option('--role <role>', 'what the token may do').choices(ROLES).default('member'))
+    .option('--ttl <duration>', 'lifetime: seconds, or a number with s, m, h or d (max 30d)', parseDuration, 3600)
+    .option('--key-file <path>', 'signing key document (default: the local platform\'s .runplane/auth/signing-key.json)')
+    .option('--data-dir <dir>', 'local platform data directory holding the signing key')
+    .action(async (options: TokenOptions, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const keyFile =
+        options.keyFile ??
+        (await findLocalSigningKeyFile({
+          baseUrl: globals.url ?? baseUrlFromEnv(io.env),
+          env: io.env,
+          ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        }));
+      if (!keyFile) {
+        throw new UsageError('no signing key found: start the local platform once (runplane dev), or pass --key-file');
+      }
+      // Loaded on demand: only this command needs jose.
+      const { mintToken, parseSigningKey } = await import('../core/auth/signing-key.ts');
+      let text: string;
+      try {
+        text = readFileSync(keyFile, 'utf8');
+      } catch {
+        throw new UsageError(`cannot read the signing key ${keyFile}`);
+      }
+      const token = await mintToken(
+        parseSigningKey(text),
+        { subject: options.subject, role: options.role, groups: options.group, ttlSeconds: options.ttl },
+        (io.now ?? (() => new Date()))(),
+      );
+      await out(`${token}\n`);
+    });
+
+  const audit = program.command('audit').description('read and verify the tamper-evident audit chain (admins)');
+  audit
+    .command('list')
+    .description('list audit entries: shards merged by time, each shard in sequence order')
+    .option('--after <cursor>', 'continue after a previous page (its next)')
+    .option('--limit <n>', 'entries per page (with --all: page size)', parsePositiveInt)
+    .option('--shard <shard>', 'one shard (0, 1, ...) or "root" for the checkpoints', parseAuditShard)
+    .option('-a, --all', 'fetch every page')
+    .action(async (options: AuditListOptions, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      const entries: AuditEntry[] = [];
+      let after = options.after;
+      let page: AuditPage;
+      do {
+        page = await client.listAudit({
+          ...(after ? { after } : {}),
+          ...(options.limit ? { limit: options.limit } : {}),
+          ...(options.shard !== undefined ? { shard: options.shard } : {}),
+        });
+        entries.push(...page.entries);
+        after = page.next;
+      } while (options.all && page.hasMore);
+      if (json) return printJson({ entries, next: page.next, hasMore: page.hasMore });
+      await out(
+        entries.length === 0
+          ? 'no audit entries\n'
+          : formatTable(
+              ['TIME', 'SHARD', 'SEQ', 'ACTOR', 'ACTION', 'TARGET'],
+              entries.map((e) => [e.time, String(e.shard), String(e.seq), e.actor, e.action, e.target]),
+            ),
+      );
+      if (page.hasMore) await err(`more entries: run again with --after ${page.next}, or use --all\n`);
+    });
+  audit
+    .command('verify')
+    .description('recompute every link of the audit chain; exit 1 naming the first broken entry')
+    .option('--local', "recompute the hashes on this machine from the listed entries instead of the server's check")
+    .action(async (options: { local?: boolean }, cmd: Command) => {
+      const { client, json } = await context(cmd);
+      let result: AuditVerifyResult;
+      if (options.local) {
+        const entries: AuditEntry[] = [];
+        for (const shard of [undefined, 'root'] as const) {
+          let after: string | undefined;
+          let page: AuditPage;
+          do {
+            page = await client.listAudit({ limit: 1000, ...(after ? { after } : {}), ...(shard ? { shard } : {}) });
+            entries.push(...page.entries);
+            after = page.next;
+          } while (page.hasMore);
+        }
+        result = verifyListedEntries(entries);
+      } else {
+        result = await client.verifyAudit();
+      }
+      if (json) await printJson(result);
+      else if (result.ok) {
+        await out(`audit chain intact: ${result.entries} entries in ${result.shards} shards, ${result.checkpoints} checkpoints\n`);
+      } else {
+        const first = result.firstBroken!;
+        await out(`audit chain BROKEN: first broken entry is shard ${first.shard} seq ${first.seq} (${first.kind}): ${first.problem}\n`);
+        for (const p of result.problems.slice(1, 20)) await out(`  also shard ${p.shard} seq ${p.seq} (${p.kind}): ${p.problem}\n`);
+      }
+      if (!result.ok) throw new ExitWith(EXIT_FAILURE);
+    });
+
   program
     .command('worker')
     .description('run a worker on this machine that takes jobs from a queue')
@@ -471,6 +642,7 @@ export function buildProgram(io: CliIo): Command {
 }
 
 interface SubmitOptions {
+  readonly group?: string;
   readonly queue?: string;
   readonly env?: Record<string, string>;
   readonly name?: string;
@@ -487,11 +659,79 @@ interface SubmitOptions {
 }
 
 interface ListOptions {
+  readonly group?: string;
   readonly state?: JobState;
   readonly queue?: string;
   readonly limit?: number;
   readonly cursor?: string;
   readonly all?: boolean;
+}
+
+interface KeyCreateOptions {
+  readonly name: string;
+  readonly role: ApiKeyRole;
+  readonly group: string[];
+  readonly ttl?: number;
+}
+
+interface TokenOptions {
+  readonly subject: string;
+  readonly role: ApiKeyRole;
+  readonly group: string[];
+  readonly ttl: number;
+  readonly keyFile?: string;
+  readonly dataDir?: string;
+}
+
+function parseGroup(raw: string): string {
+  if (!isGroupName(raw)) throw new InvalidArgumentError('Expected a group name such as "ml-team" (letters, digits, . _ / @ : -).');
+  return raw;
+}
+
+/** Accumulates repeated `--group` values. */
+function collectGroup(raw: string, previous: string[] | undefined): string[] {
+  const group = parseGroup(raw);
+  if (previous?.includes(group)) throw new InvalidArgumentError(`group "${group}" is given twice.`);
+  return [...(previous ?? []), group];
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `3600`, `90s`, `15m`, `12h`, `30d` → seconds. */
+export function parseDuration(raw: string): number {
+  const match = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(raw);
+  const seconds = match ? Number(match[1]) * (DURATION_UNITS[(match[2] || 's').toLowerCase()] ?? 1) : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new InvalidArgumentError('Expected a duration such as 3600, 15m, 12h or 30d.');
+  return seconds;
+}
+
+function keyStatus(key: ApiKeyInfo, now: Date): string {
+  if (key.revokedAt) return 'revoked';
+  if (key.expiresAt && Date.parse(key.expiresAt) <= now.getTime()) return 'expired';
+  return 'active';
+}
+
+function formatKeyTable(keys: readonly ApiKeyInfo[], now: Date): string {
+  const rows = [
+    ['ID', 'NAME', 'ROLE', 'GROUPS', 'EXPIRES', 'STATUS'],
+    ...keys.map((k) => [k.id, k.name, k.role, k.groups.join(','), k.expiresAt?.replace(/\.\d+Z$/, 'Z') ?? 'never', keyStatus(k, now)]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+interface AuditListOptions {
+  readonly after?: string;
+  readonly limit?: number;
+  readonly shard?: number | 'root';
+  readonly all?: boolean;
+}
+
+/** `--shard 3` or `--shard root`. */
+function parseAuditShard(value: string): number | 'root' {
+  if (value === 'root') return 'root';
+  if (/^(0|[1-9]\d{0,2})$/.test(value) && Number(value) <= 255) return Number(value);
+  throw new InvalidArgumentError('Expected a shard number (0-255) or "root".');
 }
 
 interface LogsOptions {
@@ -500,7 +740,7 @@ interface LogsOptions {
 }
 
 /** The request body for `submit`: only what was given, so the server's defaults apply to the rest. */
-export function submitSpec(command: readonly string[], options: SubmitOptions): JobSpecInput {
+export function submitSpec(command: readonly string[], options: SubmitOptions): SubmitRequest {
   const resources = {
     ...(options.gpus === undefined ? {} : { gpus: options.gpus }),
     ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
@@ -508,6 +748,7 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
   };
   return {
     command: [...command],
+    ...(options.group === undefined ? {} : { group: options.group }),
     ...(options.queue === undefined ? {} : { queue: options.queue }),
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.name === undefined ? {} : { name: options.name }),

@@ -11,4 +11,4 @@ export function createCreateApiKeyHandler(dependencies: () => Promise<ApiDepende
   });
 }
 
-export const handler = createCreateApiKeyHandler(apiDependenciesFromEnvironment);
+export const handler = createCreateApiKeyHandler(() => apiDependenciesFromEnvironment());

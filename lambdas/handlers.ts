@@ -14,6 +14,8 @@ import { createListWorkersHandler } from './list-workers.ts';
 import { createCreateApiKeyHandler } from './create-api-key.ts';
 import { createListApiKeysHandler } from './list-api-keys.ts';
 import { createRevokeApiKeyHandler } from './revoke-api-key.ts';
+import { createListAuditHandler } from './list-audit.ts';
+import { createVerifyAuditHandler } from './verify-audit.ts';
 
 /**
  * Every route's handler built over one set of dependencies: how the local platform serves the
@@ -33,6 +35,8 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     createApiKey: createCreateApiKeyHandler(dependencies),
     listApiKeys: createListApiKeysHandler(dependencies),
     revokeApiKey: createRevokeApiKeyHandler(dependencies),
+    listAudit: createListAuditHandler(dependencies),
+    verifyAudit: createVerifyAuditHandler(dependencies),
     notFound: createNotFoundHandler(),
   };
 }

@@ -8,4 +8,4 @@ export function createListApiKeysHandler(dependencies: () => Promise<ApiDependen
   });
 }
 
-export const handler = createListApiKeysHandler(apiDependenciesFromEnvironment);
+export const handler = createListApiKeysHandler(() => apiDependenciesFromEnvironment());

@@ -7,4 +7,4 @@ export function createRevokeApiKeyHandler(dependencies: () => Promise<ApiDepende
   });
 }
 
-export const handler = createRevokeApiKeyHandler(apiDependenciesFromEnvironment);
+export const handler = createRevokeApiKeyHandler(() => apiDependenciesFromEnvironment());

@@ -27,6 +27,8 @@ export type RouteName =
   | 'createApiKey'
   | 'listApiKeys'
   | 'revokeApiKey'
+  | 'listAudit'
+  | 'verifyAudit'
   | 'notFound';
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -52,6 +54,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     entry: 'lambdas/revoke-api-key.ts',
     authenticated: true,
   },
+  { routeKey: 'GET /v1/audit', name: 'listAudit', entry: 'lambdas/list-audit.ts', authenticated: true },
+  { routeKey: 'GET /v1/audit/verify', name: 'verifyAudit', entry: 'lambdas/verify-audit.ts', authenticated: true },
   // Unmatched requests get the API's error shape instead of API Gateway's bare {"message":"Not Found"}.
   { routeKey: '$default', name: 'notFound', entry: 'lambdas/not-found.ts', authenticated: false },
 ];

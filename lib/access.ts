@@ -1,32 +1,121 @@
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts';
 import type { TableDefinition } from '../core/resources.ts';
 
 /**
- * The DynamoDB actions each kind of access needs, named once so the API functions, the worker and
- * the background functions are granted from the same lists and the tests can assert them.
+ * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
+ * background functions and the deploy-time bootstrap are granted from the same lists, and the
+ * tests can assert them. Each grant is exactly the calls one kind of work makes (the store files
+ * named below are the source of truth):
  *
- * A TransactWriteItems call is authorized action by action (PutItem, UpdateItem,
- * ConditionCheckItem on the items it touches); there is no separate transaction permission.
- * Nothing here grants DeleteItem: jobs, events and audit entries are never deleted by code, TTL
- * expires them. (Workers alone may delete their own registry items: lib/worker-pool.ts.)
+ * - A TransactWriteItems call is authorized action by action, as the PutItem / UpdateItem /
+ *   DeleteItem / ConditionCheckItem it contains; there is no transaction permission. No code
+ *   sends a ConditionCheck, so no grant holds ConditionCheckItem.
+ * - Writes to the jobs table are limited by partition key (`dynamodb:LeadingKeys`) to the item
+ *   kinds the writer owns: job items and idempotency guards, API keys, worker registry items all
+ *   share the table (core/resources.ts), and a worker, whose job processes may reach its task
+ *   credentials, must not be able to write an API key item with a hash it chose.
+ * - Reads are not limited by key: Query on a GSI is authorized on the index, whose partition key
+ *   is not the table's, and reading a key's hash gains nothing (specs/08-auth.md decision 3).
+ * - Nothing deletes jobs, events or audit entries (TTL expires them); workers alone delete, and
+ *   only their own registry items.
  */
-export const TABLE_ACTIONS = {
-  /** Get one item, query a partition or a GSI. */
-  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-  /** Create and transition jobs (conditional puts and updates, transactions with guard items). */
-  writeJobs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-  /** Append output and lifecycle events in batches; read the last sequence number. */
-  appendEvents: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
-  /** Append a link to the audit chain (in the mutation's transaction): read the head, put conditionally. */
-  appendAudit: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
-} as const;
-
-export type TableAccess = keyof typeof TABLE_ACTIONS;
+export interface TableGrant {
+  readonly actions: readonly string[];
+  /** `table`: the table's ARN; `indexes`: each GSI's ARN, named one by one (Query on a GSI is authorized there). */
+  readonly on: 'table' | 'indexes';
+  /** Partition-key patterns (StringLike) every item written must match. */
+  readonly keys?: readonly string[];
+}
 
 /**
- * The table's ARN and each of its GSIs' ARNs, named one by one from the shared definition (Query on
- * a GSI is authorized on the index's ARN), so no grant needs an `index/*` wildcard.
+ * Partition keys of the jobs table's item kinds: `JOB#<id>` and `IDEMPOTENCY#<key>`
+ * (core/jobs/dynamodb-store.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
+ * `WORKER#<id>` (core/workers/dynamodb-registry.ts).
  */
-export function tableResources(table: dynamodb.TableV2, definition: TableDefinition): string[] {
-  return [table.tableArn, ...definition.globalIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`)];
+export const JOBS_TABLE_KEYS = {
+  job: 'JOB#*',
+  idempotencyGuard: 'IDEMPOTENCY#*',
+  apiKey: 'APIKEY#*',
+  apiKeyIndex: 'APIKEY_INDEX',
+  worker: `${WORKER_REGISTRY_KEY_PREFIX}*`,
+} as const;
+
+export const JOBS_GRANTS = {
+  /** Every authenticated request's key check (GetItem `APIKEY#<id>`), a job or a guard by id. */
+  get: { actions: ['dynamodb:GetItem'], on: 'table' },
+  /** Job lists (`byGroup*`), sweeps (`undispatched`, `running`), the worker registry (`workersByPool`). */
+  query: { actions: ['dynamodb:Query'], on: 'indexes' },
+  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list). */
+  batchGet: { actions: ['dynamodb:BatchGetItem'], on: 'table' },
+  /** Submit and retry: a job (or its transition) and its idempotency guard in one transaction, then `dispatched`. */
+  createJobs: {
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.job, JOBS_TABLE_KEYS.idempotencyGuard],
+  },
+  /** State transitions of existing jobs: cancel, claims and finishes, the sweeper and reaper, dead letters. */
+  updateJobs: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.job] },
+  /** A key item and its id in the index item, one transaction (DynamoDbApiKeyStore.createIfAbsent). */
+  createApiKeys: {
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.apiKey, JOBS_TABLE_KEYS.apiKeyIndex],
+  },
+  /** `revokedAt`/`revokedBy` on a key item (DynamoDbApiKeyStore.revoke). */
+  revokeApiKeys: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.apiKey] },
+  /** A worker's heartbeat item, removed when it stops (DynamoDbWorkerRegistry). */
+  registerWorkers: { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.worker] },
+} as const satisfies Record<string, TableGrant>;
+
+export const EVENTS_GRANTS = {
+  /** Pages of one attempt's events (DynamoDbEventStore.list). */
+  query: { actions: ['dynamodb:Query'], on: 'table' },
+  /** Output batches, 25 puts a call (DynamoDbEventStore.append). */
+  append: { actions: ['dynamodb:BatchWriteItem'], on: 'table' },
+} as const satisfies Record<string, TableGrant>;
+
+export const AUDIT_GRANTS = {
+  /**
+   * An entry in the change's own transaction (core/audit/dynamodb-audit-log.ts): read the shard's
+   * head once (GetItem), then Put the entry and the head inside the TransactWriteItems.
+   */
+  append: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], on: 'table' },
+  /** `GET /v1/audit` and `/verify`: Query every chain's partition. */
+  read: { actions: ['dynamodb:Query'], on: 'table' },
+  /** The checkpoint: the root head and last entry (GetItem), every shard head (BatchGetItem), the entry (Put in a transaction). */
+  checkpoint: { actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'], on: 'table' },
+} as const satisfies Record<string, TableGrant>;
+
+export type JobsGrant = keyof typeof JOBS_GRANTS;
+export type EventsGrant = keyof typeof EVENTS_GRANTS;
+export type AuditGrant = keyof typeof AUDIT_GRANTS;
+
+/** One IAM statement, as HandlerFunction.allow and the worker's task role take it. */
+export interface GrantStatement {
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly conditions?: Record<string, Record<string, unknown>>;
+}
+
+/** The statement `grant` makes on `table`, whose GSIs come from its shared definition. */
+export function tableStatement(table: dynamodb.TableV2, definition: TableDefinition, grant: TableGrant): GrantStatement {
+  const resources =
+    grant.on === 'table' ? [table.tableArn] : definition.globalIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
+  if (resources.length === 0) throw new Error(`${definition.logicalName} has no GSI to grant ${grant.actions.join(', ')} on`);
+  return {
+    actions: [...grant.actions],
+    resources,
+    ...(grant.keys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.keys] } } } : {}),
+  };
+}
+
+/** Something statements can be added to (a HandlerFunction, the worker's task role). */
+export interface Grantee {
+  allow(actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>): void;
+}
+
+export function grantTable(to: Grantee, table: dynamodb.TableV2, definition: TableDefinition, grant: TableGrant): void {
+  const s = tableStatement(table, definition, grant);
+  to.allow(s.actions, s.resources, s.conditions);
 }

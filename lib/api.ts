@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { ROUTES, type RouteDefinition, type RouteName } from '../lambdas/routes.ts';
-import { TABLE_ACTIONS, tableResources, type TableAccess } from './access.ts';
+import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type AuditGrant, type EventsGrant, type JobsGrant } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RunplaneQueues } from './queues.ts';
@@ -14,54 +14,96 @@ import type { ScalingBinding } from './scaler.ts';
 
 /** What each route's function may touch. Anything not listed is denied. */
 export interface RouteAccess {
-  readonly jobs?: Extract<TableAccess, 'read' | 'writeJobs'>;
-  readonly events?: Extract<TableAccess, 'read' | 'appendEvents'>;
-  readonly audit?: Extract<TableAccess, 'appendAudit'>;
+  /** Grants on the jobs table, in statement order (every authenticated route needs `get` for its key check). */
+  readonly jobs?: readonly JobsGrant[];
+  readonly events?: EventsGrant;
+  readonly audit?: AuditGrant;
   /** sqs:SendMessage on every pool queue. */
   readonly enqueue?: boolean;
   /** Scale the job's pool out right after the send (core/scaling/ecs-scaler.ts workerScalerFromEnv). */
   readonly scaleWorkers?: boolean;
 }
 
+/**
+ * Each route's grants, from what its handler calls (lambdas/*.ts → core services → stores). Every
+ * mutation is audited in its own transaction (`audit: 'append'`).
+ */
 export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
   notFound: {},
-  submitJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
-  // A retry is a new attempt sent to the pool, like a submit.
-  retryJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
-  cancelJob: { jobs: 'writeJobs', audit: 'appendAudit' },
-  getJob: { jobs: 'read', events: 'read' },
-  listJobs: { jobs: 'read', events: 'read' },
-  listJobEvents: { jobs: 'read', events: 'read' },
-  getJobLogs: { jobs: 'read', events: 'read' },
-  // Worker registry items live in the jobs table.
-  listWorkers: { jobs: 'read' },
+  submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+  // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
+  retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+  cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+  // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
+  getJob: { jobs: ['get', 'query'] },
+  listJobs: { jobs: ['get', 'query'] },
+  listJobEvents: { jobs: ['get'], events: 'query' },
+  getJobLogs: { jobs: ['get'], events: 'query' },
+  listWorkers: { jobs: ['get', 'query'] },
+  createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
+  // The revoked key is read back (GetItem) after its transaction.
+  revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
+  // The index item (GetItem), then one BatchGetItem per page of keys.
+  listApiKeys: { jobs: ['get', 'batchGet'] },
+  listAudit: { jobs: ['get'], audit: 'read' },
+  verifyAudit: { jobs: ['get'], audit: 'read' },
 };
 
+/** Requests per second for one route (API Gateway's token bucket: steady rate, bucket size). */
 export interface ApiThrottle {
-  /** Steady-state requests per second across the API. */
+  /** Steady-state requests per second. */
   readonly rateLimit: number;
   readonly burstLimit: number;
 }
+
+/**
+ * The stage's default limit, which applies to each route on its own (HTTP APIs have no stage-wide
+ * total; the account's regional limit, 10,000 requests per second by default, is the ceiling).
+ */
+export const DEFAULT_ROUTE_THROTTLE: ApiThrottle = { rateLimit: 100, burstLimit: 200 };
+
+/**
+ * Routes held tighter than reads. Limits are per route, not per caller (see specs/06-deployment.md,
+ * "Rate limiting"): they cap what one runaway client can make the deployment spend, and keep a
+ * flood on one route from starving the others.
+ * - Submits and retries write a transaction, send a message and may call ECS UpdateService: 25/s
+ *   sustained is a 1,500-job sweep a minute; a burst of 50 absorbs a script's first loop.
+ * - API keys are created and revoked by people: 2/s is ample, and it slows a stolen admin token.
+ * - A verify reads every audit entry of the deployment: one a second at most.
+ */
+export const ROUTE_THROTTLES: Readonly<Partial<Record<RouteName, ApiThrottle>>> = {
+  submitJob: { rateLimit: 25, burstLimit: 50 },
+  retryJob: { rateLimit: 25, burstLimit: 50 },
+  createApiKey: { rateLimit: 2, burstLimit: 5 },
+  revokeApiKey: { rateLimit: 2, burstLimit: 5 },
+  listApiKeys: { rateLimit: 2, burstLimit: 5 },
+  verifyAudit: { rateLimit: 1, burstLimit: 2 },
+};
 
 export interface RunplaneApiProps {
   readonly data: RunplaneData;
   readonly queues: RunplaneQueues;
   /** The environment of core/config.ts, shared by every handler. */
   readonly runtimeEnvironment: Record<string, string>;
+  /** Authentication settings (RUNPLANE_JWT_*, RUNPLANE_OIDC_*, claims), for the routes that authenticate. */
+  readonly authEnvironment: Record<string, string>;
   /** Absent when the stack has no worker pools (LocalStack): submit then only enqueues. */
   readonly scaling?: ScalingBinding;
   /** Origins the console is served from; none disables CORS. */
   readonly corsOrigins: readonly string[];
+  /** Default: DEFAULT_ROUTE_THROTTLE. */
   readonly throttle?: ApiThrottle;
+  /** Default: ROUTE_THROTTLES. */
+  readonly routeThrottles?: Readonly<Partial<Record<RouteName, ApiThrottle>>>;
   readonly routes?: readonly RouteDefinition[];
   readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
  * The HTTP API: one Lambda per entry of lambdas/routes.ts (the `$default` route included), each
- * with the permissions ROUTE_ACCESS gives its route. The `$default` stage carries throttling and
- * JSON access logs.
+ * with the permissions ROUTE_ACCESS gives its route. The `$default` stage carries per-route
+ * throttling and JSON access logs.
  */
 export class RunplaneApi extends Construct {
   readonly httpApi: apigwv2.HttpApi;
@@ -72,6 +114,7 @@ export class RunplaneApi extends Construct {
   constructor(scope: Construct, id: string, props: RunplaneApiProps) {
     super(scope, id);
     const { data, queues } = props;
+    const routes = props.routes ?? ROUTES;
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Runplane job API',
@@ -96,12 +139,11 @@ export class RunplaneApi extends Construct {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
-    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle,
+      throttle: props.throttle ?? DEFAULT_ROUTE_THROTTLE,
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(
@@ -123,11 +165,10 @@ export class RunplaneApi extends Construct {
       },
     });
 
-    const jobsTable = tableResources(data.jobs, JOBS_TABLE);
-    const eventsTable = tableResources(data.events, EVENTS_TABLE);
-    const auditTable = tableResources(data.audit, AUDIT_TABLE);
     const functions = new Map<RouteName, HandlerFunction>();
-    for (const route of props.routes ?? ROUTES) {
+    const throttled: apigwv2.HttpRoute[] = [];
+    const routeThrottles = props.routeThrottles ?? ROUTE_THROTTLES;
+    for (const route of routes) {
       const access = ROUTE_ACCESS[route.name];
       const scaling = access.scaleWorkers ? props.scaling : undefined;
       const fn = new HandlerFunction(this, `${route.name}Handler`, {
@@ -135,31 +176,50 @@ export class RunplaneApi extends Construct {
         description: `${route.routeKey} handler`,
         environment: {
           ...props.runtimeEnvironment,
+          // Only routes that authenticate learn how: the health check and the 404 need nothing.
+          ...(route.authenticated ? props.authEnvironment : {}),
           ...(scaling ? scaling.environment : {}),
         },
       });
-      if (access.jobs) fn.allow([...TABLE_ACTIONS[access.jobs]], jobsTable);
-      if (access.events) fn.allow([...TABLE_ACTIONS[access.events]], eventsTable);
-      if (access.audit) fn.allow([...TABLE_ACTIONS[access.audit]], auditTable);
+      for (const grant of access.jobs ?? []) grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS[grant]);
+      if (access.events) grantTable(fn, data.events, EVENTS_TABLE, EVENTS_GRANTS[access.events]);
+      if (access.audit) grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS[access.audit]);
       if (access.enqueue) fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
       scaling?.grantScale(fn);
 
       const integration = new HttpLambdaIntegration(`${route.name}Integration`, fn.function, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
       });
+      let created: apigwv2.HttpRoute[];
       if (route.routeKey === '$default') {
-        new apigwv2.HttpRoute(this, `${route.name}Route`, {
-          httpApi: this.httpApi,
-          routeKey: apigwv2.HttpRouteKey.DEFAULT,
-          integration,
-        });
+        created = [
+          new apigwv2.HttpRoute(this, `${route.name}Route`, {
+            httpApi: this.httpApi,
+            routeKey: apigwv2.HttpRouteKey.DEFAULT,
+            integration,
+          }),
+        ];
       } else {
         const [method, path] = route.routeKey.split(' ') as [string, string];
-        this.httpApi.addRoutes({ path, methods: [method as apigwv2.HttpMethod], integration });
+        created = this.httpApi.addRoutes({ path, methods: [method as apigwv2.HttpMethod], integration });
       }
+      if (routeThrottles[route.name]) throttled.push(...created);
       functions.set(route.name, fn);
     }
     this.functions = functions;
+
+    // Per-route limits are the stage's RouteSettings (the L2 stage only sets the default). A route
+    // named there must exist before the stage, or the stage fails with "Unable to find Route by key".
+    const routeSettings = Object.fromEntries(
+      routes.flatMap((route) => {
+        const limit = routeThrottles[route.name];
+        return limit ? [[route.routeKey, { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit }]] : [];
+      }),
+    );
+    if (Object.keys(routeSettings).length > 0) {
+      (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = routeSettings;
+      for (const route of throttled) this.stage.node.addDependency(route);
+    }
 
     // Authentication is the handlers' job (lambdas/routes.ts `authenticated`, core/auth): the same
     // code authenticates locally and on AWS, and the health check must stay open for probes.

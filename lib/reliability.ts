@@ -3,8 +3,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
-import { TABLE_ACTIONS, tableResources } from './access.ts';
+import { AUDIT_TABLE, JOBS_TABLE } from '../core/resources.ts';
+import { AUDIT_GRANTS, JOBS_GRANTS, grantTable } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RunplaneQueues } from './queues.ts';
@@ -14,6 +14,8 @@ export interface ReliabilityEntries {
   readonly deadLetterConsumer?: string;
   /** Module run every minute: re-dispatches jobs whose send was lost, recovers jobs whose lease expired. */
   readonly reaper?: string;
+  /** Module run every five minutes: checkpoints every audit shard's head into the root chain. */
+  readonly auditCheckpoint?: string;
 }
 
 export interface RunplaneReliabilityProps {
@@ -22,24 +24,25 @@ export interface RunplaneReliabilityProps {
   readonly queues: RunplaneQueues;
   readonly runtimeEnvironment: Record<string, string>;
   readonly reaperSchedule?: Duration;
+  readonly checkpointSchedule?: Duration;
 }
 
 /**
- * The background functions that guarantee no job stays QUEUED or RUNNING forever: the dead-letter
- * consumer and the reaper. Each is added only when its handler module exists.
+ * The background functions: the dead-letter consumer and the reaper, which guarantee no job stays
+ * QUEUED or RUNNING forever, and the audit checkpoint, which makes deleting the newest audit
+ * entries detectable. Each is added only when its handler module exists. Every transition they
+ * make is audited in its own transaction, so each may append to the audit chain.
  */
 export class RunplaneReliability extends Construct {
   readonly deadLetterConsumer?: HandlerFunction;
   readonly reaper?: HandlerFunction;
+  readonly auditCheckpoint?: HandlerFunction;
+  readonly reaperRule?: events.Rule;
+  readonly checkpointRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: RunplaneReliabilityProps) {
     super(scope, id);
     const { data, queues } = props;
-    const grantJobMutations = (fn: HandlerFunction) => {
-      fn.allow([...TABLE_ACTIONS.writeJobs], tableResources(data.jobs, JOBS_TABLE));
-      fn.allow([...TABLE_ACTIONS.appendEvents], tableResources(data.events, EVENTS_TABLE));
-      fn.allow([...TABLE_ACTIONS.appendAudit], tableResources(data.audit, AUDIT_TABLE));
-    };
 
     if (props.entries.deadLetterConsumer) {
       const fn = new HandlerFunction(this, 'DeadLetterConsumer', {
@@ -49,7 +52,10 @@ export class RunplaneReliability extends Construct {
         // Below the DLQs' 30 s visibility timeout, as SQS event sources require.
         timeout: Duration.seconds(20),
       });
-      grantJobMutations(fn);
+      // Reads the job, fails it (an audited update), reads it back (core/maintenance handleDeadLetter).
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+      grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       // Each event source grants the mapping's own calls (receive, delete, visibility) on its DLQ.
       for (const { deadLetterQueue } of queues.pools) {
         // Partial batch responses: one job that cannot be failed yet stays in the DLQ alone.
@@ -67,15 +73,42 @@ export class RunplaneReliability extends Construct {
         // every repair is a conditional write.
         timeout: Duration.minutes(2),
       });
-      grantJobMutations(fn);
+      // Sweeps query the `undispatched` and `running` GSIs; repairs are audited updates of job items
+      // (re-dispatch marks `dispatched`, a reaped attempt is requeued or failed) and re-sends.
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.query);
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+      grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
-      new events.Rule(this, 'ReaperSchedule', {
+      this.reaperRule = new events.Rule(this, 'ReaperSchedule', {
         description: 'Re-dispatch Runplane jobs whose send was lost and recover jobs whose lease expired',
         // Every minute: core/maintenance bounds a lost send's repair at ~90 s on this schedule.
         schedule: events.Schedule.rate(props.reaperSchedule ?? Duration.minutes(1)),
         targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
       });
       this.reaper = fn;
+    }
+
+    if (props.entries.auditCheckpoint) {
+      const fn = new HandlerFunction(this, 'AuditCheckpoint', {
+        entry: props.entries.auditCheckpoint,
+        description: 'audit chain checkpoint',
+        environment: props.runtimeEnvironment,
+        memorySize: 256,
+        // One BatchGetItem of at most 128 heads and one transaction: seconds even when DynamoDB is slow.
+        timeout: Duration.minutes(1),
+      });
+      grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.checkpoint);
+      this.checkpointRule = new events.Rule(this, 'AuditCheckpointSchedule', {
+        description: 'Checkpoint every Runplane audit shard head into the root chain',
+        // Deleting a shard's newest entries is detectable once a checkpoint has seen them: five
+        // minutes bounds that window; an idle deployment writes nothing (no shard moved).
+        schedule: events.Schedule.rate(props.checkpointSchedule ?? Duration.minutes(5)),
+        // A missed run is covered by the next one; two concurrent checkpoints are harmless (the
+        // root head's condition lets one win).
+        targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0, maxEventAge: Duration.minutes(5) })],
+      });
+      this.auditCheckpoint = fn;
     }
   }
 }

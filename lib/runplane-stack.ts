@@ -6,15 +6,17 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import type { RuntimeQueue } from '../core/config.ts';
 import { WORKER_POOLS, poolQueueDefinition, type WorkerPool } from '../core/pools.ts';
-import type { RouteDefinition } from '../lambdas/routes.ts';
+import type { RouteDefinition, RouteName } from '../lambdas/routes.ts';
 import { RunplaneAlarms } from './alarms.ts';
 import { RunplaneApi, type ApiThrottle } from './api.ts';
+import { RunplaneAuth } from './auth.ts';
 import { RunplaneData } from './data.ts';
 import type { HandlerFunction } from './handler-function.ts';
 import { REPO_ROOT } from './paths.ts';
 import { RunplaneQueues, type PoolQueue } from './queues.ts';
 import { RunplaneReliability, type ReliabilityEntries } from './reliability.ts';
 import { WorkerScaler } from './scaler.ts';
+import type { OidcSettings } from './settings.ts';
 import { RunplaneWorkers } from './workers.ts';
 
 export interface RunplaneStackProps extends StackProps {
@@ -28,7 +30,17 @@ export interface RunplaneStackProps extends StackProps {
   readonly deployWorkers?: boolean;
   /** Console origins allowed by CORS. Default none (CORS off). */
   readonly corsOrigins?: readonly string[];
+  /** The stage's default per-route limit. Default: DEFAULT_ROUTE_THROTTLE (lib/api.ts). */
   readonly throttle?: ApiThrottle;
+  /** Tighter limits for some routes. Default: ROUTE_THROTTLES (lib/api.ts). */
+  readonly routeThrottles?: Readonly<Partial<Record<RouteName, ApiThrottle>>>;
+  /** An external OIDC issuer the API accepts besides API keys and the deployment's own tokens. */
+  readonly oidc?: OidcSettings;
+  /**
+   * Changes whenever it should re-run the auth bootstrap (first admin key, signing key), which is
+   * idempotent. Default: the synth time, so every deploy re-runs it.
+   */
+  readonly deployNonce?: string;
   /** Deletion protection and RETAIN on tables and buckets. Default true. */
   readonly protectData?: boolean;
   /** Default: built from worker-image/Dockerfile at deploy time (a Docker image asset). */
@@ -50,6 +62,7 @@ const FEATURE_FLAGS = {
 export const RELIABILITY_ENTRIES: Required<ReliabilityEntries> = {
   deadLetterConsumer: 'lambdas/dead-letters.ts',
   reaper: 'lambdas/maintenance.ts',
+  auditCheckpoint: 'lambdas/audit-checkpoint.ts',
 };
 
 export function presentReliabilityEntries(entries: ReliabilityEntries = RELIABILITY_ENTRIES): ReliabilityEntries {
@@ -84,7 +97,8 @@ export function workerImageFromSource(): ecs.ContainerImage {
 /**
  * Runplane on AWS: API (HTTP API + one Lambda per route), data (three tables, artifacts bucket),
  * queues (one per worker pool, each with a DLQ), worker pools (ECS on EC2, GPU-capable), the
- * scaler, the reliability functions and alarms. Environment-agnostic: it synthesizes without
+ * scaler, the reliability and audit checkpoint functions, authentication (the first admin key and
+ * the signing key in Secrets Manager, filled by a deploy-time custom resource) and alarms. Environment-agnostic: it synthesizes without
  * credentials, network or context lookups.
  */
 export class RunplaneStack extends Stack {
@@ -93,6 +107,7 @@ export class RunplaneStack extends Stack {
   readonly queues: RunplaneQueues;
   readonly workers?: RunplaneWorkers;
   readonly scaler?: WorkerScaler;
+  readonly auth: RunplaneAuth;
   readonly api: RunplaneApi;
   readonly reliability: RunplaneReliability;
   readonly alarms: RunplaneAlarms;
@@ -145,13 +160,22 @@ export class RunplaneStack extends Stack {
         queuesEnvironment: handlerEnvironment.RUNPLANE_QUEUES!,
       });
     }
+    this.auth = new RunplaneAuth(this, 'Auth', {
+      prefix: this.prefix,
+      data: this.data,
+      secretRemovalPolicy: protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...(props.oidc ? { oidc: props.oidc } : {}),
+      deployNonce: props.deployNonce ?? new Date().toISOString(),
+    });
     this.api = new RunplaneApi(this, 'Api', {
       data: this.data,
       queues: this.queues,
       runtimeEnvironment: handlerEnvironment,
+      authEnvironment: this.auth.environment,
       ...(this.scaler ? { scaling: this.scaler } : {}),
       corsOrigins: props.corsOrigins ?? [],
       ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...(props.routeThrottles ? { routeThrottles: props.routeThrottles } : {}),
       ...(props.routes ? { routes: props.routes } : {}),
       removalPolicy: logRemovalPolicy,
     });
@@ -166,12 +190,25 @@ export class RunplaneStack extends Stack {
     if (this.scaler) functions.set('scaler', this.scaler.handler);
     if (this.reliability.deadLetterConsumer) functions.set('deadLetterConsumer', this.reliability.deadLetterConsumer);
     if (this.reliability.reaper) functions.set('reaper', this.reliability.reaper);
+    if (this.reliability.auditCheckpoint) functions.set('auditCheckpoint', this.reliability.auditCheckpoint);
+    // Not the auth bootstrap: it runs only inside a deploy, and its failure fails that deploy.
     this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, functions, api: this.api });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The API endpoint: export RUNPLANE_URL=<this> for the CLI' });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.data.artifacts.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe to receive alarms' });
     new CfnOutput(this, 'JobsTableName', { value: this.data.jobs.tableName });
+    new CfnOutput(this, 'AdminKeySecretName', {
+      value: this.auth.adminKeySecret.secretName,
+      description: 'The first admin API key: aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
+    });
+    new CfnOutput(this, 'AdminKeySecretArn', { value: this.auth.adminKeySecret.secretArn });
+    new CfnOutput(this, 'AdminKeyId', { value: this.auth.bootstrap.getAttString('AdminKeyId'), description: 'Id of the first admin API key (to revoke it later)' });
+    new CfnOutput(this, 'SigningKeySecretName', {
+      value: this.auth.signingKeySecret.secretName,
+      description: 'The token signing key document: runplane token --key-file <its value>',
+    });
+    new CfnOutput(this, 'SigningKeySecretArn', { value: this.auth.signingKeySecret.secretArn });
     if (this.workers) {
       new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });
       new CfnOutput(this, 'ScalingEventsTopicArn', {

@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { DEFAULT_JWT_ISSUER } from '../core/auth/signing-key.ts';
 
 /**
  * Deployment settings, from CDK context (`cdk.json` or `-c key=value`). Values given on the command
@@ -11,6 +12,11 @@ import * as z from 'zod';
  *   runplane:deployWorkers      ECS worker pools and their scaler (default true; false for LocalStack)
  *   runplane:containerInsights  ECS Container Insights (default false)
  *   runplane:workerImage        a pushed worker image to use instead of building worker-image/
+ *   runplane:oidcJwksUrl        an external OIDC identity provider: its JWKS URL (https), issuer
+ *   runplane:oidcIssuer           and audience, all three or none (RUNPLANE_OIDC_* of core/config.ts)
+ *   runplane:oidcAudience
+ *   runplane:groupsClaim        claim (or dotted path) holding an OIDC token's groups (default "groups")
+ *   runplane:roleClaim          claim (or dotted path) holding its Runplane role (default "role")
  */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const origins = z
@@ -25,6 +31,8 @@ const origins = z
   ])
   .pipe(z.array(z.url({ protocol: /^https?$/ }).refine((o) => !o.endsWith('/'), 'must be an origin, without a trailing "/"')));
 
+const claim = z.string().min(1).max(256);
+
 export const settingsSchema = z.object({
   'runplane:stackName': z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/).default('runplane'),
   'runplane:corsOrigins': origins.default([]),
@@ -32,7 +40,22 @@ export const settingsSchema = z.object({
   'runplane:deployWorkers': bool.default(true),
   'runplane:containerInsights': bool.default(false),
   'runplane:workerImage': z.string().min(1).optional(),
+  // Checked here as core/config.ts checks it at cold start, so a bad value fails the synth, not the API.
+  'runplane:oidcJwksUrl': z.url({ protocol: /^https$/ }).optional(),
+  'runplane:oidcIssuer': z.string().min(1).max(512).optional(),
+  'runplane:oidcAudience': z.string().min(1).max(512).optional(),
+  'runplane:groupsClaim': claim.optional(),
+  'runplane:roleClaim': claim.optional(),
 });
+
+export interface OidcSettings {
+  readonly jwksUrl: string;
+  readonly issuer: string;
+  readonly audience: string;
+  /** Claim names (or dotted paths); absent: core/config.ts's defaults, `groups` and `role`. */
+  readonly groupsClaim?: string;
+  readonly roleClaim?: string;
+}
 
 export interface AppSettings {
   readonly stackName: string;
@@ -41,6 +64,8 @@ export interface AppSettings {
   readonly deployWorkers: boolean;
   readonly containerInsights: boolean;
   readonly workerImage?: string;
+  /** An external OIDC issuer whose tokens the API accepts besides API keys and its own tokens. */
+  readonly oidc?: OidcSettings;
 }
 
 export function readSettings(node: Node): AppSettings {
@@ -55,6 +80,17 @@ export function readSettings(node: Node): AppSettings {
     throw new Error(`invalid Runplane deployment settings: ${problems}`);
   }
   const s = parsed.data;
+  const oidcKeys = ['runplane:oidcJwksUrl', 'runplane:oidcIssuer', 'runplane:oidcAudience'] as const;
+  const given = oidcKeys.filter((k) => s[k] !== undefined);
+  if (given.length > 0 && given.length < oidcKeys.length) {
+    throw new Error(`invalid Runplane deployment settings: ${oidcKeys.join(', ')} go together (missing ${oidcKeys.filter((k) => s[k] === undefined).join(', ')})`);
+  }
+  if (given.length === 0 && (s['runplane:groupsClaim'] !== undefined || s['runplane:roleClaim'] !== undefined)) {
+    throw new Error('invalid Runplane deployment settings: runplane:groupsClaim and runplane:roleClaim only apply to OIDC tokens; set runplane:oidcJwksUrl, runplane:oidcIssuer and runplane:oidcAudience');
+  }
+  if (s['runplane:oidcIssuer'] === DEFAULT_JWT_ISSUER) {
+    throw new Error(`invalid Runplane deployment settings: runplane:oidcIssuer must differ from the deployment's own issuer "${DEFAULT_JWT_ISSUER}"`);
+  }
   return {
     stackName: s['runplane:stackName'],
     corsOrigins: s['runplane:corsOrigins'],
@@ -62,5 +98,16 @@ export function readSettings(node: Node): AppSettings {
     deployWorkers: s['runplane:deployWorkers'],
     containerInsights: s['runplane:containerInsights'],
     ...(s['runplane:workerImage'] ? { workerImage: s['runplane:workerImage'] } : {}),
+    ...(s['runplane:oidcJwksUrl'] && s['runplane:oidcIssuer'] && s['runplane:oidcAudience']
+      ? {
+          oidc: {
+            jwksUrl: s['runplane:oidcJwksUrl'],
+            issuer: s['runplane:oidcIssuer'],
+            audience: s['runplane:oidcAudience'],
+            ...(s['runplane:groupsClaim'] ? { groupsClaim: s['runplane:groupsClaim'] } : {}),
+            ...(s['runplane:roleClaim'] ? { roleClaim: s['runplane:roleClaim'] } : {}),
+          },
+        }
+      : {}),
   };
 }

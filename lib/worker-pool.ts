@@ -8,14 +8,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { WorkerPool } from '../core/pools.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
-import { TABLE_ACTIONS, tableResources } from './access.ts';
+import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type Grantee } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import type { PoolQueue } from './queues.ts';
-import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts';
 
 /** Where the worker image puts its health check (worker-image/Dockerfile copies it there). */
 export const WORKER_HEALTHCHECK_PATH = '/app/healthcheck.mjs';
-/** Partition-key prefix of worker registry items in the jobs table (core/workers/dynamodb-registry.ts). */
 /** ECS allows at most 120 s between SIGTERM and SIGKILL. */
 const STOP_TIMEOUT = Duration.seconds(120);
 /** The worker's drain window: running jobs may finish within it; the rest is kept for handing them back. */
@@ -198,14 +196,23 @@ export class WorkerPoolService extends Construct {
   }
 
   /**
-   * The worker's permissions, each on its own resources: its pool queue, the three tables, task
-   * protection on tasks of its cluster, and objects in the artifacts bucket.
+   * The worker's permissions, each on its own resources: its pool queue; on the jobs table, reads
+   * of jobs by id, updates of job items (claim, renew, finish, hand back: every transition but the
+   * renewal audited in its own transaction) and its own registry items; output batches on the
+   * events table; audit appends; task protection on tasks of its cluster; artifact objects.
+   *
+   * Job processes run inside the worker's container as the worker's user, so a job can reach these
+   * credentials (the ECS credentials endpoint; the worker's environment in /proc). The key
+   * conditions keep such a job from writing anything but job and registry items: above all, no
+   * API key item with a hash of its choosing.
    */
   private grantWorker(props: WorkerPoolServiceProps): void {
     const { data, queue, cluster } = props;
-    const allow = (actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) =>
-      this.taskRole.addToPolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }));
-    allow(
+    const role: Grantee = {
+      allow: (actions, resources, conditions) =>
+        this.taskRole.addToPolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) })),
+    };
+    role.allow(
       [
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
@@ -216,17 +223,15 @@ export class WorkerPoolService extends Construct {
       ],
       [queue.queue.queueArn],
     );
-    allow(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tableResources(data.jobs, JOBS_TABLE));
-    // A stopping worker removes its registry item; it may delete registry items and nothing else.
-    allow(['dynamodb:DeleteItem'], [data.jobs.tableArn], {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${WORKER_REGISTRY_KEY_PREFIX}*`] },
-    });
-    allow([...TABLE_ACTIONS.appendEvents], tableResources(data.events, EVENTS_TABLE));
-    allow(['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], tableResources(data.audit, AUDIT_TABLE));
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
+    grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);
+    grantTable(role, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
     // The agent endpoint (ECS_AGENT_URI/task-protection/v1/state) calls UpdateTaskProtection with
     // the task role. A task's ARN is only known at run time, so the grant names the cluster's tasks.
-    allow(['ecs:UpdateTaskProtection'], [cluster.arnForTasks('*')]);
-    allow(['s3:PutObject', 's3:GetObject'], [data.artifacts.arnForObjects('*')]);
+    role.allow(['ecs:UpdateTaskProtection'], [cluster.arnForTasks('*')]);
+    role.allow(['s3:PutObject', 's3:GetObject'], [data.artifacts.arnForObjects('*')]);
 
     Validations.of(this.taskRole).acknowledge(
       {

@@ -2,7 +2,19 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
-import { createApiDependencies } from '../core/app/api-dependencies.ts';
+import { auditedKeyWrites, createApiDependencies } from '../core/app/api-dependencies.ts';
+import { bootstrapAdminKey } from '../core/auth/bootstrap-admin-key.ts';
+import { DynamoDbApiKeyStore } from '../core/auth/dynamodb-api-key-store.ts';
+import {
+  fileSecretSlot,
+  localAuthPaths,
+  registerLocalPlatform,
+  unregisterLocalPlatform,
+  type LocalAuthState,
+} from '../core/auth/local-files.ts';
+import { loadOrCreateSigningKey, publicJwk } from '../core/auth/signing-key.ts';
+import { DynamoDbAuditLog } from '../core/audit/dynamodb-audit-log.ts';
+import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
@@ -33,6 +45,8 @@ export interface LocalPlatformOptions {
   readonly prefix?: string;
   readonly log?: (line: string) => void;
   readonly maintenanceIntervalSeconds?: number;
+  /** How often the audit chain is checkpointed (a scheduled Lambda in AWS); 60 s by default. */
+  readonly auditCheckpointSeconds?: number;
   readonly sweepOptions?: SweepOptions;
   /** Worker tuning, for tests and benchmarks. */
   readonly workerOptions?: Pick<
@@ -45,6 +59,9 @@ export interface LocalPlatform {
   readonly url: string;
   readonly config: RuntimeConfig;
   readonly stateFile: string;
+  /** The first admin API key (also in `<dataDir>/auth/admin-key`): what benches and tests send. */
+  readonly adminKey: string;
+  readonly dataDir: string;
   readonly workers: readonly Worker[];
   stop(): Promise<void>;
 }
@@ -73,14 +90,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const workers: Worker[] = [];
   let maintenance: NodeJS.Timeout | undefined;
   let maintenanceRun: Promise<void> = Promise.resolve();
+  let checkpoints: NodeJS.Timeout | undefined;
+  let checkpointRun: Promise<void> = Promise.resolve();
+  let pointer: string | undefined;
   const stop = async () => {
     clearInterval(maintenance);
+    clearInterval(checkpoints);
     await maintenanceRun;
+    await checkpointRun;
     await Promise.allSettled(workers.map((w) => w.stop({ drainSeconds: 5 })));
     await api?.close();
     await fauxqs?.stop();
     await dynamo?.stop();
     await rm(join(dataDir, LOCAL_STATE_FILE), { force: true });
+    await unregisterLocalPlatform(pointer);
   };
 
   try {
@@ -95,6 +118,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     await ensureTables(dynamoClient, prefix);
     const queues = await ensureQueues(sqs, prefix, queueDefinitions);
+    // First start: a signing key and an admin key under <dataDir>/auth (0600). Every start: the
+    // admin key's item exists in the table (an in-memory or wiped database loses it).
+    const authPaths = localAuthPaths(dataDir);
+    const signingKey = await loadOrCreateSigningKey(authPaths.signingKey);
+    const documentClient = createDocumentClient({ region, endpoint: dynamo.endpoint });
+    await bootstrapAdminKey({
+      store: new DynamoDbApiKeyStore({ client: documentClient, tableName: tableName(prefix, JOBS_TABLE) }),
+      secret: fileSecretSlot(authPaths.adminKey),
+      audited: auditedKeyWrites(new DynamoDbAuditLog({ client: documentClient, tableName: tableName(prefix, AUDIT_TABLE) })),
+    });
+    const adminKey = (await fileSecretSlot(authPaths.adminKey).read())!;
     const config: RuntimeConfig = {
       tables: {
         jobs: tableName(prefix, JOBS_TABLE),
@@ -114,6 +148,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       }),
       endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address },
       region,
+      auth: {
+        jwt: { issuer: signingKey.issuer, audience: signingKey.audience, publicKeys: [publicJwk(signingKey)] },
+        claims: { groups: 'groups', role: 'role' },
+      },
     };
 
     const apiDependencies = createApiDependencies(config, { queue: createJobQueue(config) });
@@ -140,6 +178,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         for (const pool of pools) await drainDeadLetters(maintenanceDeps, maintenanceDeps.deadLetters, pool);
       })().catch((err: unknown) => log(`maintenance failed: ${String(err)}`));
     }, (options.maintenanceIntervalSeconds ?? 5) * 1000);
+    // Records every audit shard's head in the root chain, so deleting a shard's newest entries is
+    // detected by `audit verify`; writes nothing while no shard moves.
+    const auditCheckpoints = new DynamoDbAuditLog({ client: documentClient, tableName: config.tables.audit });
+    checkpoints = setInterval(() => {
+      checkpointRun = auditCheckpoints
+        .checkpoint()
+        .then(() => undefined)
+        .catch((err: unknown) => log(`audit checkpoint failed: ${String(err)}`));
+    }, (options.auditCheckpointSeconds ?? 60) * 1000);
 
     const workerDeps = createWorkerDependencies(config);
     const gpus = options.workers === 0 ? [] : await detectGpus(undefined, { warn: log });
@@ -165,10 +212,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       }
     }
 
-    const state: LocalState = { api: api.url, pid: process.pid, startedAt: new Date().toISOString(), config };
+    // Paths only: the CLI reads the key from its 0600 file, so local.json holds no secret.
+    const auth: LocalAuthState = { adminKeyFile: authPaths.adminKey, signingKeyFile: authPaths.signingKey };
+    const state: LocalState & { auth: LocalAuthState } = {
+      api: api.url,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      config,
+      auth,
+    };
     const stateFile = join(dataDir, LOCAL_STATE_FILE);
     await writeFile(stateFile, JSON.stringify(state, null, 2));
-    return { url: api.url, config, stateFile, workers, stop };
+    // Lets the CLI find this platform's key from any directory (see core/auth/local-files.ts).
+    pointer = await registerLocalPlatform(api.url, dataDir).catch((err: unknown) => {
+      log(`could not register the platform for CLI discovery: ${String(err)}`);
+      return undefined;
+    });
+    return { url: api.url, config, stateFile, adminKey, dataDir, workers, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -217,6 +277,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
   console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : resolve(options.dataDir ?? '.runplane')}`);
+  console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
   console.log(`Try: npx runplane submit --wait -- node -e "console.log('hi')"`);
   console.log('Press Ctrl-C to stop.');
   await new Promise<void>((resolveStop) => {

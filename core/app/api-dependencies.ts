@@ -1,11 +1,13 @@
-import { ApiKeyService } from '../auth/api-key-service.ts';
+import { ApiKeyService, type AuditedWrite } from '../auth/api-key-service.ts';
+import { ExtraActionConflictError } from '../auth/errors.ts';
+import { DynamoDbAuditLog } from '../audit/dynamodb-audit-log.ts';
 import { createAuthenticator } from '../auth/authenticator.ts';
 import { DynamoDbApiKeyStore } from '../auth/dynamodb-api-key-store.ts';
 import { createJwtVerifier, type JwtVerifier } from '../auth/jwt-verifier.ts';
 import { createDocumentClient } from '../aws/dynamodb-client.ts';
 import { loadRuntimeConfig, type AuthConfig, type RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
-import type { Authenticator } from '../http/api-handler.ts';
+import type { Authenticator, Logger } from '../http/api-handler.ts';
 import { jsonLogger } from '../http/api-handler.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
@@ -28,6 +30,8 @@ export interface ApiDependencies {
  */
 export interface ApiDependencyOptions {
   readonly clock?: Clock;
+  /** Where refused authentications are logged (reason, route, request id; never the token). */
+  readonly log?: Logger;
   readonly queue?: JobQueue;
   /** Called after a job's message was sent (the scaler starts a worker for an idle pool). */
   readonly afterDispatch?: (pool: string) => Promise<void>;
@@ -39,8 +43,11 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
   });
   const clock = options.clock ? { clock: options.clock } : {};
+  // One audit log per process for every writer, so appends to a shard queue up here instead of
+  // racing each other's head condition.
+  const audit = new DynamoDbAuditLog({ client: documentClient, tableName: config.tables.audit, ...clock });
   const jobs = new JobService({
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs }),
+    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     ...(options.queue ? { queue: options.queue } : {}),
     ...(options.afterDispatch ? { afterDispatch: options.afterDispatch } : {}),
@@ -52,11 +59,17 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   // API keys live in the jobs table (`pk = APIKEY#<id>`), so key checks need no table of their own.
   const apiKeys = new ApiKeyService({
     store: new DynamoDbApiKeyStore({ client: documentClient, tableName: config.tables.jobs }),
+    audited: auditedKeyWrites(audit),
     ...clock,
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);
-  const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: jsonLogger });
+  const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: options.log ?? jsonLogger });
   return { config, jobs, apiKeys, authenticate };
+}
+
+/** Key creation and revocation commit with their audit entry (see core/auth/api-key-service.ts). */
+export function auditedKeyWrites(audit: DynamoDbAuditLog): AuditedWrite {
+  return (record, write) => audit.runWithEntry(record, (actions) => write(actions), (err) => err instanceof ExtraActionConflictError);
 }
 
 /** Undefined when the deployment accepts no JWT at all (no own public keys, no OIDC issuer). */

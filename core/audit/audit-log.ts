@@ -24,7 +24,7 @@ export interface AuditPage {
 /**
  * Reading and maintaining the audit chain. Appending is not here: an entry is only ever written
  * inside the transaction of the change it records, through the adapter's transaction helpers
- * (DynamoDbAuditLog.transact / runWithEntry / actionsFor), never on its own.
+ * (DynamoDbAuditLog.transact / runWithEntry / entryActions), never on its own.
  */
 export interface AuditLog {
   /** Entries of every shard merged by time (each shard in seq order), cursor-paged. */

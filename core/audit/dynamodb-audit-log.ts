@@ -17,7 +17,6 @@ import {
   AUDIT_ACTIONS,
   emptyHead,
   nextEntry,
-  shardOf,
   type AuditEntry,
   type AuditRecord,
   type ChainHead,
@@ -30,12 +29,24 @@ export type TransactionAction = NonNullable<TransactWriteCommandInput['TransactI
 
 type Item = Record<string, unknown>;
 
-/** Shards by default: see specs/04-audit-chain.md, decision 3, for the arithmetic. */
-export const DEFAULT_AUDIT_SHARDS = 8;
-/** Tries of one audited transaction when the chain head keeps moving under it. */
+/**
+ * Shards (chains) by default. Each writing process appends to one shard of its own, picked at
+ * random and kept while nobody else writes to it, so the count bounds how many processes can write
+ * at once without meeting: 64 leaves room for tens of concurrently writing Lambdas and workers.
+ * See specs/04-audit-chain.md, decisions 3 and 4.
+ */
+export const DEFAULT_AUDIT_SHARDS = 64;
+/** At most this many shards: a checkpoint records every non-empty one in one entry. */
+export const MAX_AUDIT_SHARDS = 128;
+/** Tries of one append when the chain head keeps moving under it (each try on a fresh shard). */
 export const DEFAULT_APPEND_ATTEMPTS = 12;
-// An entry's details are capped so an entry costs a couple of write units, whatever is recorded.
+// An entry's details are capped so an entry costs a few write units whatever is recorded; a
+// checkpoint of MAX_AUDIT_SHARDS shards (about 95 bytes each) fits.
 export const MAX_DETAILS_BYTES = 16 * 1024;
+// TransactWriteItems takes 100 actions and 4 MB; a batch stays below both with room to spare
+// for the head action and for our size estimate being an estimate.
+const MAX_BATCH_ACTIONS = 100;
+const MAX_BATCH_BYTES = 3 * 1024 * 1024;
 
 /** The partition of a chain: its head item at seq 0 and its entries at seq 1, 2, ... */
 export function chainKey(chain: ChainId): string {
@@ -73,11 +84,11 @@ export interface AuditedTransaction {
 export interface DynamoDbAuditLogOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
-  /** Shards entries are spread over by target; every writer of one deployment must agree on it. */
+  /** Shards entries are spread over; every process of one deployment must use the same count. */
   readonly shards?: number;
   readonly clock?: Clock;
   readonly maxAttempts?: number;
-  /** Jitter source in [0, 1); injectable for tests. */
+  /** Random source in [0, 1) for shard picks and jitter; injectable for tests. */
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -87,21 +98,47 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 // DynamoDB throttled one of them. Anything else (a validation error) will fail the same way again.
 const RETRYABLE_CODES = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
+/** One append waiting for this process's next transaction. */
+interface Pending {
+  readonly items: readonly TransactionAction[];
+  readonly record: AuditRecord;
+  readonly time: Date;
+  readonly resolve: (entry: AuditEntry) => void;
+  readonly reject: (err: unknown) => void;
+  /** Approximate bytes of its actions, for the 4 MB transaction limit. */
+  readonly bytes: number;
+  /** Identities of the items its actions touch: one transaction may touch an item once. */
+  readonly keys: readonly string[];
+}
+
+interface Cancellation {
+  readonly kind: 'fail' | 'lost-shard' | 'retry';
+  /** Members whose own conditions failed, by position in the batch, with the items found. */
+  readonly refused: Map<number, { index: number; item: Item | undefined }[]>;
+}
+
+/** A write run by another store (runWithEntry) while this process's shard is held for it. */
+interface External {
+  readonly run: () => Promise<void>;
+}
+
 /**
  * The audit chain in DynamoDB (table AUDIT_TABLE). Each shard is one partition, `SHARD#<n>`: a head
  * item at seq 0 (`headSeq`, `headHash`) and the entries at seq 1, 2, ... The root chain (`ROOT`)
  * holds checkpoints of every shard's head.
  *
- * Appending = one TransactWriteItems: the caller's change with its conditions, the entry (Put,
- * `attribute_not_exists`) and the head (Put, conditional on the head still being at the seq the
- * entry extends). When another writer moved the head first, the failed head condition returns the
- * new head (ALL_OLD) and the whole transaction is rebuilt on it and retried, with jittered backoff,
- * up to `maxAttempts`. When one of the caller's own conditions failed, nothing was written and
- * TransactionRefusedError says which, so the caller reports its usual domain error.
- *
- * Within one process, appends to one shard are queued rather than raced (they would only conflict
- * with each other); the last head this process wrote is kept, so an uncontended append is a single
- * call. Across processes the head condition does the arbitration.
+ * Appending = one TransactWriteItems: the callers' changes with their conditions, one entry Put
+ * per change (`attribute_not_exists`) and the head Put, conditional on the head still being at the
+ * seq the first entry extends. Concurrency:
+ * - Across processes: each process writes to one shard of its own, picked at random and kept while
+ *   its head condition holds. When it fails, another process is writing there: this one moves to
+ *   another random shard and retries at once, so writers spread themselves out instead of taking
+ *   turns on one head. Nothing is written by a failed try.
+ * - Within a process: appends queue for the process's shard, and all that queued while one
+ *   transaction was in flight go together in the next (group commit, up to 100 actions / 3 MB, never
+ *   two actions on one item). A change whose own condition fails is answered with
+ *   TransactionRefusedError and the others are retried without it.
+ * The head this process last wrote is kept, so an uncontended append is one call, no read.
  */
 export class DynamoDbAuditLog implements AuditLog {
   readonly tableName: string;
@@ -111,14 +148,20 @@ export class DynamoDbAuditLog implements AuditLog {
   private readonly maxAttempts: number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** The head this process last saw per chain: a guess, verified by the head condition. */
+  /** The heads this process last saw: a guess, verified by the head condition. */
   private readonly heads = new Map<ChainId, ChainHead>();
-  /** The tail of the in-process queue of appends per chain. */
-  private readonly queues = new Map<ChainId, Promise<unknown>>();
+  /** The shard this process writes to; picked on first use and after losing it. */
+  private shard: number | undefined;
+  private readonly pending: (Pending | External)[] = [];
+  private flushing = false;
+  /** Serializes the root chain's writers (checkpoints) in this process. */
+  private rootQueue: Promise<unknown> = Promise.resolve();
 
   constructor(options: DynamoDbAuditLogOptions) {
     const shards = options.shards ?? DEFAULT_AUDIT_SHARDS;
-    if (!Number.isInteger(shards) || shards < 1 || shards > 256) throw new RangeError(`audit shards must be 1..256, got ${shards}`);
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_AUDIT_SHARDS) {
+      throw new RangeError(`audit shards must be 1..${MAX_AUDIT_SHARDS}, got ${shards}`);
+    }
     this.client = options.client;
     this.tableName = options.tableName;
     this.shards = shards;
@@ -126,11 +169,6 @@ export class DynamoDbAuditLog implements AuditLog {
     this.maxAttempts = options.maxAttempts ?? DEFAULT_APPEND_ATTEMPTS;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
-  }
-
-  /** The shard `target`'s entries go to. */
-  shardOf(target: string): number {
-    return shardOf(target, this.shards);
   }
 
   /** The chain's head as stored (strongly consistent read). */
@@ -148,53 +186,21 @@ export class DynamoDbAuditLog implements AuditLog {
   /**
    * The two actions that append `record` after `head`: the entry's Put and the head's conditional
    * Put (which returns the current head on failure). Pure; add them to a TransactWriteItems call
-   * after your own actions. Action 0 fails only if the head item lags its entries (tampering);
-   * action 1 fails when another writer appended first: rebuild on the new head and retry.
+   * after your own actions. If the call is cancelled on either, another writer appended first (or
+   * the head was tampered with): read a head again and rebuild. `runWithEntry` does that for you.
    */
   entryActions(record: AuditRecord, head: ChainHead, time: Date = this.clock()): { entry: AuditEntry; actions: TransactionAction[] } {
     checkRecord(record);
     const entry = nextEntry(head, record, time);
-    const pk = chainKey(head.chain);
-    return {
-      entry,
-      actions: [
-        { Put: { TableName: this.tableName, Item: { pk, ...entry }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: { pk, seq: 0, headSeq: entry.seq, headHash: entry.hash },
-            ...(head.seq === 0
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : { ConditionExpression: 'headSeq = :expected', ExpressionAttributeValues: { ':expected': head.seq } }),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-      ],
-    };
+    return { entry, actions: [this.entryPut(head.chain, entry), this.headPut(head, entry)] };
   }
 
   /**
-   * The actions appending `record` on the head as this process knows it (read when unknown): for a
-   * store that runs its own transaction. If that transaction fails on these actions, call
-   * `forgetHead(record.target)` and ask again; `runWithEntry` does all of that for you.
-   */
-  async actionsFor(record: AuditRecord, time: Date = this.clock()): Promise<TransactionAction[]> {
-    const chain = this.shardOf(record.target);
-    const head = this.heads.get(chain) ?? (await this.readHead(chain));
-    return this.entryActions(record, head, time).actions;
-  }
-
-  /** Drops what this process believes is the head of `target`'s shard; the next append reads it. */
-  forgetHead(target: string): void {
-    this.heads.delete(this.shardOf(target));
-  }
-
-  /**
-   * For a store that runs its own TransactWriteItems (the API-key store): builds the entry actions
-   * on the current head and calls `write(actions)`, which must commit them atomically with its own
-   * change. When `write` throws an error `isHeadConflict` recognizes (the entry actions' condition
-   * failed: another writer appended first), the head is re-read and `write` is called again with
-   * fresh actions, with jittered backoff, up to `maxAttempts`. Any other error passes through.
+   * For a store that runs its own TransactWriteItems (the API-key store): holds this process's
+   * shard, builds the entry actions on its head and calls `write(actions)`, which must commit them
+   * atomically with its own change. When `write` throws an error `isHeadConflict` recognizes (the
+   * entry actions' condition failed: another writer appended first), it is called again with fresh
+   * actions on another shard, with jittered backoff, up to `maxAttempts`. Other errors pass through.
    *
    * @example
    * await audit.runWithEntry(
@@ -203,92 +209,103 @@ export class DynamoDbAuditLog implements AuditLog {
    *   (err) => err instanceof ExtraActionConflictError,
    * );
    */
-  async runWithEntry<T>(
+  runWithEntry<T>(
     record: AuditRecord,
     write: (actions: TransactionAction[], entry: AuditEntry) => Promise<T>,
     isHeadConflict: (err: unknown) => boolean,
     time: Date = this.clock(),
   ): Promise<T> {
-    const chain = this.shardOf(record.target);
-    return this.queued(chain, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const head = this.heads.get(chain) ?? (await this.readHead(chain));
-        const { entry, actions } = this.entryActions(record, head, time);
-        try {
-          const result = await write(actions, entry);
-          this.heads.set(chain, { chain, seq: entry.seq, hash: entry.hash });
-          return result;
-        } catch (err) {
-          this.heads.delete(chain);
-          if (!isHeadConflict(err)) throw err;
-          if (attempt >= this.maxAttempts) throw contention(chain, attempt, err);
-          await this.sleep(this.backoff(attempt));
+    return new Promise<T>((resolve, reject) => {
+      checkRecord(record);
+      const run = async () => {
+        for (let attempt = 1; ; attempt++) {
+          const head = await this.currentHead();
+          const { entry, actions } = this.entryActions(record, head, time);
+          try {
+            const result = await write(actions, entry);
+            this.heads.set(head.chain, { chain: head.chain, seq: entry.seq, hash: entry.hash });
+            resolve(result);
+            return;
+          } catch (err) {
+            // The other store's write may or may not have gone through: read the head next time.
+            this.heads.delete(head.chain);
+            if (!isHeadConflict(err)) {
+              reject(err);
+              return;
+            }
+            this.leaveShard(head.chain);
+            if (attempt >= this.maxAttempts) {
+              reject(contention(head.chain, attempt, err));
+              return;
+            }
+            await this.sleep(this.backoff(attempt));
+          }
         }
-      }
+      };
+      this.enqueue({ run: () => run().catch(reject) });
     });
   }
 
   /**
-   * Commits `items` and the entry for `record` as one transaction (see the class comment). Returns
-   * the entry. Throws TransactionRefusedError when one of `items`' conditions failed (nothing was
-   * written), DependencyError when DynamoDB failed or the head stayed contended.
+   * Commits `items` and the entry for `record` atomically (see the class comment). Returns the
+   * entry. Throws TransactionRefusedError when one of `items`' conditions failed (nothing of this
+   * change was written), DependencyError when DynamoDB failed or shards stayed contended.
    */
   transact(transaction: AuditedTransaction): Promise<AuditEntry> {
-    return this.transactOn(this.shardOf(transaction.record.target), transaction);
+    const time = transaction.time ?? this.clock();
+    return new Promise<AuditEntry>((resolve, reject) => {
+      checkRecord(transaction.record);
+      this.enqueue({
+        items: transaction.items,
+        record: transaction.record,
+        time,
+        resolve,
+        reject,
+        bytes: transaction.items.reduce((n, a) => n + approximateBytes(a), 0) + approximateBytes(transaction.record) + 512,
+        keys: transaction.items.map(itemIdentity),
+      });
+    });
   }
 
-  /** An entry recording no other write (a checkpoint; tests and benchmarks). */
+  /** An entry recording no other write (tests and benchmarks; real changes use transact). */
   append(record: AuditRecord, time?: Date): Promise<AuditEntry> {
     return this.transact({ items: [], record, ...(time ? { time } : {}) });
   }
 
   async checkpoint(time: Date = this.clock()): Promise<AuditEntry | null> {
-    return this.queued('root', async () => {
-      const rootHead = await this.readHead('root');
-      const last = rootHead.seq > 0 ? await this.readEntry('root', rootHead.seq) : undefined;
-      const previous = last ? checkpointShards(last) : [];
-      // Shards a previous checkpoint knew stay recorded even if the shard count was lowered since.
-      const ids = shardIds(Math.max(this.shards, ...previous.map((s) => s.shard + 1)));
-      const heads = await this.readHeads(ids);
-      const shards = heads.map((h) => ({ shard: h.chain as number, seq: h.seq, hash: h.hash }));
-      // An idle deployment writes nothing: a checkpoint only when some shard moved.
-      if (last && canonicalJson(shards) === canonicalJson(previous)) return null;
-      this.heads.set('root', rootHead);
-      return this.transactOnChain('root', {
-        items: [],
-        record: { actor: 'system:checkpoint', action: AUDIT_ACTIONS.checkpoint, target: 'audit:shards', details: { shards } },
-        time,
-      });
-    });
+    const run = this.rootQueue.then(() => this.writeCheckpoint(time));
+    this.rootQueue = run.catch(() => undefined);
+    return run;
   }
 
   async list(query: ListAuditQuery): Promise<AuditPage> {
     const chains: ChainId[] = query.shard === undefined ? shardIds(this.shards) : [query.shard];
     const positions = decodePositions(query.after, chains);
-    const pages = await Promise.all(
-      chains.map(async (chain) => {
-        const { items, more } = await this.queryEntries(chain, positions.get(chain) ?? 0, query.limit);
-        return { chain, entries: items.flatMap((i) => toView(chain, i)), more };
-      }),
+    // Every chain is read in small chunks and refilled only when the merge reaches its end, so a
+    // page costs about one query per chain, not `limit` items from each.
+    const chunk = Math.min(query.limit, Math.ceil(query.limit / chains.length) + 1);
+    const buffers = await Promise.all(
+      chains.map(async (chain) => ({ chain, ...(await this.queryEntries(chain, positions.get(chain) ?? 0, chunk)), next: 0 })),
     );
-    // k-way merge by time; each shard's own order (seq) is kept because each page is in seq order.
-    const cursors = pages.map(() => 0);
     const out: AuditEntryView[] = [];
     while (out.length < query.limit) {
-      let best = -1;
-      for (let p = 0; p < pages.length; p++) {
-        const candidate = pages[p]!.entries[cursors[p]!];
-        if (!candidate) continue;
-        const current = best < 0 ? undefined : pages[best]!.entries[cursors[best]!];
-        if (!current || candidate.time < current.time) best = p;
+      for (const b of buffers) {
+        if (b.next >= b.entries.length && b.more) {
+          const last = b.entries.at(-1)?.seq ?? positions.get(b.chain) ?? 0;
+          Object.assign(b, await this.queryEntries(b.chain, last, chunk), { next: 0 });
+        }
       }
-      if (best < 0) break;
-      const entry = pages[best]!.entries[cursors[best]!]!;
-      cursors[best]!++;
+      let best: (typeof buffers)[number] | undefined;
+      for (const b of buffers) {
+        const candidate = b.entries[b.next];
+        if (candidate && (!best || candidate.time < best.entries[best.next]!.time)) best = b;
+      }
+      if (!best) break;
+      const entry = best.entries[best.next++]!;
       out.push(entry);
       positions.set(entry.shard, entry.seq);
     }
-    const hasMore = pages.some((page, p) => cursors[p]! < page.entries.length || page.more);
+    const hasMore = buffers.some((b) => b.next < b.entries.length || b.more);
     return { entries: out, next: encodePositions(positions), hasMore };
   }
 
@@ -336,65 +353,211 @@ export class DynamoDbAuditLog implements AuditLog {
     return items;
   }
 
-  private async transactOn(chain: ChainId, transaction: AuditedTransaction): Promise<AuditEntry> {
-    return this.queued(chain, () => this.transactOnChain(chain, transaction));
+  private entryPut(chain: ChainId, entry: AuditEntry): TransactionAction {
+    return { Put: { TableName: this.tableName, Item: { pk: chainKey(chain), ...entry }, ConditionExpression: 'attribute_not_exists(pk)' } };
   }
 
-  /** The append loop; the caller holds the chain's in-process queue. */
-  private async transactOnChain(chain: ChainId, transaction: AuditedTransaction): Promise<AuditEntry> {
-    const { items, record } = transaction;
-    const time = transaction.time ?? this.clock();
-    for (let attempt = 1; ; attempt++) {
-      const head = this.heads.get(chain) ?? (await this.readHead(chain));
-      const { entry, actions } = this.entryActions(record, head, time);
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: [...items, ...actions] }));
-        this.heads.set(chain, { chain, seq: entry.seq, hash: entry.hash });
-        return entry;
-      } catch (err) {
-        this.heads.delete(chain);
-        if (!isTransactionCanceled(err)) throw dependencyFailure('audit log', err);
-        const reasons = err.CancellationReasons ?? [];
-        const refused = reasons
-          .slice(0, items.length)
-          .map((r, index) => ({ index, code: r.Code, item: r.Item ? unmarshall(r.Item as Record<string, AttributeValue>) : undefined }))
-          .filter((r) => r.code === 'ConditionalCheckFailed');
-        // The change itself is not applicable: that is the caller's answer, whatever the head did.
-        if (refused.length > 0) throw new TransactionRefusedError(refused.map(({ index, item }) => ({ index, item })), { cause: err });
-        const entryReason = reasons[items.length];
-        const headReason = reasons[items.length + 1];
-        if (headReason?.Code === 'ConditionalCheckFailed') {
-          if (headReason.Item) this.heads.set(chain, headFromItem(chain, unmarshall(headReason.Item as Record<string, AttributeValue>)));
-        } else if (entryReason?.Code === 'ConditionalCheckFailed') {
-          // The head accepted the append but the entry's seq is taken: the head was moved back.
-          throw new DependencyError('audit log', new Error(`audit chain ${chainKey(chain)}: head item is behind its entries; run audit verify`));
-        } else if (!reasons.some((r) => r.Code !== undefined && RETRYABLE_CODES.has(r.Code))) {
-          throw dependencyFailure('audit log', err);
+  private headPut(head: ChainHead, last: AuditEntry): TransactionAction {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { pk: chainKey(head.chain), seq: 0, headSeq: last.seq, headHash: last.hash },
+        ...(head.seq === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'headSeq = :expected', ExpressionAttributeValues: { ':expected': head.seq } }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  private enqueue(work: Pending | External): void {
+    this.pending.push(work);
+    if (this.flushing) return;
+    this.flushing = true;
+    void this.flush();
+  }
+
+  /** Runs queued work until none is left: one transaction (or one external write) at a time. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const first = this.pending[0]!;
+        if ('run' in first) {
+          this.pending.shift();
+          await first.run();
+          continue;
         }
-        if (attempt >= this.maxAttempts) throw contention(chain, attempt, err);
-        await this.sleep(this.backoff(attempt));
+        await this.commit(this.takeBatch());
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** The longest prefix of the queue that fits one transaction. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    let actions = 1;
+    let bytes = 0;
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      if ('run' in next) break;
+      const size = next.items.length + 1;
+      if (batch.length > 0 && (actions + size > MAX_BATCH_ACTIONS || bytes + next.bytes > MAX_BATCH_BYTES || next.keys.some((k) => keys.has(k)))) {
+        break;
+      }
+      this.pending.shift();
+      batch.push(next);
+      next.keys.forEach((k) => keys.add(k));
+      actions += size;
+      bytes += next.bytes;
+    }
+    return batch;
+  }
+
+  /** Writes `batch` (changes, their entries, the head) as one transaction; settles every member. */
+  private async commit(batch: Pending[]): Promise<void> {
+    let live = batch;
+    for (let attempt = 1; live.length > 0; attempt++) {
+      let head: ChainHead;
+      try {
+        head = await this.currentHead();
+      } catch (err) {
+        live.forEach((p) => p.reject(err));
+        return;
+      }
+      const entries: AuditEntry[] = [];
+      const actions: TransactionAction[] = [];
+      const owner: { pending: number; own: number | 'entry' }[] = [];
+      let tail = head;
+      live.forEach((p, i) => {
+        const entry = nextEntry(tail, p.record, p.time);
+        tail = { chain: head.chain, seq: entry.seq, hash: entry.hash };
+        entries.push(entry);
+        p.items.forEach((item, own) => {
+          actions.push(item);
+          owner.push({ pending: i, own });
+        });
+        actions.push(this.entryPut(head.chain, entry));
+        owner.push({ pending: i, own: 'entry' });
+      });
+      actions.push(this.headPut(head, entries.at(-1)!));
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: actions }));
+        this.heads.set(head.chain, tail);
+        live.forEach((p, i) => p.resolve(entries[i]!));
+        return;
+      } catch (err) {
+        const outcome = this.cancellation(err, owner);
+        if (outcome.kind === 'fail') {
+          // DynamoDB refused the call without applying it (a validation error: an item too large,
+          // say): each member alone gets its own answer. Anything else (a timeout) may have been
+          // applied, so it is reported, never re-sent in another shape.
+          const notApplied = isTransactionCanceled(err) || (err instanceof Error && err.name === 'ValidationException');
+          if (live.length > 1 && notApplied) {
+            for (const p of live) await this.commit([p]);
+          } else {
+            // Perhaps written: the head is unknown until read again.
+            if (!notApplied) this.heads.delete(head.chain);
+            const error = dependencyFailure('audit log', err);
+            live.forEach((p) => p.reject(error));
+          }
+          return;
+        }
+        if (outcome.refused.size > 0) {
+          // Their changes do not apply. Nothing was written, so the others go again at once.
+          for (const [i, failed] of outcome.refused) live[i]!.reject(new TransactionRefusedError(failed, { cause: err }));
+          live = live.filter((_, i) => !outcome.refused.has(i));
+        }
+        if (outcome.kind === 'lost-shard') {
+          this.leaveShard(head.chain);
+        } else if (outcome.refused.size > 0) {
+          continue;
+        }
+        if (attempt >= this.maxAttempts) {
+          const error = contention(head.chain, attempt, err);
+          live.forEach((p) => p.reject(error));
+          return;
+        }
+        // The first move to a fresh shard needs no wait; a conflict or throttling, or a second
+        // lost shard in a row, does.
+        await this.sleep(attempt === 1 && outcome.kind === 'lost-shard' ? 0 : this.backoff(attempt));
       }
     }
   }
 
-  /** Runs `fn` after every earlier append to `chain` from this process has settled. */
-  private queued<T>(chain: ChainId, fn: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(chain) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(chain, settled);
-    void settled.then(() => {
-      if (this.queues.get(chain) === settled) this.queues.delete(chain);
+  /**
+   * What a failed transaction means for the batch that sent it: which members' own conditions
+   * failed (refused), and whether to move to another shard, retry in place, or give up.
+   */
+  private cancellation(err: unknown, owner: readonly { pending: number; own: number | 'entry' }[]): Cancellation {
+    const refused = new Map<number, { index: number; item: Item | undefined }[]>();
+    if (!isTransactionCanceled(err)) return { kind: 'fail', refused };
+    const reasons = err.CancellationReasons ?? [];
+    let entryFailed = false;
+    reasons.forEach((reason, index) => {
+      if (reason.Code !== 'ConditionalCheckFailed') return;
+      const who = owner[index];
+      if (!who) return;
+      if (who.own === 'entry') {
+        entryFailed = true;
+        return;
+      }
+      const item = reason.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined;
+      refused.set(who.pending, [...(refused.get(who.pending) ?? []), { index: who.own, item }]);
     });
-    return run;
+    const headReason = reasons[owner.length];
+    // Another writer on this shard (head moved), or a head behind its entries (tampered): move on.
+    if (headReason?.Code === 'ConditionalCheckFailed' || entryFailed) return { kind: 'lost-shard', refused };
+    if (refused.size > 0 || reasons.some((r) => r.Code !== undefined && RETRYABLE_CODES.has(r.Code))) return { kind: 'retry', refused };
+    return { kind: 'fail', refused };
   }
 
-  /** Full jitter, from about 2 ms up to 200 ms: DynamoDB transactions take a few ms, so a short wait suffices. */
+  /** This process's shard and its head (read once, then kept). */
+  private async currentHead(): Promise<ChainHead> {
+    this.shard ??= Math.floor(this.random() * this.shards);
+    const known = this.heads.get(this.shard);
+    if (known) return known;
+    const head = await this.readHead(this.shard);
+    this.heads.set(this.shard, head);
+    return head;
+  }
+
+  /** Someone else writes to `chain`: forget it and pick another shard at random. */
+  private leaveShard(chain: ChainId): void {
+    this.heads.delete(chain);
+    if (this.shard !== chain || this.shards === 1) return;
+    const other = Math.floor(this.random() * (this.shards - 1));
+    this.shard = other >= chain ? other + 1 : other;
+  }
+
+  private async writeCheckpoint(time: Date): Promise<AuditEntry | null> {
+    const rootHead = await this.readHead('root');
+    const last = rootHead.seq > 0 ? await this.readEntry('root', rootHead.seq) : undefined;
+    const previous = last ? checkpointShards(last) : [];
+    // Shards a previous checkpoint knew stay covered even if the shard count was lowered since.
+    const ids = shardIds(Math.max(this.shards, ...previous.map((s) => s.shard + 1)));
+    const heads = await this.readHeads(ids);
+    // Empty shards have nothing to protect; leaving them out keeps the entry small.
+    const shards = heads.filter((h) => h.seq > 0).map((h) => ({ shard: h.chain as number, seq: h.seq, hash: h.hash }));
+    // An idle deployment writes nothing: a checkpoint only when some shard moved.
+    if (shards.length === 0 || (last && canonicalJson(shards) === canonicalJson(previous))) return null;
+    const record: AuditRecord = { actor: 'system:checkpoint', action: AUDIT_ACTIONS.checkpoint, target: 'audit:shards', details: { shards } };
+    const { entry, actions } = this.entryActions(record, rootHead, time);
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: actions }));
+    } catch (err) {
+      // Another checkpointer got there first: its checkpoint is as good as this one.
+      if (isTransactionCanceled(err) && err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return null;
+      throw dependencyFailure('audit log', err);
+    }
+    return entry;
+  }
+
+  /** Full jitter up to 2^attempt ms, at most 100 ms: transactions take a few ms. */
   private backoff(attempt: number): number {
-    return this.random() * Math.min(200, 2 * 2 ** attempt);
+    return this.random() * Math.min(100, 2 ** attempt);
   }
 
   private async readEntry(chain: ChainId, seq: number): Promise<AuditEntry | undefined> {
@@ -436,7 +599,7 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 
   /** Up to `limit` entries after `after`, and whether more were stored. */
-  private async queryEntries(chain: ChainId, after: number, limit: number): Promise<{ items: Item[]; more: boolean }> {
+  private async queryEntries(chain: ChainId, after: number, limit: number): Promise<{ entries: AuditEntryView[]; more: boolean }> {
     try {
       const out = await this.client.send(
         new QueryCommand({
@@ -446,11 +609,22 @@ export class DynamoDbAuditLog implements AuditLog {
           Limit: limit,
         }),
       );
-      return { items: out.Items ?? [], more: out.LastEvaluatedKey !== undefined };
+      return { entries: (out.Items ?? []).flatMap((i) => toView(chain, i)), more: out.LastEvaluatedKey !== undefined };
     } catch (err) {
       throw dependencyFailure('audit log', err);
     }
   }
+}
+
+/** Which item an action touches, as far as "one action per item per transaction" goes. */
+function itemIdentity(action: TransactionAction): string {
+  const op = action.Put ?? action.Update ?? action.Delete ?? action.ConditionCheck;
+  const key = op && 'Key' in op && op.Key ? op.Key : op && 'Item' in op && op.Item ? { pk: op.Item.pk, seq: op.Item.seq } : {};
+  return `${op?.TableName ?? ''}|${JSON.stringify(key)}`;
+}
+
+function approximateBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }
 
 function shardIds(count: number): number[] {

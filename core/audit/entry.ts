@@ -16,7 +16,7 @@ export interface AuditEntry {
   readonly actor: string;
   /** What was done, `<noun>.<verb>` (AUDIT_ACTIONS). */
   readonly action: string;
-  /** What it was done to, `<kind>:<id>` (`job:01J...`, `apikey:...`); also picks the shard. */
+  /** What it was done to, `<kind>:<id>` (`job:01J...`, `apikey:...`). */
   readonly target: string;
   /** The facts of the change (from/to state, reason, attempt, ...); JSON, no secrets. */
   readonly details: Readonly<Record<string, unknown>>;
@@ -106,12 +106,4 @@ export function nextEntry(head: ChainHead, record: AuditRecord, time: Date): Aud
     prevHash: head.hash,
   };
   return { ...body, hash: hashEntry(body) };
-}
-
-/**
- * The shard a target's entries go to: stable (first 32 bits of SHA-256 of the target), so one
- * target's entries stay in order in one chain.
- */
-export function shardOf(target: string, shards: number): number {
-  return createHash('sha256').update(target, 'utf8').digest().readUInt32BE(0) % shards;
 }

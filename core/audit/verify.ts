@@ -76,8 +76,11 @@ export interface CheckpointShard {
   readonly hash: string;
 }
 
-/** Verifies one chain's items (head item included). */
-export function verifyChain(chain: ChainId, items: readonly Readonly<Record<string, unknown>>[]): ChainReport {
+/**
+ * Verifies one chain's items. With `headIncluded` false (entries read through the API, which does
+ * not return head items) the tail is not compared with a head.
+ */
+export function verifyChain(chain: ChainId, items: readonly Readonly<Record<string, unknown>>[], headIncluded = true): ChainReport {
   const problems: AuditProblem[] = [];
   const report = (seq: number, kind: ProblemKind, problem: string) => problems.push({ shard: chain, seq, kind, problem });
   const genesis = genesisHash(chain);
@@ -134,7 +137,9 @@ export function verifyChain(chain: ChainId, items: readonly Readonly<Record<stri
   }
 
   const tail = { seq: expected - 1, hash: prev };
-  if (!head) {
+  if (!headIncluded) {
+    // Nothing to compare the tail with.
+  } else if (!head) {
     if (tail.seq > 0) report(tail.seq, 'head-mismatch', `the chain's head item is missing (last entry is ${tail.seq})`);
   } else {
     const headSeq = head.headSeq;
@@ -161,9 +166,9 @@ export function verifyChain(chain: ChainId, items: readonly Readonly<Record<stri
  * Verifies the root chain and every shard, then checks each checkpoint against the shards.
  * `shards` are the shard chains to examine (all that may exist: see DynamoDbAuditLog.verify).
  */
-export function verifyAuditChains(root: ChainItems, shards: readonly ChainItems[]): VerifyResult {
-  const rootReport = verifyChain('root', root.items);
-  const shardReports = shards.map((s) => verifyChain(s.chain, s.items));
+export function verifyAuditChains(root: ChainItems, shards: readonly ChainItems[], headsIncluded = true): VerifyResult {
+  const rootReport = verifyChain('root', root.items, headsIncluded);
+  const shardReports = shards.map((s) => verifyChain(s.chain, s.items, headsIncluded));
   const byShard = new Map(shardReports.map((r) => [r.chain, r]));
 
   // The earliest violation per shard across all checkpoints (the oldest is the most telling).
@@ -175,11 +180,16 @@ export function verifyAuditChains(root: ChainItems, shards: readonly ChainItems[
       const stored = report?.hashes.get(recorded.seq);
       let problem: AuditProblem | undefined;
       if (stored === undefined) {
+        // Past the tail: the newest entries were cut off (and the head rewound, or it would have said so).
+        const from = report && recorded.seq > report.tail.seq ? report.tail.seq + 1 : recorded.seq;
         problem = {
           shard: recorded.shard,
-          seq: recorded.seq,
+          seq: from,
           kind: 'deleted',
-          problem: `entry ${recorded.seq}, recorded by checkpoint ${checkpoint.seq}, is missing`,
+          problem:
+            from === recorded.seq
+              ? `entry ${recorded.seq}, recorded by checkpoint ${checkpoint.seq}, is missing`
+              : `entries ${from}..${recorded.seq}, recorded by checkpoint ${checkpoint.seq}, are missing`,
         };
       } else if (stored !== recorded.hash) {
         problem = {
@@ -212,6 +222,32 @@ export function verifyAuditChains(root: ChainItems, shards: readonly ChainItems[
     ...(capped[0] ? { firstBroken: capped[0] } : {}),
     problems: capped,
   };
+}
+
+/**
+ * Verifies entries as `GET /v1/audit` returns them (each with its `shard`), every shard's and the
+ * root's: what `runplane audit verify --local` runs, so the hashes are recomputed on the auditor's
+ * machine rather than by the server. Head items are not served, so a shard's newest entries
+ * deleted after its last checkpoint go unnoticed here (the server's verify compares heads).
+ */
+export function verifyListedEntries(entries: readonly { readonly shard: ChainId; readonly seq: number }[]): VerifyResult {
+  const byChain = new Map<ChainId, Readonly<Record<string, unknown>>[]>();
+  let shardCount = 0;
+  for (const entry of entries) {
+    const chain = entry.shard;
+    if (chain !== 'root') shardCount = Math.max(shardCount, chain + 1);
+    const item = entry as unknown as Readonly<Record<string, unknown>>;
+    const list = byChain.get(chain);
+    if (list) list.push(item);
+    else byChain.set(chain, [item]);
+  }
+  for (const entry of byChain.get('root') ?? []) {
+    const parsed = toEntry(entry);
+    if (parsed) for (const s of checkpointShards(parsed)) shardCount = Math.max(shardCount, s.shard + 1);
+  }
+  const bySeq = (a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>) => (a.seq as number) - (b.seq as number);
+  const shards = Array.from({ length: shardCount }, (_, chain) => ({ chain, items: (byChain.get(chain) ?? []).sort(bySeq) }));
+  return verifyAuditChains({ chain: 'root', items: (byChain.get('root') ?? []).sort(bySeq) }, shards, false);
 }
 
 /** The shards a checkpoint entry recorded; nothing when its details are not a checkpoint's. */

@@ -2,12 +2,13 @@ import * as z from 'zod';
 import { systemClock, type Clock } from '../ids.ts';
 import { parseOrThrow } from '../jobs/job-service.ts';
 import { apiKeyMatches, generateApiKey, newApiKeyId, parseApiKey } from './api-key.ts';
-import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary, KeyWriteOptions } from './api-key-store.ts';
+import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary, TransactionAction } from './api-key-store.ts';
 import { ROLES, type Caller } from './caller.ts';
 import { ApiKeyNotFoundError, UnauthenticatedError } from './errors.ts';
 import { groupNameSchema } from './groups.ts';
 import { requirePermission } from './policy.ts';
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const DEFAULT_API_KEY_TTL_SECONDS = 90 * 24 * 3600;
@@ -40,22 +41,32 @@ export interface CreatedApiKey extends ApiKeySummary {
   readonly key: string;
 }
 
-/**
- * Hook for the audit chain: given what a key write is about to record, returns the transaction
- * actions that append its audit entry. Called once per write attempt.
- */
-export type KeyAuditActions = (entry: {
+/** What a key write records in the audit chain. */
+export interface KeyAuditRecord {
   readonly actor: string;
   readonly action: 'apikey.create' | 'apikey.revoke';
   readonly target: string;
   readonly details: Record<string, unknown>;
-}) => Promise<KeyWriteOptions['extraActions']>;
+}
+
+/**
+ * The audit seam: runs `write` with the transaction actions that append `record` to the audit
+ * chain, so the key change and its entry commit together; rebuilds and retries them when the
+ * chain's head moved (ExtraActionConflictError). DynamoDbAuditLog.runWithEntry is the real one
+ * (wired in core/app/api-dependencies.ts); without it, `write([])` runs the change alone.
+ */
+export type AuditedWrite = <T>(
+  record: KeyAuditRecord,
+  write: (extraActions: readonly TransactionAction[]) => Promise<T>,
+) => Promise<T>;
+
+export const unaudited: AuditedWrite = (_record, write) => write([]);
 
 export interface ApiKeyServiceDependencies {
   readonly store: ApiKeyStore;
   readonly clock?: Clock;
   readonly newId?: () => string;
-  readonly auditActions?: KeyAuditActions;
+  readonly audited?: AuditedWrite;
 }
 
 export interface ApiKeyCaller extends Caller {
@@ -70,13 +81,13 @@ export class ApiKeyService {
   private readonly store: ApiKeyStore;
   private readonly clock: Clock;
   private readonly newId: () => string;
-  private readonly auditActions: KeyAuditActions | undefined;
+  private readonly audited: AuditedWrite;
 
   constructor(deps: ApiKeyServiceDependencies) {
     this.store = deps.store;
     this.clock = deps.clock ?? systemClock;
     this.newId = deps.newId ?? newApiKeyId;
-    this.auditActions = deps.auditActions;
+    this.audited = deps.audited ?? unaudited;
   }
 
   async create(body: unknown, caller: Caller): Promise<CreatedApiKey> {
@@ -96,13 +107,15 @@ export class ApiKeyService {
       revokedAt: null,
       revokedBy: null,
     };
-    const extraActions = await this.auditActions?.({
-      actor: caller.subject,
-      action: 'apikey.create',
-      target: `apikey:${record.id}`,
-      details: { name: record.name, role: record.role, groups: record.groups, expiresAt: record.expiresAt },
-    });
-    await this.store.create(record, extraActions ? { extraActions } : {});
+    await this.audited(
+      {
+        actor: caller.subject,
+        action: 'apikey.create',
+        target: `apikey:${record.id}`,
+        details: { name: record.name, role: record.role, groups: [...record.groups], expiresAt: record.expiresAt },
+      },
+      (extraActions) => this.store.create(record, { extraActions }),
+    );
     const { hash: _hash, ...summary } = record;
     return { ...summary, key: generated.token };
   }
@@ -121,13 +134,10 @@ export class ApiKeyService {
       const { hash: _hash, ...summary } = existing;
       return summary;
     }
-    const extraActions = await this.auditActions?.({
-      actor: caller.subject,
-      action: 'apikey.revoke',
-      target: `apikey:${id}`,
-      details: { name: existing.name },
-    });
-    return this.store.revoke(id, caller.subject, this.clock(), extraActions ? { extraActions } : {});
+    const now = this.clock();
+    return this.audited({ actor: caller.subject, action: 'apikey.revoke', target: `apikey:${id}`, details: { name: existing.name } }, (extraActions) =>
+      this.store.revoke(id, caller.subject, now, { extraActions }),
+    );
   }
 
   /**

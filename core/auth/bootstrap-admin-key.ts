@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../ids.ts';
 import { generateApiKey, hashApiKey, parseApiKey } from './api-key.ts';
-import type { ApiKeyStore, KeyWriteOptions } from './api-key-store.ts';
+import type { ApiKeyStore } from './api-key-store.ts';
+import { unaudited, type AuditedWrite } from './api-key-service.ts';
 
 /**
  * Where the first admin key is kept outside the table: a 0600 file locally
@@ -19,8 +20,8 @@ export interface BootstrapAdminKeyOptions {
   readonly clock?: Clock;
   /** Groups of the first admin; admins act in every group, this is only where their own jobs go by default. */
   readonly groups?: readonly string[];
-  /** The audit entry for the key's creation (see specs/08-auth.md, "Audit seam"). */
-  readonly extraActions?: KeyWriteOptions['extraActions'];
+  /** Records the key's creation in the audit chain, in the same transaction. */
+  readonly audited?: AuditedWrite;
 }
 
 export interface BootstrapAdminKeyResult {
@@ -53,21 +54,23 @@ export async function bootstrapAdminKey(options: BootstrapAdminKeyOptions): Prom
     generated = true;
   }
   const { id } = parseApiKey(token)!;
-  const stored = await options.store.createIfAbsent(
-    {
-      id,
-      name: 'bootstrap admin',
-      hash: hashApiKey(token),
-      role: 'admin',
-      groups: options.groups ?? ['default'],
-      createdBy: 'bootstrap',
-      createdAt: clock().toISOString(),
-      // Deliberately without expiry: it is the way back in. Revoke it once personal admin keys exist.
-      expiresAt: null,
-      revokedAt: null,
-      revokedBy: null,
-    },
-    options.extraActions ? { extraActions: options.extraActions } : {},
+  const record = {
+    id,
+    name: 'bootstrap admin',
+    hash: hashApiKey(token),
+    role: 'admin' as const,
+    groups: options.groups ?? ['default'],
+    createdBy: 'bootstrap',
+    createdAt: clock().toISOString(),
+    // Deliberately without expiry: it is the way back in. Revoke it once personal admin keys exist.
+    expiresAt: null,
+    revokedAt: null,
+    revokedBy: null,
+  };
+  // When the item already exists the transaction is cancelled as a whole: no second audit entry.
+  const stored = await (options.audited ?? unaudited)(
+    { actor: 'bootstrap', action: 'apikey.create', target: `apikey:${id}`, details: { name: record.name, role: 'admin', groups: [...record.groups], expiresAt: null } },
+    (extraActions) => options.store.createIfAbsent(record, { extraActions }),
   );
   return { keyId: id, generated, stored };
 }

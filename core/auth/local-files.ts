@@ -9,7 +9,7 @@
  *   local.json       written while the platform runs: API URL, pid, config, auth file paths
  *
  * Discovery: a platform started with another `--data-dir` also leaves a pointer
- * `<runtime dir>/<host>_<port>.json` → data dir, in a per-user directory (XDG_RUNTIME_DIR, or
+ * `<runtime dir>/<scheme>_<port>.json` → data dir, in a per-user directory (XDG_RUNTIME_DIR, or
  * `<tmp>/runplane-<uid>` created 0700), so `runplane submit` finds the platform's key from any
  * directory. The key is only ever sent to the loopback URL that platform recorded.
  */
@@ -20,6 +20,7 @@ import { parseApiKey } from './api-key.ts';
 import type { SecretSlot } from './bootstrap-admin-key.ts';
 
 export const DEFAULT_DATA_DIR = '.runplane';
+/** The same name local/local-state.ts writes (core does not import local/). */
 export const LOCAL_STATE_FILE = 'local.json';
 
 export interface LocalAuthPaths {
@@ -219,4 +220,25 @@ export async function findLocalAdminKey(lookup: LocalPlatformLookup): Promise<st
   const file = typeof state?.auth?.adminKeyFile === 'string' ? state.auth.adminKeyFile : localAuthPaths(dir).adminKey;
   const key = (await readOptionalFile(file).catch(() => undefined))?.trim();
   return key && parseApiKey(key) ? key : undefined;
+}
+
+/**
+ * The signing key file `runplane token` uses: `<dataDir>/auth/signing-key.json` for the given data
+ * directory; else that of the running local platform serving `baseUrl`; else the first that exists
+ * under RUNPLANE_DATA_DIR or `./.runplane` (a platform that is not running now).
+ */
+export async function findLocalSigningKeyFile(lookup: LocalPlatformLookup & { readonly dataDir?: string }): Promise<string | undefined> {
+  const cwd = lookup.cwd ?? process.cwd();
+  if (lookup.dataDir !== undefined) return localAuthPaths(resolve(cwd, lookup.dataDir)).signingKey;
+  const running = await findLocalPlatformDataDir(lookup);
+  const dirs = [
+    ...(running ? [running] : []),
+    ...(lookup.env.RUNPLANE_DATA_DIR ? [resolve(cwd, lookup.env.RUNPLANE_DATA_DIR)] : []),
+    resolve(cwd, DEFAULT_DATA_DIR),
+  ];
+  for (const dir of dirs) {
+    const file = localAuthPaths(dir).signingKey;
+    if ((await readOptionalFile(file).catch(() => undefined)) !== undefined) return file;
+  }
+  return undefined;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import * as z from 'zod';
 import type { Role } from './caller.ts';
+import { readOptionalFile, writeSecretFile } from './local-files.ts';
 
 /**
  * The deployment's own token signing key, as one JSON document: the private key (ES256, P-256) as
@@ -94,4 +95,24 @@ export async function mintToken(doc: SigningKeyDocument, claims: TokenClaims, no
     .setExpirationTime(iat + claims.ttlSeconds)
     .setJti(randomUUID())
     .sign(key);
+}
+
+/**
+ * The signing key document at `path`, created (0600, exclusively) on first use. A concurrent first
+ * start that loses the race reads the winner's key instead of writing its own.
+ */
+export async function loadOrCreateSigningKey(
+  path: string,
+  options: { issuer?: string; audience?: string } = {},
+): Promise<SigningKeyDocument> {
+  const existing = await readOptionalFile(path);
+  if (existing !== undefined) return parseSigningKey(existing);
+  const doc = await generateSigningKey(options);
+  try {
+    await writeSecretFile(path, `${JSON.stringify(doc, null, 2)}\n`, { exclusive: true });
+    return doc;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return parseSigningKey((await readOptionalFile(path)) ?? '');
+  }
 }

@@ -49,6 +49,7 @@ export function text(statusCode: number, body: string, headers: Record<string, s
 }
 
 // C0/C1 controls, and U+FFFD: what a decoder leaves where the bytes were not UTF-8.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_OR_REPLACEMENT = /[\u0000-\u001f\u007f-\u009f\ufffd]/;
 // Ids in paths are ULIDs or similar tokens: unreserved URL characters only, so `..`, `/` (`%2F`),
 // `%00` and friends never reach a key lookup.

@@ -1,14 +1,12 @@
 import {
   GetCommand,
-  PutCommand,
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog, TransactionRefusedError, type TransactionAction } from '../audit/dynamodb-audit-log.ts';
-import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { canonicalJson } from '../audit/canonical-json.ts';
-import { sha256Hex } from '../audit/entry.ts';
+import { AUDIT_ACTIONS, sha256Hex, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import { AUDIT_TABLE, JOBS_TABLE } from '../resources.ts';

@@ -25,7 +25,9 @@ export const MAX_TIMEOUT_SECONDS = 14 * 24 * 3600;
 export const MAX_ATTEMPTS_LIMIT = 20;
 
 // C0/C1 controls (tab excluded for argv/env values) make names and labels ambiguous in logs and UIs.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
 const NUL = /\u0000/;
 
 const noControlChars = (s: string) => !CONTROL_CHARS.test(s);

@@ -8,8 +8,10 @@ import type { JobStore } from './store.ts';
  * fenced on that expired lease (`expiredBefore`), so a live attempt can never be taken over and
  * two recoverers cannot both act. Returns the job afterwards: QUEUED when `retryOn` includes
  * WORKER_LOST and attempts remain, otherwise FAILED (or CANCELLED if a cancel was pending).
+ * `actor` is who recovers, for the audit entry: `system:reaper`, or `worker:<id>` for a worker
+ * that received the lost attempt's message again.
  */
-export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock): Promise<Job> {
+export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock, actor = 'system:recovery'): Promise<Job> {
   if (job.state !== 'RUNNING' || !job.lease) return job;
   const now = clock();
   const expiredAt = new Date(job.lease.expiresAt).toISOString();
@@ -20,6 +22,7 @@ export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock
     attempt: job.attempt,
     expiredBefore: now.getTime(),
     now,
+    actor,
   };
   const lost = `worker ${job.lease.workerId} lost (lease expired at ${expiredAt})`;
   if (job.cancelRequested) {

@@ -66,7 +66,7 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
     for await (const job of allPages((cursor) => deps.store.listRunningJobs(pool, 100, cursor))) {
       if (!job.lease || now - job.lease.expiresAt < options.leaseGraceSeconds * 1000) continue;
       try {
-        const recovered = await recoverLostAttempt(deps.store, job, clock);
+        const recovered = await recoverLostAttempt(deps.store, job, clock, 'system:reaper');
         if (recovered.state === 'QUEUED') await deps.queue.enqueue(recovered.queue, { jobId: recovered.id });
         report.recovered.push({ jobId: job.id, state: recovered.state });
         log('warn', 'reaped an attempt whose lease expired', { jobId: job.id, attempt: job.attempt, state: recovered.state });
@@ -97,7 +97,7 @@ export async function handleDeadLetter(
     `dead-lettered: its queue message was delivered ${message.receiveCount} time(s) without the job completing` +
     (job.state === 'RUNNING' ? ` (last worker ${job.lease?.workerId ?? 'unknown'} lost)` : '');
   try {
-    await deps.store.failDeadLettered(job, reason, clock());
+    await deps.store.failDeadLettered(job, reason, clock(), 'system:dead-letter');
     return 'failed';
   } catch (err) {
     if (err instanceof JobNotInStateError) return 'ignored-live';

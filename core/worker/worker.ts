@@ -120,6 +120,11 @@ export class Worker {
     this.idleSinceMs = this.clock().getTime();
   }
 
+  /** Who this worker is in the audit chain. */
+  private get actor(): string {
+    return `worker:${this.workerId}`;
+  }
+
   /** Milliseconds since the worker last ran a job (0 while it runs one). */
   idleForMs(): number {
     return this.idleSinceMs === undefined ? 0 : this.clock().getTime() - this.idleSinceMs;
@@ -262,7 +267,7 @@ export class Worker {
       }
       // The message came back because its worker stopped heartbeating: end that attempt first.
       try {
-        claimable = await recoverLostAttempt(store, job, this.clock);
+        claimable = await recoverLostAttempt(store, job, this.clock, this.actor);
       } catch (err) {
         if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
           await queue.release(message, 1);
@@ -308,6 +313,7 @@ export class Worker {
         leaseExpiresAt: this.clock().getTime() + this.leaseSeconds * 1000,
         expectedAttempt: claimable.attempt,
         now: this.clock(),
+        actor: this.actor,
       });
     } catch (err) {
       if (err instanceof JobNotInStateError || err instanceof JobNotFoundError) {
@@ -406,6 +412,7 @@ export class Worker {
             exitCode: exit.exitCode,
             reason: outcome.reason,
             now: this.clock(),
+            actor: this.actor,
           }),
         );
       } catch (err) {
@@ -476,6 +483,7 @@ export class Worker {
           reason: plan.reason,
           retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
           now,
+          actor: this.actor,
         }),
       );
     } catch (err) {
@@ -493,6 +501,7 @@ export class Worker {
           exitCode: plan.exitCode,
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.clock(),
+          actor: this.actor,
         }),
       ).catch((e: unknown) => {
         if (!(e instanceof LeaseLostError)) throw e;

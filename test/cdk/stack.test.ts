@@ -5,18 +5,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_POOLS, poolQueueDefinition } from '../../core/pools.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, TABLES, deadLetterQueueName, queueName, tableName, type TableDefinition } from '../../core/resources.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
-import { ROUTE_ACCESS, type RouteAccess } from '../../lib/api.ts';
-import { TABLE_ACTIONS } from '../../lib/access.ts';
+import { DEFAULT_ROUTE_THROTTLE, ROUTE_ACCESS, ROUTE_THROTTLES, type RouteAccess } from '../../lib/api.ts';
+import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS } from '../../lib/access.ts';
 import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
 import { WORKER_HEALTHCHECK_PATH } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 
 const RUNTIME_VARIABLES = ['RUNPLANE_JOBS_TABLE', 'RUNPLANE_EVENTS_TABLE', 'RUNPLANE_AUDIT_TABLE', 'RUNPLANE_QUEUES', 'RUNPLANE_ARTIFACTS_BUCKET'];
+const AUTH_VARIABLES = ['RUNPLANE_JWT_ISSUER', 'RUNPLANE_JWT_AUDIENCE', 'RUNPLANE_JWT_PUBLIC_KEYS'];
+const OIDC = { jwksUrl: 'https://idp.example.com/.well-known/jwks.json', issuer: 'https://idp.example.com/', audience: 'runplane' };
 
 describe('RunplaneStack (default deployment)', () => {
   let s: SynthesizedStack;
   beforeAll(() => {
-    s = synthesize({ corsOrigins: ['https://console.example.com'] });
+    s = synthesize({ corsOrigins: ['https://console.example.com'], deployNonce: '2026-01-01T00:00:00.000Z' });
   });
 
   const ref = (construct: Parameters<SynthesizedStack['id']>[0]) => `\${${s.id(construct)}}`;
@@ -148,7 +150,12 @@ describe('RunplaneStack (default deployment)', () => {
           Handler: 'index.handler',
           LoggingConfig: { LogGroup: { Ref: s.id(fn.logGroup) } },
         });
-        const expected = [...RUNTIME_VARIABLES, ...(ROUTE_ACCESS[route.name].scaleWorkers ? ['RUNPLANE_SCALING'] : [])];
+        const expected = [
+          ...RUNTIME_VARIABLES,
+          // Only routes that authenticate learn how: healthz and the 404 get no auth settings.
+          ...(route.authenticated ? AUTH_VARIABLES : []),
+          ...(ROUTE_ACCESS[route.name].scaleWorkers ? ['RUNPLANE_SCALING'] : []),
+        ];
         expect(Object.keys(functionEnvironment(s.template, s.id(fn.function))).sort(), route.name).toEqual(expected.sort());
       }
     });
@@ -178,12 +185,35 @@ describe('RunplaneStack (default deployment)', () => {
       });
     });
 
-    it('throttles, logs access as JSON and allows the console origin', () => {
+    it('throttles each route, writes and key management tighter than reads', () => {
+      const stage = s.template.toJSON().Resources[s.id(s.stack.api.stage)] as { Properties: Record<string, unknown>; DependsOn?: string[] };
+      expect(DEFAULT_ROUTE_THROTTLE).toEqual({ rateLimit: 100, burstLimit: 200 });
+      expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+      expect(stage.Properties.RouteSettings).toEqual({
+        'POST /v1/jobs': { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+        'POST /v1/jobs/{id}/retry': { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+        'POST /v1/api-keys': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
+        'GET /v1/api-keys': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
+        'POST /v1/api-keys/{id}/revoke': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
+        'GET /v1/audit/verify': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+      });
+      for (const limit of Object.values(ROUTE_THROTTLES)) {
+        expect(limit!.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLE.rateLimit);
+        expect(limit!.burstLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLE.burstLimit);
+      }
+      // CloudFormation refuses RouteSettings naming a route that does not exist yet.
+      const routes = s.template.findResources('AWS::ApiGatewayV2::Route');
+      for (const key of Object.keys(stage.Properties.RouteSettings as object)) {
+        const [routeId] = Object.entries(routes).find(([, r]) => r.Properties.RouteKey === key)!;
+        expect(stage.DependsOn, key).toContain(routeId);
+      }
+    });
+
+    it('logs access as JSON and allows the console origin', () => {
       const stage = properties(s.template, s.id(s.stack.api.stage));
       expect(stage).toMatchObject({
         StageName: '$default',
         AutoDeploy: true,
-        DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
         AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [s.id(s.stack.api.accessLogs), 'Arn'] } },
       });
       const format = JSON.parse((stage.AccessLogSettings as { Format: string }).Format) as Record<string, string>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobSpecSchema, DEFAULT_TIMEOUT_SECONDS } from '../../core/jobs/job.ts';
+import { jobSpecSchema, DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_TIMEOUT_SECONDS } from '../../core/jobs/job.ts';
 import { parseOrThrow } from '../../core/jobs/job-service.ts';
 import { ValidationError } from '../../core/errors.ts';
 
@@ -10,6 +10,7 @@ describe('job spec validation', () => {
       queue: 'default',
       env: {},
       timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+      retryDelaySeconds: DEFAULT_RETRY_DELAY_SECONDS,
       resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
       labels: {},
     });
@@ -31,6 +32,9 @@ describe('job spec validation', () => {
     ['fractional timeout', { command: ['x'], timeoutSeconds: 1.5 }, 'timeoutSeconds'],
     ['timeout as string', { command: ['x'], timeoutSeconds: '10' }, 'timeoutSeconds'],
     ['too many attempts', { command: ['x'], maxAttempts: 21 }, 'maxAttempts'],
+    ['unknown retry condition', { command: ['x'], retryOn: ['SOMETIMES'] }, 'retryOn.0'],
+    ['exit code out of range in retryOn', { command: ['x'], retryOn: [256] }, 'retryOn.0'],
+    ['retry delay over the SQS maximum', { command: ['x'], retryDelaySeconds: 901 }, 'retryDelaySeconds'],
     ['negative gpus', { command: ['x'], resources: { gpus: -1 } }, 'resources.gpus'],
     ['unknown resource', { command: ['x'], resources: { tpus: 1 } }, 'resources'],
     ['bad label key', { command: ['x'], labels: { 'bad key': 'v' } }, 'labels.bad key'],
