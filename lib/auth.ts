@@ -39,6 +39,9 @@ export interface RunplaneAuthProps {
 export class RunplaneAuth extends Construct {
   readonly adminKeySecret: secretsmanager.Secret;
   readonly signingKeySecret: secretsmanager.Secret;
+  /** The secrets' names, as literals (the Secret's own `secretName` is parsed out of its ARN at deploy time). */
+  readonly adminKeySecretName: string;
+  readonly signingKeySecretName: string;
   readonly bootstrapFunction: HandlerFunction;
   readonly provider: cr.Provider;
   /** The provider framework's onEvent function's role and log group (the framework's function is CDK's own). */
@@ -51,13 +54,15 @@ export class RunplaneAuth extends Construct {
     super(scope, id);
     const { data } = props;
 
-    this.adminKeySecret = this.emptySecret('AdminKeySecret', `${props.prefix}/admin-key`, {
+    this.adminKeySecretName = `${props.prefix}/admin-key`;
+    this.signingKeySecretName = `${props.prefix}/signing-key`;
+    this.adminKeySecret = this.emptySecret('AdminKeySecret', this.adminKeySecretName, {
       description: 'Runplane: the first admin API key (rp_...). Written once by the deploy-time bootstrap; revoke it once personal admin keys exist.',
       removalPolicy: props.secretRemovalPolicy,
       rotation:
         'The value is an API key, not a credential Secrets Manager can rotate: a new admin key is made with POST /v1/api-keys and this one is revoked, which a rotation Lambda could not do without becoming a second key-issuing path.',
     });
-    this.signingKeySecret = this.emptySecret('SigningKeySecret', `${props.prefix}/signing-key`, {
+    this.signingKeySecret = this.emptySecret('SigningKeySecret', this.signingKeySecretName, {
       description: "Runplane: the deployment's ES256 token signing key document (private). Written once by the deploy-time bootstrap; `runplane token --key-file` mints tokens with it.",
       removalPolicy: props.secretRemovalPolicy,
       rotation:

@@ -199,13 +199,13 @@ export class RunplaneStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe to receive alarms' });
     new CfnOutput(this, 'JobsTableName', { value: this.data.jobs.tableName });
     new CfnOutput(this, 'AdminKeySecretName', {
-      value: this.auth.adminKeySecret.secretName,
+      value: this.auth.adminKeySecretName,
       description: 'The first admin API key: aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
     });
     new CfnOutput(this, 'AdminKeySecretArn', { value: this.auth.adminKeySecret.secretArn });
     new CfnOutput(this, 'AdminKeyId', { value: this.auth.bootstrap.getAttString('AdminKeyId'), description: 'Id of the first admin API key (to revoke it later)' });
     new CfnOutput(this, 'SigningKeySecretName', {
-      value: this.auth.signingKeySecret.secretName,
+      value: this.auth.signingKeySecretName,
       description: 'The token signing key document: runplane token --key-file <its value>',
     });
     new CfnOutput(this, 'SigningKeySecretArn', { value: this.auth.signingKeySecret.secretArn });

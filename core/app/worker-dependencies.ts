@@ -14,7 +14,7 @@ export function createWorkerDependencies(config: RuntimeConfig) {
   });
   const sqs = createSqsClient({ region: config.region, ...(config.endpoints.sqs ? { endpoint: config.endpoints.sqs } : {}) });
   return {
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs }),
+    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),

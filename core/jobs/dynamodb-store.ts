@@ -9,7 +9,6 @@ import { canonicalJson } from '../audit/canonical-json.ts';
 import { AUDIT_ACTIONS, sha256Hex, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
-import { AUDIT_TABLE, JOBS_TABLE } from '../resources.ts';
 import {
   DomainError,
   IdempotencyKeyReusedError,
@@ -101,21 +100,10 @@ export interface DynamoDbJobStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   /**
-   * The audit chain every change is recorded in, inside the change's own transaction. When
-   * omitted: a DynamoDbAuditLog on `auditTableName`, or on the audit table beside `tableName`
-   * (same prefix: `<prefix>-jobs` → `<prefix>-audit`, as core/resources.ts names every table).
+   * The audit chain every change is recorded in, inside the change's own transaction: a shared
+   * log (one per process, so its shard and group commit are shared), or the table to open one on.
    */
-  readonly audit?: DynamoDbAuditLog;
-  readonly auditTableName?: string;
-}
-
-/** The audit table of the deployment a jobs table belongs to. */
-export function auditTableBeside(jobsTableName: string): string {
-  const suffix = `-${JOBS_TABLE.logicalName}`;
-  if (!jobsTableName.endsWith(suffix)) {
-    throw new Error(`cannot derive the audit table from "${jobsTableName}": pass auditTableName or audit to DynamoDbJobStore`);
-  }
-  return `${jobsTableName.slice(0, -suffix.length)}-${AUDIT_TABLE.logicalName}`;
+  readonly audit: DynamoDbAuditLog | { readonly tableName: string };
 }
 
 /** A job write's own condition failed (the item as found, when there was one). */
@@ -175,8 +163,9 @@ export class DynamoDbJobStore implements JobStore {
     this.client = options.client;
     this.tableName = options.tableName;
     this.audit =
-      options.audit ??
-      new DynamoDbAuditLog({ client: options.client, tableName: options.auditTableName ?? auditTableBeside(options.tableName) });
+      options.audit instanceof DynamoDbAuditLog
+        ? options.audit
+        : new DynamoDbAuditLog({ client: options.client, tableName: options.audit.tableName });
   }
 
   async createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult> {

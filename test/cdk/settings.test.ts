@@ -28,7 +28,36 @@ describe('deployment settings (CDK context)', () => {
     });
   });
 
+  it('reads an OIDC issuer and its claim names', () => {
+    expect(
+      settings({
+        'runplane:oidcJwksUrl': 'https://idp.example.com/jwks.json',
+        'runplane:oidcIssuer': 'https://idp.example.com/',
+        'runplane:oidcAudience': 'runplane',
+        'runplane:groupsClaim': 'realm_access.roles',
+      }).oidc,
+    ).toEqual({
+      jwksUrl: 'https://idp.example.com/jwks.json',
+      issuer: 'https://idp.example.com/',
+      audience: 'runplane',
+      groupsClaim: 'realm_access.roles',
+    });
+    expect(settings({}).oidc).toBeUndefined();
+  });
+
   it.each([
+    ['an incomplete OIDC issuer', { 'runplane:oidcJwksUrl': 'https://idp.example.com/jwks.json' }, 'runplane:oidcIssuer'],
+    [
+      'a JWKS URL over plain http',
+      { 'runplane:oidcJwksUrl': 'http://idp.example.com/jwks.json', 'runplane:oidcIssuer': 'i', 'runplane:oidcAudience': 'a' },
+      'runplane:oidcJwksUrl',
+    ],
+    [
+      "an OIDC issuer equal to the deployment's own",
+      { 'runplane:oidcJwksUrl': 'https://idp.example.com/jwks.json', 'runplane:oidcIssuer': 'runplane', 'runplane:oidcAudience': 'a' },
+      'runplane:oidcIssuer',
+    ],
+    ['claim names without an OIDC issuer', { 'runplane:roleClaim': 'role' }, 'runplane:roleClaim'],
     ['an origin with a path', { 'runplane:corsOrigins': 'https://console.example.com/' }, 'runplane:corsOrigins'],
     ['a non-http origin', { 'runplane:corsOrigins': 'ftp://example.com' }, 'runplane:corsOrigins'],
     ['a malformed boolean', { 'runplane:protectData': 'yes' }, 'runplane:protectData'],

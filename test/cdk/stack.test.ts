@@ -23,7 +23,6 @@ describe('RunplaneStack (default deployment)', () => {
 
   const ref = (construct: Parameters<SynthesizedStack['id']>[0]) => `\${${s.id(construct)}}`;
   const arn = (construct: Parameters<SynthesizedStack['id']>[0]) => `\${${s.id(construct)}.Arn}`;
-  const jobsResources = () => [arn(s.stack.data.jobs), ...JOBS_TABLE.globalIndexes.map((g) => `${arn(s.stack.data.jobs)}/index/${g.indexName}`)];
   const logsStatement = (logGroup: Parameters<SynthesizedStack['id']>[0]): Statement => ({
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resources: [arn(logGroup)],
@@ -360,13 +359,57 @@ describe('RunplaneStack (default deployment)', () => {
   });
 
   describe('IAM: every statement of every role', () => {
+    const jobsIndexes = () => JOBS_TABLE.globalIndexes.map((g) => `${arn(s.stack.data.jobs)}/index/${g.indexName}`);
+    const leadingKeys = (...keys: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
+    /** Every jobs-table grant as a statement, spelled out (the lists in lib/access.ts are not trusted here). */
+    const jobs = {
+      get: () => ({ actions: ['dynamodb:GetItem'], resources: [arn(s.stack.data.jobs)] }),
+      query: () => ({ actions: ['dynamodb:Query'], resources: jobsIndexes() }),
+      batchGet: () => ({ actions: ['dynamodb:BatchGetItem'], resources: [arn(s.stack.data.jobs)] }),
+      createJobs: () => ({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*'),
+      }),
+      updateJobs: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*') }),
+      createApiKeys: () => ({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: leadingKeys('APIKEY#*', 'APIKEY_INDEX'),
+      }),
+      revokeApiKeys: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('APIKEY#*') }),
+      registerWorkers: () => ({
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: leadingKeys('WORKER#*'),
+      }),
+    } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
+    const events = {
+      query: () => ({ actions: ['dynamodb:Query'], resources: [arn(s.stack.data.events)] }),
+      append: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.events)] }),
+    } satisfies Record<keyof typeof EVENTS_GRANTS, () => Statement>;
+    const audit = {
+      append: () => ({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [arn(s.stack.data.audit)] }),
+      read: () => ({ actions: ['dynamodb:Query'], resources: [arn(s.stack.data.audit)] }),
+      checkpoint: () => ({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'], resources: [arn(s.stack.data.audit)] }),
+    } satisfies Record<keyof typeof AUDIT_GRANTS, () => Statement>;
     const tableStatements = (access: RouteAccess): Statement[] => [
-      ...(access.jobs ? [{ actions: [...TABLE_ACTIONS[access.jobs]], resources: jobsResources() }] : []),
-      ...(access.events ? [{ actions: [...TABLE_ACTIONS[access.events]], resources: [arn(s.stack.data.events)] }] : []),
-      ...(access.audit ? [{ actions: [...TABLE_ACTIONS[access.audit]], resources: [arn(s.stack.data.audit)] }] : []),
+      ...(access.jobs ?? []).map((g) => jobs[g]()),
+      ...(access.events ? [events[access.events]()] : []),
+      ...(access.audit ? [audit[access.audit]()] : []),
     ];
     const queueArns = () => WORKER_POOLS.map((p) => arn(s.stack.queues.pool(p.name).queue));
     const serviceRefs = () => s.stack.workers!.pools.map((p) => ref(p.service));
+
+    it('names the jobs table item kinds the writes are limited to', () => {
+      expect(JOBS_TABLE_KEYS).toEqual({
+        job: 'JOB#*',
+        idempotencyGuard: 'IDEMPOTENCY#*',
+        apiKey: 'APIKEY#*',
+        apiKeyIndex: 'APIKEY_INDEX',
+        worker: 'WORKER#*',
+      });
+    });
 
     it.each(ROUTES.map((r) => [r.name, r] as const))('%s function', (_name, route) => {
       const fn = s.stack.api.functions.get(route.name)!;
@@ -385,22 +428,51 @@ describe('RunplaneStack (default deployment)', () => {
       expect(properties(s.template, s.id(fn.role)).ManagedPolicyArns).toBeUndefined();
     });
 
-    it('deploys the reliability handlers of the lead\'s reliability issue', () => {
+    it('grants routes only what their code calls: key checks read, mutations write their own items and audit them', () => {
+      expect(ROUTE_ACCESS).toEqual({
+        healthz: {},
+        notFound: {},
+        submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+        retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+        cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+        getJob: { jobs: ['get', 'query'] },
+        listJobs: { jobs: ['get', 'query'] },
+        listJobEvents: { jobs: ['get'], events: 'query' },
+        getJobLogs: { jobs: ['get'], events: 'query' },
+        listWorkers: { jobs: ['get', 'query'] },
+        createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
+        revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
+        listApiKeys: { jobs: ['get', 'batchGet'] },
+        listAudit: { jobs: ['get'], audit: 'read' },
+        verifyAudit: { jobs: ['get'], audit: 'read' },
+      });
+      // Every route that authenticates can read its caller's key; the open ones read nothing.
+      for (const route of ROUTES) expect(ROUTE_ACCESS[route.name].jobs?.includes('get') ?? false, route.name).toBe(route.authenticated);
+      // No code sends a ConditionCheck, and nothing deletes but a worker its own registry item.
+      const all = [...Object.values(JOBS_GRANTS), ...Object.values(EVENTS_GRANTS), ...Object.values(AUDIT_GRANTS)];
+      expect(all.flatMap((g) => g.actions)).not.toContain('dynamodb:ConditionCheckItem');
+      expect(all.filter((g) => (g.actions as readonly string[]).includes('dynamodb:DeleteItem'))).toEqual([JOBS_GRANTS.registerWorkers]);
+      // Every jobs-table write is limited by partition key.
+      for (const g of Object.values(JOBS_GRANTS)) {
+        const writes = (g.actions as readonly string[]).some((a) => /PutItem|UpdateItem|DeleteItem/.test(a));
+        expect('keys' in g, g.actions.join()).toBe(writes);
+      }
+    });
+
+    it('deploys the background handlers of the reliability and audit issues', () => {
       expect(presentReliabilityEntries()).toEqual(RELIABILITY_ENTRIES);
       expect(s.stack.reliability.deadLetterConsumer).toBeDefined();
       expect(s.stack.reliability.reaper).toBeDefined();
+      expect(s.stack.reliability.auditCheckpoint).toBeDefined();
     });
 
-    it('dead-letter consumer and maintenance functions', () => {
-      const { deadLetterConsumer, reaper } = s.stack.reliability;
-      const mutations: Statement[] = [
-        { actions: [...TABLE_ACTIONS.writeJobs], resources: jobsResources() },
-        { actions: [...TABLE_ACTIONS.appendEvents], resources: [arn(s.stack.data.events)] },
-        { actions: [...TABLE_ACTIONS.appendAudit], resources: [arn(s.stack.data.audit)] },
-      ];
+    it('dead-letter consumer, maintenance and audit checkpoint functions', () => {
+      const { deadLetterConsumer, reaper, auditCheckpoint } = s.stack.reliability;
       expect(roleStatements(s.template, s.id(deadLetterConsumer!.role))).toEqual([
         logsStatement(deadLetterConsumer!.logGroup),
-        ...mutations,
+        jobs.get(),
+        jobs.updateJobs(),
+        audit.append(),
         // Granted by each SQS event source, on its own DLQ.
         ...s.stack.queues.pools.map((p) => ({
           actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
@@ -409,27 +481,13 @@ describe('RunplaneStack (default deployment)', () => {
       ]);
       expect(roleStatements(s.template, s.id(reaper!.role))).toEqual([
         logsStatement(reaper!.logGroup),
-        ...mutations,
+        jobs.get(),
+        jobs.query(),
+        jobs.updateJobs(),
+        audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
-    });
-
-    it('grants routes only what they need: reads read, mutations write, only submit enqueues', () => {
-      expect(ROUTE_ACCESS).toEqual({
-        healthz: {},
-        notFound: {},
-        submitJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
-        cancelJob: { jobs: 'writeJobs', audit: 'appendAudit' },
-        getJob: { jobs: 'read', events: 'read' },
-        listJobs: { jobs: 'read', events: 'read' },
-        listJobEvents: { jobs: 'read', events: 'read' },
-        getJobLogs: { jobs: 'read', events: 'read' },
-        retryJob: { jobs: 'writeJobs', audit: 'appendAudit', enqueue: true, scaleWorkers: true },
-        listWorkers: { jobs: 'read' },
-      });
-      expect(TABLE_ACTIONS.read).toEqual(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
-      // Nothing deletes jobs, events or audit entries (TTL expires them); only workers delete their registry item.
-      expect(Object.values(TABLE_ACTIONS).flat()).not.toContain('dynamodb:DeleteItem');
+      expect(roleStatements(s.template, s.id(auditCheckpoint!.role))).toEqual([logsStatement(auditCheckpoint!.logGroup), audit.checkpoint()]);
     });
 
     it('scaler function', () => {
@@ -441,6 +499,22 @@ describe('RunplaneStack (default deployment)', () => {
       ]);
     });
 
+    it('auth bootstrap function and its custom resource provider', () => {
+      const { bootstrapFunction: fn, providerRole, providerLogGroup, adminKeySecret, signingKeySecret } = s.stack.auth;
+      expect(roleStatements(s.template, s.id(fn.role))).toEqual([
+        logsStatement(fn.logGroup),
+        jobs.createApiKeys(),
+        audit.append(),
+        { actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], resources: [ref(adminKeySecret), ref(signingKeySecret)] },
+      ]);
+      expect(roleStatements(s.template, s.id(providerRole))).toEqual([
+        logsStatement(providerLogGroup),
+        { actions: ['lambda:InvokeFunction'], resources: [arn(fn.function), `${arn(fn.function)}:*`] },
+        { actions: ['lambda:GetFunction'], resources: [arn(fn.function)] },
+      ]);
+      for (const role of [fn.role, providerRole]) expect(properties(s.template, s.id(role)).ManagedPolicyArns).toBeUndefined();
+    });
+
     it.each(WORKER_POOLS.map((p) => [p.name]))('%s pool task role', (name) => {
       const p = s.stack.workers!.pools.find((w) => w.pool.name === name)!;
       expect(roleStatements(s.template, s.id(p.taskRole))).toEqual([
@@ -448,14 +522,12 @@ describe('RunplaneStack (default deployment)', () => {
           actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
           resources: [arn(p.queue.queue)],
         },
-        { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: jobsResources() },
-        {
-          actions: ['dynamodb:DeleteItem'],
-          resources: [arn(s.stack.data.jobs)],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WORKER#*'] } },
-        },
-        { actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.events)] },
-        { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: [arn(s.stack.data.audit)] },
+        jobs.get(),
+        // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
+        jobs.updateJobs(),
+        jobs.registerWorkers(),
+        events.append(),
+        audit.append(),
         {
           actions: ['ecs:UpdateTaskProtection'],
           resources: [`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:task/${ref(s.stack.workers!.cluster)}/*`],
@@ -490,9 +562,89 @@ describe('RunplaneStack (default deployment)', () => {
         s.id(s.stack.scaler!.handler.role),
         s.id(s.stack.reliability.deadLetterConsumer!.role),
         s.id(s.stack.reliability.reaper!.role),
+        s.id(s.stack.reliability.auditCheckpoint!.role),
+        s.id(s.stack.auth.bootstrapFunction.role),
+        s.id(s.stack.auth.providerRole),
         ...s.stack.workers!.pools.flatMap((p) => [s.id(p.taskRole), s.id(p.taskDefinition.executionRole!), s.id(p.instanceRole)]),
       ]);
       expect(Object.keys(s.template.findResources('AWS::IAM::Role')).sort()).toEqual([...covered].sort());
+    });
+  });
+
+  describe('authentication', () => {
+    it('creates both secrets empty, under the stack prefix, retained with protected data', () => {
+      for (const [secret, name] of [
+        [s.stack.auth.adminKeySecret, 'runplane/admin-key'],
+        [s.stack.auth.signingKeySecret, 'runplane/signing-key'],
+      ] as const) {
+        const resource = s.template.toJSON().Resources[s.id(secret)] as { Properties: Record<string, unknown>; DeletionPolicy: string };
+        // No value and no generated password: the bootstrap's first read must find nothing.
+        expect(Object.keys(resource.Properties).sort()).toEqual(['Description', 'Name']);
+        expect(resource.Properties.Name).toBe(name);
+        expect(resource.DeletionPolicy).toBe('Retain');
+      }
+      s.template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    });
+
+    it('runs the bootstrap custom resource on every deploy, through the provider, with references only', () => {
+      const { bootstrap, bootstrapFunction, provider, adminKeySecret, signingKeySecret } = s.stack.auth;
+      const resource = s.template.toJSON().Resources[s.id(bootstrap)] as { Type: string; Properties: Record<string, unknown>; DependsOn: string[] };
+      expect(resource.Type).toBe('Custom::RunplaneAuthBootstrap');
+      expect(resource.Properties).toEqual({
+        ServiceToken: { 'Fn::GetAtt': [s.id(provider.node.findChild('framework-onEvent')), 'Arn'] },
+        JobsTable: { Ref: s.id(s.stack.data.jobs) },
+        AuditTable: { Ref: s.id(s.stack.data.audit) },
+        AdminKeySecretId: { Ref: s.id(adminKeySecret) },
+        SigningKeySecretId: { Ref: s.id(signingKeySecret) },
+        JwtIssuer: 'runplane',
+        JwtAudience: 'runplane-api',
+        DeployNonce: '2026-01-01T00:00:00.000Z',
+      });
+      // Its handler can write before CloudFormation calls it.
+      const policy = s.id(bootstrapFunction.role.node.findChild('DefaultPolicy'));
+      expect(resource.DependsOn).toEqual(expect.arrayContaining([s.id(bootstrapFunction.role), policy]));
+      expect(properties(s.template, s.id(bootstrapFunction.function))).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 120 });
+      // Nothing but the deploy calls it: no schedule, no environment.
+      expect(properties(s.template, s.id(bootstrapFunction.function)).Environment).toBeUndefined();
+    });
+
+    it('hands the authenticating functions the public key, issuer and audience the bootstrap returns', () => {
+      const env = functionEnvironment(s.template, s.id(s.stack.api.functions.get('getJob')!.function));
+      const attribute = (name: string) => `\${${s.id(s.stack.auth.bootstrap)}.${name}}`;
+      expect(env).toMatchObject({
+        RUNPLANE_JWT_ISSUER: attribute('JwtIssuer'),
+        RUNPLANE_JWT_AUDIENCE: attribute('JwtAudience'),
+        RUNPLANE_JWT_PUBLIC_KEYS: attribute('PublicJwks'),
+      });
+      expect(Object.keys(env).filter((k) => k.startsWith('RUNPLANE_OIDC_'))).toEqual([]);
+      // No function learns where the secrets are but the bootstrap (through its resource's properties).
+      for (const fn of Object.values(s.template.findResources('AWS::Lambda::Function'))) {
+        expect(JSON.stringify(fn.Properties.Environment ?? {})).not.toContain('Secret');
+      }
+    });
+
+    it('outputs where the first admin key and the signing key are', () => {
+      s.template.hasOutput('AdminKeySecretName', { Value: 'runplane/admin-key', Description: Match.stringLikeRegexp('get-secret-value') });
+      s.template.hasOutput('AdminKeySecretArn', { Value: { Ref: s.id(s.stack.auth.adminKeySecret) } });
+      s.template.hasOutput('AdminKeyId', { Value: { 'Fn::GetAtt': [s.id(s.stack.auth.bootstrap), 'AdminKeyId'] } });
+      s.template.hasOutput('SigningKeySecretName', { Value: 'runplane/signing-key' });
+      s.template.hasOutput('SigningKeySecretArn', { Value: { Ref: s.id(s.stack.auth.signingKeySecret) } });
+    });
+  });
+
+  describe('audit checkpoint', () => {
+    it('runs every five minutes', () => {
+      expect(properties(s.template, s.id(s.stack.reliability.checkpointRule!))).toMatchObject({
+        ScheduleExpression: 'rate(5 minutes)',
+        State: 'ENABLED',
+        Targets: [
+          expect.objectContaining({
+            Arn: { 'Fn::GetAtt': [s.id(s.stack.reliability.auditCheckpoint!.function), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 },
+          }),
+        ],
+      });
+      expect(properties(s.template, s.id(s.stack.reliability.auditCheckpoint!.function))).toMatchObject({ MemorySize: 256, Timeout: 60 });
     });
   });
 
@@ -500,8 +652,9 @@ describe('RunplaneStack (default deployment)', () => {
     it('alarms on every DLQ, every function error and API 5xx, notifying the alarm topic', () => {
       const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
       const topic = { Ref: s.id(s.stack.alarms.topic) };
-      // DLQs, every function (routes, scaler, dead-letter consumer, maintenance), API 5xx.
-      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 3 + 1);
+      // DLQs, every function (routes, scaler, dead-letter consumer, maintenance, audit checkpoint), API 5xx.
+      // Not the auth bootstrap: it runs only inside a deploy, which fails when it does.
+      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 4 + 1);
       for (const a of alarms) expect(a).toMatchObject({ AlarmActions: [topic], OKActions: [topic], TreatMissingData: 'notBreaching' });
       for (const pool of WORKER_POOLS) {
         expect(alarms).toContainEqual(
@@ -513,7 +666,8 @@ describe('RunplaneStack (default deployment)', () => {
           }),
         );
       }
-      for (const fn of [...s.stack.api.functions.values(), s.stack.scaler!.handler, s.stack.reliability.deadLetterConsumer!, s.stack.reliability.reaper!]) {
+      const { deadLetterConsumer, reaper, auditCheckpoint } = s.stack.reliability;
+      for (const fn of [...s.stack.api.functions.values(), s.stack.scaler!.handler, deadLetterConsumer!, reaper!, auditCheckpoint!]) {
         expect(alarms).toContainEqual(
           expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: s.id(fn.function) } }] }),
         );
@@ -545,7 +699,17 @@ describe('RunplaneStack (default deployment)', () => {
         .map(([id, reason]) => [id.replace(/^Annotation::/, ''), reason] as const)
         .filter(([id]) => id.startsWith('AwsSolutions-'));
       expect(new Set(acknowledged.map(([id]) => id.replace(/\[.*$/, '')))).toEqual(
-        new Set(['AwsSolutions-S1', 'AwsSolutions-APIG4', 'AwsSolutions-L1', 'AwsSolutions-SNS2', 'AwsSolutions-ECS4', 'AwsSolutions-EC26', 'AwsSolutions-IAM5', 'AwsSolutions-ECS2']),
+        new Set([
+          'AwsSolutions-S1',
+          'AwsSolutions-APIG4',
+          'AwsSolutions-L1',
+          'AwsSolutions-SNS2',
+          'AwsSolutions-ECS4',
+          'AwsSolutions-EC26',
+          'AwsSolutions-IAM5',
+          'AwsSolutions-ECS2',
+          'AwsSolutions-SMG4',
+        ]),
       );
       for (const [id, reason] of acknowledged) expect(reason.length, id).toBeGreaterThan(60);
     });
@@ -575,8 +739,8 @@ describe('RunplaneStack (LocalStack: no worker pools, no data protection)', () =
     }
   });
 
-  it('still consumes every DLQ and runs maintenance every minute', () => {
-    const { deadLetterConsumer, reaper } = s.stack.reliability;
+  it('still consumes every DLQ, runs maintenance every minute and checkpoints the audit chain', () => {
+    const { deadLetterConsumer, reaper, auditCheckpoint } = s.stack.reliability;
     for (const { deadLetterQueue } of s.stack.queues.pools) {
       s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [s.id(deadLetterQueue), 'Arn'] },
@@ -589,11 +753,52 @@ describe('RunplaneStack (LocalStack: no worker pools, no data protection)', () =
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.id(reaper!.function), 'Arn'] } })],
     });
-    s.template.resourceCountIs('AWS::Events::Rule', 1); // no scaler schedule without workers
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.id(auditCheckpoint!.function), 'Arn'] } })],
+    });
+    s.template.resourceCountIs('AWS::Events::Rule', 2); // no scaler schedule without workers
+  });
+
+  it('lets the secrets go with the stack when data is not protected', () => {
+    for (const secret of [s.stack.auth.adminKeySecret, s.stack.auth.signingKeySecret]) {
+      const resource = s.template.toJSON().Resources[s.id(secret)] as { Properties: { Name: string }; DeletionPolicy: string };
+      expect(resource.DeletionPolicy).toBe('Delete');
+      expect(resource.Properties.Name).toMatch(/^rp-local\/(admin|signing)-key$/);
+    }
   });
 
   it('passes cdk-nag as well', () => {
     expect(new AwsSolutionsChecks(s.app).validateScope(s.stack).violations).toEqual([]);
+  });
+});
+
+describe('RunplaneStack (OIDC issuer)', () => {
+  let s: SynthesizedStack;
+  beforeAll(() => {
+    s = synthesize({ deployWorkers: false, oidc: { ...OIDC, groupsClaim: 'realm_access.roles', roleClaim: 'runplane_role' } }, 'rp-oidc');
+  });
+
+  it('tells the authenticating routes, and only those, about the identity provider', () => {
+    for (const route of ROUTES) {
+      const env = functionEnvironment(s.template, s.id(s.stack.api.functions.get(route.name)!.function));
+      const oidc = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('RUNPLANE_OIDC_') || k.endsWith('_CLAIM')));
+      expect(oidc, route.name).toEqual(
+        route.authenticated
+          ? {
+              RUNPLANE_OIDC_JWKS_URL: OIDC.jwksUrl,
+              RUNPLANE_OIDC_ISSUER: OIDC.issuer,
+              RUNPLANE_OIDC_AUDIENCE: OIDC.audience,
+              RUNPLANE_GROUPS_CLAIM: 'realm_access.roles',
+              RUNPLANE_ROLE_CLAIM: 'runplane_role',
+            }
+          : {},
+      );
+    }
+    // The deployment's own tokens keep working beside the identity provider's.
+    expect(functionEnvironment(s.template, s.id(s.stack.api.functions.get('listJobs')!.function)).RUNPLANE_JWT_PUBLIC_KEYS).toBe(
+      `\${${s.id(s.stack.auth.bootstrap)}.PublicJwks}`,
+    );
   });
 });
 

@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import type { JobStore } from '../../core/jobs/store.ts';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError, NotCancellableError, ValidationError } from '../../core/errors.ts';
-import { JOBS_TABLE, tableName } from '../../core/resources.ts';
+import { AUDIT_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
 import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
 import { makeJob } from '../support/jobs.ts';
 
 // One conformance suite per adapter; DynamoDB is the only job store, run against DynamoDB Local.
 const adapters: [string, (env: TestEnvironment) => JobStore][] = [
-  ['DynamoDbJobStore', (env) => new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE) })],
+  ['DynamoDbJobStore', (env) => new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE), audit: { tableName: tableName(env.prefix, AUDIT_TABLE) } })],
 ];
 
 describe.each(adapters)('%s', (_name, create) => {

@@ -2,13 +2,13 @@ import { DynamoDbEventStore } from '../../core/events/dynamodb-event-store.ts';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import { JobService } from '../../core/jobs/job-service.ts';
 import { SqsJobQueue } from '../../core/queue/sqs-job-queue.ts';
-import { EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
+import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
 import type { Job } from '../../core/jobs/job.ts';
 import type { TestEnvironment } from './emulators.ts';
 
 /** The real adapters over a test environment's tables and queues. */
 export function platformParts(env: TestEnvironment) {
-  const store = new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE) });
+  const store = new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE), audit: { tableName: tableName(env.prefix, AUDIT_TABLE) } });
   const events = new DynamoDbEventStore({ client: env.documentClient, tableName: tableName(env.prefix, EVENTS_TABLE) });
   const queue = new SqsJobQueue({ client: env.sqs, queueUrls: Object.fromEntries(env.queues.map((q) => [q.pool, q.url])) });
   const queues = env.queues.map((q) => {

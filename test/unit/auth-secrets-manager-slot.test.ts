@@ -2,78 +2,39 @@ import {
   GetSecretValueCommand,
   InternalServiceError,
   PutSecretValueCommand,
-  ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
-  type GetSecretValueCommandInput,
-  type PutSecretValueCommandInput,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashApiKey, parseApiKey } from '../../core/auth/api-key.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../../core/auth/api-key-store.ts';
 import { bootstrapAdminKey } from '../../core/auth/bootstrap-admin-key.ts';
 import { FIRST_VALUE_VERSION_TOKEN, SecretConflictError, SecretsManagerSlot } from '../../core/auth/secrets-manager-slot.ts';
 import { DependencyError } from '../../core/errors.ts';
+import { FakeSecretsManager } from '../cdk/support/fake-secrets-manager.ts';
 
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:runplane/admin-key-AbCdEf';
 const meta = { $metadata: {} };
 
-/**
- * Secrets Manager's version semantics, as far as the slot relies on them: a new ClientRequestToken
- * makes a new AWSCURRENT version (the old one becomes AWSPREVIOUS); a token that names an existing
- * version is a no-op for the same value and ResourceExistsException for another.
- */
-class FakeSecret {
-  versions: { token: string; value: string; createdAt: Date; stages: string[] }[] = [];
-  clock = new Date('2026-01-01T00:00:00Z');
-
-  get(input: GetSecretValueCommandInput) {
-    expect(input.SecretId).toBe(SECRET_ID);
-    const stage = input.VersionStage ?? 'AWSCURRENT';
-    const version = this.versions.find((v) => v.stages.includes(stage));
-    if (!version) {
-      throw new ResourceNotFoundException({ ...meta, message: `Secrets Manager can't find the specified secret value for staging label: ${stage}` });
-    }
-    return { ARN: SECRET_ID, SecretString: version.value, VersionId: version.token, CreatedDate: version.createdAt };
-  }
-
-  put(input: PutSecretValueCommandInput) {
-    expect(input.SecretId).toBe(SECRET_ID);
-    const token = input.ClientRequestToken ?? `token-${this.versions.length}`;
-    const existing = this.versions.find((v) => v.token === token);
-    if (existing) {
-      if (existing.value !== input.SecretString) throw new ResourceExistsException({ ...meta, message: 'You can’t modify an existing version' });
-      return { ARN: SECRET_ID, VersionId: token };
-    }
-    for (const v of this.versions) v.stages = v.stages.includes('AWSCURRENT') ? ['AWSPREVIOUS'] : [];
-    this.versions.push({ token, value: input.SecretString!, createdAt: new Date(this.clock), stages: ['AWSCURRENT'] });
-    return { ARN: SECRET_ID, VersionId: token };
-  }
-}
-
 describe('SecretsManagerSlot', () => {
-  const sm = mockClient(SecretsManagerClient);
-  let fake: FakeSecret;
+  let fake: FakeSecretsManager;
   let slot: SecretsManagerSlot;
 
   beforeEach(() => {
-    sm.reset();
-    fake = new FakeSecret();
-    sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => fake.get(input));
-    sm.on(PutSecretValueCommand).callsFake((input: PutSecretValueCommandInput) => fake.put(input));
+    fake = new FakeSecretsManager();
+    fake.createEmpty(SECRET_ID);
     slot = new SecretsManagerSlot({ client: new SecretsManagerClient({ region: 'us-east-1' }), secretId: SECRET_ID });
   });
-  afterEach(() => sm.reset());
+  afterEach(() => fake.restore());
 
   it('reads nothing from a secret created without a value', async () => {
     await expect(slot.read()).resolves.toBeUndefined();
-    expect(sm.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' });
+    expect(fake.stub.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' });
   });
 
   it('fills the empty secret under the fixed first-value token and reads it back', async () => {
     await slot.write('rp_value');
-    expect(sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input).toEqual({
+    expect(fake.stub.commandCalls(PutSecretValueCommand)[0]!.args[0].input).toEqual({
       SecretId: SECRET_ID,
       SecretString: 'rp_value',
       ClientRequestToken: FIRST_VALUE_VERSION_TOKEN,
@@ -87,20 +48,23 @@ describe('SecretsManagerSlot', () => {
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const rejected = results.find((r) => r.status === 'rejected')!;
     expect(rejected.reason).toBeInstanceOf(SecretConflictError);
-    expect(fake.versions).toHaveLength(1);
+    expect(fake.versions(SECRET_ID)).toHaveLength(1);
     await expect(slot.read()).resolves.toBe(results[0]!.status === 'fulfilled' ? 'first' : 'second');
   });
 
   it('treats writing the value already stored as done (a retried deploy)', async () => {
     await slot.write('same');
     await expect(slot.write('same')).resolves.toBeUndefined();
-    expect(fake.versions).toHaveLength(1);
+    expect(fake.versions(SECRET_ID)).toHaveLength(1);
   });
 
   it('reads an earlier version by stage after a rotation, with its time', async () => {
     await slot.write('old');
-    fake.clock = new Date('2026-02-01T00:00:00Z');
-    fake.put({ SecretId: SECRET_ID, SecretString: 'new', ClientRequestToken: 'operator-rotation-0000000000000001' });
+    fake.now = new Date('2026-02-01T00:00:00Z');
+    // An operator's rotation: `aws secretsmanager put-secret-value` with a token of its own.
+    await new SecretsManagerClient({ region: 'us-east-1' }).send(
+      new PutSecretValueCommand({ SecretId: SECRET_ID, SecretString: 'new', ClientRequestToken: 'operator-rotation-0000000000000001' }),
+    );
     await expect(slot.read()).resolves.toBe('new');
     await expect(slot.readVersion('AWSCURRENT')).resolves.toEqual({ value: 'new', createdAt: new Date('2026-02-01T00:00:00Z') });
     await expect(slot.readVersion('AWSPREVIOUS')).resolves.toEqual({ value: 'old', createdAt: new Date('2026-01-01T00:00:00Z') });
@@ -110,19 +74,19 @@ describe('SecretsManagerSlot', () => {
     ['an empty string', { SecretString: '' }, undefined],
     ['no value at all', {}, undefined],
   ])('reads %s as no value', async (_case, output, expected) => {
-    sm.on(GetSecretValueCommand).resolves(output);
+    fake.stub.on(GetSecretValueCommand).resolves(output);
     await expect(slot.read()).resolves.toBe(expected);
   });
 
   it('refuses a binary secret instead of misreading it', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1, 2, 3]) });
+    fake.stub.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1, 2, 3]) });
     await expect(slot.read()).rejects.toBeInstanceOf(DependencyError);
   });
 
   it('turns other SDK failures into DependencyError, keeping the cause', async () => {
     const outage = new InternalServiceError({ ...meta, message: 'boom' });
-    sm.on(GetSecretValueCommand).rejects(outage);
-    sm.on(PutSecretValueCommand).rejects(new ResourceNotFoundException({ ...meta, message: "Secrets Manager can't find the specified secret." }));
+    fake.stub.on(GetSecretValueCommand).rejects(outage);
+    fake.stub.on(PutSecretValueCommand).rejects(new ResourceNotFoundException({ ...meta, message: "Secrets Manager can't find the specified secret." }));
     const readError = await slot.read().catch((e: unknown) => e);
     expect(readError).toBeInstanceOf(DependencyError);
     expect((readError as DependencyError).cause).toBe(outage);
@@ -132,7 +96,7 @@ describe('SecretsManagerSlot', () => {
 
   it('refuses to write an empty value (it would read back as "no value")', async () => {
     await expect(slot.write('')).rejects.toBeInstanceOf(RangeError);
-    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(fake.stub.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
   describe('as the admin key slot of bootstrapAdminKey', () => {
@@ -160,7 +124,7 @@ describe('SecretsManagerSlot', () => {
 
       const again = await bootstrapAdminKey({ store, secret: slot });
       expect(again).toEqual({ keyId: first.keyId, generated: false, stored: false });
-      expect(fake.versions).toHaveLength(1);
+      expect(fake.versions(SECRET_ID)).toHaveLength(1);
     });
 
     it('re-stores the key of an existing secret in an empty table (a restored or recreated table)', async () => {

@@ -1,0 +1,316 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiDependencies } from '../../core/app/api-dependencies.ts';
+import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
+import { createMaintenanceDependencies } from '../../core/app/maintenance-dependencies.ts';
+import { createWorkerDependencies } from '../../core/app/worker-dependencies.ts';
+import { DynamoDbAuditLog } from '../../core/audit/dynamodb-audit-log.ts';
+import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../core/config.ts';
+import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
+import { handleDeadLetter, sweep } from '../../core/maintenance/maintenance.ts';
+import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
+import { Worker } from '../../core/worker/worker.ts';
+import { createHandlers } from '../../lambdas/handlers.ts';
+import { ROUTES, type RouteName } from '../../lambdas/routes.ts';
+import { createBootstrapHandler } from '../../lambdas/bootstrap-admin-key.ts';
+import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
+import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { makeJob } from '../support/jobs.ts';
+import { waitForJob } from '../support/platform-parts.ts';
+import { FakeSecretsManager } from './support/fake-secrets-manager.ts';
+import { roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
+
+/**
+ * DynamoDB Local does not enforce IAM, so a grant the code outgrew would only show as AccessDenied
+ * in AWS. This test runs the real code paths of every function (API routes through the real
+ * handlers, the worker, the sweeper and reaper, the dead-letter consumer, the audit checkpoint, the
+ * auth bootstrap) against DynamoDB Local through a recording proxy, and checks each DynamoDB call
+ * against the synthesized role of the function that made it, the way IAM would: the action, the
+ * table or index ARN, and the `dynamodb:LeadingKeys` condition. It also checks the other way: every
+ * DynamoDB action a role holds is used by its code paths, so no grant outlives its call.
+ */
+
+/** One authorization request: what IAM evaluates for one call (one per item of a transaction). */
+interface Call {
+  readonly who: string;
+  readonly action: string;
+  readonly table: string;
+  readonly index?: string;
+  /** Partition keys of the items touched (LeadingKeys); empty for a Query. */
+  readonly keys: readonly string[];
+}
+
+type Wire = Record<string, Record<string, unknown>>;
+const pkOf = (item: Wire | undefined): string[] => (item?.pk && typeof item.pk.S === 'string' ? [item.pk.S] : []);
+
+/** The calls IAM authorizes for one DynamoDB request (wire format). */
+function authorizationRequests(who: string, operation: string, body: Record<string, unknown>): Call[] {
+  const single = (action: string, table: string, keys: string[], index?: string): Call => ({
+    who,
+    action: `dynamodb:${action}`,
+    table,
+    keys,
+    ...(index ? { index } : {}),
+  });
+  switch (operation) {
+    case 'GetItem':
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return [single(operation, body.TableName as string, pkOf(body.Key as Wire))];
+    case 'PutItem':
+      return [single(operation, body.TableName as string, pkOf(body.Item as Wire))];
+    case 'Query':
+    case 'Scan':
+      return [single(operation, body.TableName as string, [], body.IndexName as string | undefined)];
+    case 'BatchGetItem':
+      return Object.entries(body.RequestItems as Record<string, { Keys: Wire[] }>).map(([table, r]) =>
+        single('BatchGetItem', table, r.Keys.flatMap(pkOf)),
+      );
+    case 'BatchWriteItem':
+      return Object.entries(body.RequestItems as Record<string, { PutRequest?: { Item: Wire }; DeleteRequest?: { Key: Wire } }[]>).map(
+        ([table, requests]) => single('BatchWriteItem', table, requests.flatMap((r) => pkOf(r.PutRequest?.Item ?? r.DeleteRequest?.Key))),
+      );
+    case 'TransactWriteItems':
+      // Authorized action by action, as the underlying item operations.
+      return (body.TransactItems as Record<string, { TableName: string; Key?: Wire; Item?: Wire }>[]).map((t) => {
+        const [kind, op] = Object.entries(t)[0]!;
+        const action = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' }[kind]!;
+        return single(action, op.TableName, pkOf(op.Key ?? op.Item));
+      });
+    default:
+      return [single(operation, String(body.TableName), [])];
+  }
+}
+
+/** A proxy in front of DynamoDB Local that records every request under the current label. */
+class RecordingProxy {
+  readonly calls: Call[] = [];
+  who: string | undefined;
+  private server!: Server;
+  url!: string;
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<void> {
+    const upstream = new URL(this.target);
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+        if (this.who !== undefined) this.calls.push(...authorizationRequests(this.who, operation, JSON.parse(body.toString('utf8')) as Record<string, unknown>));
+        const forward = httpRequest(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+          (up) => {
+            res.writeHead(up.statusCode ?? 500, up.headers);
+            up.pipe(res);
+          },
+        );
+        forward.on('error', (err) => res.destroy(err));
+        forward.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Runs `fn` with the calls it makes recorded as `who`'s. */
+  async as<T>(who: string, fn: () => Promise<T>): Promise<T> {
+    this.who = who;
+    try {
+      return await fn();
+    } finally {
+      this.who = undefined;
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** StringLike with `*` only, as the grants use it. */
+const like = (pattern: string, value: string) =>
+  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+
+describe('IAM grants against the calls the code makes', () => {
+  let s: SynthesizedStack;
+  let env: TestEnvironment;
+  let proxy: RecordingProxy;
+  let config: RuntimeConfig;
+  let server: LocalApiServer;
+  let sm: FakeSecretsManager;
+  let adminKey: string;
+  /** Physical table name → the ARN text the template's statements use. */
+  let tableArns: Map<string, string>;
+
+  const roles = (): Record<string, string> => ({
+    ...Object.fromEntries(ROUTES.map((r) => [r.name, s.id(s.stack.api.functions.get(r.name)!.role)])),
+    worker: s.id(s.stack.workers!.pools.find((p) => p.pool.name === 'default')!.taskRole),
+    reaper: s.id(s.stack.reliability.reaper!.role),
+    deadLetterConsumer: s.id(s.stack.reliability.deadLetterConsumer!.role),
+    auditCheckpoint: s.id(s.stack.reliability.auditCheckpoint!.role),
+    bootstrap: s.id(s.stack.auth.bootstrapFunction.role),
+  });
+  const resourceOf = (call: Call) => {
+    const arn = tableArns.get(call.table);
+    if (!arn) throw new Error(`a call on ${call.table}, which is not one of the stack's tables`);
+    return call.index ? `${arn}/index/${call.index}` : arn;
+  };
+  const allows = (statement: Statement, call: Call) => {
+    if (!statement.actions.includes(call.action) || !statement.resources.includes(resourceOf(call))) return false;
+    const patterns = (statement.conditions?.['ForAllValues:StringLike'] as { 'dynamodb:LeadingKeys'?: string[] } | undefined)?.['dynamodb:LeadingKeys'];
+    return !patterns || call.keys.every((k) => patterns.some((p) => like(p, k)));
+  };
+
+  beforeAll(async () => {
+    s = synthesize({ deployNonce: 'iam-coverage' });
+    env = await createTestEnvironment();
+    proxy = new RecordingProxy(env.dynamoEndpoint);
+    await proxy.start();
+    tableArns = new Map([
+      [tableName(env.prefix, JOBS_TABLE), `\${${s.id(s.stack.data.jobs)}.Arn}`],
+      [tableName(env.prefix, EVENTS_TABLE), `\${${s.id(s.stack.data.events)}.Arn}`],
+      [tableName(env.prefix, AUDIT_TABLE), `\${${s.id(s.stack.data.audit)}.Arn}`],
+    ]);
+    config = loadRuntimeConfig({
+      RUNPLANE_JOBS_TABLE: tableName(env.prefix, JOBS_TABLE),
+      RUNPLANE_EVENTS_TABLE: tableName(env.prefix, EVENTS_TABLE),
+      RUNPLANE_AUDIT_TABLE: tableName(env.prefix, AUDIT_TABLE),
+      RUNPLANE_QUEUES: JSON.stringify(env.queues.map((q) => ({ pool: q.pool, url: q.url, deadLetterUrl: q.deadLetterUrl }))),
+      RUNPLANE_DYNAMODB_ENDPOINT: proxy.url,
+      RUNPLANE_SQS_ENDPOINT: env.sqsEndpoint,
+    });
+
+    // The deploy: the bootstrap makes the admin key the requests below use.
+    sm = new FakeSecretsManager();
+    sm.createEmpty('admin');
+    sm.createEmpty('signing');
+    const bootstrap = createBootstrapHandler(() => ({
+      secrets: new SecretsManagerClient({ region: 'us-east-1' }),
+      documentClient: createDocumentClient({ endpoint: proxy.url }),
+      log: () => undefined,
+    }));
+    await proxy.as('bootstrap', () =>
+      bootstrap({
+        RequestType: 'Create',
+        ResourceProperties: {
+          ServiceToken: 'token',
+          JobsTable: config.tables.jobs,
+          AuditTable: config.tables.audit,
+          AdminKeySecretId: 'admin',
+          SigningKeySecretId: 'signing',
+          JwtIssuer: 'runplane',
+          JwtAudience: 'runplane-api',
+        },
+      } as unknown as CloudFormationCustomResourceEvent),
+    );
+    adminKey = sm.current('admin')!;
+
+    // Every request builds its dependencies afresh, as a cold Lambda container does: no cached
+    // audit head or key hides a call.
+    server = await startLocalApiServer({
+      routes: ROUTES,
+      handlers: createHandlers(async () => createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined })),
+      log: () => undefined,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    sm?.restore();
+    await server?.close();
+    await proxy?.close();
+    await env?.cleanup();
+  });
+
+  const call = async (who: RouteName, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    proxy.as(who, async () => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      expect(res.status, `${method} ${path}: ${text}`).toBeLessThan(500);
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    });
+
+  it('runs every function’s code paths within its role, and uses every DynamoDB action the role holds', async () => {
+    // API routes, each path that reaches DynamoDB differently.
+    await call('healthz', 'GET', '/healthz');
+    await call('notFound', 'GET', '/nowhere');
+    const submitted = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] }, { 'idempotency-key': 'submit-1' });
+    const jobId = (submitted.body.job as { id: string } | undefined)?.id ?? (submitted.body.id as string);
+    expect(jobId, JSON.stringify(submitted.body)).toBeTypeOf('string');
+    // A replay reads the guard and the original job.
+    await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] }, { 'idempotency-key': 'submit-1' });
+    await call('listJobs', 'GET', '/v1/jobs');
+    await call('getJob', 'GET', `/v1/jobs/${jobId}`);
+    await call('listJobEvents', 'GET', `/v1/jobs/${jobId}/events`);
+    await call('getJobLogs', 'GET', `/v1/jobs/${jobId}/logs`);
+    await call('listWorkers', 'GET', '/v1/workers');
+    expect((await call('cancelJob', 'POST', `/v1/jobs/${jobId}/cancel`)).status).toBe(200);
+    expect((await call('retryJob', 'POST', `/v1/jobs/${jobId}/retry`, undefined, { 'idempotency-key': 'retry-1' })).status).toBeLessThan(300);
+    const created = await call('createApiKey', 'POST', '/v1/api-keys', { name: 'ci', role: 'member', groups: ['default'] });
+    expect(created.status).toBe(201);
+    await call('listApiKeys', 'GET', '/v1/api-keys');
+    await call('revokeApiKey', 'POST', `/v1/api-keys/${created.body.id as string}/revoke`);
+    await call('revokeApiKey', 'POST', `/v1/api-keys/${created.body.id as string}/revoke`);
+    await call('listAudit', 'GET', '/v1/audit');
+    await call('verifyAudit', 'GET', '/v1/audit/verify');
+
+    // The worker: claim, heartbeat, output, finish, its registry item; the retried job runs.
+    const workerDeps = createWorkerDependencies(config);
+    await proxy.as('worker', async () => {
+      const worker = new Worker({ ...workerDeps, pool: 'default', concurrency: 1, leaseSeconds: 10, heartbeatSeconds: 0.2, pollWaitSeconds: 1, flushIntervalMs: 20, reportIntervalSeconds: 1, log: () => undefined });
+      worker.start();
+      try {
+        await waitForJob(workerDeps.store, jobId, (j) => j.state === 'SUCCEEDED');
+      } finally {
+        await worker.stop({ drainSeconds: 0 });
+      }
+    });
+
+    // Maintenance: a job whose send was lost, and an attempt whose lease expired long ago.
+    const store = new DynamoDbJobStore({ client: createDocumentClient({ endpoint: env.dynamoEndpoint }), tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });
+    const lost = makeJob({ queue: 'default' });
+    await store.createJob(lost);
+    const orphan = makeJob({ queue: 'default' });
+    await store.createJob(orphan);
+    await store.claimAttempt({ jobId: orphan.id, group: orphan.group, workerId: 'gone', leaseId: 'lease', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
+    const report = await proxy.as('reaper', () => sweep({ ...createMaintenanceDependencies(config), log: () => undefined }, ['default']));
+    expect(report.redispatched).toContain(lost.id);
+    expect(report.recovered.map((r) => r.jobId)).toContain(orphan.id);
+
+    // A dead letter whose job is still queued.
+    const dead = makeJob({ queue: 'default' });
+    await store.createJob(dead);
+    await expect(proxy.as('deadLetterConsumer', () => handleDeadLetter({ store: createWorkerDependencies(config).store }, { jobId: dead.id, receiveCount: 5 }))).resolves.toBe('failed');
+
+    // The checkpoint of every shard head.
+    const checkpoint = await proxy.as('auditCheckpoint', () =>
+      new DynamoDbAuditLog({ client: createDocumentClient({ endpoint: proxy.url }), tableName: config.tables.audit }).checkpoint(),
+    );
+    expect(checkpoint).not.toBeNull();
+
+    // Every call was allowed by its function's role...
+    const roleIds = roles();
+    const denied = proxy.calls.filter((c) => !roleStatements(s.template, roleIds[c.who]!).some((st) => allows(st, c)));
+    expect(denied).toEqual([]);
+    // ...and every DynamoDB action a role holds was needed by one of its calls.
+    const unused = Object.entries(roleIds).flatMap(([who, roleId]) =>
+      roleStatements(s.template, roleId)
+        .filter((st) => st.actions.some((a) => a.startsWith('dynamodb:')))
+        .flatMap((st) =>
+          st.actions
+            .filter((action) => !proxy.calls.some((c) => c.who === who && allows({ ...st, actions: [action] }, c)))
+            .map((action) => `${who}: ${action} on ${st.resources.join(', ')}`),
+        ),
+    );
+    expect(unused).toEqual([]);
+  }, 120_000);
+});
