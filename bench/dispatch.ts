@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
 import { createSqsClient } from '../core/aws/sqs-client.ts';
@@ -58,6 +58,7 @@ export async function benchSubmitAndDispatch(options: { submits: number; dispatc
       await post(platform.url, platform.adminKey, body);
     }
 
+    let benchSeq = 0;
     const viaApi: number[] = [];
     const direct: number[] = [];
     // Interleave the two so drift in the emulators affects both equally.
@@ -68,8 +69,32 @@ export async function benchSubmitAndDispatch(options: { submits: number; dispatc
 
       const job = benchJob(benchQueue.pool);
       t = performance.now();
-      // Exactly the writes a submit makes: the conditional put, the send, the dispatch mark.
-      await ddb.send(new PutCommand({ TableName: config.tables.jobs, Item: jobToItem(job), ConditionExpression: 'attribute_not_exists(pk)' }));
+      // Exactly the writes a submit makes: one transaction (the job, its audit entry, the chain
+      // head, each conditional), the send, the dispatch mark.
+      benchSeq++;
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: config.tables.jobs, Item: jobToItem(job), ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: config.tables.audit,
+                Item: benchAuditEntry(benchSeq, job),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: config.tables.audit,
+                Item: { pk: 'BENCH', seq: 0, headSeq: benchSeq, headHash: 'f'.repeat(64) },
+                ...(benchSeq === 1
+                  ? { ConditionExpression: 'attribute_not_exists(pk)' }
+                  : { ConditionExpression: 'headSeq = :expected', ExpressionAttributeValues: { ':expected': benchSeq - 1 } }),
+              },
+            },
+          ],
+        }),
+      );
       await sqs.send(new SendMessageCommand({ QueueUrl: benchQueue.url, MessageBody: JSON.stringify({ jobId: job.id }) }));
       await ddb.send(new UpdateCommand({ TableName: config.tables.jobs, Key: { pk: `JOB#${job.id}` }, UpdateExpression: 'REMOVE dispatchKey', ConditionExpression: 'attribute_exists(pk)' }));
       direct.push(performance.now() - t);
@@ -123,6 +148,21 @@ export async function benchSubmitAndDispatch(options: { submits: number; dispatc
   } finally {
     await platform.stop();
   }
+}
+
+/** An audit entry the size of a real submit's (same fields, a command and labels like the bench job's). */
+function benchAuditEntry(seq: number, job: Job) {
+  return {
+    pk: 'BENCH',
+    seq,
+    time: job.createdAt,
+    actor: job.owner,
+    action: 'job.submit',
+    target: `job:${job.id}`,
+    details: { group: job.group, queue: job.queue, name: job.name, command: job.command, envNames: [], resources: job.resources, labels: job.labels },
+    prevHash: 'e'.repeat(64),
+    hash: 'f'.repeat(64),
+  };
 }
 
 function benchJob(queue: string): Job {

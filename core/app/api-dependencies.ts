@@ -35,6 +35,8 @@ export interface ApiDependencyOptions {
   readonly queue?: JobQueue;
   /** Called after a job's message was sent (the scaler starts a worker for an idle pool). */
   readonly afterDispatch?: (pool: string) => Promise<void>;
+  /** How long a container reuses an API key's record (default 10 s; 0 reads it every request). */
+  readonly apiKeyCacheSeconds?: number;
 }
 
 export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
@@ -60,6 +62,9 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   const apiKeys = new ApiKeyService({
     store: new DynamoDbApiKeyStore({ client: documentClient, tableName: config.tables.jobs }),
     audited: auditedKeyWrites(audit),
+    // A key's record is reused for 10 s per container: one read saved per request, and a
+    // revocation made elsewhere applies within 10 s (specs/08-auth.md).
+    recordCacheSeconds: options.apiKeyCacheSeconds ?? 10,
     ...clock,
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);

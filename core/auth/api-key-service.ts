@@ -67,7 +67,16 @@ export interface ApiKeyServiceDependencies {
   readonly clock?: Clock;
   readonly newId?: () => string;
   readonly audited?: AuditedWrite;
+  /**
+   * How long a key record read for authentication is reused by this process (0: read every
+   * request). Bounded staleness: a revocation reaches every container within this time, as with
+   * API Gateway's authorizer cache; expiry and the secret's hash are still checked every request.
+   */
+  readonly recordCacheSeconds?: number;
 }
+
+/** Records kept at most; past this the oldest is dropped. */
+const RECORD_CACHE_LIMIT = 1_000;
 
 export interface ApiKeyCaller extends Caller {
   readonly keyId: string;
@@ -82,12 +91,29 @@ export class ApiKeyService {
   private readonly clock: Clock;
   private readonly newId: () => string;
   private readonly audited: AuditedWrite;
+  private readonly recordCacheMs: number;
+  private readonly records = new Map<string, { record: Awaited<ReturnType<ApiKeyStore['get']>>; readAt: number }>();
 
   constructor(deps: ApiKeyServiceDependencies) {
     this.store = deps.store;
     this.clock = deps.clock ?? systemClock;
     this.newId = deps.newId ?? newApiKeyId;
     this.audited = deps.audited ?? unaudited;
+    this.recordCacheMs = (deps.recordCacheSeconds ?? 0) * 1000;
+  }
+
+  /** The key's record, from this process's short-lived cache when allowed; misses are never cached. */
+  private async record(id: string) {
+    const now = this.clock().getTime();
+    const cached = this.records.get(id);
+    if (cached && now - cached.readAt < this.recordCacheMs) return cached.record;
+    const record = await this.store.get(id);
+    if (record && this.recordCacheMs > 0) {
+      this.records.delete(id);
+      this.records.set(id, { record, readAt: now });
+      if (this.records.size > RECORD_CACHE_LIMIT) this.records.delete(this.records.keys().next().value!);
+    }
+    return record;
   }
 
   async create(body: unknown, caller: Caller): Promise<CreatedApiKey> {
@@ -128,6 +154,8 @@ export class ApiKeyService {
 
   async revoke(id: string, caller: Caller): Promise<ApiKeySummary> {
     requirePermission(caller, 'apikey:manage');
+    // Whatever happens next, this process stops trusting its cached copy at once.
+    this.records.delete(id);
     const existing = await this.store.get(id);
     if (!existing) throw new ApiKeyNotFoundError(id);
     if (existing.revokedAt) {
@@ -147,7 +175,7 @@ export class ApiKeyService {
   async authenticate(token: string): Promise<ApiKeyCaller> {
     const parsed = parseApiKey(token);
     if (!parsed) throw new UnauthenticatedError('malformed API key');
-    const record = await this.store.get(parsed.id);
+    const record = await this.record(parsed.id);
     if (!apiKeyMatches(token, record?.hash) || !record) throw new UnauthenticatedError(`unknown API key ${parsed.id}`);
     if (record.revokedAt) throw new UnauthenticatedError(`revoked API key ${record.id}`);
     if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) {
