@@ -1,6 +1,6 @@
 /**
- * Subscribed to every pool's DLQ (SQS event source, ReportBatchItemFailures): marks the jobs of
- * dead-lettered messages FAILED with a reason. A record that fails is reported back so SQS retries
+ * Subscribed to every pool's DLQ (SQS event source, ReportBatchItemFailures): fails the jobs of
+ * dead-lettered messages with a reason, or recovers a lost worker's attempt (core/maintenance). A record that fails is reported back so SQS retries
  * only that one.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -9,16 +9,16 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { jsonLogger } from '../core/http/api-handler.ts';
 import { handleDeadLetter } from '../core/maintenance/maintenance.ts';
 
-let store: ReturnType<typeof createWorkerDependencies>['store'] | undefined;
+let deps: Pick<ReturnType<typeof createWorkerDependencies>, 'store' | 'queue'> | undefined;
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  store ??= createWorkerDependencies(loadRuntimeConfig()).store;
+  deps ??= createWorkerDependencies(loadRuntimeConfig());
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     try {
       const jobId = parseJobId(record.body);
       const outcome = await handleDeadLetter(
-        { store },
+        deps,
         { jobId, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '0') },
       );
       jsonLogger('warn', 'dead letter handled', { jobId, outcome, messageId: record.messageId });

@@ -56,6 +56,8 @@ export class RunplaneReliability extends Construct {
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
+      // A lost worker's attempt that may retry gets a fresh message on its pool's queue.
+      fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
       // Each event source grants the mapping's own calls (receive, delete, visibility) on its DLQ.
       for (const { deadLetterQueue } of queues.pools) {
         // Partial batch responses: one job that cannot be failed yet stays in the DLQ alone.

@@ -81,33 +81,41 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
 
 /**
  * One message from a pool's DLQ: SQS moved it there after `maxReceiveCount` deliveries that never
- * completed. Its job fails with a reason unless an attempt is alive (a duplicate message of a job
- * a worker still holds) or the job already finished. Returns what happened, for logs and tests.
+ * completed.
+ * - A QUEUED job's message never got a worker as far as a claim (a poison message): the job fails.
+ * - A RUNNING job under an expired lease lost its worker: the attempt is recovered as any lost
+ *   worker's is (retried when `retryOn` and the attempts allow, with a fresh message; else FAILED).
+ * - A live attempt (a duplicate message of a job a worker still holds) or a finished job: ignored.
  */
 export async function handleDeadLetter(
-  deps: Pick<MaintenanceDependencies, 'store' | 'clock'>,
+  deps: Pick<MaintenanceDependencies, 'store' | 'clock'> & { readonly queue?: JobQueue },
   message: Pick<ReceivedJobMessage, 'jobId' | 'receiveCount'>,
-): Promise<'failed' | 'ignored-finished' | 'ignored-live' | 'ignored-unknown'> {
+): Promise<'failed' | 'recovered' | 'ignored-finished' | 'ignored-live' | 'ignored-unknown'> {
   const clock = deps.clock ?? systemClock;
   const job = message.jobId ? await deps.store.getJob(message.jobId) : undefined;
   if (!job) return 'ignored-unknown';
   if (isTerminal(job.state)) return 'ignored-finished';
   if (job.state === 'RUNNING' && job.lease && job.lease.expiresAt > clock().getTime()) return 'ignored-live';
-  const reason =
-    `dead-lettered: its queue message was delivered ${message.receiveCount} time(s) without the job completing` +
-    (job.state === 'RUNNING' ? ` (last worker ${job.lease?.workerId ?? 'unknown'} lost)` : '');
   try {
+    if (job.state === 'RUNNING' && deps.queue) {
+      const recovered = await recoverLostAttempt(deps.store, job, clock, 'system:dead-letter');
+      if (recovered.state === 'QUEUED') await deps.queue.enqueue(recovered.queue, { jobId: recovered.id });
+      return recovered.state === 'QUEUED' ? 'recovered' : 'failed';
+    }
+    const reason =
+      `dead-lettered: its queue message was delivered ${message.receiveCount} time(s) without the job completing` +
+      (job.state === 'RUNNING' ? ` (last worker ${job.lease?.workerId ?? 'unknown'} lost)` : '');
     await deps.store.failDeadLettered(job, reason, clock(), 'system:dead-letter');
     return 'failed';
   } catch (err) {
-    if (err instanceof JobNotInStateError) return 'ignored-live';
+    if (err instanceof JobNotInStateError || err instanceof LeaseLostError) return 'ignored-live';
     throw err;
   }
 }
 
 /** Drains one pool's DLQ (the local platform's loop; in AWS a Lambda is subscribed to each DLQ). */
 export async function drainDeadLetters(
-  deps: Pick<MaintenanceDependencies, 'store' | 'clock' | 'log'>,
+  deps: Pick<MaintenanceDependencies, 'store' | 'clock' | 'log'> & { readonly queue?: JobQueue },
   deadLetterQueue: JobQueue,
   pool: string,
 ): Promise<number> {

@@ -261,13 +261,28 @@ export class Worker {
     if (job.state === 'RUNNING') {
       const remainingMs = (job.lease?.expiresAt ?? 0) - this.clock().getTime();
       if (remainingMs > 0) {
-        // Another worker holds it (a duplicate delivery): look again when that lease would expire.
-        await queue.release(message, Math.min(Math.ceil(remainingMs / 1000), this.leaseSeconds));
-        return;
+        // The message is visible again, so its holder stopped extending it: most likely a lost
+        // worker whose lease is about to run out. Keep the delivery and wait for the lease rather
+        // than hand it back, which would spend one of the message's receives (maxReceiveCount).
+        await queue.extendVisibility(message, Math.ceil(remainingMs / 1000) + this.leaseSeconds);
+        await sleep(Math.min(remainingMs, this.leaseSeconds * 1000) + 100);
+        const again = await store.getJob(job.id);
+        if (!again || isTerminal(again.state)) {
+          await queue.ack(message);
+          return;
+        }
+        if (again.state === 'RUNNING' && again.lease && again.lease.expiresAt > this.clock().getTime()) {
+          // The holder is alive and renewing: this was a duplicate delivery. Look again later.
+          await queue.release(message, this.leaseSeconds);
+          return;
+        }
+        claimable = again;
       }
+    }
+    if (claimable.state === 'RUNNING') {
       // The message came back because its worker stopped heartbeating: end that attempt first.
       try {
-        claimable = await recoverLostAttempt(store, job, this.clock, this.actor);
+        claimable = await recoverLostAttempt(store, claimable, this.clock, this.actor);
       } catch (err) {
         if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
           await queue.release(message, 1);

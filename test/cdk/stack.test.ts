@@ -473,6 +473,8 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.updateJobs(),
         audit.append(),
+        // A lost worker's attempt that may retry gets a fresh message.
+        { actions: ['sqs:SendMessage'], resources: queueArns() },
         // Granted by each SQS event source, on its own DLQ.
         ...s.stack.queues.pools.map((p) => ({
           actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],

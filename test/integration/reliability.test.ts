@@ -6,7 +6,7 @@ import { IdempotencyKeyReusedError, LeaseLostError } from '../../core/errors.ts'
 import { isTerminal } from '../../core/jobs/job.ts';
 import { JobService } from '../../core/jobs/job-service.ts';
 import { recoverLostAttempt } from '../../core/jobs/recovery.ts';
-import { drainDeadLetters, sweep } from '../../core/maintenance/maintenance.ts';
+import { drainDeadLetters, handleDeadLetter, sweep } from '../../core/maintenance/maintenance.ts';
 import type { JobQueue } from '../../core/queue/job-queue.ts';
 import { SqsJobQueue } from '../../core/queue/sqs-job-queue.ts';
 import { EVENTS_TABLE, JOBS_TABLE, AUDIT_TABLE, queueDefinition, tableName } from '../../core/resources.ts';
@@ -228,6 +228,27 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     const failed = await parts.store.getJob(job.id);
     expect(failed?.state).toBe('FAILED');
     expect(failed?.reason).toMatch(/dead-lettered: its queue message was delivered \d+ time/);
+  });
+
+  it('a dead letter of a lost worker\'s attempt retries it when attempts remain, instead of failing it', async () => {
+    const { job } = await parts.service.submit({ command: ['node', '-e', "console.log('second life')"], maxAttempts: 2 }, LOCAL_CALLER);
+    const t0 = new Date();
+    await parts.store.claimAttempt({
+      jobId: job.id, group: job.group, workerId: 'vanished', leaseId: 'vanished-lease', leaseExpiresAt: t0.getTime() - 1_000, expectedAttempt: 0, now: t0,
+    });
+    const outcome = await handleDeadLetter({ store: parts.store, queue: parts.queue }, { jobId: job.id, receiveCount: 2 });
+    expect(outcome).toBe('recovered');
+    startWorker();
+    const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 15_000);
+    expect(done).toMatchObject({ state: 'SUCCEEDED', attempt: 2 });
+    expect(done.attempts[0]?.reason).toMatch(/worker vanished lost/);
+    // A live attempt's dead letter (a duplicate message) changes nothing.
+    const { job: live } = await parts.service.submit({ command: ['true'] }, LOCAL_CALLER);
+    await parts.store.claimAttempt({
+      jobId: live.id, group: live.group, workerId: 'alive', leaseId: 'alive-lease', leaseExpiresAt: Date.now() + 60_000, expectedAttempt: 0, now: new Date(),
+    });
+    expect(await handleDeadLetter({ store: parts.store, queue: parts.queue }, { jobId: live.id, receiveCount: 6 })).toBe('ignored-live');
+    expect((await parts.store.getJob(live.id))?.state).toBe('RUNNING');
   });
 
   it('drain: a job that finishes within the drain window completes normally', async () => {
