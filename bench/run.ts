@@ -27,7 +27,8 @@ const sections: Section[] = [
   },
 ];
 
-const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const requested = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
+const only = requested.length > 0 ? requested : undefined;
 const results: Record<string, unknown> = {
   startedAt: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },

@@ -42,11 +42,9 @@ function isSafeJwksUrl(raw: string): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
 }
 
-const envSchema = z.object({
-  RUNPLANE_JOBS_TABLE: z.string().min(1),
-  RUNPLANE_EVENTS_TABLE: z.string().min(1),
-  RUNPLANE_AUDIT_TABLE: z.string().min(1),
-  RUNPLANE_QUEUES: z
+/** An environment variable holding a non-empty JSON array of `item`. */
+export function jsonArrayVariable<T extends z.ZodType>(item: T) {
+  return z
     .string()
     .min(1)
     .transform((raw, ctx) => {
@@ -57,7 +55,14 @@ const envSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.array(runtimeQueueSchema).min(1)),
+    .pipe(z.array(item).min(1));
+}
+
+const envSchema = z.object({
+  RUNPLANE_JOBS_TABLE: z.string().min(1),
+  RUNPLANE_EVENTS_TABLE: z.string().min(1),
+  RUNPLANE_AUDIT_TABLE: z.string().min(1),
+  RUNPLANE_QUEUES: jsonArrayVariable(runtimeQueueSchema),
   RUNPLANE_DYNAMODB_ENDPOINT: z.string().url().optional(),
   RUNPLANE_SQS_ENDPOINT: z.string().url().optional(),
   RUNPLANE_S3_ENDPOINT: z.string().url().optional(),

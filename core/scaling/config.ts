@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { POOL_NAME_PATTERN } from '../resources.ts';
-import { ConfigError, runtimeQueueSchema } from '../config.ts';
+import { ConfigError, jsonArrayVariable, runtimeQueueSchema } from '../config.ts';
 
 /**
  * What the scaler needs to know about each pool, read from the environment once at start-up. The
@@ -23,23 +23,9 @@ export interface ScalingTarget extends ScalingPool {
   readonly queueUrl: string;
 }
 
-const jsonArray = <T extends z.ZodType>(item: T) =>
-  z
-    .string()
-    .min(1)
-    .transform((raw, ctx) => {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.array(item).min(1));
-
 const envSchema = z.object({
-  RUNPLANE_QUEUES: jsonArray(runtimeQueueSchema),
-  RUNPLANE_SCALING: jsonArray(scalingPoolSchema),
+  RUNPLANE_QUEUES: jsonArrayVariable(runtimeQueueSchema),
+  RUNPLANE_SCALING: jsonArrayVariable(scalingPoolSchema),
 });
 
 /** Joins each scaling entry with its queue. Fails fast on a pool without a queue. */

@@ -9,11 +9,10 @@ import { generateApiKey } from '../../core/auth/api-key.ts';
 import { bootstrapAdminKey } from '../../core/auth/bootstrap-admin-key.ts';
 import { DynamoDbApiKeyStore } from '../../core/auth/dynamodb-api-key-store.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
-import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
-import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
  * Property: whatever arrives over HTTP (method, raw path, query, headers, credentials, body), the
@@ -156,16 +155,7 @@ describe('HTTP surface fuzz', () => {
 
   beforeAll(async () => {
     env = await createTestEnvironment();
-    config = {
-      tables: {
-        jobs: tableName(env.prefix, JOBS_TABLE),
-        events: tableName(env.prefix, EVENTS_TABLE),
-        audit: tableName(env.prefix, AUDIT_TABLE),
-      },
-      queues: env.queues.map((q) => ({ ...q, visibilityTimeoutSeconds: 30, maxReceiveCount: 5, defaultMaxAttempts: 1 })),
-      endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint },
-      region: 'us-east-1',
-    };
+    config = runtimeConfigFor(env);
     const deps = createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined });
     server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
     let admin: string | undefined;

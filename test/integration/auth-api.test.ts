@@ -11,11 +11,10 @@ import { bootstrapAdminKey, type SecretSlot } from '../../core/auth/bootstrap-ad
 import { DynamoDbApiKeyStore } from '../../core/auth/dynamodb-api-key-store.ts';
 import { generateSigningKey, mintToken, publicJwk, type SigningKeyDocument } from '../../core/auth/signing-key.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
-import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
-import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
  * Authentication through the real handlers, served by the local API server over real emulators:
@@ -76,21 +75,13 @@ describe('authentication', () => {
     await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
     jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
 
-    config = {
-      tables: {
-        jobs: tableName(env.prefix, JOBS_TABLE),
-        events: tableName(env.prefix, EVENTS_TABLE),
-        audit: tableName(env.prefix, AUDIT_TABLE),
-      },
-      queues: env.queues.map((q) => ({ ...q, visibilityTimeoutSeconds: 30, maxReceiveCount: 5, defaultMaxAttempts: 1 })),
-      endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint },
-      region: 'us-east-1',
+    config = runtimeConfigFor(env, {
       auth: {
         jwt: { issuer: signing.issuer, audience: signing.audience, publicKeys: [publicJwk(signing)] },
         oidc: { jwksUrl, issuer: 'https://idp.example.com', audience: 'runplane' },
         claims: { groups: 'groups', role: 'realm_access.roles' },
       },
-    };
+    });
     deps = createApiDependencies(config, { clock: () => now, queue: createJobQueue(config), log: () => undefined });
     server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
     const slot = memorySlot();

@@ -5,11 +5,10 @@ import { bootstrapAdminKey } from '../../core/auth/bootstrap-admin-key.ts';
 import type { Role } from '../../core/auth/caller.ts';
 import { DynamoDbApiKeyStore } from '../../core/auth/dynamodb-api-key-store.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
-import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
-import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
  * Role × action × own/other group, through the real handlers over HTTP. Callers are API keys of
@@ -63,16 +62,7 @@ describe('authorization through the API', () => {
 
   beforeAll(async () => {
     env = await createTestEnvironment();
-    const config: RuntimeConfig = {
-      tables: {
-        jobs: tableName(env.prefix, JOBS_TABLE),
-        events: tableName(env.prefix, EVENTS_TABLE),
-        audit: tableName(env.prefix, AUDIT_TABLE),
-      },
-      queues: env.queues.map((q) => ({ ...q, visibilityTimeoutSeconds: 30, maxReceiveCount: 5, defaultMaxAttempts: 1 })),
-      endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint },
-      region: 'us-east-1',
-    };
+    const config: RuntimeConfig = runtimeConfigFor(env);
     const deps = createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined });
     server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
     let stored: string | undefined;

@@ -9,10 +9,10 @@ import { recoverLostAttempt } from '../../core/jobs/recovery.ts';
 import { drainDeadLetters, handleDeadLetter, sweep } from '../../core/maintenance/maintenance.ts';
 import type { JobQueue } from '../../core/queue/job-queue.ts';
 import { SqsJobQueue } from '../../core/queue/sqs-job-queue.ts';
-import { EVENTS_TABLE, JOBS_TABLE, AUDIT_TABLE, queueDefinition, tableName } from '../../core/resources.ts';
+import { JOBS_TABLE, queueDefinition, tableName } from '../../core/resources.ts';
 import { Worker } from '../../core/worker/worker.ts';
 import { DynamoDbWorkerRegistry } from '../../core/workers/dynamodb-registry.ts';
-import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 import { platformParts, waitForJob } from '../support/platform-parts.ts';
 
 /**
@@ -51,16 +51,7 @@ describe('exactly-once job effects on at-least-once delivery', () => {
   };
   const logs = async (jobId: string, attempt: number) =>
     (await parts.service.logs(jobId, { attempt: String(attempt) }, LOCAL_CALLER)).text;
-  const runtimeConfig = (): RuntimeConfig => ({
-    tables: {
-      jobs: tableName(env.prefix, JOBS_TABLE),
-      events: tableName(env.prefix, EVENTS_TABLE),
-      audit: tableName(env.prefix, AUDIT_TABLE),
-    },
-    queues: env.queues.map((q) => ({ ...q, visibilityTimeoutSeconds: 3, maxReceiveCount: 2, defaultMaxAttempts: 1 })),
-    endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint },
-    region: 'us-east-1',
-  });
+  const runtimeConfig = (): RuntimeConfig => runtimeConfigFor(env);
 
   it('concurrent submits with one idempotency key create exactly one job', async () => {
     const body = { command: ['true'], labels: { run: 'idem' } };

@@ -4,7 +4,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
 import { createSqsClient } from '../../core/aws/sqs-client.ts';
-import { queueDefinition, type QueueDefinition } from '../../core/resources.ts';
+import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, queueDefinition, tableName, type QueueDefinition } from '../../core/resources.ts';
+import type { RuntimeConfig } from '../../core/config.ts';
 import { deleteQueues, deleteTables, ensureQueues, ensureTables, type EnsuredQueue } from '../../local/bootstrap.ts';
 
 export interface TestEnvironment {
@@ -40,5 +41,23 @@ export async function createTestEnvironment(
     async cleanup() {
       await Promise.all([deleteTables(documentClient as never, prefix), deleteQueues(sqs, queues)]);
     },
+  };
+}
+
+/** The runtime configuration of a test environment, as the platform would hand it to handlers and workers. */
+export function runtimeConfigFor(env: TestEnvironment, extra: Partial<RuntimeConfig> = {}): RuntimeConfig {
+  return {
+    tables: {
+      jobs: tableName(env.prefix, JOBS_TABLE),
+      events: tableName(env.prefix, EVENTS_TABLE),
+      audit: tableName(env.prefix, AUDIT_TABLE),
+    },
+    queues: env.queues.map((q) => {
+      const d = env.queueDefinitions.find((x) => x.pool === q.pool)!;
+      return { ...q, visibilityTimeoutSeconds: d.visibilityTimeoutSeconds, maxReceiveCount: d.maxReceiveCount, defaultMaxAttempts: d.defaultMaxAttempts };
+    }),
+    endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint },
+    region: 'us-east-1',
+    ...extra,
   };
 }
