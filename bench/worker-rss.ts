@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { build } from 'esbuild';
 import { runtimeConfigToEnv } from '../core/config.ts';
 import { startLocalPlatform } from '../local/platform.ts';
+import { workerNodeOptions } from '../core/worker/memory.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +42,9 @@ export async function benchWorkerRss(options: { megabytes: number }) {
     dataDir: `/tmp/runplane-bench-${randomUUID().slice(0, 8)}`,
     log: () => undefined,
   });
-  const worker = spawn(process.execPath, [bundle], {
+  // The heap limits a one-job worker runs with in its container (lib/worker-pool.ts).
+  const nodeFlags = (process.env.BENCH_WORKER_NODE_FLAGS ?? workerNodeOptions(1)).split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...nodeFlags, bundle], {
     env: {
       ...process.env,
       ...runtimeConfigToEnv(platform.config),
@@ -93,6 +96,7 @@ export async function benchWorkerRss(options: { megabytes: number }) {
       throughputMiBps: Math.round(((lines * lineBytes) / 1024 / 1024 / seconds) * 10) / 10,
       idleRssMiB: idle ? Math.round(idle.rssKiB / 1024) : null,
       peakRssMiB: Math.round(peakRssKiB / 1024),
+      nodeFlags: nodeFlags.join(' '),
       target: 'peak RSS ≤ 100 MB',
     };
   } finally {

@@ -11,6 +11,7 @@ import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type Grantee } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import type { PoolQueue } from './queues.ts';
+import { workerNodeOptions } from '../core/worker/memory.ts';
 
 /** Where the worker image puts its health check (worker-image/Dockerfile copies it there). */
 export const WORKER_HEALTHCHECK_PATH = '/app/healthcheck.mjs';
@@ -155,6 +156,8 @@ export class WorkerPoolService extends Construct {
         RUNPLANE_WORKER_CONCURRENCY: String(pool.maxJobsPerTask),
         RUNPLANE_WORKER_IDLE_EXIT_SECONDS: String(pool.idleExitSeconds),
         RUNPLANE_WORKER_DRAIN_SECONDS: String(DRAIN_SECONDS),
+        // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
+        NODE_OPTIONS: workerNodeOptions(pool.maxJobsPerTask),
       },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: this.logGroup }),
       stopTimeout: STOP_TIMEOUT,

@@ -50,6 +50,11 @@ import type { EventSink } from './store.ts';
  *   Later writes are ignored.
  */
 
+/** See OutputBatcherOptions.maxEventDataBytes. */
+export const DEFAULT_MAX_EVENT_DATA_BYTES = 64 * 1024;
+/** See OutputBatcherOptions.highWaterBytes. */
+export const DEFAULT_HIGH_WATER_BYTES = 2 * 1024 * 1024;
+
 export interface OutputBatcherOptions {
   readonly sink: EventSink;
   readonly jobId: string;
@@ -58,8 +63,14 @@ export interface OutputBatcherOptions {
   readonly clock?: () => Date;
   /** Default 200: output is stored (visible to followers) within this plus one write. */
   readonly flushIntervalMs?: number;
-  /** Default 4 MiB of output not yet stored: at or above it write() returns false. */
+  /** Default 2 MiB of output not yet stored: at or above it write() returns false. */
   readonly highWaterBytes?: number;
+  /**
+   * Largest `data` of one output event, in UTF-8 bytes; default 64 KiB, never above what fits in
+   * one DynamoDB item. Smaller events keep a batch (25 of them) to ~1.6 MB, which bounds the
+   * worker's memory while output streams; cost is the same (write units are per KB either way).
+   */
+  readonly maxEventDataBytes?: number;
   /** Events per sink write; default 25 (one BatchWriteItem). */
   readonly maxBatchItems?: number;
   /** Delay before retry n (1-based) of a failed sink write. */
@@ -168,7 +179,7 @@ export class OutputBatcher {
   private aborted = false;
 
   constructor(options: OutputBatcherOptions) {
-    const { jobId, attempt, firstSeq = 1, flushIntervalMs = 200, highWaterBytes = 4 * 1024 * 1024, maxBatchItems = 25 } = options;
+    const { jobId, attempt, firstSeq = 1, flushIntervalMs = 200, highWaterBytes = DEFAULT_HIGH_WATER_BYTES, maxBatchItems = 25 } = options;
     if (jobId.length === 0) throw new RangeError('jobId must not be empty');
     if (!Number.isInteger(attempt) || attempt < 1 || attempt > MAX_ATTEMPT) throw new RangeError(`attempt must be an integer in 1..${MAX_ATTEMPT}`);
     if (!Number.isInteger(firstSeq) || firstSeq < 1) throw new RangeError('firstSeq must be a positive integer');
@@ -184,7 +195,11 @@ export class OutputBatcher {
     this.maxBatchItems = maxBatchItems;
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
     this.onWriteError = options.onWriteError;
-    this.maxDataBytes = maxOutputDataBytes(utf8Bytes(jobId));
+    const itemLimit = maxOutputDataBytes(utf8Bytes(jobId));
+    const wanted = options.maxEventDataBytes ?? DEFAULT_MAX_EVENT_DATA_BYTES;
+    if (!Number.isInteger(wanted) || wanted < 4) throw new RangeError('maxEventDataBytes must be an integer of at least 4');
+    // A character never splits, so an event must hold the longest UTF-8 sequence (4 bytes).
+    this.maxDataBytes = Math.min(itemLimit, wanted);
     this.nextSeq = firstSeq;
     this.stored = firstSeq - 1;
   }

@@ -136,6 +136,8 @@ describe('the largest event the batcher builds sits at the 400 KB edge', () => {
       attempt: 9999,
       firstSeq: 999_999_999_998,
       clock: () => new Date('2026-01-01T00:00:00.000Z'),
+      // Events as large as an item may be, to probe the 400 KB edge itself.
+      maxEventDataBytes: DYNAMODB_ITEM_LIMIT_BYTES,
     });
     const text = char.repeat(Math.ceil((maxOutputDataBytes() * 1.5) / width));
     batcher.write('stdout', Buffer.from(text));

@@ -87,11 +87,26 @@ async function settle<T>(promise: Promise<T>): Promise<T> {
   return tracked;
 }
 
+describe('event size cap', () => {
+  it('keeps events at 64 KiB by default, splitting a longer line at a character boundary', async () => {
+    const events: JobEvent[] = [];
+    const sink: EventSink = { append: async (batch) => void events.push(...batch) };
+    const batcher = new OutputBatcher({ sink, jobId: JOB, attempt: 1 });
+    const line = '€'.repeat(30_000) + '\n'; // 90,001 bytes
+    batcher.write('stdout', Buffer.from(line));
+    await batcher.close();
+    const output = events.filter((e): e is OutputEvent => e.kind === 'output');
+    expect(output.map((e) => Buffer.byteLength(e.data))).toEqual([65_535, 24_466]);
+    expect(output.map((e) => e.data).join('')).toBe(line);
+  });
+});
+
 describe('OutputBatcher', () => {
   let sink: FakeSink;
   let time: ReturnType<typeof manualClock>;
   const make = (options: Partial<OutputBatcherOptions> = {}) =>
-    new OutputBatcher({ sink, jobId: JOB, attempt: 1, clock: time.clock, retryDelayMs: (n) => 1000 * n, ...options });
+    // Item-sized events by default here: these tests probe the item-limit splitting itself.
+    new OutputBatcher({ sink, jobId: JOB, attempt: 1, clock: time.clock, retryDelayMs: (n) => 1000 * n, maxEventDataBytes: maxOutputDataBytes(), ...options });
 
   beforeEach(() => {
     vi.useFakeTimers();
