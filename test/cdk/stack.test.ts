@@ -10,6 +10,7 @@ import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS } from '../..
 import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
 import { WORKER_HEALTHCHECK_PATH } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
+import { workerNodeOptions } from '../../core/worker/memory.ts';
 
 const RUNTIME_VARIABLES = ['RUNPLANE_JOBS_TABLE', 'RUNPLANE_EVENTS_TABLE', 'RUNPLANE_AUDIT_TABLE', 'RUNPLANE_QUEUES', 'RUNPLANE_ARTIFACTS_BUCKET'];
 const AUTH_VARIABLES = ['RUNPLANE_JWT_ISSUER', 'RUNPLANE_JWT_AUDIENCE', 'RUNPLANE_JWT_PUBLIC_KEYS'];
@@ -301,9 +302,11 @@ describe('RunplaneStack (default deployment)', () => {
         expect(container!.ResourceRequirements).toEqual(p.pool.gpusPerInstance > 0 ? [{ Type: 'GPU', Value: String(p.pool.gpusPerInstance) }] : undefined);
         const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, cfnText(e.Value)]));
         expect(Object.keys(env).sort()).toEqual(
-          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS'].sort(),
+          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'NODE_OPTIONS'].sort(),
         );
         expect(env).toMatchObject({
+          // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
+          NODE_OPTIONS: workerNodeOptions(p.pool.maxJobsPerTask),
           RUNPLANE_WORKER_QUEUE: p.pool.name,
           RUNPLANE_WORKER_CONCURRENCY: String(p.pool.maxJobsPerTask),
           RUNPLANE_WORKER_IDLE_EXIT_SECONDS: String(p.pool.idleExitSeconds),
