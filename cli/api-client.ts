@@ -15,42 +15,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { JobSpecInput, JobState, JobView } from '../core/jobs/job.ts';
+import type { JobEvent } from '../core/events/event.ts';
+import type { WorkerRecord } from '../core/workers/registry.ts';
+
+// Type-only imports: the response shapes are the core's own types, erased at run time, so the CLI
+// still loads no server code.
+export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
+/** A worker as `GET /v1/workers` reports it. */
+export type WorkerInfo = WorkerRecord;
 
 /** A job as the API returns it: the core's public view plus the scheduler's explanation. */
-/** A worker as `GET /v1/workers` reports it. */
-export interface WorkerInfo {
-  readonly workerId: string;
-  readonly pool: string;
-  readonly hostname: string;
-  readonly concurrency: number;
-  readonly gpus: readonly { index: number; name: string; memoryTotalMiB: number }[];
-  readonly runningJobs: readonly string[];
-  readonly lastSeenAt: string;
-  readonly draining: boolean;
-}
-
 export type ApiJob = JobView & {
   /** Why a QUEUED job has not started yet (no worker on the queue, no free GPU, ...). */
   readonly waitingReason?: string;
 };
-
-interface EventBase {
-  readonly jobId: string;
-  readonly attempt: number;
-  readonly seq: number;
-  readonly ts: string;
-}
-export interface OutputEvent extends EventBase {
-  readonly kind: 'output';
-  readonly stream: 'stdout' | 'stderr';
-  readonly data: string;
-}
-export interface LifecycleEvent extends EventBase {
-  readonly kind: 'lifecycle';
-  readonly name: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
-export type JobEvent = OutputEvent | LifecycleEvent;
 
 export interface EventPage {
   readonly events: readonly JobEvent[];
