@@ -4,7 +4,7 @@
  * noisy: ratios and differences are what to read, not absolute milliseconds.
  * Sections: BENCH_ONLY=submit,rss,... runs a subset.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchSubmitAndDispatch } from './dispatch.ts';
 import { benchWorkerRss } from './worker-rss.ts';
@@ -49,5 +49,7 @@ results.finishedAt = new Date().toISOString();
 await mkdir('bench/results', { recursive: true });
 const file = `bench/results/${(results.startedAt as string).replace(/[:.]/g, '-')}.json`;
 await writeFile(file, JSON.stringify(results, null, 2) + '\n');
-await writeFile('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
+// A partial run (BENCH_ONLY) updates its sections of latest.json and keeps the others.
+const previous = only ? await readFile('bench/results/latest.json', 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({})) : {};
+await writeFile('bench/results/latest.json', JSON.stringify({ ...previous, ...results }, null, 2) + '\n');
 console.log(`results written to ${file}`);
