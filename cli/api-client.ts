@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobSpecInput, JobState, JobView } from '../core/jobs/job.ts';
 import type { JobEvent } from '../core/events/event.ts';
 import type { WorkerRecord } from '../core/workers/registry.ts';
+import type { AuditEntryView } from '../core/audit/audit-log.ts';
 
 // Type-only imports: the response shapes are the core's own types, erased at run time, so the CLI
 // still loads no server code.
@@ -106,17 +107,7 @@ export interface ApiKeyPage {
 }
 
 /** One link of the audit chain as `GET /v1/audit` returns it (see specs/04-audit-chain.md). */
-export interface AuditEntry {
-  readonly shard: number | 'root';
-  readonly seq: number;
-  readonly time: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly target: string;
-  readonly details: Readonly<Record<string, unknown>>;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+export type AuditEntry = AuditEntryView;
 
 export interface AuditPage {
   readonly entries: readonly AuditEntry[];

@@ -176,17 +176,7 @@ export class DynamoDbJobStore implements JobStore {
     const items: TransactionAction[] = [
       { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
     ];
-    if (guard) {
-      items.push({
-        Put: {
-          TableName: this.tableName,
-          Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': Math.floor(new Date(job.createdAt).getTime() / 1000) },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      });
-    }
+    if (guard) items.push(this.guardPut(guard, job.id, new Date(job.createdAt)));
     try {
       await this.audit.transact({ items, record: submitRecord(job), time: new Date(job.createdAt) });
       return { job: { ...job, dispatched: false }, created: true };
@@ -515,17 +505,7 @@ export class DynamoDbJobStore implements JobStore {
     const items: TransactionAction[] = [
       { Update: { TableName: this.tableName, Key: jobKey(job.id), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
     ];
-    if (guard) {
-      items.push({
-        Put: {
-          TableName: this.tableName,
-          Item: { ...guardKey(guard.key), jobId: job.id, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      });
-    }
+    if (guard) items.push(this.guardPut(guard, job.id, now));
     try {
       await this.audit.transact({ items, record: audit, time: now });
     } catch (err) {
@@ -549,6 +529,22 @@ export class DynamoDbJobStore implements JobStore {
     const current = await this.getJob(job.id);
     if (!current) throw new JobNotFoundError(job.id);
     return current;
+  }
+
+  /**
+   * The idempotency guard's conditional put: it succeeds for a new key or one whose TTL has passed
+   * (DynamoDB deletes expired items lazily), and hands back the existing guard when it fails.
+   */
+  private guardPut(guard: IdempotencyGuard, jobId: string, now: Date): TransactionAction {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { ...guardKey(guard.key), jobId, requestHash: guard.requestHash, expiresAt: guard.expiresAt },
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+        ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
   }
 
   private async readGuard(key: string): Promise<Item | undefined> {
