@@ -90,6 +90,8 @@ export class Worker {
   private readonly active = new Set<Promise<void>>();
   /** Running attempts by job id, so a stopping worker can hand them back. */
   private readonly attempts = new Map<string, (cause: StopCause) => void>();
+  /** The group of each running job, reported so the API can hide other groups' jobs. */
+  private readonly attemptGroups = new Map<string, string>();
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
@@ -155,6 +157,7 @@ export class Worker {
         concurrency: this.concurrency,
         gpus: this.options.gpus ?? [],
         runningJobs: [...this.attempts.keys()],
+        runningJobGroups: Object.fromEntries(this.attemptGroups),
         startedAt: this.startedAt,
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
@@ -364,6 +367,7 @@ export class Worker {
     };
 
     this.attempts.set(job.id, stopProcess);
+    this.attemptGroups.set(job.id, job.group);
     void this.updateBusy();
     const heartbeat = setInterval(() => {
       void this.heartbeat(job, leaseId, message, stopProcess);
@@ -443,6 +447,7 @@ export class Worker {
     } finally {
       clearInterval(heartbeat);
       this.attempts.delete(job.id);
+      this.attemptGroups.delete(job.id);
       void this.updateBusy();
       await this.cleanup(workDir);
     }
