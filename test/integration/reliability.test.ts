@@ -259,10 +259,10 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     const withRegistry = new JobService({ ...parts, registry });
     const worker = startWorker({ registry, reportIntervalSeconds: 0.2 });
     await waitForJob(parts.store, job.id, (j) => isTerminal(j.state));
-    const listed = await withRegistry.listWorkers();
+    const listed = await withRegistry.listWorkers(LOCAL_CALLER);
     expect(listed.find((w) => w.workerId === worker.workerId)).toMatchObject({ pool: 'default', concurrency: 4, draining: false });
     await worker.stop({ drainSeconds: 0 });
-    expect((await withRegistry.listWorkers()).map((w) => w.workerId)).not.toContain(worker.workerId);
+    expect((await withRegistry.listWorkers(LOCAL_CALLER)).map((w) => w.workerId)).not.toContain(worker.workerId);
   });
 });
 
