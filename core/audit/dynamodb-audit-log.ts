@@ -11,6 +11,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dependencyFailure, isTransactionCanceled } from '../aws/errors.ts';
 import { DependencyError, ValidationError } from '../errors.ts';
 import { systemClock, type Clock } from '../ids.ts';
+import { retry } from '../retry.ts';
 import type { AuditEntryView, AuditLog, AuditPage, ListAuditQuery } from './audit-log.ts';
 import { canonicalJson } from './canonical-json.ts';
 import {
@@ -577,17 +578,17 @@ export class DynamoDbAuditLog implements AuditLog {
     try {
       for (let i = 0; i < chains.length; i += 100) {
         let keys: Item[] = chains.slice(i, i + 100).map((c) => ({ pk: chainKey(c), seq: 0 }));
-        for (let round = 0; keys.length > 0; round++) {
-          if (round > 0) {
-            if (round > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
-            await this.sleep(this.backoff(round));
-          }
-          const out = await this.client.send(
-            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.pk as string, item);
-          keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
-        }
+        await retry<void>(
+          async () => {
+            const out = await this.client.send(
+              new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+            );
+            for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.pk as string, item);
+            keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
+            return keys.length === 0 ? { done: true, value: undefined } : { done: false, reason: new Error('BatchGetItem kept returning unprocessed keys') };
+          },
+          { tries: 9, baseMs: 2, capMs: 100, sleep: this.sleep, random: this.random },
+        );
       }
     } catch (err) {
       throw dependencyFailure('audit log', err);

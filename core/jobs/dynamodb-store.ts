@@ -18,6 +18,7 @@ import {
   NotCancellableError,
 } from '../errors.ts';
 import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
+import { transitionCondition, type Condition, type GuardValues } from './state-machine.ts';
 import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, isTerminal } from './job.ts';
 import type {
   AttemptFence,
@@ -152,6 +153,19 @@ type Update = {
   ExpressionAttributeValues: Record<string, unknown>;
 };
 
+/** An update's SET/REMOVE part; its condition comes from the transition table. */
+type UpdateParts = Omit<Update, 'ConditionExpression'>;
+
+/** The update with the transition's condition (core/jobs/state-machine.ts), placeholders merged. */
+function withCondition(update: UpdateParts, condition: Condition): Update {
+  return {
+    ...update,
+    ConditionExpression: condition.expression,
+    ExpressionAttributeNames: { ...update.ExpressionAttributeNames, ...condition.names },
+    ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...condition.values },
+  };
+}
+
 const LEASE_ATTRIBUTES = 'leaseId, leaseWorkerId, leaseExpiresAt';
 
 export class DynamoDbJobStore implements JobStore {
@@ -276,25 +290,20 @@ export class DynamoDbJobStore implements JobStore {
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
           'history = list_append(history, :change), attempts = list_append(attempts, :record) ' +
           'REMOVE queuedKey, dispatchKey, retryAt',
-        // The attempt check makes two racing claims of one message produce exactly one attempt.
-        ConditionExpression: '#state = :queued AND attempt = :expected AND cancelRequested = :false',
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':running': 'RUNNING',
-          ':queued': 'QUEUED',
           ':gsk': `${group}#RUNNING`,
           ':attempt': attempt,
-          ':expected': expectedAttempt,
           ':lid': leaseId,
           ':wid': workerId,
           ':exp': leaseExpiresAt,
           ':at': at,
           ':null': null,
-          ':false': false,
           ':change': [change],
           ':record': [record],
         },
-      });
+      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }));
     } catch (err) {
       throw this.stateError(err, jobId, ['QUEUED']);
     }
@@ -302,12 +311,11 @@ export class DynamoDbJobStore implements JobStore {
 
   async renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job> {
     try {
-      return await this.update(jobId, {
-        UpdateExpression: 'SET leaseExpiresAt = :exp',
-        ConditionExpression: '#state = :running AND leaseId = :lid',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':exp': leaseExpiresAt, ':running': 'RUNNING', ':lid': leaseId },
-      });
+      return await this.update(
+        jobId,
+        { UpdateExpression: 'SET leaseExpiresAt = :exp', ExpressionAttributeValues: { ':exp': leaseExpiresAt } },
+        transitionCondition('renewLease', 'RUNNING', { leaseId }),
+      );
     } catch (err) {
       throw this.leaseError(err, jobId, leaseId);
     }
@@ -317,7 +325,6 @@ export class DynamoDbJobStore implements JobStore {
     const { to, exitCode, reason } = request;
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
-    const fence = fenceCondition(request);
     const audit = fencedRecord(request, to, { exitCode, reason });
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
@@ -325,10 +332,8 @@ export class DynamoDbJobStore implements JobStore {
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
           `history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
-        ConditionExpression: fence.expression,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
-          ...fence.values,
           ':to': to,
           ':gsk': `${request.group}#${to}`,
           ':code': exitCode,
@@ -336,7 +341,7 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
         },
-      });
+      }, transitionCondition('finish', to, fenceValues(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -346,7 +351,6 @@ export class DynamoDbJobStore implements JobStore {
     const { exitCode, reason, retryAt } = request;
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
-    const fence = fenceCondition(request);
     const audit = fencedRecord(request, 'QUEUED', { exitCode, reason, retryAt });
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
@@ -354,13 +358,9 @@ export class DynamoDbJobStore implements JobStore {
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
-        // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-        ConditionExpression: `${fence.expression} AND cancelRequested = :false`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
-          ...fence.values,
           ':queued': 'QUEUED',
-          ':false': false,
           ':gsk': `${request.group}#QUEUED`,
           ':code': exitCode,
           ':reason': reason,
@@ -368,7 +368,8 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
         },
-      });
+        // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -398,14 +399,13 @@ export class DynamoDbJobStore implements JobStore {
               target: jobTarget(jobId),
               details: { group: job.group, attempt: job.attempt, state: 'RUNNING' },
             };
-      const update: Update =
+      const update: UpdateParts =
         job.state === 'QUEUED'
           ? {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
                 'REMOVE queuedKey, dispatchKey, retryAt',
-              ConditionExpression: '#state = :from AND attempt = :attempt',
               ExpressionAttributeNames: { '#state': 'state' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
@@ -414,19 +414,19 @@ export class DynamoDbJobStore implements JobStore {
                 ':at': at,
                 ':true': true,
                 ':actor': actor,
-                ':from': 'QUEUED',
-                ':attempt': job.attempt,
                 ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
               },
             }
           : {
               UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor',
-              ConditionExpression: '#state = :from AND attempt = :attempt',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':true': true, ':actor': actor, ':from': 'RUNNING', ':attempt': job.attempt },
+              ExpressionAttributeValues: { ':true': true, ':actor': actor },
             };
+      const condition =
+        job.state === 'QUEUED'
+          ? transitionCondition('cancelQueued', 'CANCELLED', { attempt: job.attempt })
+          : transitionCondition('requestCancel', 'RUNNING', { attempt: job.attempt });
       try {
-        return await this.auditedUpdate(jobId, audit, now, update);
+        return await this.auditedUpdate(jobId, audit, now, update, condition);
       } catch (err) {
         if (!(err instanceof JobConditionFailed)) throw storeFailure(err);
       }
@@ -447,22 +447,16 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
           `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, ${LEASE_ATTRIBUTES}`,
-        // Never end a live attempt: only a waiting job, or one whose lease has run out.
-        ConditionExpression:
-          'attempt = :attempt AND (#state = :queued OR (#state = :running AND leaseExpiresAt < :nowMs))',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
           ':gsk': `${job.group}#FAILED`,
           ':reason': reason,
           ':at': at,
-          ':attempt': job.attempt,
-          ':queued': 'QUEUED',
-          ':running': 'RUNNING',
-          ':nowMs': now.getTime(),
           ':change': [{ at, from: job.state, to: 'FAILED', reason } satisfies StateChange],
         },
-      });
+        // Never end a live attempt: only a waiting job, or one whose lease has run out.
+      }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }));
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
     }
@@ -471,19 +465,15 @@ export class DynamoDbJobStore implements JobStore {
   async retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job> {
     const at = now.toISOString();
     const reason = `retry requested by ${actor}`;
-    const update: Update = {
+    // Any finished state at the attempt we saw: a replay or a race with another retry fails here.
+    const update = withCondition(
+      {
       UpdateExpression:
         'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, dispatchKey = #queue, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
         'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change)',
-      // Any finished state at the attempt we saw: a replay or a race with another retry fails here.
-      ConditionExpression: '#state IN (:succeeded, :failed, :cancelled, :timedOut) AND attempt = :attempt',
       ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
       ExpressionAttributeValues: {
-        ':succeeded': 'SUCCEEDED',
-        ':failed': 'FAILED',
-        ':cancelled': 'CANCELLED',
-        ':timedOut': 'TIMED_OUT',
         ':queued': 'QUEUED',
         ':gsk': `${job.group}#QUEUED`,
         // One more attempt than have run, so the retry is not refused by the attempt budget.
@@ -491,10 +481,11 @@ export class DynamoDbJobStore implements JobStore {
         ':reason': reason,
         ':null': null,
         ':false': false,
-        ':attempt': job.attempt,
         ':change': [{ at, from: job.state, to: 'QUEUED', reason } satisfies StateChange],
       },
-    };
+      },
+      transitionCondition('retryFinished', 'QUEUED', { attempt: job.attempt }),
+    );
     const maxAttempts = update.ExpressionAttributeValues[':max'] as number;
     const audit: AuditRecord = {
       actor,
@@ -557,7 +548,8 @@ export class DynamoDbJobStore implements JobStore {
    * cannot return the updated item; the read is strongly consistent). A failed condition of the
    * update throws JobConditionFailed with the item as found, and no entry is written.
    */
-  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, update: Update): Promise<Job> {
+  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, parts: UpdateParts, condition: Condition): Promise<Job> {
+    const update = withCondition(parts, condition);
     try {
       await this.audit.transact({
         items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }],
@@ -573,12 +565,12 @@ export class DynamoDbJobStore implements JobStore {
     return job;
   }
 
-  private async update(jobId: string, update: Update): Promise<Job> {
+  private async update(jobId: string, parts: UpdateParts, condition: Condition): Promise<Job> {
     const out = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        ...update,
+        ...withCondition(parts, condition),
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -664,9 +656,6 @@ function attemptIndex(attempt: number): number {
 }
 
 /** Fencing: only the holder of the attempt's lease, or recovery once that lease expired, may write. */
-function fenceCondition(fence: AttemptFence): { expression: string; values: Record<string, unknown> } {
-  const base = '#state = :running AND leaseId = :lid AND attempt = :attempt';
-  const values: Record<string, unknown> = { ':running': 'RUNNING', ':lid': fence.leaseId, ':attempt': fence.attempt };
-  if (fence.expiredBefore === undefined) return { expression: base, values };
-  return { expression: `${base} AND leaseExpiresAt < :expiredBefore`, values: { ...values, ':expiredBefore': fence.expiredBefore } };
+function fenceValues(fence: AttemptFence): GuardValues {
+  return { leaseId: fence.leaseId, attempt: fence.attempt, ...(fence.expiredBefore !== undefined ? { expiredBefore: fence.expiredBefore } : {}) };
 }

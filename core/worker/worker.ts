@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DependencyError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
+import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
+import { retryDependency } from '../retry.ts';
 import { OutputBatcher } from '../events/output-batcher.ts';
 import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
@@ -580,18 +581,6 @@ export function decideOutcome(exit: ProcessExit, stop: StopCause | undefined): A
   }
   const signal = exit.signal ?? 'unknown';
   return { state: 'FAILED', reason: `killed by signal ${signal}`, failure: { kind: 'signal', signal } };
-}
-
-/** Retries writes that failed for a transient reason; a domain answer (lease lost) ends it at once. */
-async function retryDependency<T>(fn: () => Promise<T>, tries = 8): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof DependencyError) || i >= tries) throw err;
-      await sleep(Math.min(5_000, 100 * 2 ** i) * (0.5 + Math.random() / 2));
-    }
-  }
 }
 
 function sleep(ms: number) {
