@@ -5,8 +5,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog, TransactionRefusedError, type TransactionAction } from '../audit/dynamodb-audit-log.ts';
-import { canonicalJson } from '../audit/canonical-json.ts';
-import { AUDIT_ACTIONS, sha256Hex, type AuditRecord } from '../audit/entry.ts';
+import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import {
@@ -17,11 +16,13 @@ import {
   LeaseLostError,
   NotCancellableError,
 } from '../errors.ts';
-import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
-import { transitionCondition, type Condition, type GuardValues } from './state-machine.ts';
-import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, isTerminal } from './job.ts';
+import type { AttemptRecord, Job, StateChange } from './job.ts';
+import { isTerminal } from './job.ts';
+import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
+import { guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
+import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
+import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
-  AttemptFence,
   ClaimRequest,
   CreateJobResult,
   FinishRequest,
@@ -32,70 +33,8 @@ import type {
   RequeueRequest,
 } from './store.ts';
 
-type Item = Record<string, unknown>;
-
-const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
-const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
-
-/**
- * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
- * sparse ones exist only in the state whose work list they serve.
- */
-function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched'>) {
-  return {
-    groupStateKey: `${job.group}#${job.state}`,
-    ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
-    ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
-    ...(job.state === 'QUEUED' && !job.dispatched ? { dispatchKey: job.queue } : {}),
-  };
-}
-
-export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, ...rest } = job;
-  return {
-    ...jobKey(job.id),
-    ...rest,
-    groupKey: job.group,
-    groupQueueKey: `${job.group}#${job.queue}`,
-    ...stateKeys(job),
-    ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
-  };
-}
-
-export function itemToJob(item: Item): Job {
-  const leaseId = item.leaseId as string | undefined;
-  return {
-    id: item.id as string,
-    name: (item.name as string | null | undefined) ?? null,
-    group: item.group as string,
-    owner: item.owner as string,
-    state: item.state as JobState,
-    queue: item.queue as string,
-    command: item.command as string[],
-    env: (item.env as Record<string, string> | undefined) ?? {},
-    timeoutSeconds: item.timeoutSeconds as number,
-    maxAttempts: item.maxAttempts as number,
-    retryOn: (item.retryOn as RetryCondition[] | undefined) ?? DEFAULT_RETRY_ON,
-    retryDelaySeconds: (item.retryDelaySeconds as number | undefined) ?? DEFAULT_RETRY_DELAY_SECONDS,
-    retryAt: (item.retryAt as string | null | undefined) ?? null,
-    dispatched: item.dispatchKey === undefined,
-    resources: item.resources as Job['resources'],
-    labels: (item.labels as Record<string, string> | undefined) ?? {},
-    attempt: item.attempt as number,
-    exitCode: (item.exitCode as number | null | undefined) ?? null,
-    reason: (item.reason as string | null | undefined) ?? null,
-    createdAt: item.createdAt as string,
-    startedAt: (item.startedAt as string | null | undefined) ?? null,
-    finishedAt: (item.finishedAt as string | null | undefined) ?? null,
-    cancelRequested: (item.cancelRequested as boolean | undefined) ?? false,
-    cancelRequestedBy: (item.cancelRequestedBy as string | null | undefined) ?? null,
-    lease: leaseId
-      ? { id: leaseId, workerId: item.leaseWorkerId as string, expiresAt: item.leaseExpiresAt as number }
-      : null,
-    history: (item.history as StateChange[] | undefined) ?? [],
-    attempts: (item.attempts as AttemptRecord[] | undefined) ?? [],
-  };
-}
+// Kept for callers written before the mapping moved to job-item.ts.
+export { itemToJob, jobToItem };
 
 export interface DynamoDbJobStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -114,59 +53,6 @@ class JobConditionFailed extends Error {
   }
 }
 
-const jobTarget = (jobId: string) => `job:${jobId}`;
-
-/**
- * A bounded stand-in for a large value in an audit entry: the value itself when its canonical
- * JSON fits `maxBytes`, else its SHA-256 and size (the job item keeps the value itself).
- */
-function bounded(value: unknown, maxBytes: number): unknown {
-  const json = canonicalJson(value);
-  const bytes = Buffer.byteLength(json, 'utf8');
-  return bytes <= maxBytes ? value : { sha256: sha256Hex(json), bytes };
-}
-
-/** What a submit records: the spec as run, minus env values (they may hold secrets). */
-function submitRecord(job: Job): AuditRecord {
-  return {
-    actor: job.owner,
-    action: AUDIT_ACTIONS.jobSubmit,
-    target: jobTarget(job.id),
-    details: {
-      group: job.group,
-      queue: job.queue,
-      name: job.name,
-      command: bounded(job.command, 4096),
-      envNames: bounded(Object.keys(job.env).sort(), 1024),
-      resources: job.resources,
-      labels: bounded(job.labels, 2048),
-      timeoutSeconds: job.timeoutSeconds,
-      maxAttempts: job.maxAttempts,
-    },
-  };
-}
-
-type Update = {
-  UpdateExpression: string;
-  ConditionExpression: string;
-  ExpressionAttributeNames?: Record<string, string>;
-  ExpressionAttributeValues: Record<string, unknown>;
-};
-
-/** An update's SET/REMOVE part; its condition comes from the transition table. */
-type UpdateParts = Omit<Update, 'ConditionExpression'>;
-
-/** The update with the transition's condition (core/jobs/state-machine.ts), placeholders merged. */
-function withCondition(update: UpdateParts, condition: Condition): Update {
-  return {
-    ...update,
-    ConditionExpression: condition.expression,
-    ExpressionAttributeNames: { ...update.ExpressionAttributeNames, ...condition.names },
-    ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...condition.values },
-  };
-}
-
-const LEASE_ATTRIBUTES = 'leaseId, leaseWorkerId, leaseExpiresAt';
 
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
@@ -634,28 +520,3 @@ function storeFailure(err: unknown): Error {
   return err instanceof DomainError ? err : dependencyFailure('job store', err);
 }
 
-/**
- * The entry of a fenced write: by the lease holder (`job.finish` / `job.requeue`), or by recovery
- * of an expired lease (`job.recover`).
- */
-function fencedRecord(request: AttemptFence, to: JobState, facts: Record<string, unknown>): AuditRecord {
-  const recovering = request.expiredBefore !== undefined;
-  return {
-    actor: request.actor ?? `lease:${request.leaseId}`,
-    action: recovering ? AUDIT_ACTIONS.jobRecover : to === 'QUEUED' ? AUDIT_ACTIONS.jobRequeue : AUDIT_ACTIONS.jobFinish,
-    target: jobTarget(request.jobId),
-    details: { group: request.group, attempt: request.attempt, from: 'RUNNING', to, leaseId: request.leaseId, ...facts },
-  };
-}
-
-function attemptIndex(attempt: number): number {
-  const index = attempt - 1;
-  // The index is spliced into the update expression, so it must be a plain non-negative integer.
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad attempt ${attempt}`);
-  return index;
-}
-
-/** Fencing: only the holder of the attempt's lease, or recovery once that lease expired, may write. */
-function fenceValues(fence: AttemptFence): GuardValues {
-  return { leaseId: fence.leaseId, attempt: fence.attempt, ...(fence.expiredBefore !== undefined ? { expiredBefore: fence.expiredBefore } : {}) };
-}
