@@ -10,7 +10,7 @@ import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
 import type { JobExit, JobRuntime, RunningJob } from '../runtime/job-runtime.ts';
 import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
 import { jobEnvironment } from './job-environment.ts';
-import { retryDependency } from './retry-dependency.ts';
+import { retryDependency } from '../retry.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
