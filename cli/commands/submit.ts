@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { isTerminal } from '../../core/jobs/job.ts';
+import { isTerminal } from '../terminal-states.ts';
 import type { ApiJob, SubmitRequest } from '../api-client.ts';
 import { ExitWith } from '../cli-errors.ts';
 import type { RegisterCommand } from '../command-context.ts';

@@ -3,8 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { ApiJob, JobEvent } from '../../cli/api-client.ts';
 import { runCli, type CliIo } from '../../cli/main.ts';
+import { parseBaseUrl } from '../../cli/base-url.ts';
 import {
-  parseBaseUrl,
   parseEnvOption,
   parseLabelOption,
   parsePositiveInt,
