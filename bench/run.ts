@@ -12,6 +12,7 @@ import { benchSoak } from './soak.ts';
 import { benchLambdas } from './lambdas.ts';
 import { benchAudit } from './audit.ts';
 import { benchCost } from './cost.ts';
+import { benchCliStartup } from './cli-startup.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -23,6 +24,7 @@ const sections: Section[] = [
   { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
+  { name: 'cliStartup', run: () => benchCliStartup({ samples: 30, sourceSamples: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },
   {
     name: 'soak',
