@@ -14,6 +14,8 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { loadRuntimeConfig } from '../core/config.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
+import { detectProcessRuntime } from '../core/runtime/detect-process-runtime.ts';
+import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
 
 const log = (level: string, message: string, fields: Record<string, unknown> = {}) =>
@@ -34,8 +36,14 @@ const idleExitSeconds = Number(process.env.RUNPLANE_WORKER_IDLE_EXIT_SECONDS ?? 
 const heartbeatFile = process.env.RUNPLANE_WORKER_HEARTBEAT_FILE;
 log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.index}:${g.name}`) });
 
+// Root in the image only to give each job slot a uid of its own (runplane-slot-N) and end all of
+// its processes; the jobs themselves never run as root.
+const runtime = await detectProcessRuntime();
+log(runtime.isolation.kind === 'none' ? 'warn' : 'info', isolationNotice(runtime.isolation), { isolation: runtime.isolation });
+
 const worker = new Worker({
   ...createWorkerDependencies(config),
+  runtime,
   pool,
   concurrency,
   gpus,

@@ -61,3 +61,13 @@ export interface RunningJob {
   /** Signals every process of the job. */
   stop(signal: 'SIGTERM' | 'SIGKILL'): void;
 }
+
+/** What a person starting a worker is told about its jobs' isolation (start-up line, `runplane workers`). */
+export function isolationNotice(isolation: RuntimeIsolation): string {
+  if (isolation.kind !== 'none') return `jobs isolated: ${isolation.summary}`;
+  return (
+    'WARNING: no sandbox on this machine: process jobs run as this user, can read whatever it can ' +
+    '(the data directory and its admin key included) and can signal its processes. Install bubblewrap ' +
+    '(Linux), run the worker as root so jobs get uids of their own, or run jobs in containers (--image).'
+  );
+}

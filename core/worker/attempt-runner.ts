@@ -63,6 +63,9 @@ export class AttemptRunner {
     const { job, leaseId, message } = claim;
     const attempt = job.attempt;
     const workDir = join(this.o.workRoot, `${job.id}-${attempt}`);
+    // The root is traversable but not listable, each attempt's directory private to it: a job
+    // reaches its own directory, never another's.
+    await mkdir(this.o.workRoot, { recursive: true, mode: 0o711 });
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const batcher = new OutputBatcher({
       sink: this.o.events,

@@ -84,6 +84,8 @@ export class Worker {
   private readonly newLeaseId: IdGenerator;
   private readonly log: WorkerLogger;
   private readonly runner: AttemptRunner;
+  /** How this worker runs jobs; its isolation is reported with every registry record. */
+  readonly runtime: JobRuntime;
   private readonly active = new Set<Promise<void>>();
   /** Running attempts by job id, so a stopping worker can hand them back. */
   private readonly attempts = new Map<string, (cause: StopCause) => void>();
@@ -111,12 +113,13 @@ export class Worker {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
     this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.runtime = options.runtime ?? new ProcessRuntime();
     this.runner = new AttemptRunner({
       workerId: this.workerId,
       store: options.store,
       queue: options.queue,
       events: options.events,
-      runtime: options.runtime ?? new ProcessRuntime(),
+      runtime: this.runtime,
       clock: this.clock,
       log: this.log,
       leaseSeconds: this.leaseSeconds,
@@ -171,6 +174,7 @@ export class Worker {
         startedAt: this.startedAt,
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
+        isolation: this.runtime.isolation,
       });
     } catch (err) {
       this.log('warn', 'worker report failed', { error: String(err) });

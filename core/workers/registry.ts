@@ -1,3 +1,4 @@
+import type { RuntimeIsolation } from '../runtime/job-runtime.ts';
 import type { Gpu } from '../worker/gpus.ts';
 
 /** What a worker says about itself on every report; the registry keeps the latest. */
@@ -14,6 +15,11 @@ export interface WorkerRecord {
   readonly lastSeenAt: string;
   /** True while the worker drains after SIGTERM: it takes no new work. */
   readonly draining: boolean;
+  /**
+   * What keeps this worker's jobs from the platform and from each other; `kind: none` means jobs
+   * run with the worker's own identity (no sandbox on its machine). Optional: older workers omit it.
+   */
+  readonly isolation?: RuntimeIsolation;
 }
 
 export interface WorkerRegistry {
