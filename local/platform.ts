@@ -22,7 +22,7 @@ import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } fr
 import { createSqsClient } from '../core/aws/sqs-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
-import { detectProcessRuntime } from '../core/runtime/detect-process-runtime.ts';
+import { createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice, type JobRuntime, type RuntimeIsolation } from '../core/runtime/job-runtime.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
@@ -195,7 +195,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, (options.auditCheckpointSeconds ?? 60) * 1000);
 
     const workerDeps = createWorkerDependencies(config);
-    const runtime = options.runtime ?? (await detectProcessRuntime({ hiddenPaths: [dataDir] }));
+    const runtime = options.runtime ?? (await createWorkerRuntime({ hiddenPaths: [dataDir] }));
     if (options.workers !== 0) log(isolationNotice(runtime.isolation));
     const gpus = options.workers === 0 ? [] : await detectGpus(undefined, { warn: log });
     for (const queue of config.queues) {

@@ -14,7 +14,7 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { loadRuntimeConfig } from '../core/config.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
-import { detectProcessRuntime } from '../core/runtime/detect-process-runtime.ts';
+import { createWorkerRuntime, containerNetworkFromEnv } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
 
@@ -38,7 +38,7 @@ log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.i
 
 // Root in the image only to give each job slot a uid of its own (runplane-slot-N) and end all of
 // its processes; the jobs themselves never run as root.
-const runtime = await detectProcessRuntime();
+const runtime = await createWorkerRuntime({ containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK) });
 log(runtime.isolation.kind === 'none' ? 'warn' : 'info', isolationNotice(runtime.isolation), { isolation: runtime.isolation });
 
 const worker = new Worker({

@@ -98,19 +98,24 @@ export class AttemptRunner {
           jobId: job.id,
           attempt,
           workerId: this.o.workerId,
+          pool: job.queue,
           argv: job.command,
           env: jobEnvironment({
-            base: this.o.baseEnv,
+            // A container job's environment is its spec's and Runplane's only: the image supplies
+            // PATH and the rest, and nothing of the worker's reaches it.
+            base: job.image ? {} : this.o.baseEnv,
             jobEnv: job.env,
             jobId: job.id,
             attempt,
             workDir,
             // Pin only on a GPU machine; elsewhere CUDA_VISIBLE_DEVICES stays as the user set it.
-            ...(this.o.pinGpus ? { gpuIndices: claim.gpuIndices } : {}),
+            // A container sees only its own GPUs (DeviceRequests), renumbered from 0: no pinning there.
+            ...(this.o.pinGpus && !job.image ? { gpuIndices: claim.gpuIndices } : {}),
           }),
           workDir,
           gpuIndices: claim.gpuIndices,
           resources: job.resources,
+          image: job.image ? { reference: job.image, pullPolicy: job.imagePullPolicy } : undefined,
           onOutput: (stream, chunk) => batcher.write(stream, chunk),
           whenWritable: () => batcher.waitForDrain(),
         });

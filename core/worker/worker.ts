@@ -152,11 +152,33 @@ export class Worker {
 
   start(): void {
     if (this.loop) return;
-    this.loop = this.pollLoop();
+    // Containers left by a worker that died (SIGKILL, OOM, lost instance) go before any new work.
+    this.orphansRemoved = this.removeOrphans();
+    this.loop = this.orphansRemoved.then(() => this.pollLoop());
     if (this.options.registry) {
       void this.report();
       this.reportTimer = setInterval(() => void this.report(), (this.options.reportIntervalSeconds ?? 10) * 1000);
       this.reportTimer.unref();
+    }
+  }
+
+  /** Resolves once the leftovers of earlier worker processes are gone (tests wait on it). */
+  orphansRemoved: Promise<void> = Promise.resolve();
+
+  private async removeOrphans(): Promise<void> {
+    if (!this.runtime.removeOrphans) return;
+    const { registry, pool } = this.options;
+    try {
+      const removed = await this.runtime.removeOrphans({
+        workerId: this.workerId,
+        pool,
+        liveJobs: new Set(this.attempts.keys()),
+        isLiveWorker: async (workerId) =>
+          registry ? (await registry.listWorkers(pool, 60_000, this.clock())).some((w) => w.workerId === workerId) : true,
+      });
+      if (removed > 0) this.log('warn', 'removed containers no live attempt owns', { removed });
+    } catch (err) {
+      this.log('warn', 'could not look for orphaned containers', { error: String(err) });
     }
   }
 
@@ -218,6 +240,7 @@ export class Worker {
     }
     await Promise.allSettled([...this.active]);
     clearInterval(this.reportTimer);
+    await this.removeOrphans();
     await this.options.registry?.remove(this.workerId).catch(() => undefined);
   }
 

@@ -31,6 +31,7 @@ describe.each(runtimes)('JobRuntime conformance: %s', (_name, makeRuntime) => {
       jobId: 'j1',
       attempt: 1,
       workerId: 'w1',
+      pool: 'default',
       argv,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GREETING: 'hello' },
       workDir,
