@@ -89,6 +89,8 @@ export class Worker {
   private readonly active = new Set<Promise<void>>();
   /** Running attempts by job id, so a stopping worker can hand them back. */
   private readonly attempts = new Map<string, (cause: StopCause) => void>();
+  /** The group of each running job, reported so the API can hide other groups' jobs. */
+  private readonly attemptGroups = new Map<string, string>();
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
@@ -193,6 +195,7 @@ export class Worker {
         concurrency: this.concurrency,
         gpus: this.options.gpus ?? [],
         runningJobs: [...this.attempts.keys()],
+        runningJobGroups: Object.fromEntries(this.attemptGroups),
         startedAt: this.startedAt,
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
@@ -377,10 +380,12 @@ export class Worker {
     try {
       await this.runner.run({ job: running, leaseId, message, gpuIndices }, (stop) => {
         this.attempts.set(running.id, stop);
+        this.attemptGroups.set(running.id, running.group);
         void this.updateBusy();
       });
     } finally {
       this.attempts.delete(running.id);
+      this.attemptGroups.delete(running.id);
       void this.updateBusy();
     }
   }
