@@ -199,6 +199,8 @@ function benchJob(queue: string): Job {
     retryAt: null,
     dispatched: false,
     resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
+    image: null,
+    imagePullPolicy: 'IfNotPresent',
     labels: { bench: 'submit' },
     attempt: 0,
     exitCode: null,

@@ -81,13 +81,13 @@ export function parseState(raw: string): JobState {
 }
 
 /** `--retry-on 3,137,WORKER_LOST`: exit codes 1..255 and the named conditions the API accepts. */
-export function parseRetryOn(value: string): (number | 'NONZERO' | 'WORKER_LOST' | 'TIMED_OUT')[] {
+export function parseRetryOn(value: string): (number | 'NONZERO' | 'WORKER_LOST' | 'TIMED_OUT' | 'IMAGE_PULL')[] {
   return value.split(',').map((raw) => {
     const item = raw.trim().toUpperCase();
-    if (item === 'NONZERO' || item === 'WORKER_LOST' || item === 'TIMED_OUT') return item;
+    if (item === 'NONZERO' || item === 'WORKER_LOST' || item === 'TIMED_OUT' || item === 'IMAGE_PULL') return item;
     const code = Number(item);
     if (Number.isInteger(code) && code >= 1 && code <= 255) return code;
-    throw new InvalidArgumentError(`"${raw}" is not an exit code (1-255), NONZERO, WORKER_LOST or TIMED_OUT`);
+    throw new InvalidArgumentError(`"${raw}" is not an exit code (1-255), NONZERO, WORKER_LOST, TIMED_OUT or IMAGE_PULL`);
   });
 }
 

@@ -22,6 +22,8 @@ import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } fr
 import { createSqsClient } from '../core/aws/sqs-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
+import { createWorkerRuntime } from '../core/app/worker-runtime.ts';
+import { isolationNotice, type JobRuntime, type RuntimeIsolation } from '../core/runtime/job-runtime.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
@@ -53,6 +55,8 @@ export interface LocalPlatformOptions {
     WorkerOptions,
     'heartbeatSeconds' | 'leaseSeconds' | 'killGraceSeconds' | 'flushIntervalMs' | 'pollWaitSeconds' | 'onProcessStarted'
   >;
+  /** How jobs run; by default the strongest sandbox this machine offers, hiding the data directory. */
+  readonly runtime?: JobRuntime;
 }
 
 export interface LocalPlatform {
@@ -63,6 +67,8 @@ export interface LocalPlatform {
   readonly adminKey: string;
   readonly dataDir: string;
   readonly workers: readonly Worker[];
+  /** What keeps the local workers' jobs from the platform and from each other. */
+  readonly isolation: RuntimeIsolation;
   stop(): Promise<void>;
 }
 
@@ -189,6 +195,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, (options.auditCheckpointSeconds ?? 60) * 1000);
 
     const workerDeps = createWorkerDependencies(config);
+    const runtime = options.runtime ?? (await createWorkerRuntime({ hiddenPaths: [dataDir] }));
+    if (options.workers !== 0) log(isolationNotice(runtime.isolation));
     const gpus = options.workers === 0 ? [] : await detectGpus(undefined, { warn: log });
     for (const queue of config.queues) {
       if (options.workerPools && !options.workerPools.includes(queue.pool)) continue;
@@ -202,6 +210,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           leaseSeconds: queue.visibilityTimeoutSeconds,
           // Short polls keep Ctrl-C quick; a long poll returns as soon as a message arrives anyway.
           pollWaitSeconds: 2,
+          runtime,
           ...options.workerOptions,
           log: (level, message, fields) => {
             if (level !== 'info') log(`[worker ${queue.pool}] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
@@ -228,7 +237,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       log(`could not register the platform for CLI discovery: ${String(err)}`);
       return undefined;
     });
-    return { url: api.url, config, stateFile, adminKey, dataDir, workers, stop };
+    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -276,6 +285,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   console.log(`Runplane is running at ${platform.url}`);
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
+  console.log(`  ${isolationNotice(platform.isolation)}`);
   console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : resolve(options.dataDir ?? '.runplane')}`);
   console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
   console.log(`Try: npx runplane submit --wait -- node -e "console.log('hi')"`);

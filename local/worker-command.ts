@@ -1,5 +1,8 @@
+import { resolve } from 'node:path';
 import { loadRuntimeConfig, type RuntimeConfig } from '../core/config.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
+import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
+import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
 import { readLocalState } from './local-state.ts';
 
@@ -21,8 +24,14 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   const pool = options.queue ?? 'default';
   const queue = config.queues.find((q) => q.pool === pool);
   if (!queue) throw new Error(`unknown queue "${pool}"; known: ${config.queues.map((q) => q.pool).join(', ')}`);
+  const runtime = await createWorkerRuntime({
+    hiddenPaths: [resolve(options.dataDir ?? '.runplane')],
+    containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK),
+  });
+  console.error(isolationNotice(runtime.isolation));
   const worker = new Worker({
     ...createWorkerDependencies(config),
+    runtime,
     pool,
     concurrency: options.concurrency ?? 1,
     leaseSeconds: queue.visibilityTimeoutSeconds,

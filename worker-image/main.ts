@@ -9,6 +9,8 @@ import { ConfigError, loadRuntimeConfig } from '../core/config.ts';
 import { loadWorkerConfig, type WorkerConfig } from '../core/worker/worker-config.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
+import { createWorkerRuntime, containerNetworkFromEnv } from '../core/app/worker-runtime.ts';
+import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
 
 const log = (level: string, message: string, fields: Record<string, unknown> = {}) =>
@@ -30,8 +32,14 @@ const gpus = await detectGpus(undefined, { warn: (message) => log('warn', messag
 const concurrency = workerConfig.concurrency ?? (gpus.length > 0 ? gpus.length : 1);
 log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.index}:${g.name}`) });
 
+// Root in the image only to give each job slot a uid of its own (runplane-slot-N) and end all of
+// its processes; the jobs themselves never run as root.
+const runtime = await createWorkerRuntime({ containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK) });
+log(runtime.isolation.kind === 'none' ? 'warn' : 'info', isolationNotice(runtime.isolation), { isolation: runtime.isolation });
+
 const worker = new Worker({
   ...createWorkerDependencies(config),
+  runtime,
   pool,
   concurrency,
   gpus,

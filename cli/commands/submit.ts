@@ -6,8 +6,9 @@
  * output); `--json`: the job object (with `--follow`, event lines then the final job as a line).
  */
 import { randomUUID } from 'node:crypto';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { isTerminal } from '../terminal-states.ts';
+import { IMAGE_PULL_POLICIES, type ImagePullPolicy, type RetryCondition } from '../../core/jobs/job.ts';
 import type { ApiJob, SubmitRequest } from '../api-client.ts';
 import { ExitWith } from '../cli-errors.ts';
 import type { RegisterCommand } from '../command-context.ts';
@@ -32,12 +33,14 @@ export interface SubmitOptions {
   readonly name?: string;
   readonly timeout?: number;
   readonly maxAttempts?: number;
-  readonly retryOn?: (number | 'NONZERO' | 'WORKER_LOST' | 'TIMED_OUT')[];
+  readonly retryOn?: RetryCondition[];
   readonly retryDelay?: number;
   readonly gpus?: number;
   readonly cpu?: number;
   readonly memory?: number;
   readonly label?: Record<string, string>;
+  readonly image?: string;
+  readonly imagePullPolicy?: ImagePullPolicy;
   readonly wait?: boolean;
   readonly follow?: boolean;
   readonly raw?: boolean;
@@ -45,6 +48,12 @@ export interface SubmitOptions {
 
 const SUBMIT_HINT =
   'hint: put the command after --, e.g. runplane submit --gpus 1 -- python train.py --lr 0.1\n';
+
+function parseImagePullPolicy(value: string): ImagePullPolicy {
+  const policy = IMAGE_PULL_POLICIES.find((p) => p.toLowerCase() === value.toLowerCase());
+  if (!policy) throw new InvalidArgumentError(`must be one of ${IMAGE_PULL_POLICIES.join(', ')}`);
+  return policy;
+}
 
 export const registerSubmit: RegisterCommand = (command, context) => {
   const { io, output } = context;
@@ -74,6 +83,8 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     .option('--cpu <n>', 'CPUs the job needs (fractions allowed)', parsePositiveNumber)
     .option('--memory <MiB>', 'memory the job needs, in MiB', parsePositiveInt)
     .option('-l, --label <KEY=VALUE>', 'label for the job (repeatable)', parseLabelOption)
+    .option('--image <ref>', 'run the job in its own container from this OCI image (e.g. pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime)')
+    .option('--image-pull-policy <policy>', 'IfNotPresent (default), Always or Never', parseImagePullPolicy)
     .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
     .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
     .option('--raw', "with --follow: write the job's terminal control sequences to a terminal as they are")
@@ -139,5 +150,7 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.retryDelay === undefined ? {} : { retryDelaySeconds: options.retryDelay }),
     ...(Object.keys(resources).length === 0 ? {} : { resources }),
     ...(options.label === undefined ? {} : { labels: options.label }),
+    ...(options.image === undefined ? {} : { image: options.image }),
+    ...(options.imagePullPolicy === undefined ? {} : { imagePullPolicy: options.imagePullPolicy }),
   };
 }

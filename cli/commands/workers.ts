@@ -15,7 +15,7 @@ export const registerWorkers: RegisterCommand = (command, context) => {
     if (workers.length === 0) return output.out('no workers have reported in the last minute\n');
     await output.out(
       formatTable(
-        ['WORKER', 'QUEUE', 'GPUS', 'RUNNING', 'LAST SEEN', 'STATE'],
+        ['WORKER', 'QUEUE', 'GPUS', 'RUNNING', 'LAST SEEN', 'STATE', 'ISOLATION'],
         workers.map((w) => [
           w.workerId,
           w.pool,
@@ -23,8 +23,16 @@ export const registerWorkers: RegisterCommand = (command, context) => {
           `${w.runningJobs.length}/${w.concurrency}`,
           w.lastSeenAt.replace(/\.\d+Z$/, 'Z'),
           w.draining ? 'draining' : 'active',
+          w.isolation?.kind ?? 'unknown',
         ]),
       ),
     );
+    // A worker without a sandbox is a risk a person must see, not a column value to overlook.
+    const exposed = workers.filter((w) => w.isolation?.kind === 'none');
+    if (exposed.length > 0) {
+      await output.err(
+        `warning: ${exposed.map((w) => w.workerId).join(', ')} run process jobs without a sandbox: ${exposed[0]!.isolation!.summary}\n`,
+      );
+    }
   });
 };

@@ -29,6 +29,7 @@ export function submitRecord(job: Job): AuditRecord {
       command: bounded(job.command, 4096),
       envNames: bounded(Object.keys(job.env).sort(), 1024),
       resources: job.resources,
+      ...(job.image ? { image: job.image, imagePullPolicy: job.imagePullPolicy } : {}),
       labels: bounded(job.labels, 2048),
       timeoutSeconds: job.timeoutSeconds,
       maxAttempts: job.maxAttempts,

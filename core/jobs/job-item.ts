@@ -53,6 +53,8 @@ export function itemToJob(item: Item): Job {
     retryAt: (item.retryAt as string | null | undefined) ?? null,
     dispatched: item.dispatchKey === undefined,
     resources: item.resources as Job['resources'],
+    image: (item.image as string | null | undefined) ?? null,
+    imagePullPolicy: (item.imagePullPolicy as Job['imagePullPolicy'] | undefined) ?? 'IfNotPresent',
     labels: (item.labels as Record<string, string> | undefined) ?? {},
     attempt: item.attempt as number,
     exitCode: (item.exitCode as number | null | undefined) ?? null,

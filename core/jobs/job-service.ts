@@ -130,6 +130,8 @@ export class JobService {
       retryAt: null,
       dispatched: false,
       resources: spec.resources,
+      image: spec.image ?? null,
+      imagePullPolicy: spec.imagePullPolicy,
       labels: spec.labels,
       attempt: 0,
       exitCode: null,

@@ -12,12 +12,13 @@ export const DEFAULT_RETRY_DELAY_SECONDS = 10;
 
 /**
  * What makes a failed attempt worth another: an exit code, any non-zero exit or signal
- * (`NONZERO`), a worker that vanished (`WORKER_LOST`), or a timeout (`TIMED_OUT`). Cancels and
+ * (`NONZERO`), a worker that vanished (`WORKER_LOST`), a timeout (`TIMED_OUT`), or a container image
+ * that could not be pulled or found (`IMAGE_PULL`: registries fail transiently). Cancels and
  * programs that cannot start are never retried.
  */
 export const retryConditionSchema = z.union([
   z.number().int().min(1).max(255),
-  z.enum(['NONZERO', 'WORKER_LOST', 'TIMED_OUT']),
+  z.enum(['NONZERO', 'WORKER_LOST', 'TIMED_OUT', 'IMAGE_PULL']),
 ]);
 export type RetryCondition = z.infer<typeof retryConditionSchema>;
 export const DEFAULT_RETRY_ON: readonly RetryCondition[] = ['NONZERO', 'WORKER_LOST'];
@@ -53,6 +54,16 @@ export const resourcesSchema = z.strictObject({
 });
 export type Resources = z.infer<typeof resourcesSchema>;
 
+/**
+ * An OCI image reference as the distribution spec writes it: optional registry host[:port], a
+ * lower-case repository path, an optional tag and/or a sha256 digest (`ghcr.io/org/train:1.2`,
+ * `pytorch/pytorch@sha256:…`). Options (`--privileged`), spaces and upper-case paths are refused.
+ */
+export const IMAGE_REFERENCE_PATTERN =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+export const IMAGE_PULL_POLICIES = ['IfNotPresent', 'Always', 'Never'] as const;
+export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
+
 /** The body of `POST /v1/jobs`. Unknown fields are rejected so typos never silently do nothing. */
 export const jobSpecSchema = z.strictObject({
   command: z
@@ -68,6 +79,9 @@ export const jobSpecSchema = z.strictObject({
   retryOn: z.array(retryConditionSchema).max(64).optional(),
   retryDelaySeconds: z.number().int().min(0).max(MAX_RETRY_DELAY_SECONDS).default(DEFAULT_RETRY_DELAY_SECONDS),
   resources: resourcesSchema.default({ gpus: 0, cpu: 1, memoryMiB: 1024 }),
+  /** Runs the job in its own container from this image (the worker's container engine); a sandboxed process otherwise. */
+  image: z.string().max(255).regex(IMAGE_REFERENCE_PATTERN, 'must be an OCI image reference like "ghcr.io/org/image:tag"').optional(),
+  imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).default('IfNotPresent'),
   labels: boundedRecord(
     labelKey,
     z.string().max(256).refine(noControlChars, 'must not contain control characters'),
@@ -124,6 +138,9 @@ export interface Job {
    */
   readonly dispatched: boolean;
   readonly resources: Resources;
+  /** The container image the job runs in; null for a (sandboxed) process job. */
+  readonly image: string | null;
+  readonly imagePullPolicy: ImagePullPolicy;
   readonly labels: Readonly<Record<string, string>>;
   /** Attempts started so far; 0 until a worker claims the job. */
   readonly attempt: number;
@@ -166,6 +183,8 @@ export function jobView(job: Job) {
     finishedAt: job.finishedAt,
     timeoutSeconds: job.timeoutSeconds,
     resources: job.resources,
+    image: job.image,
+    imagePullPolicy: job.imagePullPolicy,
     labels: job.labels,
     cancelRequested: job.cancelRequested,
     cancelRequestedBy: job.cancelRequestedBy,

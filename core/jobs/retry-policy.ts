@@ -7,7 +7,8 @@ export type AttemptFailure =
   | { readonly kind: 'worker-lost' }
   | { readonly kind: 'timed-out' }
   | { readonly kind: 'cancelled' }
-  | { readonly kind: 'could-not-start' };
+  | { readonly kind: 'could-not-start' }
+  | { readonly kind: 'image-unavailable'; readonly image: string };
 
 export type RetryDecision = { readonly retry: false } | { readonly retry: true; readonly delaySeconds: number };
 
@@ -22,6 +23,8 @@ export function matchesRetryOn(retryOn: readonly RetryCondition[], failure: Atte
       return retryOn.includes('WORKER_LOST');
     case 'timed-out':
       return retryOn.includes('TIMED_OUT');
+    case 'image-unavailable':
+      return retryOn.includes('IMAGE_PULL');
     case 'cancelled':
     case 'could-not-start':
       return false;

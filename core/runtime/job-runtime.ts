@@ -1,4 +1,4 @@
-import type { Resources } from '../jobs/job.ts';
+import type { ImagePullPolicy, Resources } from '../jobs/job.ts';
 
 /**
  * How a job is run: a sandboxed process, a container. The worker only sees this port; each
@@ -13,7 +13,16 @@ export interface JobRuntime {
    */
   start(spec: JobRunSpec): Promise<RunningJob>;
   /** Ends whatever this runtime started and no live attempt owns (a previous worker process's leftovers). */
-  removeOrphans?(liveJobs: ReadonlySet<string>): Promise<void>;
+  removeOrphans?(owner: OrphanOwner): Promise<number>;
+}
+
+export interface OrphanOwner {
+  readonly workerId: string;
+  readonly pool: string;
+  /** Jobs this worker is running now: never orphans. */
+  readonly liveJobs: ReadonlySet<string>;
+  /** Whether another worker (of another host) still reports itself; its containers are not ours to end. */
+  readonly isLiveWorker: (workerId: string) => Promise<boolean>;
 }
 
 export interface RuntimeIsolation {
@@ -23,12 +32,12 @@ export interface RuntimeIsolation {
   readonly summary: string;
 }
 
-export type ImagePullPolicy = 'IfNotPresent' | 'Always' | 'Never';
-
 export interface JobRunSpec {
   readonly jobId: string;
   readonly attempt: number;
   readonly workerId: string;
+  /** The pool (queue) the worker serves: container labels say whose a container is. */
+  readonly pool: string;
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** The attempt's private working directory on the worker's machine. */
@@ -49,6 +58,8 @@ export interface JobExit {
   readonly signal: NodeJS.Signals | null;
   /** Set when the job could not be started at all (missing program, missing image, failed pull). */
   readonly startError?: string;
+  /** Set with `startError` when the job's container image could not be found or pulled: the image named. */
+  readonly imageUnavailable?: string;
   /** True when the runtime ended the job for using more memory than `resources.memoryMiB`. */
   readonly memoryExceeded?: boolean;
 }
@@ -60,4 +71,14 @@ export interface RunningJob {
   readonly exited: Promise<JobExit>;
   /** Signals every process of the job. */
   stop(signal: 'SIGTERM' | 'SIGKILL'): void;
+}
+
+/** What a person starting a worker is told about its jobs' isolation (start-up line, `runplane workers`). */
+export function isolationNotice(isolation: RuntimeIsolation): string {
+  if (isolation.kind !== 'none') return `jobs isolated: ${isolation.summary}`;
+  return (
+    'WARNING: no sandbox on this machine: process jobs run as this user, can read whatever it can ' +
+    '(the data directory and its admin key included) and can signal its processes. Install bubblewrap ' +
+    '(Linux), run the worker as root so jobs get uids of their own, or run jobs in containers (--image).'
+  );
 }

@@ -23,6 +23,9 @@ export function decideOutcome(exit: JobExit, stop: StopCause | undefined): Attem
   if (stop?.kind === 'timed-out') {
     return { state: 'TIMED_OUT', reason: `timed out after ${stop.after} s`, failure: { kind: 'timed-out' } };
   }
+  if (exit.imageUnavailable !== undefined) {
+    return { state: 'FAILED', reason: `could not start: ${exit.startError ?? `image ${exit.imageUnavailable} unavailable`}`, failure: { kind: 'image-unavailable', image: exit.imageUnavailable } };
+  }
   if (exit.startError !== undefined) {
     return { state: 'FAILED', reason: `could not start: ${exit.startError}`, failure: { kind: 'could-not-start' } };
   }

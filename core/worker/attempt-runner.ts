@@ -63,6 +63,9 @@ export class AttemptRunner {
     const { job, leaseId, message } = claim;
     const attempt = job.attempt;
     const workDir = join(this.o.workRoot, `${job.id}-${attempt}`);
+    // The root is traversable but not listable, each attempt's directory private to it: a job
+    // reaches its own directory, never another's.
+    await mkdir(this.o.workRoot, { recursive: true, mode: 0o711 });
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const batcher = new OutputBatcher({
       sink: this.o.events,
@@ -95,19 +98,24 @@ export class AttemptRunner {
           jobId: job.id,
           attempt,
           workerId: this.o.workerId,
+          pool: job.queue,
           argv: job.command,
           env: jobEnvironment({
-            base: this.o.baseEnv,
+            // A container job's environment is its spec's and Runplane's only: the image supplies
+            // PATH and the rest, and nothing of the worker's reaches it.
+            base: job.image ? {} : this.o.baseEnv,
             jobEnv: job.env,
             jobId: job.id,
             attempt,
             workDir,
             // Pin only on a GPU machine; elsewhere CUDA_VISIBLE_DEVICES stays as the user set it.
-            ...(this.o.pinGpus ? { gpuIndices: claim.gpuIndices } : {}),
+            // A container sees only its own GPUs (DeviceRequests), renumbered from 0: no pinning there.
+            ...(this.o.pinGpus && !job.image ? { gpuIndices: claim.gpuIndices } : {}),
           }),
           workDir,
           gpuIndices: claim.gpuIndices,
           resources: job.resources,
+          image: job.image ? { reference: job.image, pullPolicy: job.imagePullPolicy } : undefined,
           onOutput: (stream, chunk) => batcher.write(stream, chunk),
           whenWritable: () => batcher.waitForDrain(),
         });

@@ -84,6 +84,8 @@ export class Worker {
   private readonly newLeaseId: IdGenerator;
   private readonly log: WorkerLogger;
   private readonly runner: AttemptRunner;
+  /** How this worker runs jobs; its isolation is reported with every registry record. */
+  readonly runtime: JobRuntime;
   private readonly active = new Set<Promise<void>>();
   /** Running attempts by job id, so a stopping worker can hand them back. */
   private readonly attempts = new Map<string, (cause: StopCause) => void>();
@@ -113,12 +115,13 @@ export class Worker {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
     this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.runtime = options.runtime ?? new ProcessRuntime();
     this.runner = new AttemptRunner({
       workerId: this.workerId,
       store: options.store,
       queue: options.queue,
       events: options.events,
-      runtime: options.runtime ?? new ProcessRuntime(),
+      runtime: this.runtime,
       clock: this.clock,
       log: this.log,
       leaseSeconds: this.leaseSeconds,
@@ -151,11 +154,33 @@ export class Worker {
 
   start(): void {
     if (this.loop) return;
-    this.loop = this.pollLoop();
+    // Containers left by a worker that died (SIGKILL, OOM, lost instance) go before any new work.
+    this.orphansRemoved = this.removeOrphans();
+    this.loop = this.orphansRemoved.then(() => this.pollLoop());
     if (this.options.registry) {
       void this.report();
       this.reportTimer = setInterval(() => void this.report(), (this.options.reportIntervalSeconds ?? 10) * 1000);
       this.reportTimer.unref();
+    }
+  }
+
+  /** Resolves once the leftovers of earlier worker processes are gone (tests wait on it). */
+  orphansRemoved: Promise<void> = Promise.resolve();
+
+  private async removeOrphans(): Promise<void> {
+    if (!this.runtime.removeOrphans) return;
+    const { registry, pool } = this.options;
+    try {
+      const removed = await this.runtime.removeOrphans({
+        workerId: this.workerId,
+        pool,
+        liveJobs: new Set(this.attempts.keys()),
+        isLiveWorker: async (workerId) =>
+          registry ? (await registry.listWorkers(pool, 60_000, this.clock())).some((w) => w.workerId === workerId) : true,
+      });
+      if (removed > 0) this.log('warn', 'removed containers no live attempt owns', { removed });
+    } catch (err) {
+      this.log('warn', 'could not look for orphaned containers', { error: String(err) });
     }
   }
 
@@ -174,6 +199,7 @@ export class Worker {
         startedAt: this.startedAt,
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
+        isolation: this.runtime.isolation,
       });
     } catch (err) {
       this.log('warn', 'worker report failed', { error: String(err) });
@@ -217,6 +243,7 @@ export class Worker {
     }
     await Promise.allSettled([...this.active]);
     clearInterval(this.reportTimer);
+    await this.removeOrphans();
     await this.options.registry?.remove(this.workerId).catch(() => undefined);
   }
 

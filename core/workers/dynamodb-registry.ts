@@ -1,5 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dependencyFailure } from '../aws/errors.ts';
+import type { RuntimeIsolation } from '../runtime/job-runtime.ts';
 import type { WorkerRecord, WorkerRegistry } from './registry.ts';
 
 /** Registry items' key prefix in the jobs table; the worker's IAM policy is scoped to it. */
@@ -83,5 +84,6 @@ function toRecord(item: Record<string, unknown>): WorkerRecord {
     startedAt: item.startedAt as string,
     lastSeenAt: item.lastSeenAt as string,
     draining: (item.draining as boolean | undefined) ?? false,
+    ...(item.isolation ? { isolation: item.isolation as RuntimeIsolation } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { RuntimeIsolation } from '../runtime/job-runtime.ts';
 /** One GPU of a worker's machine, as nvidia-smi reports it (core/worker/gpus.ts detects them). */
 export interface Gpu {
   /** nvidia-smi's index; with CUDA_DEVICE_ORDER=PCI_BUS_ID (set in the worker image) CUDA numbers GPUs the same way. */
@@ -31,6 +32,11 @@ export interface WorkerRecord {
   readonly lastSeenAt: string;
   /** True while the worker drains after SIGTERM: it takes no new work. */
   readonly draining: boolean;
+  /**
+   * What keeps this worker's jobs from the platform and from each other; `kind: none` means jobs
+   * run with the worker's own identity (no sandbox on its machine). Optional: older workers omit it.
+   */
+  readonly isolation?: RuntimeIsolation;
 }
 
 export interface WorkerRegistry {

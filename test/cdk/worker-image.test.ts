@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { FIRST_SLOT_UID, MAX_SLOTS } from '../../core/runtime/detect-process-runtime.ts';
 import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,13 +86,16 @@ describe('worker-image/Dockerfile', () => {
     for (const source of sources) expect(admitted, source).toContain(source);
   });
 
-  it('runs as a non-root user', () => {
-    const user = last('USER')!.args;
-    expect(user).not.toMatch(/^(root|0)(:|$)/);
-    expect(runtime().body.some((i) => i.keyword === 'RUN' && i.args.includes(`useradd`) && i.args.includes(user.split(':')[0]!))).toBe(true);
-    // USER comes after every RUN, so nothing later runs as root.
-    const body = runtime().body;
-    expect(body.findIndex((i) => i.keyword === 'USER')).toBeGreaterThan(body.findLastIndex((i) => i.keyword === 'RUN'));
+  it('runs each job slot as an unprivileged uid of its own, matching the worker runtime', () => {
+    // The worker itself is root only to drop each job to its slot uid (setpriv) and end that uid's processes.
+    const create = runtime().body.find((i) => i.keyword === 'RUN' && i.args.includes('runplane-slot-'))!;
+    expect(create.args).toContain(`seq 0 ${MAX_SLOTS - 1}`);
+    expect(create.args).toContain(`--uid $((${FIRST_SLOT_UID} + i))`);
+    expect(create.args).toContain('--shell /usr/sbin/nologin');
+    expect(runtime().body.some((i) => i.keyword === 'RUN' && /apt-get install .*\butil-linux\b/.test(i.args))).toBe(true);
+    // Jobs can reach their own directories under /work but cannot list it or read the worker's code.
+    expect(create.args).toContain('chmod 0711 /work');
+    expect(create.args).toContain('chmod 0700 /app');
   });
 
   it('starts through tini in exec form, so SIGTERM reaches the worker and orphans are reaped', () => {

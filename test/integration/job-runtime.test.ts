@@ -3,20 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobRunSpec, JobRuntime } from '../../core/runtime/job-runtime.ts';
+import { detectProcessRuntime } from '../../core/runtime/detect-process-runtime.ts';
 import { ProcessRuntime } from '../../core/runtime/process-runtime.ts';
 
 /**
  * One conformance suite for every JobRuntime adapter: whatever runs the job, the worker sees the
  * same exits, output, start errors and stops.
  */
-const runtimes: [string, () => JobRuntime][] = [['process', () => new ProcessRuntime()]];
+const runtimes: [string, () => Promise<JobRuntime>][] = [
+  ['process', () => Promise.resolve(new ProcessRuntime())],
+  ['sandboxed process (the best this machine offers)', () => detectProcessRuntime()],
+];
 
 describe.each(runtimes)('JobRuntime conformance: %s', (_name, makeRuntime) => {
   let workDir: string;
   let runtime: JobRuntime;
   beforeEach(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'runplane-runtime-'));
-    runtime = makeRuntime();
+    runtime = await makeRuntime();
   });
   afterEach(async () => {
     await rm(workDir, { recursive: true, force: true });
@@ -27,6 +31,7 @@ describe.each(runtimes)('JobRuntime conformance: %s', (_name, makeRuntime) => {
       jobId: 'j1',
       attempt: 1,
       workerId: 'w1',
+      pool: 'default',
       argv,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GREETING: 'hello' },
       workDir,

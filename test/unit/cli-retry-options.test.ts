@@ -25,4 +25,14 @@ describe('--retry-on', () => {
       retryDelaySeconds: 0,
     });
   });
+
+  it('puts the container image and its pull policy in the submit body (runplane submit --image)', () => {
+    expect(submitSpec(['python', 'train.py'], { image: 'pytorch/pytorch:2.5.1', imagePullPolicy: 'Never', retryOn: ['IMAGE_PULL'] })).toEqual({
+      command: ['python', 'train.py'],
+      image: 'pytorch/pytorch:2.5.1',
+      imagePullPolicy: 'Never',
+      retryOn: ['IMAGE_PULL'],
+    });
+    expect(parseRetryOn('IMAGE_PULL,3')).toEqual(['IMAGE_PULL', 3]);
+  });
 });

@@ -12,9 +12,17 @@ describe('job spec validation', () => {
       timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
       retryDelaySeconds: DEFAULT_RETRY_DELAY_SECONDS,
       resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
+      imagePullPolicy: 'IfNotPresent',
       labels: {},
     });
   });
+
+  it.each(['busybox', 'busybox:1.36', 'ghcr.io/org/train:1.2', 'localhost:5000/a/b_c-d.e:tag', `pytorch/pytorch@sha256:${'a'.repeat(64)}`])(
+    'accepts the image reference %s',
+    (image) => {
+      expect(jobSpecSchema.parse({ command: ['x'], image }).image).toBe(image);
+    },
+  );
 
   const rejected: [string, unknown, string][] = [
     ['missing command', {}, 'command'],
@@ -27,6 +35,10 @@ describe('job spec validation', () => {
     ['bad env name', { command: ['x'], env: { '1BAD': 'v' } }, 'env.1BAD'],
     ['non-string env value', { command: ['x'], env: { A: 1 } }, 'env.A'],
     ['control character in name', { command: ['x'], name: 'a\nb' }, 'name'],
+    ['image with an option', { command: ['x'], image: '--privileged' }, 'image'],
+    ['image with a space', { command: ['x'], image: 'busybox latest' }, 'image'],
+    ['image with upper-case path', { command: ['x'], image: 'Org/Image' }, 'image'],
+    ['unknown pull policy', { command: ['x'], image: 'busybox', imagePullPolicy: 'Sometimes' }, 'imagePullPolicy'],
     ['name too long', { command: ['x'], name: 'n'.repeat(129) }, 'name'],
     ['zero timeout', { command: ['x'], timeoutSeconds: 0 }, 'timeoutSeconds'],
     ['fractional timeout', { command: ['x'], timeoutSeconds: 1.5 }, 'timeoutSeconds'],
