@@ -184,6 +184,8 @@ function benchJob(queue: string): Job {
     dispatched: false,
     resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
     labels: { bench: 'submit' },
+    workdir: null,
+    artifacts: [],
     attempt: 0,
     exitCode: null,
     reason: null,

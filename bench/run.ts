@@ -11,6 +11,7 @@ import { benchWorkerRss } from './worker-rss.ts';
 import { benchSoak } from './soak.ts';
 import { benchLambdas } from './lambdas.ts';
 import { benchAudit } from './audit.ts';
+import { benchWorkInOut } from './work-in-out.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -21,6 +22,7 @@ const sections: Section[] = [
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },
+  { name: 'workInOut', run: () => benchWorkInOut({ workdirMiB: 50, artifactMiB: 200 }) },
   {
     name: 'soak',
     run: () => benchSoak({ jobs: 300, workers: 3, leaseSeconds: 5, killEveryMs: [3_000, 6_000], timeoutMs: 300_000 }),

@@ -5,6 +5,7 @@ import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
+import { createJobFilesParts, createWorkerJobFiles } from './job-files-dependencies.ts';
 
 /** The stores and queue a worker writes through, built from the runtime configuration. */
 export function createWorkerDependencies(config: RuntimeConfig) {
@@ -18,5 +19,10 @@ export function createWorkerDependencies(config: RuntimeConfig) {
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
+    ...optional('jobFiles', createWorkerJobFiles(createJobFilesParts(config, documentClient))),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -80,6 +80,8 @@ export function itemToJob(item: Item): Job {
     dispatched: item.dispatchKey === undefined,
     resources: item.resources as Job['resources'],
     labels: (item.labels as Record<string, string> | undefined) ?? {},
+    workdir: (item.workdir as Job['workdir'] | undefined) ?? null,
+    artifacts: (item.artifacts as string[] | undefined) ?? [],
     attempt: item.attempt as number,
     exitCode: (item.exitCode as number | null | undefined) ?? null,
     reason: (item.reason as string | null | undefined) ?? null,
@@ -141,6 +143,9 @@ function submitRecord(job: Job): AuditRecord {
       labels: bounded(job.labels, 2048),
       timeoutSeconds: job.timeoutSeconds,
       maxAttempts: job.maxAttempts,
+      // Which code ran: the archive's hash names its exact bytes.
+      ...(job.workdir ? { workdir: job.workdir.archive } : {}),
+      ...(job.artifacts.length > 0 ? { artifacts: job.artifacts } : {}),
     },
   };
 }

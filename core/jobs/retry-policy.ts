@@ -7,7 +7,9 @@ export type AttemptFailure =
   | { readonly kind: 'worker-lost' }
   | { readonly kind: 'timed-out' }
   | { readonly kind: 'cancelled' }
-  | { readonly kind: 'could-not-start' };
+  | { readonly kind: 'could-not-start' }
+  /** The process ended but its artifacts could not be stored (after the collector's own retries). */
+  | { readonly kind: 'artifacts-not-stored' };
 
 export type RetryDecision = { readonly retry: false } | { readonly retry: true; readonly delaySeconds: number };
 
@@ -24,6 +26,7 @@ export function matchesRetryOn(retryOn: readonly RetryCondition[], failure: Atte
       return retryOn.includes('TIMED_OUT');
     case 'cancelled':
     case 'could-not-start':
+    case 'artifacts-not-stored':
       return false;
   }
 }

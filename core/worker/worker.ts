@@ -13,6 +13,7 @@ import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment, jobEnvironment } from './job-environment.ts';
+import { notStartedProcess, outcomeAfterArtifacts, type JobFiles } from './job-files.ts';
 import { spawnJobProcess, type ProcessExit, type RunningProcess } from './process-runner.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -50,6 +51,8 @@ export interface WorkerOptions {
   readonly reportIntervalSeconds?: number;
   /** Called with true when the worker starts running jobs and false when it has none (ECS scale-in protection). */
   readonly setBusy?: (busy: boolean) => Promise<unknown>;
+  /** Fills work directories from archives and stores artifacts (absent: empty directories, no artifacts). */
+  readonly jobFiles?: JobFiles;
   /** Called on every poll: proof of life for a container health check. */
   readonly onPoll?: (() => void) | undefined;
 }
@@ -373,7 +376,9 @@ export class Worker {
     try {
       let exit: ProcessExit;
       try {
-        process = spawnJobProcess({
+        // The heartbeat already runs: a long download keeps the lease.
+        const notReady = await this.options.jobFiles?.prepare(job, workDir);
+        process = notReady !== undefined ? notStartedProcess(notReady) : spawnJobProcess({
           argv: job.command,
           env: jobEnvironment({
             base: this.baseEnv,
@@ -395,19 +400,22 @@ export class Worker {
         clearTimeout(timeout);
       }
 
-      const outcome = decideOutcome(exit, stopCause);
+      const processOutcome = decideOutcome(exit, stopCause);
       if (stopCause?.kind === 'lease-lost') {
         // Fenced out: a newer attempt owns the job. Write nothing more, not even our buffered output.
         const dropped = batcher.abort();
         this.log('warn', 'lease lost; attempt abandoned', { jobId: job.id, attempt, droppedEvents: dropped });
         return;
       }
-      batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: outcome.reason });
+      batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: processOutcome.reason });
       if (stopCause?.kind === 'handed-back') {
         await batcher.close();
         await this.handBack(job, leaseId, message);
         return;
       }
+      // Artifacts before the final state: an attempt reported finished has its files listed.
+      const notStored = exit.spawnError || !this.options.jobFiles ? undefined : await this.options.jobFiles.collect(job, workDir);
+      const outcome = outcomeAfterArtifacts(processOutcome, notStored);
       // Output first: a job is never reported finished before every line it printed is stored.
       // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
       await batcher.close();

@@ -21,6 +21,8 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     dispatched: false,
     resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
     labels: {},
+    workdir: null,
+    artifacts: [],
     attempt: 0,
     exitCode: null,
     reason: null,

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isSafeRelativePath } from '../../core/artifacts/artifact.ts';
+import type { ArtifactInfo, RunplaneClient } from '../api-client.ts';
+
+/** A downloaded file does not match its record (size or SHA-256), or cannot be fetched. */
+export class DownloadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DownloadError';
+  }
+}
+
+export interface DownloadOptions {
+  readonly attempt?: number;
+  /** Where files go, under their artifact paths (default: the current directory). */
+  readonly outDir?: string;
+  /** Progress output (a TTY gets a bar for files of 8 MiB and more). */
+  readonly progress?: NodeJS.WriteStream | undefined;
+  readonly fetch?: typeof fetch;
+}
+
+/** Every artifact of one attempt, following the pages. */
+export async function listAllArtifacts(client: RunplaneClient, jobId: string, attempt?: number): Promise<ArtifactInfo[]> {
+  const all: ArtifactInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listArtifacts(jobId, { ...(attempt !== undefined ? { attempt } : {}), limit: 1000, ...(cursor ? { cursor } : {}) });
+    all.push(...page.artifacts);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all;
+}
+
+/**
+ * `runplane download ID [PATH...]`: each artifact (all of the attempt's when no path is named) is
+ * fetched from its short-lived URL into `<outDir>/<path>.part` while its SHA-256 is computed, and
+ * renamed into place only if size and hash match the record: a file that is there is complete.
+ */
+export async function downloadArtifacts(
+  client: RunplaneClient,
+  jobId: string,
+  paths: readonly string[],
+  options: DownloadOptions = {},
+): Promise<{ path: string; file: string; size: number; sha256: string }[]> {
+  const outDir = resolve(options.outDir ?? '.');
+  const wanted = paths.length > 0 ? [...paths] : (await listAllArtifacts(client, jobId, options.attempt)).map((a) => a.path);
+  const done: { path: string; file: string; size: number; sha256: string }[] = [];
+  for (const path of wanted) {
+    const download = await client.artifactDownload(jobId, path, options.attempt);
+    // The path comes from the server; it still may not write outside the output directory.
+    if (!isSafeRelativePath(download.path)) throw new DownloadError(`refusing artifact path ${JSON.stringify(download.path)}`);
+    const file = join(outDir, ...download.path.split('/'));
+    if (!file.startsWith(outDir + sep)) throw new DownloadError(`refusing artifact path ${JSON.stringify(download.path)}`);
+    await mkdir(dirname(file), { recursive: true });
+    const partial = `${file}.part`;
+    const response = await (options.fetch ?? globalThis.fetch)(download.url);
+    if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new DownloadError(`${download.path}: the download URL answered HTTP ${response.status}`);
+    }
+    const hash = createHash('sha256');
+    let received = 0;
+    const bar = progressBar(options.progress, download.path, download.size);
+    const counting = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        received += chunk.length;
+        bar?.(received);
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(response.body as never), counting, createWriteStream(partial));
+      bar?.(received, true);
+      const sha256 = hash.digest('hex');
+      if (received !== download.size || sha256 !== download.sha256) {
+        throw new DownloadError(
+          `${download.path}: received ${received} bytes with SHA-256 ${sha256}, expected ${download.size} bytes with ${download.sha256}`,
+        );
+      }
+      await rename(partial, file);
+      done.push({ path: download.path, file, size: received, sha256 });
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
+  }
+  return done;
+}
+
+const BAR_MIN_BYTES = 8 * 1024 * 1024;
+
+/** `name [#####.....]  45%  90.0/200.0 MiB` redrawn in place on a TTY; nothing otherwise. */
+function progressBar(out: NodeJS.WriteStream | undefined, name: string, total: number) {
+  if (!out?.isTTY || total < BAR_MIN_BYTES) return undefined;
+  let lastDrawn = -1;
+  const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+  return (received: number, final = false) => {
+    const percent = Math.floor((received / total) * 100);
+    if (percent === lastDrawn && !final) return;
+    lastDrawn = percent;
+    const filled = Math.round(percent / 5);
+    out.write(`\r${name} [${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${String(percent).padStart(3)}%  ${mib(received)}/${mib(total)} MiB`);
+    if (final) out.write('\n');
+  };
+}
