@@ -184,3 +184,30 @@ async function putBytes(doFetch: typeof fetch, url: string, body: Buffer, header
   }
   throw last instanceof Error ? last : new WorkdirError(String(last));
 }
+
+/**
+ * `submit --workdir DIR`: pack, declare, upload if needed; resolves with the archive id. Notes
+ * (on a terminal) say what was skipped and whether anything was sent.
+ */
+export async function shipWorkdir(
+  client: RunplaneClient,
+  dir: string,
+  options: { group?: string; fetch?: typeof fetch; note?: (text: string) => void | Promise<void> } = {},
+): Promise<string> {
+  const packed = await packWorkdir(dir);
+  try {
+    for (const link of packed.skipped) await options.note?.(`left out ${link}: a symlink that points outside ${dir}`);
+    const { archive, uploaded } = await uploadWorkdir(client, packed, {
+      ...(options.group ? { group: options.group } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    await options.note?.(
+      uploaded
+        ? `uploaded ${dir} (${packed.files} entries, ${packed.size} bytes) as ${archive}`
+        : `${dir} is already stored as ${archive}; nothing uploaded`,
+    );
+    return archive;
+  } finally {
+    await packed.dispose();
+  }
+}

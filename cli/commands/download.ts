@@ -1,3 +1,7 @@
+/**
+ * `runplane download <id> [path...] [--attempt N] [-o DIR]`: fetch artifacts, verify their
+ * SHA-256, and write them under DIR by their paths. Output: one line per file; `--json`: the list.
+ */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -5,7 +9,30 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSafeRelativePath } from '../../core/artifacts/artifact.ts';
+import type { Command } from 'commander';
 import type { ArtifactInfo, RunplaneClient } from '../api-client.ts';
+import type { RegisterCommand } from '../command-context.ts';
+import { parsePositiveInt } from '../options.ts';
+
+export const registerDownload: RegisterCommand = (command, context) => {
+  const { io, output } = context;
+  command
+    .argument('<id>', 'job id')
+    .argument('[paths...]', 'artifact paths (default: all of the attempt)')
+    .option('--attempt <n>', 'the attempt (default: the latest)', parsePositiveInt)
+    .option('-o, --output <dir>', 'where to write the files (default: the current directory)')
+    .action(async (id: string, paths: string[], options: { attempt?: number; output?: string }, cmd: Command) => {
+      const { client, json } = await context.connect(cmd);
+      const files = await downloadArtifacts(client, id, paths, {
+        ...(options.attempt !== undefined ? { attempt: options.attempt } : {}),
+        ...(options.output !== undefined ? { outDir: options.output } : {}),
+        progress: io.stderr as NodeJS.WriteStream,
+        ...(io.fetch ? { fetch: io.fetch } : {}),
+      });
+      if (json) await output.printJson({ files });
+      else for (const f of files) await output.out(`${f.file}  ${f.size} bytes  sha256 ${f.sha256} verified\n`);
+    });
+};
 
 /** A downloaded file does not match its record (size or SHA-256), or cannot be fetched. */
 export class DownloadError extends Error {

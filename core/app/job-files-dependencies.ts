@@ -5,7 +5,6 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RuntimeConfig } from '../config.ts';
 import { S3WorkdirArchiveStore } from '../uploads/s3-workdir-archive-store.ts';
 import { DEFAULT_WORKDIR_LIMITS } from '../uploads/workdir-limits.ts';
-import { StoredJobFiles } from '../worker/stored-job-files.ts';
 
 /**
  * The S3-backed parts of work in and out (archives, artifact bytes, artifact records), built from
@@ -25,7 +24,3 @@ export function createJobFilesParts(config: RuntimeConfig, documentClient: Dynam
 }
 export type JobFilesParts = NonNullable<ReturnType<typeof createJobFilesParts>>;
 export type JobFilesFactory = typeof createJobFilesParts;
-
-export function createWorkerJobFiles(parts: JobFilesParts | undefined): StoredJobFiles | undefined {
-  return parts ? new StoredJobFiles({ ...parts }) : undefined;
-}

@@ -5,7 +5,8 @@ import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
-import { createJobFilesParts, createWorkerJobFiles } from './job-files-dependencies.ts';
+import { StoredJobFiles } from '../worker/stored-job-files.ts';
+import { createJobFilesParts } from './job-files-dependencies.ts';
 
 /** The stores and queue a worker writes through, built from the runtime configuration. */
 export function createWorkerDependencies(config: RuntimeConfig) {
@@ -19,8 +20,13 @@ export function createWorkerDependencies(config: RuntimeConfig) {
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
-    ...optional('jobFiles', createWorkerJobFiles(createJobFilesParts(config, documentClient))),
+    ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),
   };
+}
+
+/** Only the worker unpacks archives and collects artifacts: tar and minimatch stay out of the Lambda bundles. */
+function workerJobFiles(parts: ReturnType<typeof createJobFilesParts>): StoredJobFiles | undefined {
+  return parts ? new StoredJobFiles(parts) : undefined;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

@@ -1,6 +1,5 @@
 import type { Job } from '../jobs/job.ts';
-import type { AttemptFailure } from '../jobs/retry-policy.ts';
-import type { ProcessExit, RunningProcess } from './process-runner.ts';
+import type { JobExit, RunningJob } from '../runtime/job-runtime.ts';
 
 /**
  * What goes into a job's work directory before its process starts, and what comes out of it after
@@ -14,25 +13,8 @@ export interface JobFiles {
   collect(job: Job, workDir: string): Promise<string | undefined>;
 }
 
-/** Stands in for a process that was never started because its work directory could not be made. */
-export function notStartedProcess(reason: string): RunningProcess {
-  const exit: ProcessExit = { exitCode: null, signal: null, spawnError: reason };
-  return { pid: undefined, exited: Promise.resolve(exit), signal: () => undefined };
-}
-
-export interface OutcomeWithArtifacts {
-  readonly state: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
-  readonly reason: string;
-  readonly failure?: AttemptFailure;
-}
-
-/**
- * The attempt's outcome once its artifacts are (not) stored: a job whose results are lost did not
- * succeed, and whatever it ended as, its reason says what was lost. Not retried: the process ran.
- */
-export function outcomeAfterArtifacts<T extends OutcomeWithArtifacts>(outcome: T, notStored: string | undefined): T | OutcomeWithArtifacts {
-  if (notStored === undefined) return outcome;
-  const reason = `${outcome.reason}; artifacts not stored: ${notStored}`;
-  if (outcome.state === 'SUCCEEDED') return { state: 'FAILED', reason, failure: { kind: 'artifacts-not-stored' } };
-  return { ...outcome, reason };
+/** Stands in for a job that was never started because its work directory could not be made. */
+export function notStartedJob(reason: string): RunningJob {
+  const exit: JobExit = { exitCode: null, signal: null, startError: reason };
+  return { pid: undefined, exited: Promise.resolve(exit), stop: () => undefined };
 }

@@ -21,6 +21,8 @@ import { startLocalApiServer, type LocalApiServer } from '../../local/http-serve
 import { ApiError, RunplaneClient, type ApiJob } from '../../cli/api-client.ts';
 import { packWorkdir, uploadWorkdir } from '../../cli/workdir-archive.ts';
 import { downloadArtifacts } from '../../cli/commands/download.ts';
+import { runCli } from '../../cli/main.ts';
+import { Writable } from 'node:stream';
 import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
@@ -172,6 +174,50 @@ describe('work directories and artifacts', () => {
       status: 400,
       details: { fields: [expect.objectContaining({ path: 'workdir.archive' })] },
     });
+  }, 120_000);
+
+  it('runplane submit --workdir --artifact, runplane artifacts and runplane download', async () => {
+    const token = (ml as unknown as { token: string }).token;
+    const cli = async (args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const sink = (append: (s: string) => void) =>
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            append(chunk.toString());
+            done();
+          },
+        });
+      const code = await runCli(args, {
+        stdout: sink((t) => (stdout += t)),
+        stderr: sink((t) => (stderr += t)),
+        env: { RUNPLANE_URL: server.url, RUNPLANE_TOKEN: token },
+        fetch: countingFetch,
+      });
+      return { code, stdout, stderr };
+    };
+    const dir = await project();
+    // Unlike the first test's tree, so that this archive is new to the group.
+    await writeFile(join(dir, 'data', 'cli.txt'), 'from the CLI test');
+    const before = puts.length;
+    const submit = await cli(['submit', '--workdir', dir, '--artifact', 'out/**', '--artifact', 'metrics.json', '--wait', '--', './train.sh']);
+    expect(submit, submit.stderr).toMatchObject({ code: 0 });
+    const id = submit.stdout.trim().split('\n')[0]!;
+    expect(puts.length - before).toBe(1);
+    const again = await cli(['submit', '--workdir', dir, '--', './train.sh']);
+    expect(again.code).toBe(0);
+    expect(puts.length - before).toBe(1);
+
+    const table = await cli(['artifacts', id]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^PATH\s+SIZE\s+SHA256\s+ATTEMPT\s+CREATED\n/);
+    expect(table.stdout).toMatch(new RegExp(`\\nmetrics\\.json +13 B +${sha256('{"loss":0.25}').slice(0, 12)} +1 `));
+    const out = join(scratch, 'cli-download');
+    const download = await cli(['download', id, 'metrics.json', '-o', out]);
+    expect(download, download.stderr).toMatchObject({ code: 0 });
+    expect(download.stdout).toContain(`sha256 ${sha256('{"loss":0.25}')} verified`);
+    expect(await readFile(join(out, 'metrics.json'), 'utf8')).toBe('{"loss":0.25}');
+    expect((await cli(['download', id, 'nope.txt', '-o', out])).code).toBe(1);
   }, 120_000);
 
   it('answers an artifact with a 302 to a presigned GET that is valid only as long as configured', async () => {
