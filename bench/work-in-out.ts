@@ -25,8 +25,8 @@ const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
  * - a `workdirMiB` directory (incompressible files) packed and uploaded by the CLI, first and
  *   repeated (the repeat packs again, finds the archive stored and sends nothing), against one
  *   raw put of the same archive bytes (lib-storage, in parts: fauxqs takes 11 MiB per request);
- * - an `artifactMiB` artifact uploaded by the worker (process exit → final state: find, hash,
- *   upload in parts, record) and downloaded by the CLI (presigned GET, SHA-256 verified), against
+ * - an `artifactMiB` artifact uploaded by the worker (the job's last line → final state: find,
+ *   hash, upload in parts, record) and downloaded by the CLI (presigned GET, SHA-256 verified), against
  *   a raw multipart put and a raw get of the same bytes.
  */
 export async function benchWorkInOut(options: { workdirMiB: number; artifactMiB: number }) {
@@ -68,7 +68,8 @@ export async function benchWorkInOut(options: { workdirMiB: number; artifactMiB:
 
     // Artifact: written by the job itself, so the worker's upload is of a real job's file.
     const bytes = options.artifactMiB * 1024 * 1024;
-    const job = await client.submitJob({ command: ['sh', '-c', `head -c ${bytes} /dev/urandom > big.bin`], artifacts: ['big.bin'] });
+    // The line printed last is timestamped when the worker reads it: the process's end, near enough.
+    const job = await client.submitJob({ command: ['sh', '-c', `head -c ${bytes} /dev/urandom > big.bin && echo written`], artifacts: ['big.bin'] });
     let done = await client.getJob(job.id);
     while (!['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(done.state)) {
       await new Promise((r) => setTimeout(r, 50));
@@ -76,8 +77,8 @@ export async function benchWorkInOut(options: { workdirMiB: number; artifactMiB:
     }
     if (done.state !== 'SUCCEEDED') throw new Error(`artifact job ${done.state}: ${done.reason ?? ''}`);
     const events = await client.listEvents(job.id, { limit: 1000 });
-    const exited = events.events.find((e) => e.kind === 'lifecycle' && e.name === 'exited');
-    const workerUploadMs = new Date(done.finishedAt!).getTime() - new Date(exited!.ts).getTime();
+    const written = events.events.find((e) => e.kind === 'output');
+    const workerUploadMs = new Date(done.finishedAt!).getTime() - new Date(written!.ts).getTime();
     const [, downloadMs] = await time(() => downloadArtifacts(client, job.id, ['big.bin'], { outDir: join(scratch, 'download') }));
     const artifact = await readFile(join(scratch, 'download', 'big.bin'));
     const [, rawPutMs] = await time(() => rawPut('bench/raw-artifact.bin', artifact));

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSafeRelativePath } from '../../core/artifacts/artifact.ts';
@@ -85,10 +87,10 @@ export async function downloadArtifacts(
     if (!file.startsWith(outDir + sep)) throw new DownloadError(`refusing artifact path ${JSON.stringify(download.path)}`);
     await mkdir(dirname(file), { recursive: true });
     const partial = `${file}.part`;
-    const response = await (options.fetch ?? globalThis.fetch)(download.url);
-    if (!response.ok || !response.body) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new DownloadError(`${download.path}: the download URL answered HTTP ${response.status}`);
+    const body = await openDownload(download.url, options.fetch);
+    if (body.status !== 200) {
+      body.stream.resume();
+      throw new DownloadError(`${download.path}: the download URL answered HTTP ${body.status}`);
     }
     const hash = createHash('sha256');
     let received = 0;
@@ -102,7 +104,7 @@ export async function downloadArtifacts(
       },
     });
     try {
-      await pipeline(Readable.fromWeb(response.body as never), counting, createWriteStream(partial));
+      await pipeline(body.stream, counting, createWriteStream(partial));
       bar?.(received, true);
       const sha256 = hash.digest('hex');
       if (received !== download.size || sha256 !== download.sha256) {
@@ -118,6 +120,22 @@ export async function downloadArtifacts(
     }
   }
   return done;
+}
+
+/**
+ * The body of a GET as a Node stream. Plain http(s) by default: a web stream converted to a Node
+ * stream costs several times the transfer itself on large files (bench/work-in-out.ts); an
+ * injected `fetch` (tests) is used as it is.
+ */
+async function openDownload(url: string, injected: typeof fetch | undefined): Promise<{ status: number; stream: Readable }> {
+  if (injected) {
+    const response = await injected(url);
+    return { status: response.status, stream: response.body ? Readable.fromWeb(response.body as never) : Readable.from([]) };
+  }
+  const get = url.startsWith('https:') ? httpsGet : httpGet;
+  return new Promise((resolveResponse, reject) => {
+    get(url, (response) => resolveResponse({ status: response.statusCode ?? 0, stream: response })).on('error', reject);
+  });
 }
 
 const BAR_MIN_BYTES = 8 * 1024 * 1024;
