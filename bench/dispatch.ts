@@ -202,6 +202,8 @@ function benchJob(queue: string): Job {
     image: null,
     imagePullPolicy: 'IfNotPresent',
     labels: { bench: 'submit' },
+    workdir: null,
+    artifacts: [],
     attempt: 0,
     exitCode: null,
     reason: null,

@@ -13,6 +13,7 @@ import { benchLambdas } from './lambdas.ts';
 import { benchAudit } from './audit.ts';
 import { benchCost } from './cost.ts';
 import { benchCliStartup } from './cli-startup.ts';
+import { benchWorkInOut } from './work-in-out.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -26,6 +27,7 @@ const sections: Section[] = [
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
   { name: 'cliStartup', run: () => benchCliStartup({ samples: 30, sourceSamples: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },
+  { name: 'workInOut', run: () => benchWorkInOut({ workdirMiB: 50, artifactMiB: 200 }) },
   {
     name: 'soak',
     run: () => benchSoak({ jobs: 300, workers: 3, leaseSeconds: 5, killEveryMs: [3_000, 6_000], timeoutMs: 300_000 }),

@@ -22,6 +22,10 @@ import type { AuditEntryView } from '../core/audit/audit-log.ts';
 // Type-only imports: the response shapes are the core's own types, erased at run time, so the CLI
 // still loads no server code.
 export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
+import type * as z from 'zod';
+import type { ArtifactView } from '../core/artifacts/artifact.ts';
+import type { CreateUploadResult, completeUploadSchema, createUploadSchema } from '../core/uploads/upload-service.ts';
+import type { UploadInstructions } from '../core/uploads/workdir-archive-store.ts';
 /** A worker as `GET /v1/workers` reports it. */
 export type WorkerInfo = WorkerRecord;
 
@@ -72,6 +76,23 @@ export interface JobLogs {
 
 /** The body of `POST /v1/jobs`: a job spec, and the group it goes to (the caller's first by default). */
 export type SubmitRequest = JobSpecInput & { readonly group?: string };
+
+/** The body of `POST /v1/uploads` and its answer (core/uploads/upload-service.ts). */
+export type CreateUploadRequest = z.input<typeof createUploadSchema>;
+export type CreateUploadResponse = CreateUploadResult;
+export type CompleteUploadRequest = z.input<typeof completeUploadSchema>;
+export type { UploadInstructions };
+export type ArtifactInfo = ArtifactView;
+
+export interface ArtifactPage {
+  readonly artifacts: ArtifactInfo[];
+  readonly nextCursor: string | null;
+}
+
+export interface ArtifactDownload extends ArtifactInfo {
+  readonly url: string;
+  readonly expiresInSeconds: number;
+}
 
 export type ApiKeyRole = 'admin' | 'member' | 'viewer';
 
@@ -219,6 +240,8 @@ interface RequestOptions {
   readonly retry: RetryClass;
   /** Resolve to the successful `Response` itself instead of its parsed body. */
   readonly raw?: boolean;
+  /** `manual`: a 302 is the answer (its body), not something to follow. */
+  readonly redirect?: 'manual';
 }
 
 // Connection-level failures where the request never reached a server, so any method may be retried.
@@ -370,6 +393,35 @@ export class RunplaneClient {
     });
   }
 
+  /** Declares a work directory archive; the answer says whether (and where) to upload it. Idempotent. */
+  async createUpload(input: CreateUploadRequest): Promise<CreateUploadResponse> {
+    return this.request<CreateUploadResponse>({ method: 'POST', path: '/v1/uploads', body: input, retry: 'idempotent' });
+  }
+
+  async completeUpload(input: CompleteUploadRequest): Promise<{ archive: string; exists: true }> {
+    return this.request({ method: 'POST', path: '/v1/uploads/complete', body: input, retry: 'idempotent' });
+  }
+
+  async listArtifacts(id: string, query: { attempt?: number; limit?: number; cursor?: string } = {}): Promise<ArtifactPage> {
+    return this.request<ArtifactPage>({
+      method: 'GET',
+      path: `/v1/jobs/${encodeURIComponent(id)}/artifacts`,
+      query: { attempt: query.attempt, limit: query.limit, cursor: query.cursor },
+      retry: 'idempotent',
+    });
+  }
+
+  /** One artifact's record and a short-lived URL to its bytes (the route's 302, not followed). */
+  async artifactDownload(id: string, path: string, attempt?: number): Promise<ArtifactDownload> {
+    return this.request<ArtifactDownload>({
+      method: 'GET',
+      path: `/v1/jobs/${encodeURIComponent(id)}/artifacts/${path.split('/').map(encodeURIComponent).join('/')}`,
+      query: { attempt },
+      retry: 'idempotent',
+      redirect: 'manual',
+    });
+  }
+
   async health(): Promise<unknown> {
     return this.request<unknown>({ method: 'GET', path: '/healthz', retry: 'idempotent' });
   }
@@ -398,6 +450,7 @@ export class RunplaneClient {
           headers,
           body,
           signal: AbortSignal.timeout(this.requestTimeoutMs),
+          ...(options.redirect ? { redirect: options.redirect } : {}),
         });
       } catch (error) {
         const reason = networkErrorCode(error);
@@ -408,7 +461,8 @@ export class RunplaneClient {
         continue;
       }
 
-      if (response.ok) return (options.raw ? response : await readBody(response)) as T;
+      const redirected = options.redirect === 'manual' && response.status === 302;
+      if (response.ok || redirected) return (options.raw ? response : await readBody(response)) as T;
 
       const retryable = response.status === 429 || (options.retry === 'idempotent' && response.status >= 500);
       if (isLast || !retryable) throw await toApiError(response);

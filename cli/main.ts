@@ -46,6 +46,16 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/logs.ts')).registerLogs,
   },
   {
+    name: 'artifacts',
+    summary: 'list the files a job stored (--attempt N)',
+    load: async () => (await import('./commands/artifacts.ts')).registerArtifacts,
+  },
+  {
+    name: 'download',
+    summary: "download a job's artifacts, checksums verified",
+    load: async () => (await import('./commands/download.ts')).registerDownload,
+  },
+  {
     name: 'cancel',
     summary: 'cancel a job: a queued job never starts; a running one is stopped by its worker',
     load: async () => (await import('./commands/cancel.ts')).registerCancel,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
+import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './uploads/workdir-limits.ts';
 
 /**
  * Runtime configuration shared by the Lambda handlers and the worker, read from environment
@@ -9,7 +10,9 @@ import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
  * RUNPLANE_JOBS_TABLE, RUNPLANE_EVENTS_TABLE, RUNPLANE_AUDIT_TABLE  physical table names
  * RUNPLANE_QUEUES        JSON array of RuntimeQueue: [{"pool","url","deadLetterUrl",...settings}]
  * RUNPLANE_DYNAMODB_ENDPOINT, RUNPLANE_SQS_ENDPOINT, RUNPLANE_S3_ENDPOINT  emulator endpoints (local only)
- * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts
+ * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts and work directory archives
+ * RUNPLANE_WORKDIR_MAX_BYTES, RUNPLANE_WORKDIR_MAX_FILES, RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES
+ *                        work directory limits (defaults in core/uploads/workdir-limits.ts)
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
@@ -69,6 +72,9 @@ const envSchema = z.object({
   RUNPLANE_SQS_ENDPOINT: z.string().url().optional(),
   RUNPLANE_S3_ENDPOINT: z.string().url().optional(),
   RUNPLANE_ARTIFACTS_BUCKET: z.string().optional(),
+  RUNPLANE_WORKDIR_MAX_BYTES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxArchiveBytes),
+  RUNPLANE_WORKDIR_MAX_FILES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxFiles),
+  RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxUnpackedBytes),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -124,6 +130,8 @@ export interface RuntimeConfig {
   readonly queues: readonly RuntimeQueue[];
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string };
   readonly artifactsBucket?: string;
+  /** Absent: DEFAULT_WORKDIR_LIMITS. */
+  readonly workdirLimits?: WorkdirLimits;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
@@ -161,6 +169,11 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       ...(e.RUNPLANE_S3_ENDPOINT ? { s3: e.RUNPLANE_S3_ENDPOINT } : {}),
     },
     ...(e.RUNPLANE_ARTIFACTS_BUCKET ? { artifactsBucket: e.RUNPLANE_ARTIFACTS_BUCKET } : {}),
+    workdirLimits: {
+      maxArchiveBytes: e.RUNPLANE_WORKDIR_MAX_BYTES,
+      maxFiles: e.RUNPLANE_WORKDIR_MAX_FILES,
+      maxUnpackedBytes: e.RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES,
+    },
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -184,6 +197,13 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
     ...(config.endpoints.sqs ? { RUNPLANE_SQS_ENDPOINT: config.endpoints.sqs } : {}),
     ...(config.endpoints.s3 ? { RUNPLANE_S3_ENDPOINT: config.endpoints.s3 } : {}),
     ...(config.artifactsBucket ? { RUNPLANE_ARTIFACTS_BUCKET: config.artifactsBucket } : {}),
+    ...(config.workdirLimits
+      ? {
+          RUNPLANE_WORKDIR_MAX_BYTES: String(config.workdirLimits.maxArchiveBytes),
+          RUNPLANE_WORKDIR_MAX_FILES: String(config.workdirLimits.maxFiles),
+          RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES: String(config.workdirLimits.maxUnpackedBytes),
+        }
+      : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

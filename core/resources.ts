@@ -64,6 +64,12 @@ export const JOBS_TABLE = {
       partitionKey: { name: 'workerPoolKey', type: 'S' },
       sortKey: { name: 'workerId', type: 'S' },
     },
+    // Artifact records (`pk = ARTIFACT#<jobId>#<attempt>#<path>`), per attempt in path order.
+    {
+      indexName: 'artifactsByAttempt',
+      partitionKey: { name: 'artifactAttemptKey', type: 'S' },
+      sortKey: { name: 'artifactPath', type: 'S' },
+    },
   ],
   ttlAttribute: 'expiresAt',
 } as const satisfies TableDefinition;

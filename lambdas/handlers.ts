@@ -16,6 +16,10 @@ import { createListApiKeysHandler } from './list-api-keys.ts';
 import { createRevokeApiKeyHandler } from './revoke-api-key.ts';
 import { createListAuditHandler } from './list-audit.ts';
 import { createVerifyAuditHandler } from './verify-audit.ts';
+import { createCreateUploadHandler } from './create-upload.ts';
+import { createCompleteUploadHandler } from './complete-upload.ts';
+import { createListArtifactsHandler } from './list-artifacts.ts';
+import { createGetArtifactHandler } from './get-artifact.ts';
 
 /**
  * Every route's handler built over one set of dependencies: how the local platform serves the
@@ -31,6 +35,10 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     listJobEvents: createListJobEventsHandler(dependencies),
     getJobLogs: createGetJobLogsHandler(dependencies),
     retryJob: createRetryJobHandler(dependencies),
+    createUpload: createCreateUploadHandler(dependencies),
+    completeUpload: createCompleteUploadHandler(dependencies),
+    listArtifacts: createListArtifactsHandler(dependencies),
+    getArtifact: createGetArtifactHandler(dependencies),
     listWorkers: createListWorkersHandler(dependencies),
     createApiKey: createCreateApiKeyHandler(dependencies),
     listApiKeys: createListApiKeysHandler(dependencies),

@@ -23,6 +23,10 @@ export type RouteName =
   | 'listJobEvents'
   | 'getJobLogs'
   | 'retryJob'
+  | 'createUpload'
+  | 'completeUpload'
+  | 'listArtifacts'
+  | 'getArtifact'
   | 'listWorkers'
   | 'createApiKey'
   | 'listApiKeys'
@@ -45,6 +49,25 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   { routeKey: 'GET /v1/jobs/{id}/logs', name: 'getJobLogs', entry: 'lambdas/get-job-logs.ts', authenticated: true },
   { routeKey: 'POST /v1/jobs/{id}/retry', name: 'retryJob', entry: 'lambdas/retry-job.ts', authenticated: true },
+  { routeKey: 'POST /v1/uploads', name: 'createUpload', entry: 'lambdas/create-upload.ts', authenticated: true },
+  {
+    routeKey: 'POST /v1/uploads/complete',
+    name: 'completeUpload',
+    entry: 'lambdas/complete-upload.ts',
+    authenticated: true,
+  },
+  {
+    routeKey: 'GET /v1/jobs/{id}/artifacts',
+    name: 'listArtifacts',
+    entry: 'lambdas/list-artifacts.ts',
+    authenticated: true,
+  },
+  {
+    routeKey: 'GET /v1/jobs/{id}/artifacts/{path+}',
+    name: 'getArtifact',
+    entry: 'lambdas/get-artifact.ts',
+    authenticated: true,
+  },
   { routeKey: 'GET /v1/workers', name: 'listWorkers', entry: 'lambdas/list-workers.ts', authenticated: true },
   { routeKey: 'POST /v1/api-keys', name: 'createApiKey', entry: 'lambdas/create-api-key.ts', authenticated: true },
   { routeKey: 'GET /v1/api-keys', name: 'listApiKeys', entry: 'lambdas/list-api-keys.ts', authenticated: true },

@@ -1,5 +1,6 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
 import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
+import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { createApiHandler, json } from '../core/http/api-handler.ts';
 import { parseJsonBody } from '../core/http/json-body.ts';
 import { jobView } from '../core/jobs/job.ts';
@@ -15,4 +16,7 @@ export function createSubmitJobHandler(dependencies: () => Promise<ApiDependenci
 }
 
 // The only routes that send messages: they alone bundle the SQS (and ECS scaler) clients.
-export const handler = createSubmitJobHandler(() => apiDependenciesFromEnvironment(dispatchDependencies));
+// It also checks that a named work directory archive exists: S3 too.
+export const handler = createSubmitJobHandler(() =>
+  apiDependenciesFromEnvironment((config) => ({ ...dispatchDependencies(config), jobFiles: createJobFilesParts })),
+);

@@ -1,5 +1,7 @@
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts';
+import { ARTIFACT_KEY_PREFIX } from '../core/artifacts/dynamodb-artifact-store.ts';
 import type { TableDefinition } from '../core/resources.ts';
 
 /**
@@ -39,6 +41,7 @@ export const JOBS_TABLE_KEYS = {
   apiKey: 'APIKEY#*',
   apiKeyIndex: 'APIKEY_INDEX',
   worker: `${WORKER_REGISTRY_KEY_PREFIX}*`,
+  artifact: `${ARTIFACT_KEY_PREFIX}*`,
 } as const;
 
 export const JOBS_GRANTS = {
@@ -66,6 +69,8 @@ export const JOBS_GRANTS = {
   revokeApiKeys: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.apiKey] },
   /** A worker's heartbeat item, removed when it stops (DynamoDbWorkerRegistry). */
   registerWorkers: { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.worker] },
+  /** An attempt's artifact records, 25 a call (DynamoDbArtifactStore.record): only `ARTIFACT#` items. */
+  recordArtifacts: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.artifact] },
 } as const satisfies Record<string, TableGrant>;
 
 export const EVENTS_GRANTS = {
@@ -125,5 +130,49 @@ export interface Grantee {
 
 export function grantTable(to: Grantee, table: dynamodb.TableV2, definition: TableDefinition, grant: TableGrant): void {
   const s = tableStatement(table, definition, grant);
+  to.allow(s.actions, s.resources, s.conditions);
+}
+
+/**
+ * Prefixes of the artifacts bucket (core/uploads/archive-id.ts, core/artifacts/artifact.ts): work
+ * directory archives per group, and artifacts per job and attempt.
+ */
+export const BUCKET_PREFIXES = { workdirs: 'workdirs/', artifacts: 'artifacts/' } as const;
+
+export interface ObjectGrant {
+  readonly actions: readonly string[];
+  /** Objects under this prefix; `bucket`: the bucket itself (ListBucket). */
+  readonly on: keyof typeof BUCKET_PREFIXES | 'bucket';
+}
+
+/**
+ * S3 permissions, each the calls of one kind of work. A presigned URL acts with the permissions of
+ * whoever signed it, so the functions that hand out upload and download URLs hold exactly what the
+ * URL does. HeadObject needs s3:GetObject, and answers 403 instead of 404 for a missing key unless
+ * the caller may list the bucket: `listBucket` is what makes "no such archive" a clear 400.
+ */
+export const OBJECT_GRANTS = {
+  /** Does a group's archive exist (HeadObject on `workdirs/…`)? Submit and upload. */
+  readArchives: { actions: ['s3:GetObject'], on: 'workdirs' },
+  listBucket: { actions: ['s3:ListBucket'], on: 'bucket' },
+  /** Presigned PUTs and multipart uploads of archives (create, parts, complete are all s3:PutObject). */
+  writeArchives: { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], on: 'workdirs' },
+  /** Presigned GETs of artifacts. */
+  readArtifacts: { actions: ['s3:GetObject'], on: 'artifacts' },
+  /** The worker's uploads (lib-storage: PutObject or multipart, aborted on failure) and their HeadObject check. */
+  writeArtifacts: { actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], on: 'artifacts' },
+} as const satisfies Record<string, ObjectGrant>;
+export type ObjectsGrant = keyof typeof OBJECT_GRANTS;
+
+/** The statement `grant` makes on the artifacts bucket. */
+export function objectStatement(bucket: s3.IBucket, grant: ObjectGrant): GrantStatement {
+  return {
+    actions: [...grant.actions],
+    resources: [grant.on === 'bucket' ? bucket.bucketArn : bucket.arnForObjects(`${BUCKET_PREFIXES[grant.on]}*`)],
+  };
+}
+
+export function grantObjects(to: Grantee, bucket: s3.IBucket, grant: ObjectGrant): void {
+  const s = objectStatement(bucket, grant);
   to.allow(s.actions, s.resources, s.conditions);
 }

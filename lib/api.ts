@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -6,7 +7,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { ROUTES, type RouteDefinition, type RouteName } from '../lambdas/routes.ts';
-import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type AuditGrant, type EventsGrant, type JobsGrant } from './access.ts';
+import {
+  AUDIT_GRANTS,
+  EVENTS_GRANTS,
+  JOBS_GRANTS,
+  BUCKET_PREFIXES,
+  OBJECT_GRANTS,
+  grantObjects,
+  grantTable,
+  type AuditGrant,
+  type EventsGrant,
+  type JobsGrant,
+  type ObjectsGrant,
+} from './access.ts';
 import type { RunplaneData } from './data.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RunplaneQueues } from './queues.ts';
@@ -17,6 +30,8 @@ export interface RouteAccess {
   readonly jobs?: readonly JobsGrant[];
   readonly events?: EventsGrant;
   readonly audit?: AuditGrant;
+  /** Grants on the artifacts bucket (lib/access.ts OBJECT_GRANTS). */
+  readonly objects?: readonly ObjectsGrant[];
   /** sqs:SendMessage on every pool queue. */
   readonly enqueue?: boolean;
 }
@@ -28,7 +43,8 @@ export interface RouteAccess {
 export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
   notFound: {},
-  submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
+  // A job naming a work directory archive is refused unless the archive exists (HeadObject).
+  submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
   retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
   cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
@@ -45,6 +61,12 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   listApiKeys: { jobs: ['get', 'batchGet'] },
   listAudit: { jobs: ['get'], audit: 'read' },
   verifyAudit: { jobs: ['get'], audit: 'read' },
+  createUpload: { jobs: ['get'], objects: ['readArchives', 'listBucket', 'writeArchives'] },
+  completeUpload: { jobs: ['get'], objects: ['writeArchives'] },
+  // The job (authorization) and its artifact records: the artifactsByAttempt GSI.
+  listArtifacts: { jobs: ['get', 'query'] },
+  // The record by key (GetItem), then a presigned GET.
+  getArtifact: { jobs: ['get'], objects: ['readArtifacts'] },
 };
 
 /** Requests per second for one route (API Gateway's token bucket: steady rate, bucket size). */
@@ -177,6 +199,8 @@ export class RunplaneApi extends Construct {
       for (const grant of access.jobs ?? []) grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS[grant]);
       if (access.events) grantTable(fn, data.events, EVENTS_TABLE, EVENTS_GRANTS[access.events]);
       if (access.audit) grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS[access.audit]);
+      for (const grant of access.objects ?? []) grantObjects(fn, data.artifacts, OBJECT_GRANTS[grant]);
+      if (access.objects?.length) acknowledgeObjectPrefixes(fn, data.artifacts);
       if (access.enqueue) fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
 
       const integration = new HttpLambdaIntegration(`${route.name}Integration`, fn.function, {
@@ -225,5 +249,16 @@ export class RunplaneApi extends Construct {
 
   get url(): string {
     return this.stage.url;
+  }
+}
+
+/** Keys below a prefix are chosen at run time (hashes, job ids, paths); the grants name the prefix, never the whole bucket. */
+function acknowledgeObjectPrefixes(fn: HandlerFunction, bucket: s3.Bucket): void {
+  const arn = `<${Stack.of(fn).getLogicalId(bucket.node.defaultChild as CfnResource)}.Arn>`;
+  for (const prefix of Object.values(BUCKET_PREFIXES)) {
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${arn}/${prefix}*]`,
+      reason: `Objects under ${prefix} are named at run time (archive hashes, job ids, artifact paths); the grant is limited to that prefix of the artifacts bucket.`,
+    });
   }
 }

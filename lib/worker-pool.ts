@@ -8,7 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { WorkerPool } from '../core/pools.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
-import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type Grantee } from './access.ts';
+import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, OBJECT_GRANTS, grantObjects, grantTable, type Grantee } from './access.ts';
 import type { RunplaneData } from './data.ts';
 import type { PoolQueue } from './queues.ts';
 import { workerNodeOptions } from '../core/worker/memory.ts';
@@ -238,7 +238,11 @@ export class WorkerPoolService extends Construct {
     // The agent endpoint (ECS_AGENT_URI/task-protection/v1/state) calls UpdateTaskProtection with
     // the task role. A task's ARN is only known at run time, so the grant names the cluster's tasks.
     role.allow(['ecs:UpdateTaskProtection'], [cluster.arnForTasks('*')]);
-    role.allow(['s3:PutObject', 's3:GetObject'], [data.artifacts.arnForObjects('*')]);
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordArtifacts);
+    // Work directories in (any group's: the worker runs every group's jobs), artifacts out, and
+    // nothing else of the bucket.
+    grantObjects(role, data.artifacts, OBJECT_GRANTS.readArchives);
+    grantObjects(role, data.artifacts, OBJECT_GRANTS.writeArtifacts);
 
     Validations.of(this.taskRole).acknowledge(
       {
@@ -246,8 +250,12 @@ export class WorkerPoolService extends Construct {
         reason: 'A worker protects its own task, whose id exists only at run time; the grant is limited to tasks of the Runplane cluster.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.artifacts.node.defaultChild as CfnResource)}.Arn>/*]`,
-        reason: 'Jobs write artifacts under keys chosen at run time (job id / attempt / path); the grant covers objects of the artifacts bucket only.',
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.artifacts.node.defaultChild as CfnResource)}.Arn>/artifacts/*]`,
+        reason: 'Workers write artifacts under keys chosen at run time (artifacts/<job id>/<attempt>/<path>); the grant covers that prefix of the artifacts bucket only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.artifacts.node.defaultChild as CfnResource)}.Arn>/workdirs/*]`,
+        reason: 'Workers read the work directory archive of whichever job they run (workdirs/<group>/<sha256>.tar.gz); read only, that prefix only.',
       },
     );
   }

@@ -2,10 +2,12 @@ import {
   CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -60,7 +62,8 @@ export async function ensureTables(client: DynamoDBClient, prefix: string, table
     tables.map(async (table) => {
       const name = tableName(prefix, table);
       try {
-        await client.send(new DescribeTableCommand({ TableName: name }));
+        const described = await client.send(new DescribeTableCommand({ TableName: name }));
+        await addMissingIndexes(client, prefix, table, described.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName ?? '') ?? []);
         return;
       } catch (err) {
         if (!(err instanceof Error && err.name === 'ResourceNotFoundException')) throw err;
@@ -80,6 +83,31 @@ export async function ensureTables(client: DynamoDBClient, prefix: string, table
       }
     }),
   );
+}
+
+/** A table kept from an older version gets the GSIs added since (one per UpdateTable, as DynamoDB requires). */
+async function addMissingIndexes(client: DynamoDBClient, prefix: string, table: TableDefinition, existing: readonly string[]) {
+  const input = createTableInput(prefix, table);
+  for (const gsi of input.GlobalSecondaryIndexes ?? []) {
+    if (existing.includes(gsi.IndexName)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: input.TableName,
+        AttributeDefinitions: input.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: gsi }],
+      }),
+    );
+  }
+}
+
+/** Creates the artifacts bucket unless it exists (fauxqs keeps S3 in memory: every start). */
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    const name = (err as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+  }
 }
 
 export async function deleteTables(client: DynamoDBClient, prefix: string, tables: readonly TableDefinition[] = TABLES) {

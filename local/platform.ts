@@ -28,7 +28,9 @@ import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
 import { ROUTES } from '../lambdas/routes.ts';
-import { ensureQueues, ensureTables } from './bootstrap.ts';
+import { ensureBucket, ensureQueues, ensureTables } from './bootstrap.ts';
+import { createS3Client } from '../core/aws/s3-client.ts';
+import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
@@ -50,6 +52,8 @@ export interface LocalPlatformOptions {
   /** How often the audit chain is checkpointed (a scheduled Lambda in AWS); 60 s by default. */
   readonly auditCheckpointSeconds?: number;
   readonly sweepOptions?: SweepOptions;
+  /** Validity of artifact download URLs (tests shorten it). */
+  readonly artifactUrlSeconds?: number;
   /** Worker tuning, for tests and benchmarks. */
   readonly workerOptions?: Pick<
     WorkerOptions,
@@ -124,6 +128,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     await ensureTables(dynamoClient, prefix);
     const queues = await ensureQueues(sqs, prefix, queueDefinitions);
+    // fauxqs serves S3 on the SQS port; it keeps objects in memory, like its messages.
+    const artifactsBucket = `${prefix}-artifacts`;
+    await ensureBucket(createS3Client({ endpoint: fauxqs.address, region }), artifactsBucket);
     // First start: a signing key and an admin key under <dataDir>/auth (0600). Every start: the
     // admin key's item exists in the table (an in-memory or wiped database loses it).
     const authPaths = localAuthPaths(dataDir);
@@ -152,7 +159,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           defaultMaxAttempts: definition.defaultMaxAttempts,
         };
       }),
-      endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address },
+      endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address, s3: fauxqs.address },
+      artifactsBucket,
       region,
       auth: {
         jwt: { issuer: signingKey.issuer, audience: signingKey.audience, publicKeys: [publicJwk(signingKey)] },
@@ -160,7 +168,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       },
     };
 
-    const apiDependencies = createApiDependencies(config, { queue: createJobQueue(config) });
+    const apiDependencies = createApiDependencies(config, {
+      queue: createJobQueue(config),
+      jobFiles: createJobFilesParts,
+      ...(options.artifactUrlSeconds !== undefined ? { artifactUrlSeconds: options.artifactUrlSeconds } : {}),
+    });
     // fauxqs keeps messages in memory: every job still QUEUED in DynamoDB gets its message again.
     const requeued = await requeueWaitingJobs(config, apiDependencies.jobs);
     if (requeued > 0) log(`re-enqueued ${requeued} queued job(s) from the previous run`);

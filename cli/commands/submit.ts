@@ -25,6 +25,7 @@ import {
   parseRetryOn,
 } from '../options.ts';
 import { streamJob } from '../stream-job.ts';
+import { shipWorkdir } from '../workdir-archive.ts';
 
 export interface SubmitOptions {
   readonly group?: string;
@@ -44,6 +45,11 @@ export interface SubmitOptions {
   readonly wait?: boolean;
   readonly follow?: boolean;
   readonly raw?: boolean;
+  /** A directory to pack and ship; the job starts in it. */
+  readonly workdir?: string;
+  readonly artifact?: string[];
+  /** Set by the action once the work directory is stored. */
+  readonly archive?: string;
 }
 
 const SUBMIT_HINT =
@@ -85,6 +91,8 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     .option('-l, --label <KEY=VALUE>', 'label for the job (repeatable)', parseLabelOption)
     .option('--image <ref>', 'run the job in its own container from this OCI image (e.g. pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime)')
     .option('--image-pull-policy <policy>', 'IfNotPresent (default), Always or Never', parseImagePullPolicy)
+    .option('--workdir <dir>', 'ship this directory (minus .git, .gitignore and .runplaneignore matches); the job starts in it')
+    .option('--artifact <glob>', 'store files matching this glob (relative to the work directory) after the job ends (repeatable)', collectOption)
     .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
     .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
     .option('--raw', "with --follow: write the job's terminal control sequences to a terminal as they are")
@@ -96,7 +104,14 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     })
     .action(async (argv: string[], options: SubmitOptions, cmd: Command) => {
       const { client, json } = await context.connect(cmd);
-      const job = await client.submitJob(submitSpec(argv, options), {
+      const archive = options.workdir
+        ? await shipWorkdir(client, options.workdir, {
+            ...(options.group ? { group: options.group } : {}),
+            ...(io.fetch ? { fetch: io.fetch as unknown as typeof fetch } : {}),
+            note: (text) => output.note(text),
+          })
+        : undefined;
+      const job = await client.submitJob(submitSpec(argv, { ...options, ...(archive ? { archive } : {}) }), {
         idempotencyKey: (io.newIdempotencyKey ?? randomUUID)(),
       });
 
@@ -152,5 +167,11 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.label === undefined ? {} : { labels: options.label }),
     ...(options.image === undefined ? {} : { image: options.image }),
     ...(options.imagePullPolicy === undefined ? {} : { imagePullPolicy: options.imagePullPolicy }),
+    ...(options.archive === undefined ? {} : { workdir: { archive: options.archive } }),
+    ...(options.artifact === undefined ? {} : { artifacts: options.artifact }),
   };
+}
+
+function collectOption(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

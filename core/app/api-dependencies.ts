@@ -14,6 +14,9 @@ import { JobService } from '../jobs/job-service.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
+import { ArtifactService } from '../artifacts/artifact-service.ts';
+import { UploadService } from '../uploads/upload-service.ts';
+import type { JobFilesFactory } from './job-files-dependencies.ts';
 import type { JWK } from 'jose';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
 
@@ -25,6 +28,9 @@ export interface ApiDependencies {
   readonly authenticate: Authenticator;
   /** GET /v1/audit and /v1/audit/verify, over the same audit log the writers append to. */
   readonly audit: AuditService;
+  /** Present when the deployment stores files (an artifacts bucket) and the route was given them. */
+  readonly uploads?: UploadService;
+  readonly artifacts?: ArtifactService;
 }
 
 /**
@@ -38,11 +44,19 @@ export interface ApiDependencyOptions extends ClientsOptions {
   readonly queue?: JobQueue;
   /** How long a container reuses an API key's record (default 10 s; 0 reads it every request). */
   readonly apiKeyCacheSeconds?: number;
+  /**
+   * Only the routes that touch S3 (uploads, submit, artifacts) are given its factory, so the other
+   * handlers' bundles carry no S3 client.
+   */
+  readonly jobFiles?: JobFilesFactory;
+  /** Validity of artifact download URLs (default and maximum 15 minutes; tests shorten it). */
+  readonly artifactUrlSeconds?: number;
 }
 
 export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
   const documentClient = createDynamoDbClient(config, options);
   const clock = options.clock ? { clock: options.clock } : {};
+  const files = options.jobFiles?.(config, documentClient);
   // One audit log per process for every writer, so appends to a shard queue up here instead of
   // racing each other's head condition.
   const audit = new DynamoDbAuditLog({ client: documentClient, tableName: config.tables.audit, ...clock });
@@ -52,9 +66,19 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(options.queue ? { queue: options.queue } : {}),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
+    ...(files ? { workdirArchives: files.archives } : {}),
     ...clock,
     log: (message, fields) => jsonLogger('warn', message, fields),
   });
+  const uploads = files ? new UploadService({ archives: files.archives, limits: files.limits }) : undefined;
+  const artifacts = files
+    ? new ArtifactService({
+        jobs,
+        store: files.artifactRecords,
+        objects: files.artifactObjects,
+        ...(options.artifactUrlSeconds !== undefined ? { urlExpirySeconds: options.artifactUrlSeconds } : {}),
+      })
+    : undefined;
   // API keys live in the jobs table (`pk = APIKEY#<id>`), so key checks need no table of their own.
   const apiKeys = new ApiKeyService({
     store: new DynamoDbApiKeyStore({ client: documentClient, tableName: config.tables.jobs }),
@@ -66,7 +90,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);
   const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: options.log ?? jsonLogger });
-  return { config, jobs, apiKeys, authenticate, audit: new AuditService(audit) };
+  return { config, jobs, apiKeys, authenticate, audit: new AuditService(audit), ...(uploads ? { uploads } : {}), ...(artifacts ? { artifacts } : {}) };
 }
 
 /** Key creation and revocation commit with their audit entry (see core/auth/api-key-service.ts). */

@@ -5,6 +5,8 @@ import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
+import { StoredJobFiles } from '../worker/stored-job-files.ts';
+import { createJobFilesParts } from './job-files-dependencies.ts';
 
 /** The stores and queue a worker writes through, built from the runtime configuration. */
 export function createWorkerDependencies(config: RuntimeConfig, options: ClientsOptions = {}) {
@@ -15,5 +17,15 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
+    ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),
   };
+}
+
+/** Only the worker unpacks archives and collects artifacts: tar and minimatch stay out of the Lambda bundles. */
+function workerJobFiles(parts: ReturnType<typeof createJobFilesParts>): StoredJobFiles | undefined {
+  return parts ? new StoredJobFiles(parts) : undefined;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -89,9 +89,24 @@ function requestLimits(): MiddlewareObj<APIGatewayProxyEventV2, ApiResult> {
           throw invalidRequest('query parameters must be valid UTF-8 without control characters', `query.${safeName(name)}`);
         }
       }
-      for (const [name, value] of Object.entries(event.pathParameters ?? {})) checkPathParameter(name, value);
+      for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
+        // A greedy `{path+}` holds slashes by design; its route checks it as a relative path.
+        if (!FILE_PATH_PARAMETERS.has(name)) checkPathParameter(name, value);
+      }
     },
   };
+}
+
+/** Path parameters that are file paths (`GET /v1/jobs/{id}/artifacts/{path+}`), not ids. */
+const FILE_PATH_PARAMETERS = new Set(['path']);
+
+/** A `{path+}` parameter: present and free of control characters; what it may name is the route's business. */
+export function filePathParameter(event: APIGatewayProxyEventV2, name: string): string {
+  const value = event.pathParameters?.[name];
+  if (value === undefined || value === '' || CONTROL_OR_REPLACEMENT.test(value)) {
+    throw invalidRequest(`path parameter ${name} must be a file path`, name);
+  }
+  return value;
 }
 
 function safeName(name: string): string {

@@ -29,6 +29,9 @@ export function submitRecord(job: Job): AuditRecord {
       command: bounded(job.command, 4096),
       envNames: bounded(Object.keys(job.env).sort(), 1024),
       resources: job.resources,
+      // Which code ran: the archive's hash names its exact bytes.
+      ...(job.workdir ? { workdir: job.workdir.archive } : {}),
+      ...(job.artifacts.length > 0 ? { artifacts: job.artifacts } : {}),
       ...(job.image ? { image: job.image, imagePullPolicy: job.imagePullPolicy } : {}),
       labels: bounded(job.labels, 2048),
       timeoutSeconds: job.timeoutSeconds,

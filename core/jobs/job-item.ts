@@ -54,6 +54,8 @@ export function itemToJob(item: Item): Job {
     dispatched: item.dispatchKey === undefined,
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
+    workdir: (item.workdir as Job['workdir'] | undefined) ?? null,
+    artifacts: (item.artifacts as string[] | undefined) ?? [],
     imagePullPolicy: (item.imagePullPolicy as Job['imagePullPolicy'] | undefined) ?? 'IfNotPresent',
     labels: (item.labels as Record<string, string> | undefined) ?? {},
     attempt: item.attempt as number,

@@ -7,6 +7,7 @@ import {
   JobNotInStateError,
   NotCancellableError,
   UnknownQueueError,
+  ValidationError,
 } from '../errors.ts';
 import { parseOrThrow } from '../validation.ts';
 import { idempotencyGuard } from './idempotency.ts';
@@ -18,6 +19,8 @@ import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } f
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
+import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
+import { archiveDigest } from '../uploads/archive-id.ts';
 import * as z from 'zod';
 
 export interface JobServiceDependencies {
@@ -31,6 +34,8 @@ export interface JobServiceDependencies {
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
   /** Workers' reports, for "why is my job waiting?" and GET /v1/workers. */
   readonly registry?: WorkerRegistry;
+  /** Where submitted jobs' work directory archives must exist; absent: jobs cannot name one. */
+  readonly workdirArchives?: Pick<WorkdirArchiveStore, 'exists'>;
 }
 
 export const listJobsQuerySchema = z.strictObject({
@@ -71,6 +76,7 @@ export class JobService {
   private readonly newId: IdGenerator;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
   private readonly registry: WorkerRegistry | undefined;
+  private readonly workdirArchives: Pick<WorkdirArchiveStore, 'exists'> | undefined;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -81,6 +87,7 @@ export class JobService {
     this.newId = deps.newId ?? newJobId;
     this.log = deps.log ?? (() => undefined);
     this.registry = deps.registry;
+    this.workdirArchives = deps.workdirArchives;
   }
 
   /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
@@ -113,6 +120,7 @@ export class JobService {
     const group = resolveGroup(caller, requestedGroup, 'job:submit');
     const queue = this.queues.get(spec.queue);
     if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
+    if (spec.workdir) await this.requireArchive(group, spec.workdir.archive);
     const now = this.clock().toISOString();
     const job: Job = {
       id: this.newId(),
@@ -133,6 +141,8 @@ export class JobService {
       image: spec.image ?? null,
       imagePullPolicy: spec.imagePullPolicy,
       labels: spec.labels,
+      workdir: spec.workdir ?? null,
+      artifacts: spec.artifacts,
       attempt: 0,
       exitCode: null,
       reason: null,
@@ -156,6 +166,18 @@ export class JobService {
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
     if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
     return result;
+  }
+
+  /** A job may only name an archive its group has: otherwise its every attempt would fail to start. */
+  private async requireArchive(group: string, archive: string): Promise<void> {
+    const exists = this.workdirArchives ? await this.workdirArchives.exists(group, archiveDigest(archive)) : false;
+    if (exists) return;
+    throw new ValidationError(`work directory archive ${archive} does not exist in group ${group}`, [
+      {
+        path: 'workdir.archive',
+        message: this.workdirArchives ? 'no such archive in this group; upload it first (POST /v1/uploads)' : 'this deployment stores no work directories',
+      },
+    ]);
   }
 
   /**

@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { artifactPatternsSchema } from '../artifacts/artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
+import { ARCHIVE_ID_PATTERN } from '../uploads/archive-id.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -87,6 +89,12 @@ export const jobSpecSchema = z.strictObject({
     z.string().max(256).refine(noControlChars, 'must not contain control characters'),
     64,
   ).default({}),
+  /** The work directory the process starts in: an archive uploaded through POST /v1/uploads. */
+  workdir: z
+    .strictObject({ archive: z.string().regex(ARCHIVE_ID_PATTERN, 'must be "sha256:<64 hex digits>" as POST /v1/uploads returns') })
+    .optional(),
+  /** Files stored after the process ends: globs relative to the work directory. */
+  artifacts: artifactPatternsSchema.default([]),
 });
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
@@ -142,6 +150,10 @@ export interface Job {
   readonly image: string | null;
   readonly imagePullPolicy: ImagePullPolicy;
   readonly labels: Readonly<Record<string, string>>;
+  /** Unpacked into the work directory before each attempt starts; null: an empty directory. */
+  readonly workdir: { readonly archive: string } | null;
+  /** Globs of files stored as artifacts after each attempt. */
+  readonly artifacts: readonly string[];
   /** Attempts started so far; 0 until a worker claims the job. */
   readonly attempt: number;
   readonly exitCode: number | null;
@@ -186,6 +198,8 @@ export function jobView(job: Job) {
     image: job.image,
     imagePullPolicy: job.imagePullPolicy,
     labels: job.labels,
+    workdir: job.workdir,
+    artifacts: job.artifacts,
     cancelRequested: job.cancelRequested,
     cancelRequestedBy: job.cancelRequestedBy,
     attempts: job.attempts,

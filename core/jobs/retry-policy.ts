@@ -8,7 +8,9 @@ export type AttemptFailure =
   | { readonly kind: 'timed-out' }
   | { readonly kind: 'cancelled' }
   | { readonly kind: 'could-not-start' }
-  | { readonly kind: 'image-unavailable'; readonly image: string };
+  | { readonly kind: 'image-unavailable'; readonly image: string }
+  /** The process ended but its artifacts could not be stored (after the collector's own retries). */
+  | { readonly kind: 'artifacts-not-stored' };
 
 export type RetryDecision = { readonly retry: false } | { readonly retry: true; readonly delaySeconds: number };
 
@@ -27,6 +29,7 @@ export function matchesRetryOn(retryOn: readonly RetryCondition[], failure: Atte
       return retryOn.includes('IMAGE_PULL');
     case 'cancelled':
     case 'could-not-start':
+    case 'artifacts-not-stored':
       return false;
   }
 }

@@ -55,9 +55,11 @@ export function planAttemptEnd(
   exit: JobExit,
   stop: StopCause | undefined,
   random: () => number = Math.random,
+  /** Why the attempt's artifacts could not be stored, if they could not. */
+  artifactsNotStored?: string,
 ): AttemptEnd {
   if (stop?.kind === 'lease-lost') return { kind: 'abandon' };
-  const outcome = decideOutcome(exit, stop);
+  const outcome = outcomeAfterArtifacts(decideOutcome(exit, stop), artifactsNotStored);
   if (stop?.kind === 'handed-back') return { kind: 'hand-back', outcome };
   const retry = outcome.failure ? decideRetry(job, outcome.failure, random) : { retry: false as const };
   if (!retry.retry) return { kind: 'finish', outcome };
@@ -67,4 +69,16 @@ export function planAttemptEnd(
     reason: `${outcome.reason}; retrying in ${retry.delaySeconds} s (attempt ${job.attempt + 1} of ${job.maxAttempts})`,
     delaySeconds: retry.delaySeconds,
   };
+}
+
+/**
+ * The outcome once the artifacts are (not) stored: a job whose results are lost did not succeed,
+ * and whatever it ended as, its reason says what was lost. Not retried on that account: the
+ * process ran (a failure it had of its own keeps its retry).
+ */
+export function outcomeAfterArtifacts(outcome: AttemptOutcome, notStored: string | undefined): AttemptOutcome {
+  if (notStored === undefined) return outcome;
+  const reason = `${outcome.reason}; artifacts not stored: ${notStored}`;
+  if (outcome.state === 'SUCCEEDED') return { state: 'FAILED', reason, failure: { kind: 'artifacts-not-stored' } };
+  return { ...outcome, reason };
 }

@@ -11,6 +11,7 @@ import type { JobExit, JobRuntime, RunningJob } from '../runtime/job-runtime.ts'
 import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
 import { jobEnvironment } from './job-environment.ts';
 import { retryDependency } from '../retry.ts';
+import { notStartedJob, type JobFiles } from './job-files.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -32,6 +33,8 @@ export interface AttemptRunnerOptions {
   readonly pinGpus: boolean;
   readonly flushIntervalMs?: number | undefined;
   readonly onProcessStarted?: ((job: Job, at: Date) => void) | undefined;
+  /** Work directories in, artifacts out (core/worker/job-files.ts). */
+  readonly jobFiles?: JobFiles | undefined;
 }
 
 /** One claimed attempt: the job, its lease, the delivery that brought it, the GPUs it was given. */
@@ -94,7 +97,9 @@ export class AttemptRunner {
     try {
       let exit: JobExit;
       try {
-        running = await this.o.runtime.start({
+        // The heartbeat already runs: a long download keeps the lease.
+        const notReady = await this.o.jobFiles?.prepare(job, workDir);
+        running = notReady !== undefined ? notStartedJob(notReady) : await this.o.runtime.start({
           jobId: job.id,
           attempt,
           workerId: this.o.workerId,
@@ -128,7 +133,11 @@ export class AttemptRunner {
         clearTimeout(timeout);
       }
 
-      const end = planAttemptEnd(job, exit, stopCause);
+      // Artifacts before the final state: an attempt reported finished has its files listed. An
+      // attempt fenced out or handed back stores none (another attempt owns the job).
+      const collects = exit.startError === undefined && stopCause?.kind !== 'lease-lost' && stopCause?.kind !== 'handed-back';
+      const artifactsNotStored = collects ? await this.o.jobFiles?.collect(job, workDir) : undefined;
+      const end = planAttemptEnd(job, exit, stopCause, Math.random, artifactsNotStored);
       if (end.kind === 'abandon') {
         const dropped = batcher.abort();
         this.o.log('warn', 'lease lost; attempt abandoned', { jobId: job.id, attempt, droppedEvents: dropped });

@@ -1,3 +1,4 @@
+import type { JobFiles } from './job-files.ts';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
@@ -56,6 +57,8 @@ export interface WorkerOptions {
   readonly onPoll?: (() => void) | undefined;
   /** How jobs are run (a sandboxed process, a container); a plain child process by default. */
   readonly runtime?: JobRuntime;
+  /** Fills work directories from archives and stores artifacts (absent: empty directories, no artifacts). */
+  readonly jobFiles?: JobFiles | undefined;
 }
 
 const DEFAULTS = {
@@ -133,6 +136,7 @@ export class Worker {
       pinGpus: this.gpus.total > 0,
       flushIntervalMs: options.flushIntervalMs,
       onProcessStarted: options.onProcessStarted,
+      jobFiles: options.jobFiles,
     });
     this.startedAt = this.clock().toISOString();
     this.idleSinceMs = this.clock().getTime();

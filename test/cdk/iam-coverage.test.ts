@@ -1,3 +1,4 @@
+import { createJobFilesParts } from '../../core/app/job-files-dependencies.ts';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -185,6 +186,8 @@ describe('IAM grants against the calls the code makes', () => {
       RUNPLANE_QUEUES: JSON.stringify(env.queues.map((q) => ({ pool: q.pool, url: q.url, deadLetterUrl: q.deadLetterUrl }))),
       RUNPLANE_DYNAMODB_ENDPOINT: proxy.url,
       RUNPLANE_SQS_ENDPOINT: env.sqsEndpoint,
+      RUNPLANE_S3_ENDPOINT: env.s3Endpoint,
+      RUNPLANE_ARTIFACTS_BUCKET: env.bucket,
     });
 
     // The deploy: the bootstrap makes the admin key the requests below use.
@@ -216,7 +219,9 @@ describe('IAM grants against the calls the code makes', () => {
     // audit head or key hides a call.
     server = await startLocalApiServer({
       routes: ROUTES,
-      handlers: createHandlers(async () => createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined })),
+      handlers: createHandlers(async () =>
+        createApiDependencies(config, { queue: createJobQueue(config), jobFiles: createJobFilesParts, log: () => undefined }),
+      ),
       log: () => undefined,
     });
   }, 120_000);
@@ -232,6 +237,7 @@ describe('IAM grants against the calls the code makes', () => {
       const res = await fetch(`${server.url}${path}`, {
         method,
         headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        redirect: 'manual',
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
@@ -243,11 +249,15 @@ describe('IAM grants against the calls the code makes', () => {
     // API routes, each path that reaches DynamoDB differently.
     await call('healthz', 'GET', '/healthz');
     await call('notFound', 'GET', '/nowhere');
-    const submitted = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] }, { 'idempotency-key': 'submit-1' });
+    const job = { command: ['sh', '-c', 'echo result > result.txt'], artifacts: ['result.txt'] };
+    const submitted = await call('submitJob', 'POST', '/v1/jobs', job, { 'idempotency-key': 'submit-1' });
     const jobId = (submitted.body.job as { id: string } | undefined)?.id ?? (submitted.body.id as string);
     expect(jobId, JSON.stringify(submitted.body)).toBeTypeOf('string');
     // A replay reads the guard and the original job.
-    await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] }, { 'idempotency-key': 'submit-1' });
+    await call('submitJob', 'POST', '/v1/jobs', job, { 'idempotency-key': 'submit-1' });
+    // Uploads touch DynamoDB only for the key check; the archive itself is S3's.
+    await call('createUpload', 'POST', '/v1/uploads', { sha256: 'a'.repeat(64), size: 10, files: 1 });
+    await call('completeUpload', 'POST', '/v1/uploads/complete', { sha256: 'a'.repeat(64), uploadId: 'none', parts: [{ partNumber: 1, etag: 'x' }] });
     await call('listJobs', 'GET', '/v1/jobs');
     await call('getJob', 'GET', `/v1/jobs/${jobId}`);
     await call('listJobEvents', 'GET', `/v1/jobs/${jobId}/events`);
@@ -274,6 +284,9 @@ describe('IAM grants against the calls the code makes', () => {
         await worker.stop({ drainSeconds: 0 });
       }
     });
+    // Its artifact, listed (the GSI) and fetched by key.
+    expect((await call('listArtifacts', 'GET', `/v1/jobs/${jobId}/artifacts`)).body.artifacts).toHaveLength(1);
+    expect((await call('getArtifact', 'GET', `/v1/jobs/${jobId}/artifacts/result.txt`)).status).toBe(302);
 
     // Maintenance: a job whose send was lost, and an attempt whose lease expired long ago.
     const store = new DynamoDbJobStore({ client: createDocumentClient({ endpoint: env.dynamoEndpoint }), tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });

@@ -7,7 +7,7 @@ import { WORKER_POOLS, poolQueueDefinition } from '../../core/pools.ts';
 import { DEFAULT_QUEUES, JOBS_TABLE, TABLES, deadLetterQueueName, queueName, tableName, type TableDefinition } from '../../core/resources.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { DEFAULT_ROUTE_THROTTLE, ROUTE_ACCESS, ROUTE_THROTTLES, type RouteAccess } from '../../lib/api.ts';
-import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS } from '../../lib/access.ts';
+import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANTS } from '../../lib/access.ts';
 import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
 import { WORKER_HEALTHCHECK_PATH } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
@@ -398,7 +398,20 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('WORKER#*'),
       }),
+      recordArtifacts: () => ({
+        actions: ['dynamodb:BatchWriteItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: leadingKeys('ARTIFACT#*'),
+      }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
+    const bucket = () => arn(s.stack.data.artifacts);
+    const objects = {
+      readArchives: () => ({ actions: ['s3:GetObject'], resources: [`${bucket()}/workdirs/*`] }),
+      listBucket: () => ({ actions: ['s3:ListBucket'], resources: [bucket()] }),
+      writeArchives: () => ({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [`${bucket()}/workdirs/*`] }),
+      readArtifacts: () => ({ actions: ['s3:GetObject'], resources: [`${bucket()}/artifacts/*`] }),
+      writeArtifacts: () => ({ actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], resources: [`${bucket()}/artifacts/*`] }),
+    } satisfies Record<keyof typeof OBJECT_GRANTS, () => Statement>;
     const events = {
       query: () => ({ actions: ['dynamodb:Query'], resources: [arn(s.stack.data.events)] }),
       append: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.events)] }),
@@ -416,6 +429,7 @@ describe('RunplaneStack (default deployment)', () => {
       ...(access.jobs ?? []).map((g) => jobs[g]()),
       ...(access.events ? [events[access.events]()] : []),
       ...(access.audit ? [audit[access.audit]()] : []),
+      ...(access.objects ?? []).map((g) => objects[g]()),
     ];
     const queueArns = () => WORKER_POOLS.map((p) => arn(s.stack.queues.pool(p.name).queue));
     const serviceRefs = () => s.stack.workers!.pools.map((p) => ref(p.service));
@@ -427,6 +441,7 @@ describe('RunplaneStack (default deployment)', () => {
         apiKey: 'APIKEY#*',
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
+        artifact: 'ARTIFACT#*',
       });
     });
 
@@ -445,7 +460,7 @@ describe('RunplaneStack (default deployment)', () => {
       expect(ROUTE_ACCESS).toEqual({
         healthz: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
+        submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
         cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
         getJob: { jobs: ['get', 'query'] },
@@ -458,6 +473,11 @@ describe('RunplaneStack (default deployment)', () => {
         listApiKeys: { jobs: ['get', 'batchGet'] },
         listAudit: { jobs: ['get'], audit: 'read' },
         verifyAudit: { jobs: ['get'], audit: 'read' },
+        // Work in and out: archives only under workdirs/, artifact bytes only under artifacts/.
+        createUpload: { jobs: ['get'], objects: ['readArchives', 'listBucket', 'writeArchives'] },
+        completeUpload: { jobs: ['get'], objects: ['writeArchives'] },
+        listArtifacts: { jobs: ['get', 'query'] },
+        getArtifact: { jobs: ['get'], objects: ['readArtifacts'] },
       });
       // Every route that authenticates can read its caller's key; the open ones read nothing.
       for (const route of ROUTES) expect(ROUTE_ACCESS[route.name].jobs?.includes('get') ?? false, route.name).toBe(route.authenticated);
@@ -467,7 +487,7 @@ describe('RunplaneStack (default deployment)', () => {
       expect(all.filter((g) => (g.actions as readonly string[]).includes('dynamodb:DeleteItem'))).toEqual([JOBS_GRANTS.registerWorkers]);
       // Every jobs-table write is limited by partition key.
       for (const g of Object.values(JOBS_GRANTS)) {
-        const writes = (g.actions as readonly string[]).some((a) => /PutItem|UpdateItem|DeleteItem/.test(a));
+        const writes = (g.actions as readonly string[]).some((a) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(a));
         expect('keys' in g, g.actions.join()).toBe(writes);
       }
     });
@@ -547,7 +567,10 @@ describe('RunplaneStack (default deployment)', () => {
           actions: ['ecs:UpdateTaskProtection'],
           resources: [`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:task/${ref(s.stack.workers!.cluster)}/*`],
         },
-        { actions: ['s3:PutObject', 's3:GetObject'], resources: [`${arn(s.stack.data.artifacts)}/*`] },
+        // Artifact records only (ARTIFACT# items), archives read, artifacts written: nothing else of the bucket.
+        jobs.recordArtifacts(),
+        objects.readArchives(),
+        objects.writeArtifacts(),
       ]);
       expect(properties(s.template, s.id(p.taskRole))).toMatchObject({
         AssumeRolePolicyDocument: { Statement: [expect.objectContaining({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })] },

@@ -6,7 +6,8 @@ import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
 import { createSqsClient } from '../../core/aws/sqs-client.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, queueDefinition, tableName, type QueueDefinition } from '../../core/resources.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
-import { deleteQueues, deleteTables, ensureQueues, ensureTables, type EnsuredQueue } from '../../local/bootstrap.ts';
+import { deleteQueues, deleteTables, ensureBucket, ensureQueues, ensureTables, type EnsuredQueue } from '../../local/bootstrap.ts';
+import { createS3Client } from '../../core/aws/s3-client.ts';
 
 export interface TestEnvironment {
   readonly prefix: string;
@@ -16,6 +17,9 @@ export interface TestEnvironment {
   readonly sqs: SQSClient;
   readonly queues: readonly EnsuredQueue[];
   readonly queueDefinitions: readonly QueueDefinition[];
+  /** fauxqs serves S3 on its SQS port; each environment has its own artifacts bucket. */
+  readonly s3Endpoint: string;
+  readonly bucket: string;
   cleanup(): Promise<void>;
 }
 
@@ -30,7 +34,11 @@ export async function createTestEnvironment(
   const sqs = createSqsClient({ endpoint: sqsEndpoint });
   await ensureTables(documentClient as never, prefix);
   const queues = await ensureQueues(sqs, prefix, queueDefinitions);
+  const bucket = `${prefix}-artifacts`;
+  await ensureBucket(createS3Client({ endpoint: sqsEndpoint }), bucket);
   return {
+    s3Endpoint: sqsEndpoint,
+    bucket,
     prefix,
     dynamoEndpoint,
     sqsEndpoint,
@@ -56,7 +64,8 @@ export function runtimeConfigFor(env: TestEnvironment, extra: Partial<RuntimeCon
       const d = env.queueDefinitions.find((x) => x.pool === q.pool)!;
       return { ...q, visibilityTimeoutSeconds: d.visibilityTimeoutSeconds, maxReceiveCount: d.maxReceiveCount, defaultMaxAttempts: d.defaultMaxAttempts };
     }),
-    endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint },
+    endpoints: { dynamodb: env.dynamoEndpoint, sqs: env.sqsEndpoint, s3: env.s3Endpoint },
+    artifactsBucket: env.bucket,
     region: 'us-east-1',
     ...extra,
   };

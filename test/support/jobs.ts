@@ -23,6 +23,8 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     imagePullPolicy: 'IfNotPresent',
     resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
     labels: {},
+    workdir: null,
+    artifacts: [],
     attempt: 0,
     exitCode: null,
     reason: null,

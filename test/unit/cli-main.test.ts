@@ -527,7 +527,7 @@ describe('runplane list, logs, get, cancel', () => {
 });
 
 describe('command wiring: each command is loaded only when it is run', () => {
-  const COMMANDS = ['submit', 'get', 'list|ls', 'logs', 'cancel', 'retry', 'workers', 'keys', 'token', 'audit', 'worker', 'dev'];
+  const COMMANDS = ['submit', 'get', 'list|ls', 'logs', 'artifacts', 'download', 'cancel', 'retry', 'workers', 'keys', 'token', 'audit', 'worker', 'dev'];
 
   it('lists every command with its summary in the top-level help', async () => {
     const result = await cli(['--help']);

@@ -14,6 +14,7 @@ describe('job spec validation', () => {
       resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
       imagePullPolicy: 'IfNotPresent',
       labels: {},
+      artifacts: [],
     });
   });
 
@@ -26,6 +27,9 @@ describe('job spec validation', () => {
 
   const rejected: [string, unknown, string][] = [
     ['missing command', {}, 'command'],
+    ['workdir archive not a sha256 id', { command: ['x'], workdir: { archive: 'sha256:abc' } }, 'workdir.archive'],
+    ['artifact glob climbing out', { command: ['x'], artifacts: ['../secrets/*'] }, 'artifacts.0'],
+    ['absolute artifact glob', { command: ['x'], artifacts: ['/etc/passwd'] }, 'artifacts.0'],
     ['empty command', { command: [] }, 'command'],
     ['empty program', { command: [''] }, 'command'],
     ['non-string argument', { command: ['echo', 1] }, 'command.1'],

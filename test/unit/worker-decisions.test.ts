@@ -74,3 +74,22 @@ describe('decideGpuAdmission', () => {
     expect(decideGpuAdmission(wanted, total).admit).toBe(admit);
   });
 });
+
+describe('planAttemptEnd with artifacts that could not be stored', () => {
+  const job = makeJob({ attempt: 1, maxAttempts: 3, retryOn: ['NONZERO'], retryDelaySeconds: 10 });
+  const lost = 'artifact out/model.bin could not be stored after 3 tries: Access Denied';
+  it.each([
+    ['a success whose results are lost fails, not retried', exited(0), 'finish', 'FAILED', `exited with code 0; artifacts not stored: ${lost}`],
+    ['a failure keeps its own retry and says what was lost', exited(2), 'retry', 'FAILED', `exited with code 2; artifacts not stored: ${lost}`],
+  ] as const)('%s', (_name, exit, kind, state, reason) => {
+    const end = planAttemptEnd(job, exit, undefined, () => 0.5, lost);
+    expect(end.kind).toBe(kind);
+    expect(end.kind !== 'abandon' && end.outcome).toMatchObject({ state, reason });
+  });
+  it('changes nothing when every artifact was stored', () => {
+    expect(planAttemptEnd(job, exited(0), undefined, () => 0.5, undefined)).toEqual({
+      kind: 'finish',
+      outcome: { state: 'SUCCEEDED', reason: 'exited with code 0' },
+    });
+  });
+});
