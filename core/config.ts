@@ -10,6 +10,10 @@ import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
  * RUNPLANE_QUEUES        JSON array of RuntimeQueue: [{"pool","url","deadLetterUrl",...settings}]
  * RUNPLANE_DYNAMODB_ENDPOINT, RUNPLANE_SQS_ENDPOINT, RUNPLANE_S3_ENDPOINT  emulator endpoints (local only)
  * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts
+ * RUNPLANE_EMULATOR_ACCESS_KEY_ID  access key id for the emulator endpoints (local only: DynamoDB
+ *                        Local keeps one database per access key id, so this key is the way in)
+ * RUNPLANE_DISPATCH_KEY  HMAC key (base64url, at least 32 bytes) with which submits sign a job's
+ *                        spec and workers check it before running the job (specs/09-isolation.md)
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
@@ -67,6 +71,8 @@ const envSchema = z.object({
   RUNPLANE_SQS_ENDPOINT: z.string().url().optional(),
   RUNPLANE_S3_ENDPOINT: z.string().url().optional(),
   RUNPLANE_ARTIFACTS_BUCKET: z.string().optional(),
+  RUNPLANE_EMULATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Za-z0-9]{1,128}$/).optional(),
+  RUNPLANE_DISPATCH_KEY: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, 'must be base64url, at least 32 bytes').optional(),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -119,9 +125,18 @@ export interface RuntimeConfig {
   readonly queues: readonly RuntimeQueue[];
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string };
   readonly artifactsBucket?: string;
+  /** Credentials for the emulator endpoints; the fixed emulator ones when absent. */
+  readonly emulatorCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Signs job specs at submit and verifies them before a worker runs one (core/jobs/dispatch-signature.ts). */
+  readonly dispatchKey?: string;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
+}
+
+/** DynamoDB Local tells databases apart by access key id only and ignores the secret. */
+export function emulatorCredentials(accessKeyId: string) {
+  return { accessKeyId, secretAccessKey: 'local' };
 }
 
 export class ConfigError extends Error {
@@ -156,6 +171,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       ...(e.RUNPLANE_S3_ENDPOINT ? { s3: e.RUNPLANE_S3_ENDPOINT } : {}),
     },
     ...(e.RUNPLANE_ARTIFACTS_BUCKET ? { artifactsBucket: e.RUNPLANE_ARTIFACTS_BUCKET } : {}),
+    ...(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID ? { emulatorCredentials: emulatorCredentials(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID) } : {}),
+    ...(e.RUNPLANE_DISPATCH_KEY ? { dispatchKey: e.RUNPLANE_DISPATCH_KEY } : {}),
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -178,6 +195,8 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
     ...(config.endpoints.sqs ? { RUNPLANE_SQS_ENDPOINT: config.endpoints.sqs } : {}),
     ...(config.endpoints.s3 ? { RUNPLANE_S3_ENDPOINT: config.endpoints.s3 } : {}),
     ...(config.artifactsBucket ? { RUNPLANE_ARTIFACTS_BUCKET: config.artifactsBucket } : {}),
+    ...(config.emulatorCredentials ? { RUNPLANE_EMULATOR_ACCESS_KEY_ID: config.emulatorCredentials.accessKeyId } : {}),
+    ...(config.dispatchKey ? { RUNPLANE_DISPATCH_KEY: config.dispatchKey } : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

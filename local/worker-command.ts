@@ -1,7 +1,7 @@
 import { loadRuntimeConfig, type RuntimeConfig } from '../core/config.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { Worker } from '../core/worker/worker.ts';
-import { readLocalState } from './local-state.ts';
+import { readLocalConfig } from './local-state.ts';
 
 export interface WorkerCommandOptions {
   readonly queue?: string;
@@ -17,7 +17,7 @@ export interface WorkerCommandOptions {
 export async function runWorkerCommand(options: WorkerCommandOptions = {}): Promise<void> {
   const config: RuntimeConfig = process.env.RUNPLANE_JOBS_TABLE
     ? loadRuntimeConfig()
-    : (await readLocalState(options.dataDir)).config;
+    : await readLocalConfig(options.dataDir);
   const pool = options.queue ?? 'default';
   const queue = config.queues.find((q) => q.pool === pool);
   if (!queue) throw new Error(`unknown queue "${pool}"; known: ${config.queues.map((q) => q.pool).join(', ')}`);

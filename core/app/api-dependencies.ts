@@ -5,6 +5,7 @@ import { createAuthenticator } from '../auth/authenticator.ts';
 import { DynamoDbApiKeyStore } from '../auth/dynamodb-api-key-store.ts';
 import { createJwtVerifier, type JwtVerifier } from '../auth/jwt-verifier.ts';
 import { createDocumentClient } from '../aws/dynamodb-client.ts';
+import { dynamoDbClientOptions } from '../aws/client-options.ts';
 import { loadRuntimeConfig, type AuthConfig, type RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import type { Authenticator, Logger } from '../http/api-handler.ts';
@@ -40,10 +41,7 @@ export interface ApiDependencyOptions {
 }
 
 export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
-  const documentClient = createDocumentClient({
-    region: config.region,
-    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
-  });
+  const documentClient = createDocumentClient(dynamoDbClientOptions(config));
   const clock = options.clock ? { clock: options.clock } : {};
   // One audit log per process for every writer, so appends to a shard queue up here instead of
   // racing each other's head condition.
@@ -55,6 +53,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(options.afterDispatch ? { afterDispatch: options.afterDispatch } : {}),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
+    ...(config.dispatchKey ? { dispatchKey: config.dispatchKey } : {}),
     ...clock,
     log: (message, fields) => jsonLogger('warn', message, fields),
   });

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { Caller } from '../auth/caller.ts';
 import { requirePermission } from '../auth/policy.ts';
 import { createDocumentClient } from '../aws/dynamodb-client.ts';
+import { dynamoDbClientOptions } from '../aws/client-options.ts';
 import type { RuntimeConfig } from '../config.ts';
 import { parseOrThrow } from '../jobs/job-service.ts';
 import type { AuditLog, AuditPage } from './audit-log.ts';
@@ -43,7 +44,7 @@ const fromConfig = new WeakMap<RuntimeConfig, AuditService>();
 export function auditServiceFor(config: RuntimeConfig): AuditService {
   let service = fromConfig.get(config);
   if (!service) {
-    const client = createDocumentClient({ region: config.region, ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}) });
+    const client = createDocumentClient(dynamoDbClientOptions(config));
     service = new AuditService(new DynamoDbAuditLog({ client, tableName: config.tables.audit }));
     fromConfig.set(config, service);
   }

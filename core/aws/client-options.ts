@@ -7,6 +7,21 @@ export interface ClientOptions {
   readonly region?: string;
   /** Emulator endpoint (DynamoDB Local, fauxqs, LocalStack); AWS's own when omitted. */
   readonly endpoint?: string;
+  /** With an endpoint: the emulator's credentials (the platform's DynamoDB Local key); EMULATOR_CREDENTIALS when omitted. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** A deployment's DynamoDB client options: its region, and locally the emulator's endpoint and key. */
+export function dynamoDbClientOptions(config: {
+  readonly region: string;
+  readonly endpoints: { readonly dynamodb?: string };
+  readonly emulatorCredentials?: ClientOptions['credentials'];
+}): ClientOptions {
+  return {
+    region: config.region,
+    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
+    ...(config.endpoints.dynamodb && config.emulatorCredentials ? { credentials: config.emulatorCredentials } : {}),
+  };
 }
 
 // Emulators accept any credentials; giving fixed ones keeps the SDK from searching the machine for them.

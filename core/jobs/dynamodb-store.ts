@@ -93,6 +93,7 @@ export function itemToJob(item: Item): Job {
       : null,
     history: (item.history as StateChange[] | undefined) ?? [],
     attempts: (item.attempts as AttemptRecord[] | undefined) ?? [],
+    ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),
   };
 }
 

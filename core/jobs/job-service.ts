@@ -10,6 +10,7 @@ import {
   ValidationError,
   type FieldIssue,
 } from '../errors.ts';
+import { signJobSpec } from './dispatch-signature.ts';
 import { idempotencyGuard } from './idempotency.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRecord, WorkerRegistry } from '../workers/registry.ts';
@@ -33,6 +34,8 @@ export interface JobServiceDependencies {
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
   /** Workers' reports, for "why is my job waiting?" and GET /v1/workers. */
   readonly registry?: WorkerRegistry;
+  /** Where set, each submitted job's spec is signed with it, and workers run only signed jobs. */
+  readonly dispatchKey?: string;
 }
 
 export const listJobsQuerySchema = z.strictObject({
@@ -81,6 +84,7 @@ export class JobService {
   private readonly newId: IdGenerator;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
   private readonly registry: WorkerRegistry | undefined;
+  private readonly dispatchKey: string | undefined;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -92,6 +96,7 @@ export class JobService {
     this.newId = deps.newId ?? newJobId;
     this.log = deps.log ?? (() => undefined);
     this.registry = deps.registry;
+    this.dispatchKey = deps.dispatchKey;
   }
 
   /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
@@ -154,7 +159,8 @@ export class JobService {
       attempts: [],
     };
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'submit', body, this.clock());
-    const result = await this.store.createJob(job, guard);
+    const signed = this.dispatchKey ? { ...job, dispatchSignature: signJobSpec(this.dispatchKey, job) } : job;
+    const result = await this.store.createJob(signed, guard);
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
     if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
     return result;

@@ -39,8 +39,10 @@ export interface WorkerOptions {
   readonly clock?: Clock;
   readonly newLeaseId?: IdGenerator;
   readonly log?: WorkerLogger;
-  /** Observes each job process start (benchmarks measure dispatch latency with it). */
-  readonly onProcessStarted?: (job: Job, at: Date) => void;
+  /** Observes each job process start (benchmarks measure dispatch latency with it; the local platform keeps the pid). */
+  readonly onProcessStarted?: (job: Job, at: Date, pid: number | undefined) => void;
+  /** Checked before anything is done for a job: why it must not run (an item no audited submit created), or null. */
+  readonly admitJob?: (job: Job) => string | null;
   /** Output batcher flush interval. */
   readonly flushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
@@ -257,6 +259,13 @@ export class Worker {
       await queue.ack(message);
       return;
     }
+    const refusal = this.options.admitJob?.(job) ?? null;
+    if (refusal) {
+      // Not a job of this deployment: nothing is written for it, and its message is dropped.
+      this.log('error', 'refusing to run job', { jobId: job.id, reason: refusal });
+      await queue.ack(message);
+      return;
+    }
     let claimable = job;
     if (job.state === 'RUNNING') {
       const remainingMs = (job.lease?.expiresAt ?? 0) - this.clock().getTime();
@@ -389,7 +398,7 @@ export class Worker {
           whenWritable: () => batcher.waitForDrain(),
         });
         batcher.lifecycle('started', { workerId: this.workerId, pid: process.pid ?? null, command: job.command });
-        this.options.onProcessStarted?.(job, this.clock());
+        this.options.onProcessStarted?.(job, this.clock(), process.pid);
         exit = await process.exited;
       } finally {
         clearTimeout(timeout);
