@@ -387,9 +387,10 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     ...(options.inMemory !== undefined ? { inMemory: options.inMemory } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
   });
-  // The CLI finds the platform of `./.runplane` by itself; anything else needs the URL.
-  const found = platform.dataDir === resolve(DEFAULT_DATA_DIR);
-  const cliPrefix = found ? '' : `RUNPLANE_URL=${platform.url} `;
+  // The CLI finds the platform of `./.runplane` by itself (local.json); the URL is printed anyway
+  // when it is not the default one, so that the line works as shown from any directory.
+  const asDefault = platform.dataDir === resolve(DEFAULT_DATA_DIR) && new URL(platform.url).port === String(DEFAULT_PORT);
+  const cliPrefix = asDefault ? '' : `RUNPLANE_URL=${platform.url} `;
   console.log(`Runplane is running at ${platform.url}`);
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
