@@ -18,6 +18,7 @@ import { DynamoDbAuditLog } from '../core/audit/dynamodb-audit-log.ts';
 import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
 import { dynamoDbClientOptions } from '../core/aws/client-options.ts';
 import { systemClock } from '../core/ids.ts';
+import type { Job } from '../core/jobs/job.ts';
 import type { JobStore } from '../core/jobs/store.ts';
 import { recoverLostAttempt } from '../core/jobs/recovery.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
@@ -34,6 +35,7 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { ensureQueues, ensureTables } from './bootstrap.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
+import { endOrphanedJobProcesses } from './orphaned-jobs.ts';
 import { loadOrCreateLocalSecrets, localSecretPaths, withoutSecrets } from './local-secrets.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
@@ -319,22 +321,25 @@ function isOwnWorker(workerId: string, pool: string): boolean {
 }
 
 async function recoverOwnLostAttempts(config: RuntimeConfig, store: JobStore): Promise<number> {
-  let count = 0;
+  const lost: Job[] = [];
   for (const queue of config.queues) {
     let cursor: string | undefined;
     do {
       const page = await store.listRunningJobs(queue.pool, 100, cursor);
-      for (const job of page.items) {
-        if (!job.lease || !isOwnWorker(job.lease.workerId, queue.pool)) continue;
-        await recoverLostAttempt(store, job, systemClock, 'system:recovery', {
-          holderStopped: 'the local platform running it was stopped before it could hand the job back',
-        }).then(
-          () => count++,
-          () => undefined, // changed meanwhile: whoever changed it owns it
-        );
-      }
+      lost.push(...page.items.filter((job) => job.lease && isOwnWorker(job.lease.workerId, queue.pool)));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+  }
+  // A killed platform left their processes running: end them before the jobs run again.
+  endOrphanedJobProcesses(new Set(lost.map((job) => job.id)));
+  let count = 0;
+  for (const job of lost) {
+    await recoverLostAttempt(store, job, systemClock, 'system:recovery', {
+      holderStopped: 'the local platform running it was stopped before it could hand the job back',
+    }).then(
+      () => count++,
+      () => undefined, // changed meanwhile: whoever changed it owns it
+    );
   }
   return count;
 }

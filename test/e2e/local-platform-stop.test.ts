@@ -5,20 +5,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, LOCK_FILE } from '../../local/dynamodb-local.ts';
 import { DRAIN_SECONDS } from '../../local/platform.ts';
-import { jobProcesses, listeningSockets, processTree } from '../support/listening-sockets.ts';
+import { isAlive, jobProcesses, listeningSockets, processTree, waitUntilGone } from '../support/processes.ts';
 
 const BIN = resolve('bin/runplane.js');
 // Sleeps on its first attempt only: the job can be stopped mid-run, and its next attempt SUCCEEDS.
 const LONG_ON_FIRST_ATTEMPT = ['sh', '-c', 'if [ "$RUNPLANE_ATTEMPT" = 1 ]; then exec sleep 600; fi; echo resumed'];
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 interface JobView {
   readonly id: string;
@@ -178,5 +169,22 @@ describe('local platform Ctrl-C', () => {
     }
     // Recovered at start, not after the lease (60 s on the default queue) ran out.
     expect(Date.now() - restarted).toBeLessThan(60_000);
+  }, 240_000);
+
+  it('after a kill -9 of the platform: DynamoDB Local halts, and the next start ends the orphaned job and runs it again', async () => {
+    const [id] = await twoRunningJobs();
+    const java = dynamoDbPid();
+    const orphans = jobProcesses(id!);
+    process.kill(platform!.pid!, 'SIGKILL');
+    await exited(platform!);
+    expect(await waitUntilGone(java, 20_000)).toBe(true);
+    // Jobs run in process groups of their own: a SIGKILLed platform takes none of them along.
+    expect(orphans.length).toBeGreaterThan(0);
+    expect(orphans.every(isAlive)).toBe(true);
+
+    await start();
+    for (const pid of orphans) expect(isAlive(pid)).toBe(false);
+    const job = await waitForJob(id!, (j) => j.state === 'SUCCEEDED' || j.state === 'FAILED');
+    expect(job.state, JSON.stringify(job.history)).toBe('SUCCEEDED');
   }, 240_000);
 });

@@ -4,24 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirectoryInUseError, LOCK_FILE, startDynamoDbLocal } from '../../local/dynamodb-local.ts';
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
+import { isAlive, waitUntilGone } from '../support/processes.ts';
 
 /** A process that has exited: its pid names no one (until reused, which the lock's command-line check covers). */
 async function deadPid(): Promise<number> {

@@ -11,6 +11,7 @@ import { jobToItem } from '../../core/jobs/dynamodb-store.ts';
 import { newJobId } from '../../core/ids.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
 import { localSecretPaths } from '../../local/local-secrets.ts';
+import { readLocalConfig } from '../../local/local-state.ts';
 import { makeJob } from '../support/jobs.ts';
 
 /**
@@ -85,6 +86,14 @@ describe('local platform emulator isolation', () => {
     expect((await guessed.send(new ListTablesCommand({}))).TableNames).toEqual([]);
     const own = new DynamoDBClient({ ...dynamoDbClientOptions(config), credentials: config.emulatorCredentials! });
     expect((await own.send(new ListTablesCommand({}))).TableNames).toContain(config.tables.jobs);
+  });
+
+  it('gives `runplane worker` joining it the key from the 0600 file', async () => {
+    const joined = await readLocalConfig(dataDir);
+    expect(joined.emulatorCredentials).toEqual(platform.config.emulatorCredentials);
+    expect(joined.dispatchKey).toBe(platform.config.dispatchKey);
+    const own = new DynamoDBClient({ ...dynamoDbClientOptions(joined), credentials: joined.emulatorCredentials! });
+    expect((await own.send(new ListTablesCommand({}))).TableNames).toContain(joined.tables.jobs);
   });
 
   it('records the key only in an owner-only file, never in local.json', async () => {

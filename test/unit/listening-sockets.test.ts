@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { listeningSockets } from '../support/listening-sockets.ts';
+import { listeningSockets } from '../support/processes.ts';
 
 /** The e2e check of listening addresses is only as good as this parser: it must see a wildcard bind. */
 describe('listening socket check', () => {
