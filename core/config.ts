@@ -13,7 +13,7 @@ import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
  * RUNPLANE_EMULATOR_ACCESS_KEY_ID  access key id for the emulator endpoints (local only: DynamoDB
  *                        Local keeps one database per access key id, so this key is the way in)
  * RUNPLANE_DISPATCH_KEY  HMAC key (base64url, at least 32 bytes) with which submits sign a job's
- *                        spec and workers check it before running the job (specs/09-isolation.md)
+ *                        spec and workers check it before running the job (specs/09-local-platform.md)
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
