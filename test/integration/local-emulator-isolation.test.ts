@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
@@ -9,6 +9,7 @@ import { dynamoDbClientOptions, EMULATOR_CREDENTIALS } from '../../core/aws/clie
 import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
 import { jobToItem } from '../../core/jobs/dynamodb-store.ts';
 import { newJobId } from '../../core/ids.ts';
+import { startDynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
 import { localSecretPaths } from '../../local/local-secrets.ts';
 import { readLocalConfig } from '../../local/local-state.ts';
@@ -90,7 +91,8 @@ describe('local platform emulator isolation', () => {
 
   it('gives `runplane worker` joining it the key from the 0600 file', async () => {
     const joined = await readLocalConfig(dataDir);
-    expect(joined.emulatorCredentials).toEqual(platform.config.emulatorCredentials);
+    // (The SDK tags the credentials objects it was given, so compare the key itself.)
+    expect(joined.emulatorCredentials?.accessKeyId).toBe(platform.config.emulatorCredentials!.accessKeyId);
     expect(joined.dispatchKey).toBe(platform.config.dispatchKey);
     const own = new DynamoDBClient({ ...dynamoDbClientOptions(joined), credentials: joined.emulatorCredentials! });
     expect((await own.send(new ListTablesCommand({}))).TableNames).toContain(joined.tables.jobs);
@@ -141,4 +143,34 @@ describe('local platform emulator isolation', () => {
     expect(after.attempt).toBe(0);
     rmSync(markers, { recursive: true, force: true });
   }, 120_000);
+});
+
+describe('a data directory from before the per-directory key', () => {
+  it('keeps its tables: the shared database becomes the database of the new key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'runplane-upgrade-'));
+    try {
+      // What an older platform left: DynamoDB Local with -sharedDb on <dataDir>/dynamodb.
+      const old = await startDynamoDbLocal({ dbPath: join(dataDir, 'dynamodb'), sharedDb: true });
+      const oldClient = new DynamoDBClient({ region: 'us-east-1', endpoint: old.endpoint, credentials: EMULATOR_CREDENTIALS });
+      await oldClient.send(
+        new CreateTableCommand({
+          TableName: 'kept-from-before',
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        }),
+      );
+      await old.stop();
+
+      const platform = await startLocalPlatform({ port: 0, workers: 0, dataDir, log: () => undefined });
+      try {
+        const own = new DynamoDBClient({ ...dynamoDbClientOptions(platform.config), credentials: platform.config.emulatorCredentials! });
+        expect((await own.send(new ListTablesCommand({}))).TableNames).toContain('kept-from-before');
+      } finally {
+        await platform.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
