@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
+import { dynamoDbClientOptions } from '../core/aws/client-options.ts';
 import { createSqsClient } from '../core/aws/sqs-client.ts';
 import { jobToItem } from '../core/jobs/dynamodb-store.ts';
 import type { Job } from '../core/jobs/job.ts';
@@ -52,7 +53,7 @@ export async function benchSubmitAndDispatch(options: { submits: number; dispatc
   });
   try {
     const { config } = platform;
-    const ddb = createDocumentClient({ endpoint: config.endpoints.dynamodb! });
+    const ddb = createDocumentClient(dynamoDbClientOptions(config));
     const sqs = createSqsClient({ endpoint: config.endpoints.sqs! });
     // Submits go to `gpu`, which has no local worker here, so running jobs don't load the measurement.
     const benchQueue = config.queues.find((q) => q.pool === 'gpu')!;

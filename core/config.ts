@@ -13,6 +13,10 @@ import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './uploads/workdir-li
  * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts and work directory archives
  * RUNPLANE_WORKDIR_MAX_BYTES, RUNPLANE_WORKDIR_MAX_FILES, RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES
  *                        work directory limits (defaults in core/uploads/workdir-limits.ts)
+ * RUNPLANE_EMULATOR_ACCESS_KEY_ID  access key id for the emulator endpoints (local only: DynamoDB
+ *                        Local keeps one database per access key id, so this key is the way in)
+ * RUNPLANE_DISPATCH_KEY  HMAC key (base64url, at least 32 bytes) with which submits sign a job's
+ *                        spec and workers check it before running the job (specs/09-local-platform.md)
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
@@ -75,6 +79,8 @@ const envSchema = z.object({
   RUNPLANE_WORKDIR_MAX_BYTES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxArchiveBytes),
   RUNPLANE_WORKDIR_MAX_FILES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxFiles),
   RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxUnpackedBytes),
+  RUNPLANE_EMULATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Za-z0-9]{1,128}$/).optional(),
+  RUNPLANE_DISPATCH_KEY: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, 'must be base64url, at least 32 bytes').optional(),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -132,9 +138,18 @@ export interface RuntimeConfig {
   readonly artifactsBucket?: string;
   /** Absent: DEFAULT_WORKDIR_LIMITS. */
   readonly workdirLimits?: WorkdirLimits;
+  /** Credentials for the emulator endpoints; the fixed emulator ones when absent. */
+  readonly emulatorCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Signs job specs at submit and verifies them before a worker runs one (core/jobs/dispatch-signature.ts). */
+  readonly dispatchKey?: string;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
+}
+
+/** DynamoDB Local tells databases apart by access key id only and ignores the secret. */
+export function emulatorCredentials(accessKeyId: string) {
+  return { accessKeyId, secretAccessKey: 'local' };
 }
 
 export class ConfigError extends Error {
@@ -174,6 +189,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       maxFiles: e.RUNPLANE_WORKDIR_MAX_FILES,
       maxUnpackedBytes: e.RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES,
     },
+    ...(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID ? { emulatorCredentials: emulatorCredentials(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID) } : {}),
+    ...(e.RUNPLANE_DISPATCH_KEY ? { dispatchKey: e.RUNPLANE_DISPATCH_KEY } : {}),
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -204,6 +221,8 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
           RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES: String(config.workdirLimits.maxUnpackedBytes),
         }
       : {}),
+    ...(config.emulatorCredentials ? { RUNPLANE_EMULATOR_ACCESS_KEY_ID: config.emulatorCredentials.accessKeyId } : {}),
+    ...(config.dispatchKey ? { RUNPLANE_DISPATCH_KEY: config.dispatchKey } : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

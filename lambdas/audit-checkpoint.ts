@@ -6,6 +6,7 @@
  */
 import { DynamoDbAuditLog } from '../core/audit/dynamodb-audit-log.ts';
 import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
+import { dynamoDbClientOptions } from '../core/aws/client-options.ts';
 import { loadRuntimeConfig } from '../core/config.ts';
 import { jsonLogger } from '../core/http/api-handler.ts';
 
@@ -14,7 +15,7 @@ let audit: DynamoDbAuditLog | undefined;
 export async function handler() {
   if (!audit) {
     const config = loadRuntimeConfig();
-    const client = createDocumentClient({ region: config.region, ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}) });
+    const client = createDocumentClient(dynamoDbClientOptions(config));
     audit = new DynamoDbAuditLog({ client, tableName: config.tables.audit });
   }
   const checkpoint = await audit.checkpoint();

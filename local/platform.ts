@@ -1,11 +1,12 @@
+import { existsSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { auditedKeyWrites, createApiDependencies } from '../core/app/api-dependencies.ts';
 import { bootstrapAdminKey } from '../core/auth/bootstrap-admin-key.ts';
 import { DynamoDbApiKeyStore } from '../core/auth/dynamodb-api-key-store.ts';
 import {
+  DEFAULT_DATA_DIR,
   fileSecretSlot,
   localAuthPaths,
   registerLocalPlatform,
@@ -15,6 +16,11 @@ import {
 import { loadOrCreateSigningKey, publicJwk } from '../core/auth/signing-key.ts';
 import { DynamoDbAuditLog } from '../core/audit/dynamodb-audit-log.ts';
 import { createDocumentClient } from '../core/aws/dynamodb-client.ts';
+import { dynamoDbClientOptions } from '../core/aws/client-options.ts';
+import { systemClock } from '../core/ids.ts';
+import type { Job } from '../core/jobs/job.ts';
+import type { JobStore } from '../core/jobs/store.ts';
+import { recoverLostAttempt } from '../core/jobs/recovery.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
@@ -32,6 +38,9 @@ import { ensureBucket, ensureQueues, ensureTables } from './bootstrap.ts';
 import { createS3Client } from '../core/aws/s3-client.ts';
 import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
+import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
+import { endOrphanedJobProcesses } from './orphaned-jobs.ts';
+import { loadOrCreateLocalSecrets, localSecretPaths, withoutSecrets } from './local-secrets.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
 
@@ -61,7 +70,16 @@ export interface LocalPlatformOptions {
   >;
   /** How jobs run; by default the strongest sandbox this machine offers, hiding the data directory. */
   readonly runtime?: JobRuntime;
+  /** How long a stop waits for running jobs before handing them back (see DRAIN_SECONDS). */
+  readonly drainSeconds?: number;
 }
+
+/**
+ * A stop (Ctrl-C) waits this long in all for running jobs to end (the workers' poll in flight
+ * included), then hands the rest back: SIGTERM, their output kept, QUEUED again for the next start.
+ */
+export const DRAIN_SECONDS = 5;
+const POLL_WAIT_SECONDS = 2;
 
 export interface LocalPlatform {
   readonly url: string;
@@ -73,10 +91,17 @@ export interface LocalPlatform {
   readonly workers: readonly Worker[];
   /** What keeps the local workers' jobs from the platform and from each other. */
   readonly isolation: RuntimeIsolation;
+  /** Hands running jobs back, then stops the API, the queues and DynamoDB Local, in that order. */
   stop(): Promise<void>;
+  /**
+   * Stops at once, synchronously, for a second Ctrl-C: every job process group and DynamoDB Local
+   * are killed. Nothing is written; the next start recovers the attempts as lost and retries them.
+   */
+  abort(): void;
 }
 
 const LOCAL_PREFIX = 'runplane';
+export const DEFAULT_PORT = 8787;
 
 /**
  * The embedded platform: DynamoDB Local (data under `<dataDir>/dynamodb` unless in memory), fauxqs
@@ -95,7 +120,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   }
 
   let dynamo: RunningDynamoDbLocal | undefined;
-  let fauxqs: FauxqsServer | undefined;
+  let fauxqs: LocalSqsServer | undefined;
   let api: LocalApiServer | undefined;
   const workers: Worker[] = [];
   let maintenance: NodeJS.Timeout | undefined;
@@ -103,12 +128,33 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   let checkpoints: NodeJS.Timeout | undefined;
   let checkpointRun: Promise<void> = Promise.resolve();
   let pointer: string | undefined;
+  // Job process groups started here (each job is its own group leader): what abort() kills.
+  const jobGroups = new Set<number>();
+  const drainSeconds = options.drainSeconds ?? DRAIN_SECONDS;
+  const pollWaitSeconds = options.workerOptions?.pollWaitSeconds ?? POLL_WAIT_SECONDS;
+  const abort = () => {
+    for (const pgid of jobGroups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // that job has ended
+      }
+    }
+    if (dynamo?.process.pid !== undefined) {
+      try {
+        process.kill(-dynamo.process.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
   const stop = async () => {
     clearInterval(maintenance);
     clearInterval(checkpoints);
     await maintenanceRun;
     await checkpointRun;
-    await Promise.allSettled(workers.map((w) => w.stop({ drainSeconds: 5 })));
+    // The poll in flight is part of the window: a worker's stop waits for it before draining.
+    await Promise.allSettled(workers.map((w) => w.stop({ drainSeconds: Math.max(0, drainSeconds - pollWaitSeconds) })));
     await api?.close();
     await fauxqs?.stop();
     await dynamo?.stop();
@@ -117,15 +163,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   };
 
   try {
-    dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dbPath: join(dataDir, 'dynamodb') });
-    fauxqs = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' });
     const region = 'us-east-1';
+    const secrets = await loadOrCreateLocalSecrets(dataDir);
+    const dbPath = join(dataDir, 'dynamodb');
+    if (!options.inMemory) adoptSharedDatabase(dbPath, secrets.emulatorCredentials.accessKeyId, region);
+    dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dbPath });
+    if (dynamo.exposure) {
+      log(`WARNING: ${dynamo.exposure}. Other users and hosts that reach this machine can connect to it; only its per-data-directory access key (${localSecretPaths(dataDir).dynamodbAccessKey}) keeps them out of Runplane's data.`);
+    }
+    fauxqs = await startLocalSqs();
     const sqs = createSqsClient({ endpoint: fauxqs.address, region });
-    const dynamoClient = new DynamoDBClient({
-      region,
-      endpoint: dynamo.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const dynamoClient = new DynamoDBClient({ region, endpoint: dynamo.endpoint, credentials: secrets.emulatorCredentials });
     await ensureTables(dynamoClient, prefix);
     const queues = await ensureQueues(sqs, prefix, queueDefinitions);
     // fauxqs serves S3 on the SQS port; it keeps objects in memory, like its messages.
@@ -135,7 +183,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // admin key's item exists in the table (an in-memory or wiped database loses it).
     const authPaths = localAuthPaths(dataDir);
     const signingKey = await loadOrCreateSigningKey(authPaths.signingKey);
-    const documentClient = createDocumentClient({ region, endpoint: dynamo.endpoint });
+    const documentClient = createDocumentClient(
+      dynamoDbClientOptions({ region, endpoints: { dynamodb: dynamo.endpoint }, emulatorCredentials: secrets.emulatorCredentials }),
+    );
     await bootstrapAdminKey({
       store: new DynamoDbApiKeyStore({ client: documentClient, tableName: tableName(prefix, JOBS_TABLE) }),
       secret: fileSecretSlot(authPaths.adminKey),
@@ -161,6 +211,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       }),
       endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address, s3: fauxqs.address },
       artifactsBucket,
+      ...secrets,
       region,
       auth: {
         jwt: { issuer: signingKey.issuer, audience: signingKey.audience, publicKeys: [publicJwk(signingKey)] },
@@ -173,6 +224,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       jobFiles: createJobFilesParts,
       ...(options.artifactUrlSeconds !== undefined ? { artifactUrlSeconds: options.artifactUrlSeconds } : {}),
     });
+    const workerDeps = createWorkerDependencies(config);
+    // Attempts this data directory's own workers were running when the previous run died without
+    // handing them back (a second Ctrl-C, kill -9): no one holds them, so end them now as lost
+    // (retried per their policy) instead of waiting out their leases.
+    const recovered = await recoverOwnLostAttempts(config, workerDeps.store);
+    if (recovered > 0) log(`recovered ${recovered} running job(s) the previous run did not hand back`);
     // fauxqs keeps messages in memory: every job still QUEUED in DynamoDB gets its message again.
     const requeued = await requeueWaitingJobs(config, apiDependencies.jobs);
     if (requeued > 0) log(`re-enqueued ${requeued} queued job(s) from the previous run`);
@@ -181,7 +238,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       routes: ROUTES,
       handlers: createHandlers(async () => apiDependencies),
       host: options.host ?? '127.0.0.1',
-      port: options.port ?? 8787,
+      port: options.port ?? DEFAULT_PORT,
       cors: { allowOrigins: ['*'] },
       log,
     });
@@ -206,7 +263,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         .catch((err: unknown) => log(`audit checkpoint failed: ${String(err)}`));
     }, (options.auditCheckpointSeconds ?? 60) * 1000);
 
-    const workerDeps = createWorkerDependencies(config);
     const runtime = options.runtime ?? (await createWorkerRuntime({ hiddenPaths: [dataDir] }));
     if (options.workers !== 0) log(isolationNotice(runtime.isolation));
     const gpus = options.workers === 0 ? [] : await detectGpus(undefined, { warn: log });
@@ -221,9 +277,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           concurrency: options.workerConcurrency ?? 4,
           leaseSeconds: queue.visibilityTimeoutSeconds,
           // Short polls keep Ctrl-C quick; a long poll returns as soon as a message arrives anyway.
-          pollWaitSeconds: 2,
+          pollWaitSeconds: POLL_WAIT_SECONDS,
           runtime,
           ...options.workerOptions,
+          onProcessStarted: (job, at, pid) => {
+            if (pid !== undefined) jobGroups.add(pid);
+            options.workerOptions?.onProcessStarted?.(job, at, pid);
+          },
           log: (level, message, fields) => {
             if (level !== 'info') log(`[worker ${queue.pool}] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
           },
@@ -234,29 +294,76 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }
 
     // Paths only: the CLI reads the key from its 0600 file, so local.json holds no secret.
-    const auth: LocalAuthState = { adminKeyFile: authPaths.adminKey, signingKeyFile: authPaths.signingKey };
-    const state: LocalState & { auth: LocalAuthState } = {
+    const secretPaths = localSecretPaths(dataDir);
+    const auth: LocalAuthState & { dynamodbAccessKeyFile: string; dispatchKeyFile: string } = {
+      adminKeyFile: authPaths.adminKey,
+      signingKeyFile: authPaths.signingKey,
+      dynamodbAccessKeyFile: secretPaths.dynamodbAccessKey,
+      dispatchKeyFile: secretPaths.dispatchKey,
+    };
+    const state: LocalState & { auth: typeof auth } = {
       api: api.url,
       pid: process.pid,
       startedAt: new Date().toISOString(),
-      config,
+      config: withoutSecrets(config),
       auth,
     };
     const stateFile = join(dataDir, LOCAL_STATE_FILE);
-    await writeFile(stateFile, JSON.stringify(state, null, 2));
+    await writeFile(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
     // Lets the CLI find this platform's key from any directory (see core/auth/local-files.ts).
     pointer = await registerLocalPlatform(api.url, dataDir).catch((err: unknown) => {
       log(`could not register the platform for CLI discovery: ${String(err)}`);
       return undefined;
     });
-    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, stop };
+    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, stop, abort };
   } catch (err) {
     await stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${options.port ?? 8787} is already in use: pick another with --port`, { cause: err });
+      throw new Error(`port ${options.port ?? DEFAULT_PORT} is already in use: pick another with --port`, { cause: err });
     }
     throw err;
   }
+}
+
+/**
+ * A data directory made before DynamoDB Local ran without -sharedDb keeps its tables in
+ * `shared-local-instance.db`; it becomes the database of this directory's access key, so nothing
+ * is lost on upgrade.
+ */
+function adoptSharedDatabase(dbPath: string, accessKeyId: string, region: string) {
+  const shared = join(dbPath, 'shared-local-instance.db');
+  const own = join(dbPath, `${accessKeyId}_${region}.db`);
+  if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
+}
+
+/** The local platform's workers are `local-<pool>-<n>`; `runplane worker` processes have ids of their own. */
+function isOwnWorker(workerId: string, pool: string): boolean {
+  const prefix = `local-${pool}-`;
+  return workerId.startsWith(prefix) && /^\d+$/.test(workerId.slice(prefix.length));
+}
+
+async function recoverOwnLostAttempts(config: RuntimeConfig, store: JobStore): Promise<number> {
+  const lost: Job[] = [];
+  for (const queue of config.queues) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRunningJobs(queue.pool, 100, cursor);
+      lost.push(...page.items.filter((job) => job.lease && isOwnWorker(job.lease.workerId, queue.pool)));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+  // A killed platform left their processes running: end them before the jobs run again.
+  endOrphanedJobProcesses(new Set(lost.map((job) => job.id)));
+  let count = 0;
+  for (const job of lost) {
+    await recoverLostAttempt(store, job, systemClock, 'system:recovery', {
+      holderStopped: 'the local platform running it was stopped before it could hand the job back',
+    }).then(
+      () => count++,
+      () => undefined, // changed meanwhile: whoever changed it owns it
+    );
+  }
+  return count;
 }
 
 function maintenanceLog(log: (line: string) => void): MaintenanceLogger {
@@ -286,7 +393,20 @@ export interface DevOptions {
   readonly dataDir?: string;
 }
 
-/** `runplane dev` / `npm start`: runs until Ctrl-C, then stops everything, the Java process included. */
+/**
+ * A signal this soon after the first is the same Ctrl-C: `npm start` forwards the terminal's
+ * SIGINT to the platform, which the terminal already signalled as a member of its process group.
+ */
+const SAME_CTRL_C_MS = 1_000;
+/** Past this the stop is stuck (a job ignoring SIGTERM outlives the kill grace): stop at once. */
+const STOP_DEADLINE_SECONDS = DRAIN_SECONDS + 20;
+
+/**
+ * `runplane dev` / `npm start`: runs until Ctrl-C. The first Ctrl-C hands running jobs back and
+ * stops everything, DynamoDB Local last; a second one stops at once (the next start recovers and
+ * retries what was running). The emulators and the jobs run in process groups of their own, so
+ * the terminal's Ctrl-C reaches only this process.
+ */
 export async function runDev(options: DevOptions = {}): Promise<void> {
   const platform = await startLocalPlatform({
     ...(options.port !== undefined ? { port: options.port } : {}),
@@ -294,26 +414,46 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     ...(options.inMemory !== undefined ? { inMemory: options.inMemory } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
   });
+  // The CLI finds the platform of `./.runplane` by itself (local.json); the URL is printed anyway
+  // when it is not the default one, so that the line works as shown from any directory.
+  const asDefault = platform.dataDir === resolve(DEFAULT_DATA_DIR) && new URL(platform.url).port === String(DEFAULT_PORT);
+  const cliPrefix = asDefault ? '' : `RUNPLANE_URL=${platform.url} `;
   console.log(`Runplane is running at ${platform.url}`);
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
   console.log(`  ${isolationNotice(platform.isolation)}`);
-  console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : resolve(options.dataDir ?? '.runplane')}`);
+  console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
   console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
-  console.log(`Try: npx runplane submit --wait -- node -e "console.log('hi')"`);
+  console.log(`Try: ${cliPrefix}npx runplane submit --wait -- node -e "console.log('hi')"`);
   console.log('Press Ctrl-C to stop.');
-  await new Promise<void>((resolveStop) => {
-    let stopping = false;
+  const code = await new Promise<number>((resolveStop) => {
+    let firstAt: number | undefined;
+    const stopNow = (why: string) => {
+      platform.abort();
+      // Synchronous: output written just before process.exit() to a pipe is otherwise lost.
+      writeSync(1, `${why}: stopped at once; jobs that were running are retried on the next start.\n`);
+      process.exit(130);
+    };
     const onSignal = () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      console.log('\nStopping Runplane...');
-      void platform.stop().then(resolveStop, (err: unknown) => {
-        console.error(err);
-        resolveStop();
-      });
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt >= SAME_CTRL_C_MS) stopNow('Second Ctrl-C');
+        return;
+      }
+      firstAt = Date.now();
+      console.log(`\nStopping Runplane: running jobs get ${DRAIN_SECONDS} s, then go back to the queue (Ctrl-C again to stop at once)...`);
+      setTimeout(() => stopNow(`Still stopping after ${STOP_DEADLINE_SECONDS} s`), STOP_DEADLINE_SECONDS * 1000).unref();
+      platform.stop().then(
+        () => resolveStop(0),
+        (err: unknown) => {
+          console.error(err);
+          resolveStop(1);
+        },
+      );
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  writeSync(1, 'Runplane stopped.\n');
+  // Idle SDK sockets and the like must not keep a stopped platform alive.
+  process.exit(code);
 }

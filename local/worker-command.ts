@@ -4,7 +4,7 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
-import { readLocalState } from './local-state.ts';
+import { readLocalConfig } from './local-state.ts';
 
 export interface WorkerCommandOptions {
   readonly queue?: string;
@@ -20,7 +20,7 @@ export interface WorkerCommandOptions {
 export async function runWorkerCommand(options: WorkerCommandOptions = {}): Promise<void> {
   const config: RuntimeConfig = process.env.RUNPLANE_JOBS_TABLE
     ? loadRuntimeConfig()
-    : (await readLocalState(options.dataDir)).config;
+    : await readLocalConfig(options.dataDir);
   const pool = options.queue ?? 'default';
   const queue = config.queues.find((q) => q.pool === pool);
   if (!queue) throw new Error(`unknown queue "${pool}"; known: ${config.queues.map((q) => q.pool).join(', ')}`);

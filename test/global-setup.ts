@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startFauxqs } from 'fauxqs';
 import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { startLocalSqs } from '../local/fauxqs-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,11 +10,13 @@ declare module 'vitest' {
 }
 
 /**
- * One DynamoDB Local (in memory) and one fauxqs for the whole run. Tests isolate themselves by
- * creating their own tables and queues under a random prefix (see test/support/emulators.ts).
+ * One DynamoDB Local (in memory) and one fauxqs for the whole run, both on 127.0.0.1 only. Tests
+ * isolate themselves by creating their own tables and queues under a random prefix (see
+ * test/support/emulators.ts); `sharedDb` lets tests use any credentials (the local platform does
+ * not: it runs DynamoDB Local under a key of its own).
  */
 export default async function setup(project: TestProject) {
-  const [dynamo, fauxqs] = await Promise.all([startDynamoDbLocal(), startFauxqs({ port: 0, logger: false })]);
+  const [dynamo, fauxqs] = await Promise.all([startDynamoDbLocal({ sharedDb: true }), startLocalSqs()]);
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('sqsEndpoint', fauxqs.address);
   return async () => {

@@ -67,6 +67,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...(files ? { workdirArchives: files.archives } : {}),
+    ...(config.dispatchKey ? { dispatchKey: config.dispatchKey } : {}),
     ...clock,
     log: (message, fields) => jsonLogger('warn', message, fields),
   });

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbClientOptions } from '../aws/client-options.ts';
 import { createDocumentClient } from '../aws/dynamodb-client.ts';
 import type { RequestMeter } from '../aws/request-meter.ts';
 import type { RuntimeConfig } from '../config.ts';
@@ -14,9 +15,5 @@ export interface ClientsOptions {
 }
 
 export function createDynamoDbClient(config: RuntimeConfig, options: ClientsOptions = {}): DynamoDBDocumentClient {
-  return createDocumentClient({
-    region: config.region,
-    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
-    ...(options.meter ? { meter: options.meter } : {}),
-  });
+  return createDocumentClient({ ...dynamoDbClientOptions(config), ...(options.meter ? { meter: options.meter } : {}) });
 }

@@ -1,6 +1,8 @@
 import type { RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
+import { dispatchRefusal } from '../jobs/dispatch-signature.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
+import type { Job } from '../jobs/job.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
@@ -12,12 +14,14 @@ import { createJobFilesParts } from './job-files-dependencies.ts';
 export function createWorkerDependencies(config: RuntimeConfig, options: ClientsOptions = {}) {
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
+  const { dispatchKey } = config;
   return {
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),
+    ...(dispatchKey ? { admitJob: (job: Job) => dispatchRefusal(dispatchKey, job) } : {}),
   };
 }
 

@@ -13,6 +13,21 @@ export interface ClientOptions {
   readonly maxAttempts?: number;
   /** Counts calls and DynamoDB capacity (the benchmark's cost model); none by default. */
   readonly meter?: RequestMeter;
+  /** With an endpoint: the emulator's credentials (the platform's DynamoDB Local key); EMULATOR_CREDENTIALS when omitted. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** A deployment's DynamoDB client options: its region, and locally the emulator's endpoint and key. */
+export function dynamoDbClientOptions(config: {
+  readonly region: string;
+  readonly endpoints: { readonly dynamodb?: string };
+  readonly emulatorCredentials?: ClientOptions['credentials'];
+}): ClientOptions {
+  return {
+    region: config.region,
+    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
+    ...(config.endpoints.dynamodb && config.emulatorCredentials ? { credentials: config.emulatorCredentials } : {}),
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
   const client = new DynamoDBClient({
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: options.maxAttempts ?? SDK_MAX_ATTEMPTS,
-    ...(options.endpoint ? { endpoint: options.endpoint, credentials: EMULATOR_CREDENTIALS } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint, credentials: options.credentials ?? EMULATOR_CREDENTIALS } : {}),
   });
   if (options.meter) meterDynamoDb(client, options.meter);
   return DynamoDBDocumentClient.from(client, {

@@ -54,6 +54,7 @@ export function itemToJob(item: Item): Job {
     dispatched: item.dispatchKey === undefined,
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
+    ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),
     workdir: (item.workdir as Job['workdir'] | undefined) ?? null,
     artifacts: (item.artifacts as string[] | undefined) ?? [],
     imagePullPolicy: (item.imagePullPolicy as Job['imagePullPolicy'] | undefined) ?? 'IfNotPresent',

@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { parseOrThrow } from '../validation.ts';
+import { signJobSpec } from './dispatch-signature.ts';
 import { idempotencyGuard } from './idempotency.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
@@ -36,6 +37,8 @@ export interface JobServiceDependencies {
   readonly registry?: WorkerRegistry;
   /** Where submitted jobs' work directory archives must exist; absent: jobs cannot name one. */
   readonly workdirArchives?: Pick<WorkdirArchiveStore, 'exists'>;
+  /** Where set, each submitted job's spec is signed with it, and workers run only signed jobs. */
+  readonly dispatchKey?: string;
 }
 
 export const listJobsQuerySchema = z.strictObject({
@@ -77,6 +80,7 @@ export class JobService {
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
   private readonly registry: WorkerRegistry | undefined;
   private readonly workdirArchives: Pick<WorkdirArchiveStore, 'exists'> | undefined;
+  private readonly dispatchKey: string | undefined;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -88,6 +92,7 @@ export class JobService {
     this.log = deps.log ?? (() => undefined);
     this.registry = deps.registry;
     this.workdirArchives = deps.workdirArchives;
+    this.dispatchKey = deps.dispatchKey;
   }
 
   /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
@@ -156,7 +161,8 @@ export class JobService {
       attempts: [],
     };
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'submit', body, this.clock());
-    const result = await this.store.createJob(job, guard);
+    const signed = this.dispatchKey ? { ...job, dispatchSignature: signJobSpec(this.dispatchKey, job) } : job;
+    const result = await this.store.createJob(signed, guard);
     // A replay returns the job the key created. The key is scoped to the caller's subject, but the
     // caller's groups may have changed since (or the replay names another group): a job the caller
     // can no longer see, or of another group than this request's, answers like a missing one.

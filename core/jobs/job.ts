@@ -166,6 +166,8 @@ export interface Job {
   readonly lease: Lease | null;
   readonly history: readonly StateChange[];
   readonly attempts: readonly AttemptRecord[];
+  /** HMAC of the spec made at submit where the deployment has a dispatch key (core/jobs/dispatch-signature.ts). */
+  readonly dispatchSignature?: string;
 }
 
 export function isTerminal(state: JobState): boolean {

@@ -11,7 +11,13 @@ import type { JobStore } from './store.ts';
  * `actor` is who recovers, for the audit entry: `system:reaper`, or `worker:<id>` for a worker
  * that received the lost attempt's message again.
  */
-export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock, actor = 'system:recovery'): Promise<Job> {
+export async function recoverLostAttempt(
+  store: JobStore,
+  job: Job,
+  clock: Clock,
+  actor = 'system:recovery',
+  options: RecoveryOptions = {},
+): Promise<Job> {
   if (job.state !== 'RUNNING' || !job.lease) return job;
   const now = clock();
   const expiredAt = new Date(job.lease.expiresAt).toISOString();
@@ -20,13 +26,17 @@ export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock
     group: job.group,
     leaseId: job.lease.id,
     attempt: job.attempt,
-    expiredBefore: now.getTime(),
+    ...(options.holderStopped ? {} : { expiredBefore: now.getTime() }),
     now,
     actor,
   };
-  const lost = `worker ${job.lease.workerId} lost (lease expired at ${expiredAt})`;
+  const lost = `worker ${job.lease.workerId} lost (${options.holderStopped ?? `lease expired at ${expiredAt}`})`;
   if (job.cancelRequested) {
     return store.finishAttempt({ ...fence, to: 'CANCELLED', exitCode: null, reason: `cancelled by ${job.cancelRequestedBy ?? 'a user'}; ${lost}` });
+  }
+  if (options.holderStopped) {
+    // The hand-back its holder was stopped before making: the job never failed.
+    return store.requeueAttempt({ ...fence, exitCode: null, reason: `${lost}; handed back`, retryAt: null });
   }
   const decision = decideRetry(job, { kind: 'worker-lost' });
   if (decision.retry) {
@@ -34,4 +44,15 @@ export async function recoverLostAttempt(store: JobStore, job: Job, clock: Clock
     return store.requeueAttempt({ ...fence, exitCode: null, reason: `${lost}; retrying (attempt ${job.attempt + 1} of ${job.maxAttempts})`, retryAt: null });
   }
   return store.finishAttempt({ ...fence, to: 'FAILED', exitCode: null, reason: lost });
+}
+
+export interface RecoveryOptions {
+  /**
+   * Set when the caller knows the lease holder is gone because it was stopped, not because the job
+   * failed: the local platform's own workers of a run ended by a second Ctrl-C or a kill. The
+   * write is then fenced on that exact lease instead of its expiry (no one else can hold it), and
+   * the job goes back to the queue as the holder's hand-back would have sent it, whatever its
+   * retry policy. The text says how the holder went, for the reason.
+   */
+  readonly holderStopped?: string;
 }

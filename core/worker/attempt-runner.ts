@@ -32,7 +32,7 @@ export interface AttemptRunnerOptions {
   /** Whether this machine has GPUs: only then is CUDA_VISIBLE_DEVICES pinned. */
   readonly pinGpus: boolean;
   readonly flushIntervalMs?: number | undefined;
-  readonly onProcessStarted?: ((job: Job, at: Date) => void) | undefined;
+  readonly onProcessStarted?: ((job: Job, at: Date, pid: number | undefined) => void) | undefined;
   /** Work directories in, artifacts out (core/worker/job-files.ts). */
   readonly jobFiles?: JobFiles | undefined;
 }
@@ -127,7 +127,7 @@ export class AttemptRunner {
         // A stop that arrived while the runtime was starting the job (pulling its image) applies now.
         if (stopCause) signalJob(stopCause);
         batcher.lifecycle('started', { workerId: this.o.workerId, pid: running.pid ?? null, command: job.command });
-        this.o.onProcessStarted?.(job, this.o.clock());
+        this.o.onProcessStarted?.(job, this.o.clock(), running.pid);
         exit = await running.exited;
       } finally {
         clearTimeout(timeout);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
-import type { Job } from '../jobs/job.ts';
+import { isTerminal, type Job } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { recoverLostAttempt } from '../jobs/recovery.ts';
 import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
@@ -42,8 +42,10 @@ export interface WorkerOptions {
   readonly clock?: Clock;
   readonly newLeaseId?: IdGenerator;
   readonly log?: WorkerLogger;
-  /** Observes each job process start (benchmarks measure dispatch latency with it). */
-  readonly onProcessStarted?: (job: Job, at: Date) => void;
+  /** Observes each job process start (benchmarks measure dispatch latency with it; the local platform keeps the pid). */
+  readonly onProcessStarted?: (job: Job, at: Date, pid: number | undefined) => void;
+  /** Checked before anything is done for a job: why it must not run (an item no audited submit created), or null. */
+  readonly admitJob?: (job: Job) => string | null;
   /** Output batcher flush interval. */
   readonly flushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
@@ -294,6 +296,14 @@ export class Worker {
   private async handle(message: ReceivedJobMessage): Promise<void> {
     const { store, queue } = this.options;
     let job = message.jobId ? await store.getJob(message.jobId) : undefined;
+    const refusal = job && !isTerminal(job.state) ? (this.options.admitJob?.(job) ?? null) : null;
+    if (job && refusal) {
+      // Not a job of this deployment (an item no audited submit created): nothing is written for
+      // it, and its message is dropped.
+      this.log('error', 'refusing to run job', { jobId: job.id, reason: refusal });
+      await queue.ack(message);
+      return;
+    }
     let waitedForLease = false;
     let recovered = false;
     for (;;) {

@@ -118,5 +118,6 @@ describe('local platform end to end through the CLI', () => {
     expect(cli(['logs', queued]).stdout).toBe('after restart\n');
     const state0 = JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as { api: string };
     expect(state0.api).toBe(url);
-  });
+    // Three starts of the platform (DynamoDB Local each time): far longer than 30 s on a loaded machine.
+  }, 240_000);
 });
