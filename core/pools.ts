@@ -39,6 +39,12 @@ export const workerPoolSchema = z
     taskMemoryReservationMiB: z.number().int().min(128),
     /** Root volume (gp3, encrypted): images, job working directories and caches live here. */
     rootVolumeGiB: z.number().int().min(30).max(16_384).default(100),
+    /**
+     * Network mode of container jobs (`image`): `bridge` joins the job network whose firewall keeps
+     * IMDS and the credentials endpoint out of reach (core/isolation/job-network.ts); `none` keeps
+     * jobs off every network; `host` shares the instance's (and is refused nothing: use with care).
+     */
+    containerNetwork: z.enum(['none', 'bridge', 'host']).default('bridge'),
     /** A worker with nothing to do for this long exits, so an instance left running by accident drains. */
     idleExitSeconds: z.number().int().min(30).default(600),
     /** Overrides of the pool's queue settings (core/resources.ts defaults otherwise). */

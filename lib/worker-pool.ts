@@ -15,6 +15,11 @@ import { workerNodeOptions } from '../core/worker/memory.ts';
 import { jobNetworkSetupCommands } from '../core/isolation/job-network.ts';
 
 /** Where the worker image puts its health check (worker-image/Dockerfile copies it there). */
+/** The host's Docker Engine socket, mounted into the worker task only. */
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+/** Where attempts' directories live, on the instance and in the worker at the same path. */
+export const WORKER_HOST_WORKDIR = '/var/lib/runplane/work';
+
 export const WORKER_HEALTHCHECK_PATH = '/app/healthcheck.mjs';
 /** ECS allows at most 120 s between SIGTERM and SIGKILL. */
 const STOP_TIMEOUT = Duration.seconds(120);
@@ -160,6 +165,9 @@ export class WorkerPoolService extends Construct {
         RUNPLANE_WORKER_CONCURRENCY: String(pool.maxJobsPerTask),
         RUNPLANE_WORKER_IDLE_EXIT_SECONDS: String(pool.idleExitSeconds),
         RUNPLANE_WORKER_DRAIN_SECONDS: String(DRAIN_SECONDS),
+        RUNPLANE_WORKER_CONTAINER_NETWORK: pool.containerNetwork,
+        // Container jobs bind-mount their directory by host path, so the worker's is the host's.
+        RUNPLANE_WORKER_WORKDIR: WORKER_HOST_WORKDIR,
         // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
         NODE_OPTIONS: workerNodeOptions(pool.maxJobsPerTask),
       },
@@ -173,6 +181,14 @@ export class WorkerPoolService extends Construct {
         startPeriod: Duration.seconds(60),
       },
     });
+    // Container jobs: the worker drives the host's Docker Engine (jobs never get the socket), and
+    // attempts' directories live at the same path on the host and in the worker.
+    this.taskDefinition.addVolume({ name: 'docker-socket', host: { sourcePath: DOCKER_SOCKET } });
+    this.taskDefinition.addVolume({ name: 'job-work', host: { sourcePath: WORKER_HOST_WORKDIR } });
+    this.container.addMountPoints(
+      { sourceVolume: 'docker-socket', containerPath: DOCKER_SOCKET, readOnly: false },
+      { sourceVolume: 'job-work', containerPath: WORKER_HOST_WORKDIR, readOnly: false },
+    );
     Validations.of(this.taskDefinition.obtainExecutionRole()).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the worker image repository.',

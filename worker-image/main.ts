@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { ConfigError, loadRuntimeConfig } from '../core/config.ts';
 import { loadWorkerConfig, type WorkerConfig } from '../core/worker/worker-config.ts';
+import { JOB_NETWORK } from '../core/isolation/job-network.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
 import { createWorkerRuntime, containerNetworkFromEnv } from '../core/app/worker-runtime.ts';
@@ -34,7 +35,11 @@ log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.i
 
 // Root in the image only to give each job slot a uid of its own (runplane-slot-N) and end all of
 // its processes; the jobs themselves never run as root.
-const runtime = await createWorkerRuntime({ containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK) });
+const runtime = await createWorkerRuntime({
+  containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK),
+  // `bridge` means the instance's job network, whose firewall blocks IMDS and the credentials endpoint.
+  bridgeNetwork: JOB_NETWORK.name,
+});
 log(runtime.isolation.kind === 'none' ? 'warn' : 'info', isolationNotice(runtime.isolation), { isolation: runtime.isolation });
 
 const worker = new Worker({

@@ -9,6 +9,8 @@ export interface WorkerRuntimeOptions {
   readonly hiddenPaths?: readonly string[];
   /** Container jobs' network mode (the pool's setting). */
   readonly containerNetwork?: ContainerNetwork;
+  /** The Docker network `bridge` means (in AWS the job network; Docker's default bridge otherwise). */
+  readonly bridgeNetwork?: string;
   /** The Docker Engine to use; by default DOCKER_HOST or /var/run/docker.sock, when it answers. */
   readonly docker?: Docker | null;
   readonly processMode?: 'auto' | 'none';
@@ -27,7 +29,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions = {}): P
         new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref()),
       ])
     : false;
-  const containers = docker && reachable ? new ContainerRuntime({ docker, network: options.containerNetwork ?? 'bridge' }) : undefined;
+  const containers = docker && reachable ? new ContainerRuntime({ docker, network: options.containerNetwork ?? 'bridge', ...(options.bridgeNetwork ? { bridgeNetwork: options.bridgeNetwork } : {}) }) : undefined;
   return new ImageRoutingRuntime(processes, containers);
 }
 

@@ -10,6 +10,8 @@ export interface ContainerRuntimeOptions {
   readonly docker: Docker;
   /** The pool's network mode: `bridge` in AWS; `none` keeps a job off every network. */
   readonly network: ContainerNetwork;
+  /** The Docker network `bridge` stands for (default: Docker's own `bridge`). */
+  readonly bridgeNetwork?: string;
   /** Where the attempt's directory appears inside the container. */
   readonly containerWorkDir?: string;
   /** Processes a job may have at once (a fork bomb stops there instead of taking the host). */
@@ -136,7 +138,7 @@ export class ContainerRuntime implements JobRuntime {
       },
       HostConfig: {
         Binds: [`${spec.workDir}:${this.workDirInContainer}`],
-        NetworkMode: this.o.network,
+        NetworkMode: this.o.network === 'bridge' ? (this.o.bridgeNetwork ?? 'bridge') : this.o.network,
         Memory: spec.resources.memoryMiB * MiB,
         // Equal to Memory: no swap beyond the limit, so the limit is the limit.
         MemorySwap: spec.resources.memoryMiB * MiB,

@@ -9,7 +9,7 @@ import { ROUTES } from '../../lambdas/routes.ts';
 import { DEFAULT_ROUTE_THROTTLE, ROUTE_ACCESS, ROUTE_THROTTLES, type RouteAccess } from '../../lib/api.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANTS } from '../../lib/access.ts';
 import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
-import { WORKER_HEALTHCHECK_PATH } from '../../lib/worker-pool.ts';
+import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 
@@ -314,7 +314,7 @@ describe('RunplaneStack (default deployment)', () => {
         expect(container!.ResourceRequirements).toEqual(p.pool.gpusPerInstance > 0 ? [{ Type: 'GPU', Value: String(p.pool.gpusPerInstance) }] : undefined);
         const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, cfnText(e.Value)]));
         expect(Object.keys(env).sort()).toEqual(
-          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'NODE_OPTIONS'].sort(),
+          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'NODE_OPTIONS'].sort(),
         );
         expect(env).toMatchObject({
           // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
@@ -323,7 +323,21 @@ describe('RunplaneStack (default deployment)', () => {
           RUNPLANE_WORKER_CONCURRENCY: String(p.pool.maxJobsPerTask),
           RUNPLANE_WORKER_IDLE_EXIT_SECONDS: String(p.pool.idleExitSeconds),
           RUNPLANE_WORKER_DRAIN_SECONDS: '100',
+          RUNPLANE_WORKER_CONTAINER_NETWORK: p.pool.containerNetwork,
+          RUNPLANE_WORKER_WORKDIR: WORKER_HOST_WORKDIR,
         });
+        // Container jobs: the host's Docker socket and job directories at the same path, in the worker task only.
+        expect(td.Volumes).toEqual(
+          expect.arrayContaining([
+            { Name: 'docker-socket', Host: { SourcePath: DOCKER_SOCKET } },
+            { Name: 'job-work', Host: { SourcePath: WORKER_HOST_WORKDIR } },
+          ]),
+        );
+        expect(container!.MountPoints).toEqual([
+          { SourceVolume: 'docker-socket', ContainerPath: DOCKER_SOCKET, ReadOnly: false },
+          { SourceVolume: 'job-work', ContainerPath: WORKER_HOST_WORKDIR, ReadOnly: false },
+        ]);
+        expect(p.pool.containerNetwork).toBe('bridge');
         // A worker is told about its own queue only.
         expect((JSON.parse(env.RUNPLANE_QUEUES!) as { pool: string }[]).map((q) => q.pool)).toEqual([p.pool.name]);
       }
