@@ -13,6 +13,7 @@ import {
 import { idempotencyGuard } from './idempotency.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRecord, WorkerRegistry } from '../workers/registry.ts';
+import { outputEventBytes } from '../events/event.ts';
 import type { EventStore } from '../events/store.ts';
 import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -251,26 +252,29 @@ export class JobService {
     return { jobId, attempt, ...page };
   }
 
-  /** The attempt's output in order, as text; `truncated` when it exceeded MAX_LOG_RESPONSE_BYTES. */
-  async logs(jobId: string, query: unknown, caller: Caller): Promise<{ attempt: number; text: string; truncated: boolean; next: number }> {
+  /**
+   * The attempt's output in order, both streams, exactly the bytes the process wrote; `truncated`
+   * when it exceeded MAX_LOG_RESPONSE_BYTES (then `next` is where `/events?after=` continues).
+   */
+  async logs(jobId: string, query: unknown, caller: Caller): Promise<{ attempt: number; bytes: Buffer; truncated: boolean; next: number }> {
     const q = parseOrThrow(logsQuerySchema, query, 'query');
     const job = await this.get(jobId, caller);
     const attempt = q.attempt ?? Math.max(1, job.attempt);
-    const parts: string[] = [];
+    const parts: Buffer[] = [];
     let bytes = 0;
     let after = 0;
     for (;;) {
       const page = await this.events.list({ jobId, attempt, afterSeq: after, limit: 1000 });
       for (const event of page.events) {
-        if (event.kind !== 'output') continue;
-        const size = Buffer.byteLength(event.data, 'utf8');
-        if (bytes + size > MAX_LOG_RESPONSE_BYTES) return { attempt, text: parts.join(''), truncated: true, next: after };
-        parts.push(event.data);
-        bytes += size;
+        if (event.kind === 'output') {
+          const data = outputEventBytes(event);
+          if (bytes + data.length > MAX_LOG_RESPONSE_BYTES) return { attempt, bytes: Buffer.concat(parts), truncated: true, next: after };
+          parts.push(data);
+          bytes += data.length;
+        }
         after = event.seq;
       }
-      if (page.events.length > 0) after = page.next;
-      if (!page.hasMore) return { attempt, text: parts.join(''), truncated: false, next: after };
+      if (!page.hasMore) return { attempt, bytes: Buffer.concat(parts), truncated: false, next: after };
     }
   }
 }

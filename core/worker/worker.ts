@@ -385,6 +385,7 @@ export class Worker {
             ...(this.gpus.total > 0 ? { gpuIndices } : {}),
           }),
           cwd: workDir,
+          captureDir: captureDirOf(workDir),
           onOutput: (stream, chunk) => batcher.write(stream, chunk),
           whenWritable: () => batcher.waitForDrain(),
         });
@@ -551,8 +552,14 @@ export class Worker {
   }
 
   private async cleanup(workDir: string) {
-    if (!this.options.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (this.options.keepWorkDirs) return;
+    for (const dir of [workDir, captureDirOf(workDir)]) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** The attempt's output files live beside its working directory, never inside it. */
+function captureDirOf(workDir: string): string {
+  return `${workDir}.output`;
 }
 
 function cancelActor(job: Job): string {
