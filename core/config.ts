@@ -9,7 +9,8 @@ import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
  * RUNPLANE_JOBS_TABLE, RUNPLANE_EVENTS_TABLE, RUNPLANE_AUDIT_TABLE  physical table names
  * RUNPLANE_QUEUES        JSON array of RuntimeQueue: [{"pool","url","deadLetterUrl",...settings}]
  * RUNPLANE_DYNAMODB_ENDPOINT, RUNPLANE_SQS_ENDPOINT, RUNPLANE_S3_ENDPOINT  emulator endpoints (local only)
- * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts
+ * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts and log archives (`logs/`)
+ * RUNPLANE_EVENT_RETENTION_DAYS  days output events stay in the events table (their TTL); none: forever
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
@@ -67,6 +68,7 @@ const envSchema = z.object({
   RUNPLANE_SQS_ENDPOINT: z.string().url().optional(),
   RUNPLANE_S3_ENDPOINT: z.string().url().optional(),
   RUNPLANE_ARTIFACTS_BUCKET: z.string().optional(),
+  RUNPLANE_EVENT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -119,6 +121,8 @@ export interface RuntimeConfig {
   readonly queues: readonly RuntimeQueue[];
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string };
   readonly artifactsBucket?: string;
+  /** Days events stay in the events table before DynamoDB's TTL removes them (the log archive keeps them). */
+  readonly eventRetentionDays?: number;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
@@ -156,6 +160,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       ...(e.RUNPLANE_S3_ENDPOINT ? { s3: e.RUNPLANE_S3_ENDPOINT } : {}),
     },
     ...(e.RUNPLANE_ARTIFACTS_BUCKET ? { artifactsBucket: e.RUNPLANE_ARTIFACTS_BUCKET } : {}),
+    ...(e.RUNPLANE_EVENT_RETENTION_DAYS !== undefined ? { eventRetentionDays: e.RUNPLANE_EVENT_RETENTION_DAYS } : {}),
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -178,6 +183,7 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
     ...(config.endpoints.sqs ? { RUNPLANE_SQS_ENDPOINT: config.endpoints.sqs } : {}),
     ...(config.endpoints.s3 ? { RUNPLANE_S3_ENDPOINT: config.endpoints.s3 } : {}),
     ...(config.artifactsBucket ? { RUNPLANE_ARTIFACTS_BUCKET: config.artifactsBucket } : {}),
+    ...(config.eventRetentionDays !== undefined ? { RUNPLANE_EVENT_RETENTION_DAYS: String(config.eventRetentionDays) } : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

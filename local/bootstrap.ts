@@ -6,6 +6,7 @@ import {
   type AttributeDefinition,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -130,4 +131,18 @@ export async function deleteQueues(sqs: SQSClient, queues: readonly EnsuredQueue
   await Promise.all(
     queues.flatMap((q) => [q.url, q.deadLetterUrl]).map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined)),
   );
+}
+
+/** The local artifacts bucket (log archives, artifacts): fauxqs serves S3 on its SQS port. */
+export function localArtifactsBucket(prefix: string): string {
+  return `${prefix}-artifacts`.toLowerCase();
+}
+
+/** Creates the bucket unless it exists. */
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    if (!(err instanceof Error && ['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(err.name))) throw err;
+  }
 }

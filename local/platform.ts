@@ -20,13 +20,15 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
 import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
 import { createSqsClient } from '../core/aws/sqs-client.ts';
+import { createS3Client } from '../core/aws/s3-client.ts';
+import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
 import type { RuntimeConfig } from '../core/config.ts';
-import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
 import { ROUTES } from '../lambdas/routes.ts';
-import { ensureQueues, ensureTables } from './bootstrap.ts';
+import { ensureBucket, ensureQueues, ensureTables, localArtifactsBucket } from './bootstrap.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
@@ -118,6 +120,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     await ensureTables(dynamoClient, prefix);
     const queues = await ensureQueues(sqs, prefix, queueDefinitions);
+    const artifactsBucket = localArtifactsBucket(prefix);
+    await ensureBucket(createS3Client({ endpoint: fauxqs.address, region }), artifactsBucket);
     // First start: a signing key and an admin key under <dataDir>/auth (0600). Every start: the
     // admin key's item exists in the table (an in-memory or wiped database loses it).
     const authPaths = localAuthPaths(dataDir);
@@ -146,7 +150,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           defaultMaxAttempts: definition.defaultMaxAttempts,
         };
       }),
-      endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address },
+      endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address, s3: fauxqs.address },
+      artifactsBucket,
+      eventRetentionDays: DEFAULT_EVENT_RETENTION_DAYS,
       region,
       auth: {
         jwt: { issuer: signingKey.issuer, audience: signingKey.audience, publicKeys: [publicJwk(signingKey)] },
@@ -154,7 +160,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       },
     };
 
-    const apiDependencies = createApiDependencies(config, { queue: createJobQueue(config) });
+    const apiDependencies = createApiDependencies(config, { queue: createJobQueue(config), ...logArchiveDependencies(config) });
     // fauxqs keeps messages in memory: every job still QUEUED in DynamoDB gets its message again.
     const requeued = await requeueWaitingJobs(config, apiDependencies.jobs);
     if (requeued > 0) log(`re-enqueued ${requeued} queued job(s) from the previous run`);

@@ -7,6 +7,7 @@ import { createJwtVerifier, type JwtVerifier } from '../auth/jwt-verifier.ts';
 import { createDocumentClient } from '../aws/dynamodb-client.ts';
 import { loadRuntimeConfig, type AuthConfig, type RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
+import type { LogArchiveStore } from '../events/log-archive.ts';
 import type { Authenticator, Logger } from '../http/api-handler.ts';
 import { jsonLogger } from '../http/api-handler.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
@@ -37,6 +38,8 @@ export interface ApiDependencyOptions {
   readonly afterDispatch?: (pool: string) => Promise<void>;
   /** How long a container reuses an API key's record (default 10 s; 0 reads it every request). */
   readonly apiKeyCacheSeconds?: number;
+  /** Where archived attempts are read (routes that read output; see log-archive-dependencies.ts). */
+  readonly logArchive?: LogArchiveStore;
 }
 
 export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
@@ -55,6 +58,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(options.afterDispatch ? { afterDispatch: options.afterDispatch } : {}),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
+    ...(options.logArchive ? { logArchive: options.logArchive } : {}),
     ...clock,
     log: (message, fields) => jsonLogger('warn', message, fields),
   });

@@ -2,6 +2,7 @@ import { createDocumentClient } from '../aws/dynamodb-client.ts';
 import { createSqsClient } from '../aws/sqs-client.ts';
 import type { RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
+import { logArchiveDependencies } from './log-archive-dependencies.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
@@ -15,7 +16,12 @@ export function createWorkerDependencies(config: RuntimeConfig) {
   const sqs = createSqsClient({ region: config.region, ...(config.endpoints.sqs ? { endpoint: config.endpoints.sqs } : {}) });
   return {
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
-    events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
+    events: new DynamoDbEventStore({
+      client: documentClient,
+      tableName: config.tables.events,
+      ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
+    }),
+    ...logArchiveDependencies(config),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
   };

@@ -17,6 +17,7 @@ import {
   LeaseLostError,
   NotCancellableError,
 } from '../errors.ts';
+import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
 import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, isTerminal } from './job.ts';
 import type {
@@ -324,7 +325,7 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
         ConditionExpression: fence.expression,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
@@ -335,6 +336,7 @@ export class DynamoDbJobStore implements JobStore {
           ':reason': reason,
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
+          ...outputArchiveValue(request),
         },
       });
     } catch (err) {
@@ -353,7 +355,8 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
-          `attempts[${i}].reason = :reason, history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
+          `REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
         ConditionExpression: `${fence.expression} AND cancelRequested = :false`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
@@ -367,6 +370,7 @@ export class DynamoDbJobStore implements JobStore {
           ':retryAt': retryAt,
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
+          ...outputArchiveValue(request),
         },
       });
     } catch (err) {
@@ -669,4 +673,13 @@ function fenceCondition(fence: AttemptFence): { expression: string; values: Reco
   const values: Record<string, unknown> = { ':running': 'RUNNING', ':lid': fence.leaseId, ':attempt': fence.attempt };
   if (fence.expiredBefore === undefined) return { expression: base, values };
   return { expression: `${base} AND leaseExpiresAt < :expiredBefore`, values: { ...values, ':expiredBefore': fence.expiredBefore } };
+}
+
+/** The attempt's log archive is recorded in the same write that ends the attempt. */
+function outputArchiveSet(i: number, request: { logArchive?: OutputArchiveRecord }): string {
+  return request.logArchive ? `attempts[${i}].logArchive = :logArchive, ` : '';
+}
+
+function outputArchiveValue(request: { logArchive?: OutputArchiveRecord }): Record<string, unknown> {
+  return request.logArchive ? { ':logArchive': request.logArchive } : {};
 }

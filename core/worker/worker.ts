@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DependencyError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import { OutputBatcher } from '../events/output-batcher.ts';
+import type { LogArchiveStore, OutputArchiveRecord } from '../events/log-archive.ts';
 import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import { isTerminal, type Job } from '../jobs/job.ts';
@@ -11,6 +12,7 @@ import { recoverLostAttempt } from '../jobs/recovery.ts';
 import { decideRetry, type AttemptFailure } from '../jobs/retry-policy.ts';
 import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
+import { AttemptLogArchive } from './attempt-log-archive.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment, jobEnvironment } from './job-environment.ts';
 import { spawnJobProcess, type ProcessExit, type RunningProcess } from './process-runner.ts';
@@ -52,7 +54,12 @@ export interface WorkerOptions {
   readonly setBusy?: (busy: boolean) => Promise<unknown>;
   /** Called on every poll: proof of life for a container health check. */
   readonly onPoll?: (() => void) | undefined;
+  /** Where each attempt's complete output is archived when it ends (none: events only). */
+  readonly logArchive?: LogArchiveStore;
 }
+
+/** The attempt's archived output, when there is one, for the write that ends the attempt. */
+type ArchivedOutput = { readonly logArchive?: OutputArchiveRecord };
 
 const DEFAULTS = {
   concurrency: 1,
@@ -346,8 +353,11 @@ export class Worker {
     const attempt = job.attempt;
     const workDir = join(this.options.workRoot ?? join(tmpdir(), 'runplane-work'), `${job.id}-${attempt}`);
     await mkdir(workDir, { recursive: true });
+    const logArchive = this.options.logArchive
+      ? new AttemptLogArchive(this.options.logArchive, job.id, attempt, captureDirOf(workDir), this.log)
+      : undefined;
     const batcher = new OutputBatcher({
-      sink: events,
+      sink: logArchive?.sink(events) ?? events,
       jobId: job.id,
       attempt,
       clock: this.clock,
@@ -404,17 +414,18 @@ export class Worker {
         return;
       }
       batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: outcome.reason });
+      // Output first: a job is never reported finished before every line it printed is stored
+      // (and archived). The heartbeat keeps the lease alive meanwhile, however slow the stores are.
+      await batcher.close();
+      const archived = await logArchive?.upload();
+      const logArchiveRecord = archived ? { logArchive: archived } : {};
       if (stopCause?.kind === 'handed-back') {
-        await batcher.close();
-        await this.handBack(job, leaseId, message);
+        await this.handBack(job, leaseId, message, logArchiveRecord);
         return;
       }
-      // Output first: a job is never reported finished before every line it printed is stored.
-      // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
-      await batcher.close();
       const retry = outcome.failure ? decideRetry(job, outcome.failure) : { retry: false as const };
       if (retry.retry) {
-        await this.requeueForRetry(job, leaseId, message, exit.exitCode, outcome.reason, retry.delaySeconds);
+        await this.requeueForRetry(job, leaseId, message, exit.exitCode, outcome.reason, retry.delaySeconds, logArchiveRecord);
         return;
       }
       try {
@@ -429,6 +440,7 @@ export class Worker {
             reason: outcome.reason,
             now: this.clock(),
             actor: this.actor,
+            ...logArchiveRecord,
           }),
         );
       } catch (err) {
@@ -450,11 +462,12 @@ export class Worker {
   }
 
   /** A stopping worker's unfinished attempt goes back to the queue at once, under a fresh message. */
-  private async handBack(job: Job, leaseId: string, message: ReceivedJobMessage) {
+  private async handBack(job: Job, leaseId: string, message: ReceivedJobMessage, archived: ArchivedOutput) {
     await this.requeue(job, leaseId, message, {
       exitCode: null,
       reason: `handed back by ${this.workerId} (worker stopping)`,
       delaySeconds: 0,
+      ...archived,
     });
     this.log('info', 'job handed back', { jobId: job.id, attempt: job.attempt });
   }
@@ -466,11 +479,13 @@ export class Worker {
     exitCode: number | null,
     reason: string,
     delaySeconds: number,
+    archived: ArchivedOutput,
   ) {
     await this.requeue(job, leaseId, message, {
       exitCode,
       reason: `${reason}; retrying in ${delaySeconds} s (attempt ${job.attempt + 1} of ${job.maxAttempts})`,
       delaySeconds,
+      ...archived,
     });
     this.log('info', 'job will retry', { jobId: job.id, attempt: job.attempt, delaySeconds });
   }
@@ -484,7 +499,7 @@ export class Worker {
     job: Job,
     leaseId: string,
     message: ReceivedJobMessage,
-    plan: { exitCode: number | null; reason: string; delaySeconds: number },
+    plan: { exitCode: number | null; reason: string; delaySeconds: number } & ArchivedOutput,
   ) {
     const { store, queue } = this.options;
     const now = this.clock();
@@ -500,6 +515,7 @@ export class Worker {
           retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
           now,
           actor: this.actor,
+          ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       );
     } catch (err) {
@@ -518,6 +534,7 @@ export class Worker {
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.clock(),
           actor: this.actor,
+          ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       ).catch((e: unknown) => {
         if (!(e instanceof LeaseLostError)) throw e;
