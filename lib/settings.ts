@@ -22,6 +22,8 @@ import { DEFAULT_EVENT_RETENTION_DAYS } from '../core/resources.ts';
  *                               archive in S3 serves them after that
  *   runplane:logArchiveTransitionDays  days before log archives move to S3 Standard-IA (default 30, at least 30)
  *   runplane:logArchiveExpirationDays  days before log archives are deleted (default 365)
+ *   runplane:maxTokenLifetimeSeconds  longest lifetime (exp - iat) of a JWT the API accepts
+ *                               (default 86400, 24 h; at most 30 days)
  */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const origins = z
@@ -56,6 +58,7 @@ export const settingsSchema = z.object({
   // S3 refuses a transition to Standard-IA before 30 days.
   'runplane:logArchiveTransitionDays': days.min(30).default(30),
   'runplane:logArchiveExpirationDays': days.default(365),
+  'runplane:maxTokenLifetimeSeconds': z.coerce.number().int().min(60).max(30 * 24 * 3600).optional(),
 });
 
 /** How long output is kept: events in DynamoDB, then the log archive in S3. */
@@ -84,6 +87,8 @@ export interface AppSettings {
   /** An external OIDC issuer whose tokens the API accepts besides API keys and its own tokens. */
   readonly oidc?: OidcSettings;
   readonly logRetention: LogRetentionSettings;
+  /** Longest JWT lifetime the API accepts; absent: core/config.ts's default (24 h). */
+  readonly maxTokenLifetimeSeconds?: number;
 }
 
 export function readSettings(node: Node): AppSettings {
@@ -127,6 +132,7 @@ export function readSettings(node: Node): AppSettings {
       archiveExpirationDays: s['runplane:logArchiveExpirationDays'],
     },
     ...(s['runplane:workerImage'] ? { workerImage: s['runplane:workerImage'] } : {}),
+    ...(s['runplane:maxTokenLifetimeSeconds'] !== undefined ? { maxTokenLifetimeSeconds: s['runplane:maxTokenLifetimeSeconds'] } : {}),
     ...(s['runplane:oidcJwksUrl'] && s['runplane:oidcIssuer'] && s['runplane:oidcAudience']
       ? {
           oidc: {

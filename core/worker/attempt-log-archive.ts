@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logArchiveKeys, type LogArchiveStore, type OutputArchiveRecord } from '../events/log-archive.ts';
 import { archivingSink, OutputArchiveWriter } from '../events/output-archive-writer.ts';
@@ -19,11 +20,16 @@ export class AttemptLogArchive {
     private readonly store: LogArchiveStore,
     private readonly jobId: string,
     private readonly attempt: number,
-    spoolDir: string,
+    private readonly spoolDir: string,
     private readonly log: Log,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
     this.writer = new OutputArchiveWriter({ jobId, attempt, spoolPath: join(spoolDir, 'archive.gz') });
+  }
+
+  /** Removes the local spool (call when the attempt is over, uploaded or not). */
+  async dispose(): Promise<void> {
+    await rm(this.spoolDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** The sink the batcher writes to: the events store, then the archive. */
