@@ -11,6 +11,7 @@ import { benchWorkerRss } from './worker-rss.ts';
 import { benchSoak } from './soak.ts';
 import { benchLambdas } from './lambdas.ts';
 import { benchAudit } from './audit.ts';
+import { benchOutputCost } from './output-cost.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -19,6 +20,7 @@ type Section = { name: string; run: () => Promise<unknown> };
 const sections: Section[] = [
   { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
+  { name: 'outputCost', run: () => benchOutputCost({ megabytes: 100 }) },
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },
   {

@@ -61,8 +61,9 @@ export interface ListEventsQuery {
 }
 
 export interface JobLogs {
-  readonly text: string;
-  /** The attempt the text belongs to, as the server reports it. */
+  /** Exactly the bytes the job wrote (both streams, in order). */
+  readonly bytes: Buffer;
+  /** The attempt the bytes belong to, as the server reports it. */
   readonly attempt: number | undefined;
   /** The output went past the server's response limit; the rest follows `next` in the events. */
   readonly truncated: boolean;
@@ -317,7 +318,7 @@ export class RunplaneClient {
         : Number(value);
     };
     return {
-      text: await response.text(),
+      bytes: Buffer.from(await response.arrayBuffer()),
       attempt: header('x-runplane-attempt') ?? attempt,
       truncated: response.headers.get('x-runplane-truncated') === 'true',
       next: header('x-runplane-next-after'),

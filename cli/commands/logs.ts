@@ -3,6 +3,7 @@
  * (`--follow`). Output: the job's bytes as written; `--json`: one event object per line.
  */
 import type { Command } from 'commander';
+import { outputEventBytes } from '../../core/events/event.ts';
 import type { JobEvent, RunplaneClient } from '../api-client.ts';
 import type { RegisterCommand } from '../command-context.ts';
 import { parsePositiveInt } from '../options.ts';
@@ -47,11 +48,11 @@ export const registerLogs: RegisterCommand = (command, context) => {
       }
       if (!json) {
         const logs = await client.getLogs(id, options.attempt);
-        await output.out(logs.text);
+        await output.out(logs.bytes);
         if (!logs.truncated || logs.next === undefined) return;
         // Past the server's response limit the rest comes from the events, from where the text stopped.
         await forEachEvent(client, id, logs.attempt, logs.next, (event) =>
-          event.kind === 'output' ? output.out(event.data) : undefined,
+          event.kind === 'output' ? output.out(outputEventBytes(event)) : undefined,
         );
         return;
       }

@@ -1,11 +1,22 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { open, stat } from 'node:fs/promises';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { dependencyFailure } from '../aws/errors.ts';
 import type { ArchiveIndex, LogArchiveStore } from './log-archive.ts';
 
 const DEPENDENCY = 'log archive';
+
+/** Archives larger than this go up in parts of this size (S3's minimum part is 5 MiB). */
+export const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
 
 export interface S3LogArchiveStoreOptions {
   readonly client: S3Client;
@@ -25,15 +36,18 @@ export class S3LogArchiveStore implements LogArchiveStore {
   async put(keys: { key: string; indexKey: string }, outputFile: string, index: ArchiveIndex): Promise<void> {
     try {
       const { size } = await stat(outputFile);
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: keys.key,
-          Body: createReadStream(outputFile),
-          ContentLength: size,
-          ContentType: 'application/gzip',
-        }),
-      );
+      if (size > MULTIPART_PART_BYTES) await this.putInParts(keys.key, outputFile);
+      else {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: keys.key,
+            Body: createReadStream(outputFile),
+            ContentLength: size,
+            ContentType: 'application/gzip',
+          }),
+        );
+      }
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
@@ -44,6 +58,34 @@ export class S3LogArchiveStore implements LogArchiveStore {
       );
     } catch (err) {
       throw dependencyFailure(DEPENDENCY, err);
+    }
+  }
+
+  /** One part in memory at a time; a failed upload is aborted so its parts are not billed. */
+  private async putInParts(key: string, file: string): Promise<void> {
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: 'application/gzip' }),
+    );
+    const handle = await open(file, 'r');
+    try {
+      const parts: { ETag: string; PartNumber: number }[] = [];
+      const buffer = Buffer.allocUnsafe(MULTIPART_PART_BYTES);
+      for (let partNumber = 1; ; partNumber++) {
+        const { bytesRead } = await handle.read(buffer, 0, MULTIPART_PART_BYTES, (partNumber - 1) * MULTIPART_PART_BYTES);
+        if (bytesRead === 0) break;
+        const out = await this.client.send(
+          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId, PartNumber: partNumber, Body: buffer.subarray(0, bytesRead) }),
+        );
+        parts.push({ ETag: out.ETag!, PartNumber: partNumber });
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+      );
+    } catch (err) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId })).catch(() => undefined);
+      throw err;
+    } finally {
+      await handle.close();
     }
   }
 
