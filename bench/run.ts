@@ -15,6 +15,7 @@ import { benchCost } from './cost.ts';
 import { benchCliStartup } from './cli-startup.ts';
 import { benchWorkInOut } from './work-in-out.ts';
 import { benchIsolation } from './isolation.ts';
+import { benchOutputCost } from './output-cost.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -26,6 +27,7 @@ const sections: Section[] = [
   { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
   { name: 'isolation', run: () => benchIsolation({ runs: 30 }) },
+  { name: 'outputCost', run: () => benchOutputCost({ megabytes: 100 }) },
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
   { name: 'cliStartup', run: () => benchCliStartup({ samples: 30, sourceSamples: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },

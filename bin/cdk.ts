@@ -18,6 +18,7 @@ new RunplaneStack(app, settings.stackName, {
   protectData: settings.protectData,
   deployWorkers: settings.deployWorkers,
   containerInsights: settings.containerInsights,
+  logRetention: settings.logRetention,
   ...(settings.oidc ? { oidc: settings.oidc } : {}),
   ...(settings.maxTokenLifetimeSeconds !== undefined ? { maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds } : {}),
   // Every synth gets a new nonce, so every deploy re-runs the (idempotent) auth bootstrap.

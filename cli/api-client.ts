@@ -65,8 +65,9 @@ export interface ListEventsQuery {
 }
 
 export interface JobLogs {
-  readonly text: string;
-  /** The attempt the text belongs to, as the server reports it. */
+  /** Exactly the bytes the job wrote (both streams, in order). */
+  readonly bytes: Buffer;
+  /** The attempt the bytes belong to, as the server reports it. */
   readonly attempt: number | undefined;
   /** The output went past the server's response limit; the rest follows `next` in the events. */
   readonly truncated: boolean;
@@ -208,6 +209,8 @@ export interface HttpResponse {
   readonly headers: { get(name: string): string | null };
   readonly body?: { cancel(): Promise<void> } | null;
   text(): Promise<string>;
+  /** The body's exact bytes (logs are bytes, not always text). */
+  arrayBuffer(): Promise<ArrayBuffer>;
 }
 
 /** How requests are sent: `fetch` by default; the CLI passes a `node:http` one (cli/node-http-transport.ts). */
@@ -356,7 +359,7 @@ export class RunplaneClient {
         : Number(value);
     };
     return {
-      text: await response.text(),
+      bytes: Buffer.from(await response.arrayBuffer()),
       attempt: header('x-runplane-attempt') ?? attempt,
       truncated: response.headers.get('x-runplane-truncated') === 'true',
       next: header('x-runplane-next-after'),

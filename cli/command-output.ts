@@ -27,8 +27,10 @@ export interface CommandOutput {
 function jobWriter(stream: OutputStream, write: Writer, raw: boolean): Writer {
   if (raw || !stream.isTTY) return write;
   const sanitizer = new TerminalSanitizer();
+  // Bytes that are not UTF-8 reach a terminal as U+FFFD; a pipe or file gets them exactly (above).
+  const decoder = new TextDecoder('utf-8');
   return (chunk) => {
-    const text = sanitizer.write(chunk);
+    const text = sanitizer.write(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
     return text === '' ? undefined : write(text);
   };
 }

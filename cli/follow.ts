@@ -11,11 +11,12 @@
  * fastest interval as soon as output arrives, so an idle week-long job costs a few requests a
  * minute while a chatty one streams with sub-second latency.
  */
+import { outputEventBytes } from '../core/events/event.ts';
 import { isTerminal } from './terminal-states.ts';
 import type { ApiJob, JobEvent, RunplaneClient } from './api-client.ts';
 
-/** Where output goes. May return a promise to apply back-pressure (see `streamWriter`). */
-export type Writer = (chunk: string) => void | Promise<void>;
+/** Where output goes: text or raw bytes. May return a promise to apply back-pressure (see `streamWriter`). */
+export type Writer = (chunk: string | Uint8Array) => void | Promise<void>;
 
 export interface PollIntervals {
   /** The interval while output is flowing. */
@@ -40,7 +41,7 @@ export interface FollowJobOptions {
    * latest attempt and moves on to each retry until the job is terminal.
    */
   readonly attempt?: number;
-  /** Receives stdout output events, exactly as written. */
+  /** Receives stdout output events, exactly as written (bytes that are not UTF-8 as bytes). */
   readonly stdout: Writer;
   /** Receives stderr output events, exactly as written. */
   readonly stderr: Writer;
@@ -75,7 +76,9 @@ export async function followJob(options: FollowJobOptions): Promise<ApiJob> {
         for (const event of page.events) {
           await options.onEvent?.(event);
           if (event.kind === 'output')
-            await (event.stream === 'stderr' ? options.stderr : options.stdout)(event.data);
+            await (event.stream === 'stderr' ? options.stderr : options.stdout)(
+              event.encoding === 'base64' ? outputEventBytes(event) : event.data,
+            );
         }
         sawEvents ||= page.events.length > 0;
         after = page.next;
@@ -102,6 +105,31 @@ export async function followJob(options: FollowJobOptions): Promise<ApiJob> {
     if (!sawEvents) delay = Math.min(delay * 2, intervals.maxMs);
     job = await client.getJob(jobId);
   }
+}
+
+/** A worker's reason in the words of a follow line: `exited with code 1` → `exit code 1`. */
+function describeEnd(reason: string): string {
+  return reason.replace(/^exited with code (-?\d+)$/, 'exit code $1').replace(/^killed by signal (\w+)$/, 'signal $1');
+}
+
+/**
+ * The line `--follow` prints where a retry begins, from the previous attempt's reason
+ * (`exited with code 1; retrying in 10 s (attempt 2 of 3)`): `--- attempt 2 (after exit code 1, retry in 10 s)`.
+ */
+export function attemptBoundaryLine(job: ApiJob, attempt: number): string {
+  const reason = job.attempts.find((a) => a.attempt === attempt - 1)?.reason ?? '';
+  const retry = /^(.*?); retrying in (\d+) s\b/.exec(reason);
+  const cause = retry ? retry[1]! : reason;
+  const parts = [...(cause ? [`after ${describeEnd(cause)}`] : []), ...(retry ? [`retry in ${retry[2]} s`] : [])];
+  return `--- attempt ${attempt}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** The line `--follow` ends with: `--- SUCCEEDED`, `--- FAILED (exit code 3)`, `--- CANCELLED by alice`. */
+export function finalStateLine(job: ApiJob): string {
+  const reason = job.reason ?? '';
+  if (job.state === 'SUCCEEDED') return '--- SUCCEEDED';
+  if (job.state === 'CANCELLED' && reason.startsWith('cancelled by ')) return `--- CANCELLED ${reason.slice('cancelled '.length)}`;
+  return `--- ${job.state}${reason ? ` (${describeEnd(reason)})` : ''}`;
 }
 
 function attemptEnded(job: ApiJob, attempt: number): boolean {

@@ -31,6 +31,7 @@ function responseOf(message: IncomingMessage, body: Buffer): HttpResponse {
     // The body is already read in full: nothing to cancel.
     body: { cancel: async () => undefined },
     text: async () => body.toString('utf8'),
+    arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
   };
 }
 

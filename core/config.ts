@@ -10,13 +10,14 @@ import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './uploads/workdir-li
  * RUNPLANE_JOBS_TABLE, RUNPLANE_EVENTS_TABLE, RUNPLANE_AUDIT_TABLE  physical table names
  * RUNPLANE_QUEUES        JSON array of RuntimeQueue: [{"pool","url","deadLetterUrl",...settings}]
  * RUNPLANE_DYNAMODB_ENDPOINT, RUNPLANE_SQS_ENDPOINT, RUNPLANE_S3_ENDPOINT  emulator endpoints (local only)
- * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts and work directory archives
+ * RUNPLANE_ARTIFACTS_BUCKET  S3 bucket for artifacts, work directory archives and log archives (`logs/`)
  * RUNPLANE_WORKDIR_MAX_BYTES, RUNPLANE_WORKDIR_MAX_FILES, RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES
  *                        work directory limits (defaults in core/uploads/workdir-limits.ts)
  * RUNPLANE_EMULATOR_ACCESS_KEY_ID  access key id for the emulator endpoints (local only: DynamoDB
  *                        Local keeps one database per access key id, so this key is the way in)
  * RUNPLANE_DISPATCH_KEY  HMAC key (base64url, at least 32 bytes) with which submits sign a job's
  *                        spec and workers check it before running the job (specs/09-local-platform.md)
+ * RUNPLANE_EVENT_RETENTION_DAYS  days output events stay in the events table (their TTL); none: forever
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
@@ -81,6 +82,7 @@ const envSchema = z.object({
   RUNPLANE_WORKDIR_MAX_UNPACKED_BYTES: z.coerce.number().int().positive().default(DEFAULT_WORKDIR_LIMITS.maxUnpackedBytes),
   RUNPLANE_EMULATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Za-z0-9]{1,128}$/).optional(),
   RUNPLANE_DISPATCH_KEY: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, 'must be base64url, at least 32 bytes').optional(),
+  RUNPLANE_EVENT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -142,6 +144,8 @@ export interface RuntimeConfig {
   readonly emulatorCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Signs job specs at submit and verifies them before a worker runs one (core/jobs/dispatch-signature.ts). */
   readonly dispatchKey?: string;
+  /** Days events stay in the events table before DynamoDB's TTL removes them (the log archive keeps them). */
+  readonly eventRetentionDays?: number;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
@@ -191,6 +195,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     },
     ...(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID ? { emulatorCredentials: emulatorCredentials(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID) } : {}),
     ...(e.RUNPLANE_DISPATCH_KEY ? { dispatchKey: e.RUNPLANE_DISPATCH_KEY } : {}),
+    ...(e.RUNPLANE_EVENT_RETENTION_DAYS !== undefined ? { eventRetentionDays: e.RUNPLANE_EVENT_RETENTION_DAYS } : {}),
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -223,6 +228,7 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
       : {}),
     ...(config.emulatorCredentials ? { RUNPLANE_EMULATOR_ACCESS_KEY_ID: config.emulatorCredentials.accessKeyId } : {}),
     ...(config.dispatchKey ? { RUNPLANE_DISPATCH_KEY: config.dispatchKey } : {}),
+    ...(config.eventRetentionDays !== undefined ? { RUNPLANE_EVENT_RETENTION_DAYS: String(config.eventRetentionDays) } : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

@@ -85,3 +85,11 @@ export class IdempotencyKeyReusedError extends DomainError {
     super('this Idempotency-Key was already used with a different request body', { jobId: existingJobId });
   }
 }
+
+/** A download of an attempt's log archive before there is one (the attempt is still running, or archiving failed). */
+export class LogNotArchivedError extends DomainError {
+  readonly code = 'LOG_NOT_ARCHIVED';
+  constructor(readonly jobId: string, readonly attempt: number) {
+    super(`attempt ${attempt} of job ${jobId} has no log archive yet; it is written when the attempt ends`, { jobId, attempt });
+  }
+}

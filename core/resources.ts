@@ -138,3 +138,6 @@ export function deadLetterQueueName(prefix: string, pool: string): string {
 
 /** Pool names are part of queue names: SQS allows 80 characters of [A-Za-z0-9_-]. */
 export const POOL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
+/** Days output events stay in the events table (their TTL) unless the stack says otherwise; the log archive keeps them after. */
+export const DEFAULT_EVENT_RETENTION_DAYS = 30;

@@ -1,4 +1,5 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
+import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
 import { createApiHandler, json, pathParameter, queryParameters } from '../core/http/api-handler.ts';
 
 export function createListJobEventsHandler(dependencies: () => Promise<ApiDependencies>) {
@@ -8,4 +9,4 @@ export function createListJobEventsHandler(dependencies: () => Promise<ApiDepend
   });
 }
 
-export const handler = createListJobEventsHandler(() => apiDependenciesFromEnvironment());
+export const handler = createListJobEventsHandler(() => apiDependenciesFromEnvironment(logArchiveDependencies));

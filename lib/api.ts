@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { ROUTES, type RouteDefinition, type RouteName } from '../lambdas/routes.ts';
 import {
@@ -34,6 +35,8 @@ export interface RouteAccess {
   readonly objects?: readonly ObjectsGrant[];
   /** sqs:SendMessage on every pool queue. */
   readonly enqueue?: boolean;
+  /** s3:GetObject on the log archive (reads of archived attempts, presigned downloads). */
+  readonly readLogArchive?: boolean;
 }
 
 /**
@@ -51,8 +54,8 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
   listJobs: { jobs: ['get', 'query'] },
-  listJobEvents: { jobs: ['get'], events: 'query' },
-  getJobLogs: { jobs: ['get'], events: 'query' },
+  listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
+  getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
   listWorkers: { jobs: ['get', 'query'] },
   createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
   // The revoked key is read back (GetItem) after its transaction.
@@ -202,6 +205,13 @@ export class RunplaneApi extends Construct {
       for (const grant of access.objects ?? []) grantObjects(fn, data.artifacts, OBJECT_GRANTS[grant]);
       if (access.objects?.length) acknowledgeObjectPrefixes(fn, data.artifacts);
       if (access.enqueue) fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
+      if (access.readLogArchive) {
+        fn.allow(['s3:GetObject'], [data.artifacts.arnForObjects(`${LOG_ARCHIVE_PREFIX}*`)]);
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.artifacts.node.defaultChild as CfnResource)}.Arn>/${LOG_ARCHIVE_PREFIX}*]`,
+          reason: 'Log archives are keyed by job id and attempt, known only at run time; the grant covers the log archive prefix of the artifacts bucket only.',
+        });
+      }
 
       const integration = new HttpLambdaIntegration(`${route.name}Integration`, fn.function, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,

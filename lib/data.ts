@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName, type KeySchema, type TableDefinition } from '../core/resources.ts';
 
 export interface RunplaneDataProps {
@@ -11,6 +12,8 @@ export interface RunplaneDataProps {
   readonly protectData?: boolean;
   /** Days after which artifacts expire. Default 90. */
   readonly artifactRetentionDays?: number;
+  /** Lifecycle of the log archive (LOG_ARCHIVE_PREFIX of the artifacts bucket). */
+  readonly logArchive?: { readonly transitionDays?: number; readonly expirationDays?: number };
 }
 
 const attribute = (key: KeySchema): dynamodb.Attribute => ({
@@ -86,6 +89,15 @@ export class RunplaneData extends Construct {
       lifecycleRules: [
         // Artifacts live as long as the job records that point at them are useful.
         { expiration: Duration.days(retentionDays) },
+        // Logs are read less as they age: Standard-IA after a month, gone after a year (settings).
+        {
+          id: 'LogArchive',
+          prefix: LOG_ARCHIVE_PREFIX,
+          transitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(props.logArchive?.transitionDays ?? 30) },
+          ],
+          expiration: Duration.days(props.logArchive?.expirationDays ?? 365),
+        },
         // A worker killed mid-upload leaves parts that are billed until aborted.
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

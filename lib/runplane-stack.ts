@@ -6,6 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import type { RuntimeQueue } from '../core/config.ts';
 import { WORKER_POOLS, poolQueueDefinition, type WorkerPool } from '../core/pools.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS } from '../core/resources.ts';
 import type { RouteDefinition, RouteName } from '../lambdas/routes.ts';
 import { RunplaneAlarms } from './alarms.ts';
 import { RunplaneApi, type ApiThrottle } from './api.ts';
@@ -16,7 +17,7 @@ import { REPO_ROOT } from './paths.ts';
 import { RunplaneQueues, type PoolQueue } from './queues.ts';
 import { RunplaneReliability, type ReliabilityEntries } from './reliability.ts';
 import { WorkerScaler } from './scaler.ts';
-import type { OidcSettings } from './settings.ts';
+import type { LogRetentionSettings, OidcSettings } from './settings.ts';
 import { RunplaneWorkers } from './workers.ts';
 
 export interface RunplaneStackProps extends StackProps {
@@ -52,6 +53,8 @@ export interface RunplaneStackProps extends StackProps {
   readonly routes?: readonly RouteDefinition[];
   /** Default: the reliability handlers that exist among RELIABILITY_ENTRIES. */
   readonly reliability?: ReliabilityEntries;
+  /** Events' TTL and the log archive's lifecycle. Default: lib/settings.ts's defaults (30 days; 30 days to IA, 365 to expiry). */
+  readonly logRetention?: Partial<LogRetentionSettings>;
 }
 
 /** Feature flags that change what is synthesized, set on the stack so tests and the CLI agree. */
@@ -122,7 +125,15 @@ export class RunplaneStack extends Stack {
     const protectData = props.protectData ?? true;
     const logRemovalPolicy = protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    this.data = new RunplaneData(this, 'Data', { prefix: this.prefix, protectData });
+    const logRetention = props.logRetention ?? {};
+    this.data = new RunplaneData(this, 'Data', {
+      prefix: this.prefix,
+      protectData,
+      logArchive: {
+        ...(logRetention.archiveTransitionDays !== undefined ? { transitionDays: logRetention.archiveTransitionDays } : {}),
+        ...(logRetention.archiveExpirationDays !== undefined ? { expirationDays: logRetention.archiveExpirationDays } : {}),
+      },
+    });
     this.queues = new RunplaneQueues(this, 'Queues', { prefix: this.prefix, definitions: pools.map(poolQueueDefinition) });
 
     // Exactly the variables core/config.ts reads.
@@ -143,6 +154,7 @@ export class RunplaneStack extends Stack {
         ),
       ),
       RUNPLANE_ARTIFACTS_BUCKET: this.data.artifacts.bucketName,
+      RUNPLANE_EVENT_RETENTION_DAYS: String(logRetention.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS),
     });
     const handlerEnvironment = runtimeEnvironment(this.queues.pools);
 

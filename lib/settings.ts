@@ -1,6 +1,7 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
 import { DEFAULT_JWT_ISSUER } from '../core/auth/signing-key.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS } from '../core/resources.ts';
 
 /**
  * Deployment settings, from CDK context (`cdk.json` or `-c key=value`). Values given on the command
@@ -17,6 +18,10 @@ import { DEFAULT_JWT_ISSUER } from '../core/auth/signing-key.ts';
  *   runplane:oidcAudience
  *   runplane:groupsClaim        claim (or dotted path) holding an OIDC token's groups (default "groups")
  *   runplane:roleClaim          claim (or dotted path) holding its Runplane role (default "role")
+ *   runplane:eventRetentionDays days job events stay in DynamoDB (their TTL; default 30); the log
+ *                               archive in S3 serves them after that
+ *   runplane:logArchiveTransitionDays  days before log archives move to S3 Standard-IA (default 30, at least 30)
+ *   runplane:logArchiveExpirationDays  days before log archives are deleted (default 365)
  *   runplane:maxTokenLifetimeSeconds  longest lifetime (exp - iat) of a JWT the API accepts
  *                               (default 86400, 24 h; at most 30 days)
  */
@@ -34,6 +39,7 @@ const origins = z
   .pipe(z.array(z.url({ protocol: /^https?$/ }).refine((o) => !o.endsWith('/'), 'must be an origin, without a trailing "/"')));
 
 const claim = z.string().min(1).max(256);
+const days = z.coerce.number().int().positive().max(36_500);
 
 export const settingsSchema = z.object({
   'runplane:stackName': z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/).default('runplane'),
@@ -48,8 +54,19 @@ export const settingsSchema = z.object({
   'runplane:oidcAudience': z.string().min(1).max(512).optional(),
   'runplane:groupsClaim': claim.optional(),
   'runplane:roleClaim': claim.optional(),
+  'runplane:eventRetentionDays': days.default(DEFAULT_EVENT_RETENTION_DAYS),
+  // S3 refuses a transition to Standard-IA before 30 days.
+  'runplane:logArchiveTransitionDays': days.min(30).default(30),
+  'runplane:logArchiveExpirationDays': days.default(365),
   'runplane:maxTokenLifetimeSeconds': z.coerce.number().int().min(60).max(30 * 24 * 3600).optional(),
 });
+
+/** How long output is kept: events in DynamoDB, then the log archive in S3. */
+export interface LogRetentionSettings {
+  readonly eventRetentionDays: number;
+  readonly archiveTransitionDays: number;
+  readonly archiveExpirationDays: number;
+}
 
 export interface OidcSettings {
   readonly jwksUrl: string;
@@ -69,6 +86,7 @@ export interface AppSettings {
   readonly workerImage?: string;
   /** An external OIDC issuer whose tokens the API accepts besides API keys and its own tokens. */
   readonly oidc?: OidcSettings;
+  readonly logRetention: LogRetentionSettings;
   /** Longest JWT lifetime the API accepts; absent: core/config.ts's default (24 h). */
   readonly maxTokenLifetimeSeconds?: number;
 }
@@ -93,6 +111,12 @@ export function readSettings(node: Node): AppSettings {
   if (given.length === 0 && (s['runplane:groupsClaim'] !== undefined || s['runplane:roleClaim'] !== undefined)) {
     throw new Error('invalid Runplane deployment settings: runplane:groupsClaim and runplane:roleClaim only apply to OIDC tokens; set runplane:oidcJwksUrl, runplane:oidcIssuer and runplane:oidcAudience');
   }
+  if (s['runplane:logArchiveExpirationDays'] <= s['runplane:logArchiveTransitionDays']) {
+    throw new Error('invalid Runplane deployment settings: runplane:logArchiveExpirationDays must be after runplane:logArchiveTransitionDays');
+  }
+  if (s['runplane:logArchiveExpirationDays'] < s['runplane:eventRetentionDays']) {
+    throw new Error('invalid Runplane deployment settings: runplane:logArchiveExpirationDays must not be before runplane:eventRetentionDays (logs would vanish while their events exist)');
+  }
   if (s['runplane:oidcIssuer'] === DEFAULT_JWT_ISSUER) {
     throw new Error(`invalid Runplane deployment settings: runplane:oidcIssuer must differ from the deployment's own issuer "${DEFAULT_JWT_ISSUER}"`);
   }
@@ -102,6 +126,11 @@ export function readSettings(node: Node): AppSettings {
     protectData: s['runplane:protectData'],
     deployWorkers: s['runplane:deployWorkers'],
     containerInsights: s['runplane:containerInsights'],
+    logRetention: {
+      eventRetentionDays: s['runplane:eventRetentionDays'],
+      archiveTransitionDays: s['runplane:logArchiveTransitionDays'],
+      archiveExpirationDays: s['runplane:logArchiveExpirationDays'],
+    },
     ...(s['runplane:workerImage'] ? { workerImage: s['runplane:workerImage'] } : {}),
     ...(s['runplane:maxTokenLifetimeSeconds'] !== undefined ? { maxTokenLifetimeSeconds: s['runplane:maxTokenLifetimeSeconds'] } : {}),
     ...(s['runplane:oidcJwksUrl'] && s['runplane:oidcIssuer'] && s['runplane:oidcAudience']

@@ -159,3 +159,9 @@ export async function deleteQueues(sqs: SQSClient, queues: readonly EnsuredQueue
     queues.flatMap((q) => [q.url, q.deadLetterUrl]).map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined)),
   );
 }
+
+/** The local artifacts bucket (log archives, artifacts): fauxqs serves S3 on its SQS port. */
+export function localArtifactsBucket(prefix: string): string {
+  return `${prefix}-artifacts`.toLowerCase();
+}
+

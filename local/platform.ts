@@ -26,16 +26,17 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
 import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
 import { createSqsClient } from '../core/aws/sqs-client.ts';
+import { createS3Client } from '../core/aws/s3-client.ts';
+import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
 import type { RuntimeConfig } from '../core/config.ts';
-import { DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE, AUDIT_TABLE, tableName, type QueueDefinition } from '../core/resources.ts';
 import { createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice, type JobRuntime, type RuntimeIsolation } from '../core/runtime/job-runtime.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
 import { ROUTES } from '../lambdas/routes.ts';
-import { ensureBucket, ensureQueues, ensureTables } from './bootstrap.ts';
-import { createS3Client } from '../core/aws/s3-client.ts';
+import { ensureBucket, ensureQueues, ensureTables, localArtifactsBucket } from './bootstrap.ts';
 import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
@@ -177,7 +178,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await ensureTables(dynamoClient, prefix);
     const queues = await ensureQueues(sqs, prefix, queueDefinitions);
     // fauxqs serves S3 on the SQS port; it keeps objects in memory, like its messages.
-    const artifactsBucket = `${prefix}-artifacts`;
+    const artifactsBucket = localArtifactsBucket(prefix);
     await ensureBucket(createS3Client({ endpoint: fauxqs.address, region }), artifactsBucket);
     // First start: a signing key and an admin key under <dataDir>/auth (0600). Every start: the
     // admin key's item exists in the table (an in-memory or wiped database loses it).
@@ -212,6 +213,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.address, s3: fauxqs.address },
       artifactsBucket,
       ...secrets,
+      eventRetentionDays: DEFAULT_EVENT_RETENTION_DAYS,
       region,
       auth: {
         jwt: { issuer: signingKey.issuer, audience: signingKey.audience, publicKeys: [publicJwk(signingKey)] },
@@ -222,6 +224,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const apiDependencies = createApiDependencies(config, {
       queue: createJobQueue(config),
       jobFiles: createJobFilesParts,
+      ...logArchiveDependencies(config),
       ...(options.artifactUrlSeconds !== undefined ? { artifactUrlSeconds: options.artifactUrlSeconds } : {}),
     });
     const workerDeps = createWorkerDependencies(config);

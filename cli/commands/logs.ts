@@ -5,6 +5,7 @@
  * per line.
  */
 import type { Command } from 'commander';
+import { outputEventBytes } from '../../core/events/event.ts';
 import type { JobEvent, RunplaneClient } from '../api-client.ts';
 import type { RegisterCommand } from '../command-context.ts';
 import { parsePositiveInt } from '../options.ts';
@@ -52,11 +53,11 @@ export const registerLogs: RegisterCommand = (command, context) => {
       if (!json) {
         const { stdout } = output.jobWriters(Boolean(options.raw));
         const logs = await client.getLogs(id, options.attempt);
-        await stdout(logs.text);
+        await stdout(logs.bytes);
         if (!logs.truncated || logs.next === undefined) return;
         // Past the server's response limit the rest comes from the events, from where the text stopped.
         await forEachEvent(client, id, logs.attempt, logs.next, (event) =>
-          event.kind === 'output' ? stdout(event.data) : undefined,
+          event.kind === 'output' ? stdout(outputEventBytes(event)) : undefined,
         );
         return;
       }

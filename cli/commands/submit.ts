@@ -140,7 +140,8 @@ export const registerSubmit: RegisterCommand = (command, context) => {
         });
       }
       if (json) await (options.follow ? output.printJsonLine(final) : output.printJson(final));
-      await output.err(formatFinalStatus(final));
+      // A follow ended with its `---` state line already.
+      if (json || !options.follow) await output.err(formatFinalStatus(final));
       const code = exitCodeForJob(final);
       if (code !== EXIT_OK) throw new ExitWith(code);
     });

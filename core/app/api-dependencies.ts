@@ -7,6 +7,7 @@ import { DynamoDbApiKeyStore } from '../auth/dynamodb-api-key-store.ts';
 import { createJwtVerifier, type JwtVerifier } from '../auth/jwt-verifier.ts';
 import { loadRuntimeConfig, type AuthConfig, type RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
+import type { LogArchiveStore } from '../events/log-archive.ts';
 import type { Authenticator, Logger } from '../http/api-handler.ts';
 import { jsonLogger } from '../http/api-handler.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
@@ -51,6 +52,8 @@ export interface ApiDependencyOptions extends ClientsOptions {
   readonly jobFiles?: JobFilesFactory;
   /** Validity of artifact download URLs (default and maximum 15 minutes; tests shorten it). */
   readonly artifactUrlSeconds?: number;
+  /** Where archived attempts are read (routes that read output; see log-archive-dependencies.ts). */
+  readonly logArchive?: LogArchiveStore;
 }
 
 export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
@@ -68,6 +71,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...(files ? { workdirArchives: files.archives } : {}),
     ...(config.dispatchKey ? { dispatchKey: config.dispatchKey } : {}),
+    ...(options.logArchive ? { logArchive: options.logArchive } : {}),
     ...clock,
     log: (message, fields) => jsonLogger('warn', message, fields),
   });

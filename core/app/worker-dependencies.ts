@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { dispatchRefusal } from '../jobs/dispatch-signature.ts';
+import { logArchiveDependencies } from './log-archive-dependencies.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import type { Job } from '../jobs/job.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
@@ -17,7 +18,12 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   const { dispatchKey } = config;
   return {
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
-    events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
+    events: new DynamoDbEventStore({
+      client: documentClient,
+      tableName: config.tables.events,
+      ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
+    }),
+    ...logArchiveDependencies(config),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),

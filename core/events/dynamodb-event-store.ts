@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRawSync } from 'node:zlib';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dependencyFailure } from '../aws/errors.ts';
 import { DependencyError } from '../errors.ts';
@@ -11,6 +13,35 @@ export const BATCH_WRITE_MAX_ITEMS = 25;
 
 const DEPENDENCY = 'event store';
 
+const deflateRawAsync = promisify(deflateRaw);
+
+/** Output of at least this many bytes is stored compressed when that saves at least a tenth. */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/**
+ * Write units are per KB of item, so output is stored deflated (`z`, binary, instead of `data`)
+ * when that is worth it: job logs compress 3 to 10 times. Deterministic (same bytes, same level),
+ * so a retried put still writes the same item.
+ */
+async function compressOutput(item: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (item.kind !== 'output' || typeof item.data !== 'string') return item;
+  const size = Buffer.byteLength(item.data, 'utf8');
+  if (size < COMPRESS_MIN_BYTES) return item;
+  const raw = Buffer.from(item.data, item.encoding === 'base64' ? 'base64' : 'utf8');
+  const z = await deflateRawAsync(raw, { level: 6 });
+  if (z.length > size * 0.9) return item;
+  const { data: _data, ...rest } = item;
+  return { ...rest, z: new Uint8Array(z.buffer, z.byteOffset, z.length) };
+}
+
+/** Inverse of compressOutput. */
+function decompressOutput(item: Record<string, unknown>): Record<string, unknown> {
+  if (!(item.z instanceof Uint8Array)) return item;
+  const bytes = inflateRawSync(item.z);
+  const { z: _z, ...rest } = item;
+  return { ...rest, data: bytes.toString(item.encoding === 'base64' ? 'base64' : 'utf8') };
+}
+
 export interface DynamoDbEventStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
@@ -22,6 +53,8 @@ export interface DynamoDbEventStoreOptions {
   readonly maxTries?: number;
   /** Jitter source in [0, 1); Math.random by default. */
   readonly random?: () => number;
+  /** Store output of 1 KiB or more deflated (`z`) when that pays; default true. */
+  readonly compressOutput?: boolean;
 }
 
 const BACKOFF_BASE_MS = 50;
@@ -63,6 +96,7 @@ export class DynamoDbEventStore implements EventStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxTries: number;
   private readonly random: () => number;
+  private readonly compress: boolean;
 
   constructor(options: DynamoDbEventStoreOptions) {
     this.client = options.client;
@@ -75,6 +109,7 @@ export class DynamoDbEventStore implements EventStore {
     this.maxTries = options.maxTries ?? 8;
     if (!Number.isInteger(this.maxTries) || this.maxTries < 1) throw new RangeError('maxTries must be a positive integer');
     this.random = options.random ?? Math.random;
+    this.compress = options.compressOutput ?? true;
   }
 
   async append(events: readonly JobEvent[]): Promise<void> {
@@ -82,9 +117,11 @@ export class DynamoDbEventStore implements EventStore {
     // second put would.
     const byKey = new Map<string, Record<string, unknown>>();
     for (const event of events) {
-      const item = eventToItem(event, this.expiresAt(event));
-      // Checked before anything is sent, so an oversized event never leaves half a batch stored.
-      assertWithinItemLimit(item, `event ${event.jobId}#${event.attempt}/${event.seq}`);
+      const plain = eventToItem(event, this.expiresAt(event));
+      // Checked uncompressed (the contract every store shares), before anything is sent, so an
+      // oversized event never leaves half a batch stored.
+      assertWithinItemLimit(plain, `event ${event.jobId}#${event.attempt}/${event.seq}`);
+      const item = this.compress ? await compressOutput(plain) : plain;
       byKey.set(`${String(item.pk)}/${event.seq}`, item);
     }
     const items = [...byKey.values()];
@@ -115,7 +152,7 @@ export class DynamoDbEventStore implements EventStore {
     } catch (err) {
       throw dependencyFailure(DEPENDENCY, err);
     }
-    return contiguousPage((out.Items ?? []).map(itemToEvent), afterSeq, out.LastEvaluatedKey !== undefined);
+    return contiguousPage((out.Items ?? []).map((item) => itemToEvent(decompressOutput(item))), afterSeq, out.LastEvaluatedKey !== undefined);
   }
 
   private expiresAt(event: JobEvent): number | undefined {

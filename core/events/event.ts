@@ -19,8 +19,14 @@ interface EventBase {
 export interface OutputEvent extends EventBase {
   readonly kind: 'output';
   readonly stream: OutputStream;
-  /** UTF-8 text; concatenating `data` in seq order (per stream) reproduces what the process wrote. */
+  /**
+   * The bytes the process wrote: UTF-8 text, or with `encoding: 'base64'` bytes that are not valid
+   * UTF-8, base64-encoded. Concatenating the decoded `data` in seq order (per stream) reproduces
+   * exactly what the process wrote.
+   */
   readonly data: string;
+  /** Absent for text (the usual case). */
+  readonly encoding?: 'base64';
 }
 
 export interface LifecycleEvent extends EventBase {
@@ -30,3 +36,8 @@ export interface LifecycleEvent extends EventBase {
 }
 
 export type JobEvent = OutputEvent | LifecycleEvent;
+
+/** The bytes an output event holds. */
+export function outputEventBytes(event: OutputEvent): Buffer {
+  return Buffer.from(event.data, event.encoding === 'base64' ? 'base64' : 'utf8');
+}

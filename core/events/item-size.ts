@@ -113,7 +113,9 @@ export function eventPartitionKey(jobId: string, attempt: number): string {
 export function eventToItem(event: JobEvent, expiresAt?: number): Record<string, unknown> {
   const base = { pk: eventPartitionKey(event.jobId, event.attempt), seq: event.seq, kind: event.kind, ts: event.ts };
   const body =
-    event.kind === 'output' ? { stream: event.stream, data: event.data } : { name: event.name, details: event.details };
+    event.kind === 'output'
+      ? { stream: event.stream, data: event.data, ...(event.encoding ? { encoding: event.encoding } : {}) }
+      : { name: event.name, details: event.details };
   return { ...base, ...body, ...(expiresAt === undefined ? {} : { expiresAt }) };
 }
 
@@ -125,7 +127,13 @@ export function itemToEvent(item: Record<string, unknown>): JobEvent {
   const attempt = Number(pk.slice(hash + 1));
   const common = { jobId, attempt, seq: Number(item.seq), ts: String(item.ts) };
   if (item.kind === 'output') {
-    return { ...common, kind: 'output', stream: item.stream as OutputStream, data: String(item.data ?? '') };
+    return {
+      ...common,
+      kind: 'output',
+      stream: item.stream as OutputStream,
+      data: String(item.data ?? ''),
+      ...(item.encoding === 'base64' ? { encoding: 'base64' as const } : {}),
+    };
   }
   return {
     ...common,
@@ -148,8 +156,11 @@ export function itemToEvent(item: Record<string, unknown>): JobEvent {
  *   stream    6 + 6                        12
  *   data      4 + N                         4
  *   expiresAt 9 + (6 + 1)                  16   → 111 + N
+ *
+ * A binary event (`encoding: 'base64'`) also carries `encoding` = 8 + 6 bytes: 409,475 base64
+ * characters, so 307,104 raw bytes (whole 4-character groups).
  */
-export function maxOutputDataBytes(jobIdBytes: number = MAX_JOB_ID_BYTES): number {
+export function maxOutputDataBytes(jobIdBytes: number = MAX_JOB_ID_BYTES, encoding?: 'base64'): number {
   const worstCase = eventToItem(
     {
       jobId: 'J'.repeat(Math.max(jobIdBytes, MAX_JOB_ID_BYTES)),
@@ -159,6 +170,7 @@ export function maxOutputDataBytes(jobIdBytes: number = MAX_JOB_ID_BYTES): numbe
       kind: 'output',
       stream: 'stdout',
       data: '',
+      ...(encoding ? { encoding } : {}),
     },
     MAX_EXPIRES_AT,
   );

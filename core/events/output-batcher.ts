@@ -1,17 +1,19 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { JobEvent, OutputStream } from './event.ts';
 import { OUTPUT_STREAMS } from './event.ts';
 import { assertWithinItemLimit, dynamoItemSizeBytes, eventToItem, ISO_TIMESTAMP_LENGTH, MAX_ATTEMPT, MAX_EXPIRES_AT, maxOutputDataBytes } from './item-size.ts';
 import type { EventSink } from './store.ts';
+import { splitUtf8 } from './utf8-segments.ts';
 
 /*
  * OutputBatcher: turns a job's stdout/stderr bytes and lifecycle records into job events and
  * writes them to an EventSink (the event store) in order, without ever losing or repeating one.
  *
  * Events
- * - Each stream is decoded by its own StringDecoder, so a multi-byte character split across two
- *   reads is joined, not mangled. Concatenating the `data` of output events in seq order gives back
- *   exactly what the process wrote (as UTF-8 text; invalid bytes become U+FFFD).
+ * - Each stream's bytes are split into valid UTF-8 (text events) and bytes that are not UTF-8
+ *   (binary events: `encoding: 'base64'`), only ever between UTF-8 sequences: a character split
+ *   across two reads is joined (its first bytes wait in a per-stream carry), so valid text stays
+ *   text. Concatenating the decoded `data` of output events in seq order gives back exactly the
+ *   bytes the process wrote, whatever they were.
  * - One seq sequence per attempt (from `firstSeq`, default 1) across both streams and lifecycle
  *   events, assigned when an event is opened: contiguous, no gaps, no duplicates, retries included.
  * - Consecutive output of one stream is coalesced into one event while it fits in
@@ -42,7 +44,7 @@ import type { EventSink } from './store.ts';
  *   Output is slowed, never discarded.
  *
  * Shutdown
- * - close() decodes any trailing partial character, stops the timer and resolves only when every
+ * - close() writes any trailing incomplete sequence (as binary), stops the timer and resolves only when every
  *   event is stored: a job is never reported finished before its output is. It rejects with
  *   OutputAbortedError if abort() is called first.
  * - abort() is for a worker that lost its lease (a newer attempt owns the job): it stops all
@@ -137,6 +139,8 @@ interface OpenOutput {
   lineStart: number;
   /** When the character at `lineStart` was received; undefined while `data` ends with the newline. */
   lineStartTs: string | undefined;
+  /** A binary event's bytes (`data` stays empty until sealed); null for text. */
+  readonly binary: Buffer[] | null;
 }
 
 interface FlushWaiter {
@@ -156,10 +160,10 @@ export class OutputBatcher {
   private readonly retryDelayMs: (attempt: number) => number;
   private readonly onWriteError: ((error: unknown, failures: number) => void) | undefined;
   private readonly maxDataBytes: number;
-  private readonly decoders: Record<OutputStream, StringDecoder> = {
-    stdout: new StringDecoder('utf8'),
-    stderr: new StringDecoder('utf8'),
-  };
+  /** Largest base64 `data` of a binary event (it also carries `encoding`). */
+  private readonly maxBinaryDataChars: number;
+  /** Per stream, the first bytes of a UTF-8 sequence the next read may complete. */
+  private readonly carry: Record<OutputStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
 
   private open: OpenOutput | null = null;
   /** Closed events not yet stored, in seq order; the head is what is being written or retried. */
@@ -200,6 +204,7 @@ export class OutputBatcher {
     if (!Number.isInteger(wanted) || wanted < 4) throw new RangeError('maxEventDataBytes must be an integer of at least 4');
     // A character never splits, so an event must hold the longest UTF-8 sequence (4 bytes).
     this.maxDataBytes = Math.min(itemLimit, wanted);
+    this.maxBinaryDataChars = Math.min(maxOutputDataBytes(utf8Bytes(jobId), 'base64'), wanted);
     this.nextSeq = firstSeq;
     this.stored = firstSeq - 1;
   }
@@ -227,8 +232,18 @@ export class OutputBatcher {
   write(stream: OutputStream, chunk: Buffer | string): boolean {
     if (this.aborted) return true;
     if (this.closing) throw new Error('OutputBatcher.write() after close()');
-    const text = this.decoders[stream].write(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
-    if (text.length > 0) this.appendOutput(stream, text, this.clock().toISOString());
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const held = this.carry[stream];
+    const { segments, carry } = splitUtf8(held.length > 0 ? Buffer.concat([held, bytes]) : bytes);
+    // A copy: the carry must not pin the whole read buffer.
+    this.carry[stream] = Buffer.from(carry);
+    if (segments.length > 0) {
+      const ts = this.clock().toISOString();
+      for (const segment of segments) {
+        if ('text' in segment) this.appendOutput(stream, segment.text, ts);
+        else this.appendBinary(stream, segment.binary, ts);
+      }
+    }
     return this.checkHighWater();
   }
 
@@ -281,8 +296,10 @@ export class OutputBatcher {
     this.closing = Promise.resolve();
     const ts = this.clock().toISOString();
     for (const stream of OUTPUT_STREAMS) {
-      const rest = this.decoders[stream].end();
-      if (rest.length > 0) this.appendOutput(stream, rest, ts);
+      // A sequence the stream never completed is not text: kept as the bytes it was.
+      const rest = this.carry[stream];
+      this.carry[stream] = Buffer.alloc(0);
+      if (rest.length > 0) this.appendBinary(stream, rest, ts);
     }
     this.clearFlushTimer();
     this.flushNow();
@@ -315,7 +332,7 @@ export class OutputBatcher {
     let restBytes = utf8Bytes(text);
     this.pendingBytes += restBytes;
     while (rest.length > 0) {
-      const open = this.open && this.open.stream === stream ? this.open : this.openOutput(stream, ts);
+      const open = this.open && this.open.stream === stream && !this.open.binary ? this.open : this.openOutput(stream, ts);
       if (open.bytes + restBytes <= open.capacity) {
         this.extend(open, rest, restBytes, ts);
         return;
@@ -354,6 +371,20 @@ export class OutputBatcher {
     }
   }
 
+  /** Bytes that are not UTF-8: binary events of the stream, filled to capacity (no lines to respect). */
+  private appendBinary(stream: OutputStream, bytes: Buffer, ts: string): void {
+    this.pendingBytes += bytes.length;
+    let offset = 0;
+    while (offset < bytes.length) {
+      const open = this.open && this.open.stream === stream && this.open.binary ? this.open : this.openOutput(stream, ts, true);
+      const take = Math.min(open.capacity - open.bytes, bytes.length - offset);
+      open.binary!.push(bytes.subarray(offset, offset + take));
+      open.bytes += take;
+      offset += take;
+      if (open.bytes >= open.capacity) this.sealOpen();
+    }
+  }
+
   private extend(open: OpenOutput, text: string, bytes: number, ts: string): void {
     if (text.length === 0) return;
     if (open.lineStart === open.data.length) open.lineStartTs = ts;
@@ -367,11 +398,25 @@ export class OutputBatcher {
   }
 
   /** Closes the open event (if any) and opens a new, empty one with the next seq. */
-  private openOutput(stream: OutputStream, ts: string): OpenOutput {
+  private openOutput(stream: OutputStream, ts: string, binary = false): OpenOutput {
     this.sealOpen();
     // A timestamp longer than 24 characters (a year past 9999) takes its extra bytes from `data`.
-    const capacity = this.maxDataBytes - Math.max(0, ts.length - ISO_TIMESTAMP_LENGTH);
-    const open: OpenOutput = { seq: this.nextSeq++, stream, ts, capacity, data: '', bytes: 0, lineStart: -1, lineStartTs: undefined };
+    const tsExtra = Math.max(0, ts.length - ISO_TIMESTAMP_LENGTH);
+    // Binary capacity is in raw bytes: whole 3-byte groups, 4 base64 characters each.
+    const capacity = binary
+      ? Math.max(3, Math.floor((this.maxBinaryDataChars - tsExtra) / 4) * 3)
+      : this.maxDataBytes - tsExtra;
+    const open: OpenOutput = {
+      seq: this.nextSeq++,
+      stream,
+      ts,
+      capacity,
+      data: '',
+      bytes: 0,
+      lineStart: -1,
+      lineStartTs: undefined,
+      binary: binary ? [] : null,
+    };
     this.open = open;
     this.armFlushTimer();
     return open;
@@ -388,7 +433,7 @@ export class OutputBatcher {
       ts: open.ts,
       kind: 'output',
       stream: open.stream,
-      data: open.data,
+      ...(open.binary ? { data: Buffer.concat(open.binary).toString('base64'), encoding: 'base64' as const } : { data: open.data }),
     };
     this.sealed.push({ event, bytes: open.bytes });
     this.afterSeal();

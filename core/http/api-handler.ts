@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -44,6 +45,25 @@ export function text(statusCode: number, body: string, headers: Record<string, s
     statusCode,
     headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers },
     body,
+  };
+}
+
+/**
+ * Exact bytes: `text/plain` when they are UTF-8 (readable in a browser), otherwise
+ * `application/octet-stream` sent base64 with isBase64Encoded, which API Gateway (and the local
+ * adapter) decode back to the raw bytes.
+ */
+export function bytes(statusCode: number, body: Buffer, headers: Record<string, string> = {}): ApiResult {
+  const utf8 = isUtf8(body);
+  return {
+    statusCode,
+    headers: {
+      'content-type': utf8 ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+      'cache-control': 'no-store',
+      ...headers,
+    },
+    body: body.toString(utf8 ? 'utf8' : 'base64'),
+    ...(utf8 ? {} : { isBase64Encoded: true }),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   LeaseLostError,
   NotCancellableError,
 } from '../errors.ts';
+import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { AttemptRecord, Job, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
@@ -217,7 +218,7 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':to': to,
@@ -226,6 +227,7 @@ export class DynamoDbJobStore implements JobStore {
           ':reason': reason,
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
+          ...outputArchiveValue(request),
         },
       }, transitionCondition('finish', to, fenceValues(request)));
     } catch (err) {
@@ -243,7 +245,8 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
-          `attempts[${i}].reason = :reason, history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
+          `REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
@@ -253,6 +256,7 @@ export class DynamoDbJobStore implements JobStore {
           ':retryAt': retryAt,
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
+          ...outputArchiveValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
       }, transitionCondition('requeue', 'QUEUED', fenceValues(request)));
@@ -520,3 +524,11 @@ function storeFailure(err: unknown): Error {
   return err instanceof DomainError ? err : dependencyFailure('job store', err);
 }
 
+/** The attempt's log archive is recorded in the same write that ends the attempt. */
+function outputArchiveSet(i: number, request: { logArchive?: OutputArchiveRecord }): string {
+  return request.logArchive ? `attempts[${i}].logArchive = :logArchive, ` : '';
+}
+
+function outputArchiveValue(request: { logArchive?: OutputArchiveRecord }): Record<string, unknown> {
+  return request.logArchive ? { ':logArchive': request.logArchive } : {};
+}

@@ -5,6 +5,7 @@ import type { RuntimeQueue } from '../config.ts';
 import {
   JobNotFoundError,
   JobNotInStateError,
+  LogNotArchivedError,
   NotCancellableError,
   UnknownQueueError,
   ValidationError,
@@ -15,6 +16,9 @@ import { idempotencyGuard } from './idempotency.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
 import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
+import { ArchivedEventReader } from '../events/archived-event-reader.ts';
+import { outputEventBytes } from '../events/event.ts';
+import type { LogArchiveStore, OutputArchiveRecord } from '../events/log-archive.ts';
 import type { EventStore } from '../events/store.ts';
 import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -39,6 +43,8 @@ export interface JobServiceDependencies {
   readonly workdirArchives?: Pick<WorkdirArchiveStore, 'exists'>;
   /** Where set, each submitted job's spec is signed with it, and workers run only signed jobs. */
   readonly dispatchKey?: string;
+  /** Log archives: archived attempts are read from here (their events may have expired). */
+  readonly logArchive?: LogArchiveStore;
 }
 
 export const listJobsQuerySchema = z.strictObject({
@@ -58,7 +64,12 @@ export const listEventsQuerySchema = z.strictObject({
 
 export const logsQuerySchema = z.strictObject({
   attempt: z.coerce.number().int().min(1).max(10_000).optional(),
+  /** `download=1`: a presigned URL of the attempt's gzip log archive instead of the bytes. */
+  download: z.enum(['1', 'true']).optional(),
 });
+
+/** How long a log archive download link works (the issue's bound: at most 15 minutes). */
+export const LOG_DOWNLOAD_URL_SECONDS = 15 * 60;
 
 /** Bounds one `/logs` response: API Gateway allows 10 MB and Lambda 6 MB; past this use `/events`. */
 export const MAX_LOG_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -81,6 +92,8 @@ export class JobService {
   private readonly registry: WorkerRegistry | undefined;
   private readonly workdirArchives: Pick<WorkdirArchiveStore, 'exists'> | undefined;
   private readonly dispatchKey: string | undefined;
+  private readonly logArchive: LogArchiveStore | undefined;
+  private readonly archivedEvents: ArchivedEventReader | undefined;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -93,6 +106,8 @@ export class JobService {
     this.registry = deps.registry;
     this.workdirArchives = deps.workdirArchives;
     this.dispatchKey = deps.dispatchKey;
+    this.logArchive = deps.logArchive;
+    this.archivedEvents = deps.logArchive ? new ArchivedEventReader(deps.logArchive) : undefined;
   }
 
   /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
@@ -285,30 +300,78 @@ export class JobService {
     const q = parseOrThrow(listEventsQuerySchema, query, 'query');
     const job = await this.get(jobId, caller);
     const attempt = q.attempt ?? Math.max(1, job.attempt);
-    const page = await this.events.list({ jobId, attempt, afterSeq: q.after, limit: q.limit });
+    const fromTable = () => this.events.list({ jobId, attempt, afterSeq: q.after, limit: q.limit });
+    const archive = this.archiveOf(job, attempt);
+    const page = archive
+      ? await this.orFromTable(() => this.archivedEvents!.list(archive, { afterSeq: q.after, limit: q.limit }), fromTable, archive)
+      : await fromTable();
     return { jobId, attempt, ...page };
   }
 
-  /** The attempt's output in order, as text; `truncated` when it exceeded MAX_LOG_RESPONSE_BYTES. */
-  async logs(jobId: string, query: unknown, caller: Caller): Promise<{ attempt: number; text: string; truncated: boolean; next: number }> {
+  /**
+   * An archived attempt is read from its archive, whether or not its events are still in the table:
+   * one source per attempt, so a read never mixes a half-expired table with the archive (same
+   * events, same seqs, same bytes either way).
+   */
+  private archiveOf(job: Job, attempt: number): OutputArchiveRecord | undefined {
+    if (!this.archivedEvents) return undefined;
+    return job.attempts.find((a) => a.attempt === attempt)?.logArchive;
+  }
+
+  /**
+   * Reads the archive, or the events table if the archive cannot be read (S3 unavailable; the local
+   * platform's S3 is in memory and forgets archives on restart): while the events have not expired,
+   * the table holds the same events.
+   */
+  private async orFromTable<T>(fromArchive: () => Promise<T>, fromTable: () => Promise<T>, archive: OutputArchiveRecord): Promise<T> {
+    try {
+      return await fromArchive();
+    } catch (err) {
+      this.log('log archive unreadable; reading the events table', { key: archive.key, error: String(err) });
+      return fromTable();
+    }
+  }
+
+  /** A presigned GET of the attempt's gzip log archive, valid LOG_DOWNLOAD_URL_SECONDS. */
+  async logsDownloadUrl(jobId: string, query: unknown, caller: Caller): Promise<string> {
     const q = parseOrThrow(logsQuerySchema, query, 'query');
     const job = await this.get(jobId, caller);
     const attempt = q.attempt ?? Math.max(1, job.attempt);
-    const parts: string[] = [];
+    const archive = this.archiveOf(job, attempt);
+    if (!archive || !this.logArchive) throw new LogNotArchivedError(jobId, attempt);
+    return this.logArchive.downloadUrl(archive.key, LOG_DOWNLOAD_URL_SECONDS, `${jobId}-attempt-${attempt}.log.gz`);
+  }
+
+  /**
+   * The attempt's output in order, both streams, exactly the bytes the process wrote; `truncated`
+   * when it exceeded MAX_LOG_RESPONSE_BYTES (then `next` is where `/events?after=` continues).
+   */
+  async logs(jobId: string, query: unknown, caller: Caller): Promise<{ attempt: number; bytes: Buffer; truncated: boolean; next: number }> {
+    const q = parseOrThrow(logsQuerySchema, query, 'query');
+    const job = await this.get(jobId, caller);
+    const attempt = q.attempt ?? Math.max(1, job.attempt);
+    const archive = this.archiveOf(job, attempt);
+    const fromTable = () => this.logBytesFromTable(jobId, attempt);
+    const read = archive ? await this.orFromTable(() => this.archivedEvents!.readBytes(archive, MAX_LOG_RESPONSE_BYTES), fromTable, archive) : await fromTable();
+    return { attempt, ...read };
+  }
+
+  private async logBytesFromTable(jobId: string, attempt: number): Promise<{ bytes: Buffer; truncated: boolean; next: number }> {
+    const parts: Buffer[] = [];
     let bytes = 0;
     let after = 0;
     for (;;) {
       const page = await this.events.list({ jobId, attempt, afterSeq: after, limit: 1000 });
       for (const event of page.events) {
-        if (event.kind !== 'output') continue;
-        const size = Buffer.byteLength(event.data, 'utf8');
-        if (bytes + size > MAX_LOG_RESPONSE_BYTES) return { attempt, text: parts.join(''), truncated: true, next: after };
-        parts.push(event.data);
-        bytes += size;
+        if (event.kind === 'output') {
+          const data = outputEventBytes(event);
+          if (bytes + data.length > MAX_LOG_RESPONSE_BYTES) return { bytes: Buffer.concat(parts), truncated: true, next: after };
+          parts.push(data);
+          bytes += data.length;
+        }
         after = event.seq;
       }
-      if (page.events.length > 0) after = page.next;
-      if (!page.hasMore) return { attempt, text: parts.join(''), truncated: false, next: after };
+      if (!page.hasMore) return { bytes: Buffer.concat(parts), truncated: false, next: after };
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import * as z from 'zod';
 import { artifactPatternsSchema } from '../artifacts/artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
@@ -113,6 +114,8 @@ export interface AttemptRecord {
   readonly finishedAt?: string;
   readonly exitCode?: number | null;
   readonly reason?: string;
+  /** The attempt's complete output in the log archive, recorded when the attempt ended. */
+  readonly logArchive?: OutputArchiveRecord;
 }
 
 export interface Lease {

@@ -1,3 +1,4 @@
+import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { Job, JobState } from './job.ts';
 
 export interface ListJobsQuery {
@@ -68,6 +69,8 @@ export interface FinishRequest extends AttemptFence {
   readonly to: FinalState;
   readonly exitCode: number | null;
   readonly reason: string;
+  /** The attempt's archived output, recorded on its attempt record in the same write. */
+  readonly logArchive?: OutputArchiveRecord;
 }
 
 export interface RequeueRequest extends AttemptFence {
@@ -75,6 +78,7 @@ export interface RequeueRequest extends AttemptFence {
   readonly reason: string;
   /** End of the retry backoff (ISO), or null for a hand-back that may run at once. */
   readonly retryAt: string | null;
+  readonly logArchive?: OutputArchiveRecord;
 }
 
 /**

@@ -2,12 +2,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobNotFoundError, LeaseLostError } from '../errors.ts';
 import { OutputBatcher } from '../events/output-batcher.ts';
+import type { LogArchiveStore, OutputArchiveRecord } from '../events/log-archive.ts';
 import type { EventStore } from '../events/store.ts';
 import type { Clock } from '../ids.ts';
 import type { Job } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
 import type { JobExit, JobRuntime, RunningJob } from '../runtime/job-runtime.ts';
+import { AttemptLogArchive } from './attempt-log-archive.ts';
 import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
 import { jobEnvironment } from './job-environment.ts';
 import { retryDependency } from '../retry.ts';
@@ -35,7 +37,12 @@ export interface AttemptRunnerOptions {
   readonly onProcessStarted?: ((job: Job, at: Date, pid: number | undefined) => void) | undefined;
   /** Work directories in, artifacts out (core/worker/job-files.ts). */
   readonly jobFiles?: JobFiles | undefined;
+  /** Where each attempt's complete output is archived when it ends (none: events only). */
+  readonly logArchive?: LogArchiveStore | undefined;
 }
+
+/** The attempt's archived output, when there is one, for the write that ends the attempt. */
+type ArchivedOutput = { readonly logArchive?: OutputArchiveRecord };
 
 /** One claimed attempt: the job, its lease, the delivery that brought it, the GPUs it was given. */
 export interface ClaimedAttempt {
@@ -70,8 +77,11 @@ export class AttemptRunner {
     // reaches its own directory, never another's.
     await mkdir(this.o.workRoot, { recursive: true, mode: 0o711 });
     await mkdir(workDir, { recursive: true, mode: 0o700 });
+    const logArchive = this.o.logArchive
+      ? new AttemptLogArchive(this.o.logArchive, job.id, attempt, `${workDir}.log-archive`, this.o.log)
+      : undefined;
     const batcher = new OutputBatcher({
-      sink: this.o.events,
+      sink: logArchive?.sink(this.o.events) ?? this.o.events,
       jobId: job.id,
       attempt,
       clock: this.o.clock,
@@ -144,16 +154,23 @@ export class AttemptRunner {
         return;
       }
       batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: end.outcome.reason });
-      // Output first: a job is never reported finished before every line it printed is stored.
-      // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
+      // Output first: a job is never reported finished before every line it printed is stored
+      // (and archived). The heartbeat keeps the lease alive meanwhile, however slow the stores are.
       await batcher.close();
+      const archived = await logArchive?.upload();
+      const logArchiveRecord: ArchivedOutput = archived ? { logArchive: archived } : {};
       if (end.kind === 'hand-back') {
-        await this.requeue(claim, { exitCode: null, reason: `handed back by ${this.o.workerId} (worker stopping)`, delaySeconds: 0 });
+        await this.requeue(claim, {
+          exitCode: null,
+          reason: `handed back by ${this.o.workerId} (worker stopping)`,
+          delaySeconds: 0,
+          ...logArchiveRecord,
+        });
         this.o.log('info', 'job handed back', { jobId: job.id, attempt });
         return;
       }
       if (end.kind === 'retry') {
-        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds });
+        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, ...logArchiveRecord });
         this.o.log('info', 'job will retry', { jobId: job.id, attempt, delaySeconds: end.delaySeconds });
         return;
       }
@@ -169,6 +186,7 @@ export class AttemptRunner {
             reason: end.outcome.reason,
             now: this.o.clock(),
             actor: this.actor,
+            ...logArchiveRecord,
           }),
         );
       } catch (err) {
@@ -183,6 +201,7 @@ export class AttemptRunner {
       this.o.log('info', 'job finished', { jobId: job.id, attempt, state: end.outcome.state, reason: end.outcome.reason });
     } finally {
       clearInterval(heartbeat);
+      await logArchive?.dispose();
       if (!this.o.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -192,7 +211,7 @@ export class AttemptRunner {
    * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
    * fails, the current delivery is kept and made visible after the same delay instead.
    */
-  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number }) {
+  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number } & ArchivedOutput) {
     const { store, queue } = this.o;
     const { job, leaseId, message } = claim;
     const now = this.o.clock();
@@ -208,6 +227,7 @@ export class AttemptRunner {
           retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
           now,
           actor: this.actor,
+          ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       );
     } catch (err) {
@@ -226,6 +246,7 @@ export class AttemptRunner {
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.o.clock(),
           actor: this.actor,
+          ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       ).catch((e: unknown) => {
         if (!(e instanceof LeaseLostError)) throw e;

@@ -23,10 +23,16 @@ export interface JobEnvironmentInput {
   readonly gpuIndices?: readonly number[];
 }
 
-/** The job's own env wins over the inherited one; Runplane's variables and the GPU pinning win over both. */
+/**
+ * The job's own env wins over the inherited one; Runplane's variables and the GPU pinning win over both.
+ * `PYTHONUNBUFFERED=1` unless the job sets it: Python block-buffers stdout that is not a terminal
+ * (our capture files), so without it a Python job's output would appear in 8 KiB lumps, or not at all
+ * before a crash.
+ */
 export function jobEnvironment(input: JobEnvironmentInput): Record<string, string> {
   return {
     ...input.base,
+    PYTHONUNBUFFERED: '1',
     ...input.jobEnv,
     RUNPLANE_JOB_ID: input.jobId,
     RUNPLANE_ATTEMPT: String(input.attempt),

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { closeSync } from 'node:fs';
+import { OUTPUT_STREAMS } from '../events/event.ts';
+import { createCaptureFiles, tailFile, type CaptureFiles } from './output-capture.ts';
 
 export interface ProcessExit {
   /** Null when the process was killed by a signal or never started. */
@@ -21,34 +23,49 @@ export interface SpawnJobProcessOptions {
   readonly argv: readonly string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
-  /** Receives every chunk in the order read; returning false pauses that stream until `resume` resolves. */
+  /** Receives every chunk in the order read; returning false pauses that stream until `whenWritable` resolves. */
   readonly onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean;
   readonly whenWritable: () => Promise<void>;
-  /** After the main process exits, how long stragglers holding its pipes get before SIGKILL. */
+  /** After the main process exits, how long the rest of its process group gets before SIGKILL. */
   readonly orphanGraceMs?: number;
+  /**
+   * Where the capture files go (`stdout`, `stderr`; see output-capture.ts): the caller's directory,
+   * which it removes, or a temporary one removed once the output is read. Keep it outside `cwd`.
+   */
+  readonly captureDir?: string;
 }
+
+/** After SIGKILL, how long we wait for the group to disappear before we stop waiting (zombies nobody reaps). */
+const KILLED_GROUP_WAIT_MS = 2_000;
+const GROUP_POLL_MS = 20;
 
 /**
  * Runs argv directly (no shell: arguments are never re-parsed) in its own process group, so that a
- * cancel or timeout can signal everything the job started.
+ * cancel or timeout can signal everything the job started. Its stdout and stderr are files
+ * (output-capture.ts), tailed live: every byte written before the process died is delivered.
  */
 export function spawnJobProcess(options: SpawnJobProcessOptions): RunningProcess {
   const [program, ...args] = options.argv;
+  const capture = createCaptureFiles(options.captureDir);
   let child: ChildProcess;
   try {
     child = spawn(program!, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', capture.writeFds.stdout, capture.writeFds.stderr],
     });
   } catch (err) {
+    closeFds(capture);
+    capture.dispose();
     return {
       pid: undefined,
       exited: Promise.resolve({ exitCode: null, signal: null, spawnError: (err as Error).message }),
       signal: () => undefined,
     };
   }
+  // The child holds its own copies of the write descriptors.
+  closeFds(capture);
   let alive = true;
   const signalGroup = (signal: NodeJS.Signals) => {
     if (child.pid === undefined) return;
@@ -59,34 +76,51 @@ export function spawnJobProcess(options: SpawnJobProcessOptions): RunningProcess
     }
   };
 
-  const pump = (stream: Readable | null, name: 'stdout' | 'stderr') => {
-    if (!stream) return;
-    stream.on('data', (chunk: Buffer) => {
-      if (!options.onOutput(name, chunk)) {
-        // Back-pressure: the pipe fills and the job blocks on write instead of us dropping output.
-        stream.pause();
-        void options.whenWritable().then(() => stream.resume());
+  // Set once no process of the job's group can write to the capture files any more.
+  let writersGone = false;
+  const wakeTails: (() => void)[] = [];
+  const idle = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
       }
+      wakeTails.push(done);
     });
+  const allWritersGone = () => {
+    writersGone = true;
+    for (const wake of wakeTails.splice(0)) wake();
   };
-  pump(child.stdout, 'stdout');
-  pump(child.stderr, 'stderr');
+
+  const tails = Promise.all(
+    OUTPUT_STREAMS.map((stream) =>
+      tailFile({
+        path: capture.paths[stream],
+        stream,
+        onOutput: options.onOutput,
+        whenWritable: options.whenWritable,
+        writersGone: () => writersGone,
+        idle,
+      }),
+    ),
+  );
 
   const exited = new Promise<ProcessExit>((resolve) => {
     let spawnError: string | undefined;
     child.once('error', (err) => {
       spawnError = err.message;
     });
-    child.once('exit', () => {
-      alive = false;
-      // Grandchildren that outlive the job would keep the pipes open forever; end them.
-      const timer = setTimeout(() => signalGroup('SIGKILL'), options.orphanGraceMs ?? 2_000);
-      timer.unref();
-      child.once('close', () => clearTimeout(timer));
-    });
     child.once('close', (exitCode, signal) => {
       alive = false;
-      resolve({ exitCode: spawnError ? null : exitCode, signal, ...(spawnError ? { spawnError } : {}) });
+      void (async () => {
+        // Grandchildren in the job's group may still write; they get orphanGraceMs, then SIGKILL.
+        if (child.pid !== undefined) await waitForGroupToEnd(child.pid, options.orphanGraceMs ?? 2_000, signalGroup);
+        allWritersGone();
+        await tails.catch(() => undefined);
+        capture.dispose();
+        resolve({ exitCode: spawnError ? null : exitCode, signal, ...(spawnError ? { spawnError } : {}) });
+      })();
     });
   });
 
@@ -97,4 +131,34 @@ export function spawnJobProcess(options: SpawnJobProcessOptions): RunningProcess
       if (alive) signalGroup(signal);
     },
   };
+}
+
+function closeFds(capture: CaptureFiles) {
+  for (const fd of Object.values(capture.writeFds)) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: a member changed identity; it is still there.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitForGroupToEnd(pgid: number, graceMs: number, signalGroup: (signal: NodeJS.Signals) => void): Promise<void> {
+  const pollUntil = async (deadline: number) => {
+    while (groupExists(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, GROUP_POLL_MS));
+  };
+  await pollUntil(Date.now() + graceMs);
+  if (!groupExists(pgid)) return;
+  signalGroup('SIGKILL');
+  await pollUntil(Date.now() + KILLED_GROUP_WAIT_MS);
 }

@@ -2,6 +2,7 @@ import type { JobFiles } from './job-files.ts';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
+import type { LogArchiveStore } from '../events/log-archive.ts';
 import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import { isTerminal, type Job } from '../jobs/job.ts';
@@ -61,6 +62,8 @@ export interface WorkerOptions {
   readonly runtime?: JobRuntime;
   /** Fills work directories from archives and stores artifacts (absent: empty directories, no artifacts). */
   readonly jobFiles?: JobFiles | undefined;
+  /** Where each attempt's complete output is archived when it ends (none: events only). */
+  readonly logArchive?: LogArchiveStore;
 }
 
 const DEFAULTS = {
@@ -139,6 +142,7 @@ export class Worker {
       flushIntervalMs: options.flushIntervalMs,
       onProcessStarted: options.onProcessStarted,
       jobFiles: options.jobFiles,
+      logArchive: options.logArchive,
     });
     this.startedAt = this.clock().toISOString();
     this.idleSinceMs = this.clock().getTime();

@@ -6,7 +6,14 @@ const settings = (context: Record<string, unknown>) => readSettings(new App({ co
 
 describe('deployment settings (CDK context)', () => {
   it('defaults to a protected deployment named runplane, with workers and without CORS', () => {
-    expect(settings({})).toEqual({ stackName: 'runplane', corsOrigins: [], protectData: true, deployWorkers: true, containerInsights: false });
+    expect(settings({})).toEqual({
+      stackName: 'runplane',
+      corsOrigins: [],
+      protectData: true,
+      deployWorkers: true,
+      containerInsights: false,
+      logRetention: { eventRetentionDays: 30, archiveTransitionDays: 30, archiveExpirationDays: 365 },
+    });
   });
 
   it('accepts the string forms -c key=value gives', () => {
@@ -25,7 +32,23 @@ describe('deployment settings (CDK context)', () => {
       deployWorkers: false,
       containerInsights: false,
       workerImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/runplane-worker:1.2.3',
+      logRetention: { eventRetentionDays: 30, archiveTransitionDays: 30, archiveExpirationDays: 365 },
     });
+  });
+
+  it('reads how long output is kept: events in DynamoDB, the log archive in S3', () => {
+    expect(
+      settings({ 'runplane:eventRetentionDays': '7', 'runplane:logArchiveTransitionDays': 60, 'runplane:logArchiveExpirationDays': '730' }).logRetention,
+    ).toEqual({ eventRetentionDays: 7, archiveTransitionDays: 60, archiveExpirationDays: 730 });
+  });
+
+  it.each([
+    [{ 'runplane:eventRetentionDays': '0' }, /eventRetentionDays/],
+    [{ 'runplane:logArchiveTransitionDays': '10' }, /logArchiveTransitionDays/],
+    [{ 'runplane:logArchiveTransitionDays': '90', 'runplane:logArchiveExpirationDays': '90' }, /must be after/],
+    [{ 'runplane:eventRetentionDays': '400' }, /must not be before/],
+  ])('refuses a log retention that cannot work: %o', (context, message) => {
+    expect(() => settings(context)).toThrow(message);
   });
 
   it('passes a maximum token lifetime through to the API functions, within 60 s to 30 days', async () => {

@@ -13,7 +13,14 @@ import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 
-const RUNTIME_VARIABLES = ['RUNPLANE_JOBS_TABLE', 'RUNPLANE_EVENTS_TABLE', 'RUNPLANE_AUDIT_TABLE', 'RUNPLANE_QUEUES', 'RUNPLANE_ARTIFACTS_BUCKET'];
+const RUNTIME_VARIABLES = [
+  'RUNPLANE_JOBS_TABLE',
+  'RUNPLANE_EVENTS_TABLE',
+  'RUNPLANE_AUDIT_TABLE',
+  'RUNPLANE_QUEUES',
+  'RUNPLANE_ARTIFACTS_BUCKET',
+  'RUNPLANE_EVENT_RETENTION_DAYS',
+];
 const AUTH_VARIABLES = ['RUNPLANE_JWT_ISSUER', 'RUNPLANE_JWT_AUDIENCE', 'RUNPLANE_JWT_PUBLIC_KEYS'];
 const OIDC = { jwksUrl: 'https://idp.example.com/.well-known/jwks.json', issuer: 'https://idp.example.com/', audience: 'runplane' };
 
@@ -83,8 +90,20 @@ describe('RunplaneStack (default deployment)', () => {
       });
       expect((bucket.LifecycleConfiguration as { Rules: unknown[] }).Rules).toEqual([
         { ExpirationInDays: 90, Status: 'Enabled' },
+        {
+          Id: 'LogArchive',
+          Prefix: 'logs/',
+          Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
+          ExpirationInDays: 365,
+          Status: 'Enabled',
+        },
         { AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
       ]);
+    });
+
+    it('keeps events 30 days in DynamoDB by default (RUNPLANE_EVENT_RETENTION_DAYS, the TTL the worker stamps)', () => {
+      const fn = s.stack.api.functions.get('getJobLogs')!;
+      expect(functionEnvironment(s.template, s.id(fn.function)).RUNPLANE_EVENT_RETENTION_DAYS).toBe('30');
       for (const b of [s.stack.data.artifacts, s.stack.data.logs]) {
         s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
           Bucket: { Ref: s.id(b) },
@@ -466,6 +485,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(fn.logGroup),
         ...tableStatements(access),
         ...(access.enqueue ? [{ actions: ['sqs:SendMessage'], resources: queueArns() }] : []),
+        ...(access.readLogArchive ? [{ actions: ['s3:GetObject'], resources: [`${arn(s.stack.data.artifacts)}/logs/*`] }] : []),
       ]);
       expect(properties(s.template, s.id(fn.role)).ManagedPolicyArns).toBeUndefined();
     });
@@ -479,8 +499,8 @@ describe('RunplaneStack (default deployment)', () => {
         cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },
-        listJobEvents: { jobs: ['get'], events: 'query' },
-        getJobLogs: { jobs: ['get'], events: 'query' },
+        listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
+        getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
@@ -858,5 +878,21 @@ describe('worker image context', () => {
   it('admits only what the Dockerfile copies', () => {
     const ignore = readFileSync(new URL('../../worker-image/.dockerignore', import.meta.url), 'utf8');
     expect(ignore.split('\n').filter((l) => l.trim() && !l.startsWith('#'))).toEqual(['*', '!package.json', '!package-lock.json', '!core', '!worker-image']);
+  });
+});
+
+describe('RunplaneStack (log retention settings)', () => {
+  it('sets the events TTL and the log archive lifecycle from the settings', () => {
+    const s = synthesize({ deployWorkers: false, deployNonce: 'n', logRetention: { eventRetentionDays: 7, archiveTransitionDays: 60, archiveExpirationDays: 730 } });
+    const rules = (properties(s.template, s.id(s.stack.data.artifacts)).LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    expect(rules.find((r) => r.Id === 'LogArchive')).toEqual({
+      Id: 'LogArchive',
+      Prefix: 'logs/',
+      Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 60 }],
+      ExpirationInDays: 730,
+      Status: 'Enabled',
+    });
+    const fn = s.stack.api.functions.get('listJobEvents')!;
+    expect(functionEnvironment(s.template, s.id(fn.function)).RUNPLANE_EVENT_RETENTION_DAYS).toBe('7');
   });
 });

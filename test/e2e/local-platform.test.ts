@@ -81,8 +81,44 @@ describe('local platform end to end through the CLI', () => {
 
     const followed = cli(['logs', '--follow', id]);
     expect(followed.stdout).toBe('line one\nline three\n');
-    expect(followed.stderr).toBe('oops: ü€😀\n');
+    expect(followed.stderr).toBe('oops: ü€😀\n--- FAILED (exit code 7)\n');
   });
+
+  it('returns bytes that are not UTF-8 exactly, through the API gateway and the CLI', () => {
+    const all = Array.from({ length: 256 }, (_v, i) => i);
+    const submitted = cli(['submit', '--wait', '--', 'node', '-e', `process.stdout.write(Buffer.from(${JSON.stringify(all)}))`]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const logs = spawnSync(process.execPath, ['bin/runplane.js', 'logs', submitted.stdout.trim()], { env: cliEnv(), timeout: 60_000 });
+    expect(logs.status).toBe(0);
+    expect(Buffer.from(logs.stdout).toString('hex')).toBe(Buffer.from(all).toString('hex'));
+   }, 120_000);
+
+  it('submit --follow shows where a retry begins and how the job ended', () => {
+    const followed = cli([
+      'submit', '--follow', '--max-attempts', '2', '--retry-delay', '1', '--',
+      'sh', '-c', 'echo "try $RUNPLANE_ATTEMPT"; [ "$RUNPLANE_ATTEMPT" = 2 ] || exit 1',
+    ]);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toBe('try 1\ntry 2\n');
+    expect(followed.stderr).toMatch(/^submitted [0-9A-Z]{26}\n--- attempt 2 \(after exit code 1, retry in \d+ s\)\n--- SUCCEEDED\n$/);
+   }, 120_000);
+
+  it('logs --follow ends with who cancelled the job', async () => {
+    const submitted = cli(['submit', '--', 'sh', '-c', 'echo started; sleep 60']);
+    const id = submitted.stdout.trim();
+    const follower = spawn(process.execPath, ['bin/runplane.js', 'logs', '--follow', id], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    follower.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    follower.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => follower.once('exit', r));
+    const deadline = Date.now() + 30_000;
+    while (!stdout.includes('started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(cli(['cancel', id]).code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(stdout).toBe('started\n');
+    expect(stderr).toMatch(/^--- CANCELLED by \S+\n$/);
+  }, 120_000);
 
   it('succeeds the README job, lists it and refuses to cancel it', () => {
     const submitted = cli(['submit', '--wait', '--', 'node', '-e', "console.log('hi')"]);

@@ -306,7 +306,7 @@ describe('runplane CLI against a fake API', () => {
     const [submitted, ...rest] = run.stderr.split('\n');
     followedId = submitted?.replace('submitted ', '') ?? '';
     expect(followedId).toMatch(/^01JOB\d{4}$/);
-    expect(rest.join('\n')).toBe(`careful\njob ${followedId} FAILED: exited with code 3\n`);
+    expect(rest.join('\n')).toBe('careful\n--- FAILED (exit code 3)\n');
     expect(run.code).toBe(3);
   });
 

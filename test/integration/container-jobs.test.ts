@@ -76,7 +76,7 @@ describe('container jobs (Docker Engine)', () => {
     worker.start();
     return worker;
   };
-  const logs = async (jobId: string, attempt = 1) => (await parts.service.logs(jobId, { attempt: String(attempt) }, LOCAL_CALLER)).text;
+  const logs = async (jobId: string, attempt = 1) => (await parts.service.logs(jobId, { attempt: String(attempt) }, LOCAL_CALLER)).bytes.toString('utf8');
   const engine = () => {
     if (!docker) console.warn('!!! NOT RUN: no Docker Engine');
     return docker !== undefined;

@@ -162,7 +162,8 @@ describe('DynamoDbEventStore on DynamoDB Local', () => {
   beforeAll(async () => {
     env = await createTestEnvironment();
     table = tableName(env.prefix, EVENTS_TABLE);
-    store = new DynamoDbEventStore({ client: env.documentClient, tableName: table, retentionDays: 7 });
+    // Uncompressed: these tests measure raw item sizes and pages (compression has its own test below).
+    store = new DynamoDbEventStore({ client: env.documentClient, tableName: table, retentionDays: 7, compressOutput: false });
   });
   afterAll(async () => env.cleanup());
 
@@ -171,6 +172,21 @@ describe('DynamoDbEventStore on DynamoDB Local', () => {
     await store.append([output(jobId, 2, 5, 'hi\n', 'stderr')]);
     const { Item } = await env.documentClient.send(new GetCommand({ TableName: table, Key: { pk: `${jobId}#2`, seq: 5 } }));
     expect(Item).toEqual({ pk: `${jobId}#2`, seq: 5, kind: 'output', ts: TS, stream: 'stderr', data: 'hi\n', expiresAt: Date.parse(TS) / 1000 + 7 * 86_400 });
+  });
+
+  it('stores output deflated when that pays (fewer write units), and reads back the same events', async () => {
+    const compressing = new DynamoDbEventStore({ client: env.documentClient, tableName: table });
+    const jobId = newJobId();
+    const text = 'epoch 1 loss=0.25 acc=0.9\n'.repeat(400);
+    const binary = { ...output(jobId, 1, 2, Buffer.alloc(3000, 0xfe).toString('base64')), encoding: 'base64' as const };
+    const events = [output(jobId, 1, 1, text), binary, output(jobId, 1, 3, 'short\n')];
+    await compressing.append(events);
+    const stored = await Promise.all(
+      [1, 2, 3].map(async (seq) => (await env.documentClient.send(new GetCommand({ TableName: table, Key: { pk: `${jobId}#1`, seq } }))).Item!),
+    );
+    expect(stored.map((item) => [item.z instanceof Uint8Array, 'data' in item])).toEqual([[true, false], [true, false], [false, true]]);
+    expect((stored[0]!.z as Uint8Array).length).toBeLessThan(text.length / 10);
+    expect((await compressing.list({ jobId, attempt: 1, limit: 10 })).events).toEqual(events);
   });
 
   // Our arithmetic against the emulator's: padded to exactly 409,600 bytes by dynamoItemSizeBytes an

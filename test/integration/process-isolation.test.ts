@@ -70,7 +70,7 @@ describe('process jobs are sandboxed', () => {
     worker.start();
   };
   const admin: Caller = { subject: 'ops', role: 'admin', groups: ['group-a', 'group-b'] };
-  const output = async (jobId: string) => (await parts.service.logs(jobId, {}, admin)).text;
+  const output = async (jobId: string) => (await parts.service.logs(jobId, {}, admin)).bytes.toString('utf8');
   const startedPid = async (jobId: string) => {
     for (;;) {
       const page = await parts.events.list({ jobId, attempt: 1, limit: 10 });

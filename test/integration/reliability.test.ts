@@ -51,7 +51,7 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     return worker;
   };
   const logs = async (jobId: string, attempt: number) =>
-    (await parts.service.logs(jobId, { attempt: String(attempt) }, LOCAL_CALLER)).text;
+    (await parts.service.logs(jobId, { attempt: String(attempt) }, LOCAL_CALLER)).bytes.toString('utf8');
   const runtimeConfig = (): RuntimeConfig => runtimeConfigFor(env);
 
   it('concurrent submits with one idempotency key create exactly one job', async () => {

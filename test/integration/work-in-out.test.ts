@@ -145,7 +145,7 @@ describe('work directories and artifacts', () => {
     expect(job.workdir).toEqual({ archive: first.archive });
     const done = await finished(ml, job.id);
     expect(done).toMatchObject({ state: 'SUCCEEDED', reason: 'exited with code 0' });
-    const logs = (await ml.getLogs(job.id)).text;
+    const logs = (await ml.getLogs(job.id)).bytes.toString('utf8');
     expect(logs).toContain('files: . ./.gitignore ./data ./data/input.txt ./train.sh \n');
     expect(logs).not.toContain('secret.txt ');
     expect(logs).not.toContain('.git/');
@@ -298,7 +298,7 @@ describe('work directories and artifacts', () => {
     expect(puts.length - before).toBe(3);
     const job = await ml.submitJob({ command: ['sha256sum', 'alias.bin'], workdir: { archive }, artifacts: ['*.bin'] });
     expect(await finished(ml, job.id)).toMatchObject({ state: 'SUCCEEDED' });
-    expect((await ml.getLogs(job.id)).text).toBe(`${sha256(blob)}  alias.bin\n`);
+    expect((await ml.getLogs(job.id)).bytes.toString('utf8')).toBe(`${sha256(blob)}  alias.bin\n`);
     // The symlink is not an artifact; the file is, stored in parts by the worker and verified on download.
     expect((await ml.listArtifacts(job.id)).artifacts.map((a) => [a.path, a.sha256])).toEqual([['weights.bin', sha256(blob)]]);
     const [file] = await downloadArtifacts(ml, job.id, ['weights.bin'], { outDir: join(scratch, 'large-download') });

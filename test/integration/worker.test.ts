@@ -3,7 +3,7 @@ import { LOCAL_CALLER } from '../../core/auth/caller.ts';
 import { isTerminal } from '../../core/jobs/job.ts';
 import { Worker } from '../../core/worker/worker.ts';
 import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
-import { platformParts, waitForJob } from '../support/platform-parts.ts';
+import { FAST_WORKER_OPTIONS, platformParts, waitForJob } from '../support/platform-parts.ts';
 
 describe('Worker on DynamoDB Local and fauxqs', () => {
   let env: TestEnvironment;
@@ -23,13 +23,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
   const startWorker = (overrides: Partial<ConstructorParameters<typeof Worker>[0]> = {}) => {
     worker = new Worker({
       ...parts,
-      pool: 'default',
-      concurrency: 2,
-      leaseSeconds: 10,
-      heartbeatSeconds: 0.2,
-      killGraceSeconds: 1,
-      pollWaitSeconds: 1,
-      flushIntervalMs: 20,
+      ...FAST_WORKER_OPTIONS,
       ...overrides,
     });
     worker.start();
@@ -38,7 +32,7 @@ describe('Worker on DynamoDB Local and fauxqs', () => {
 
   const outputOf = async (jobId: string, attempt = 1) => {
     const logs = await parts.service.logs(jobId, { attempt: String(attempt) }, LOCAL_CALLER);
-    return logs.text;
+    return logs.bytes.toString('utf8');
   };
 
   it('runs a job from its argv without a shell and stores stdout, stderr and the exit code', async () => {

@@ -34,3 +34,14 @@ export async function waitForJob(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Worker settings for tests: short lease, fast heartbeats and flushes, so tests wait little. */
+export const FAST_WORKER_OPTIONS = {
+  pool: 'default',
+  concurrency: 2,
+  leaseSeconds: 10,
+  heartbeatSeconds: 0.2,
+  killGraceSeconds: 1,
+  pollWaitSeconds: 1,
+  flushIntervalMs: 20,
+} as const;

@@ -224,13 +224,13 @@ describe('RunplaneClient reads', () => {
       new Response('', { status: 200, headers: { 'content-type': 'text/plain' } }),
     ]);
     await expect(c.getLogs('01JOB')).resolves.toEqual({
-      text: 'line 1\n',
+      bytes: Buffer.from('line 1\n'),
       attempt: 2,
       truncated: true,
       next: 41,
     });
     await expect(c.getLogs('01JOB', 3)).resolves.toEqual({
-      text: '',
+      bytes: Buffer.alloc(0),
       attempt: 3,
       truncated: false,
       next: undefined,

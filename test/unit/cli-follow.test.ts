@@ -1,7 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ApiJob, EventPage, JobEvent, ListEventsQuery } from '../../cli/api-client.ts';
-import { followJob, streamWriter, waitForJob } from '../../cli/follow.ts';
+import { attemptBoundaryLine, finalStateLine, followJob, streamWriter, waitForJob } from '../../cli/follow.ts';
 import { jobView, type AttemptRecord } from '../../core/jobs/job.ts';
 import { makeJob } from '../support/jobs.ts';
 
@@ -91,11 +91,13 @@ function sinks() {
   const stderr: string[] = [];
   const order: string[] = [];
   return {
-    stdout: (chunk: string) => {
+    stdout: (bytes: string | Uint8Array) => {
+      const chunk = Buffer.from(bytes).toString('utf8');
       stdout.push(chunk);
       order.push(`out:${chunk}`);
     },
-    stderr: (chunk: string) => {
+    stderr: (bytes: string | Uint8Array) => {
+      const chunk = Buffer.from(bytes).toString('utf8');
       stderr.push(chunk);
       order.push(`err:${chunk}`);
     },
@@ -330,5 +332,25 @@ describe('streamWriter', () => {
     const pending = write('more than one byte');
     stream.destroy();
     await expect(pending).resolves.toBeUndefined();
+  });
+});
+
+describe('follow lines', () => {
+  const job = (fields: Partial<ApiJob>): ApiJob => ({ ...(fields as ApiJob) });
+  it.each([
+    ['exited with code 1; retrying in 10 s (attempt 2 of 3)', '--- attempt 2 (after exit code 1, retry in 10 s)'],
+    ['killed by signal SIGKILL; retrying in 0 s (attempt 2 of 3)', '--- attempt 2 (after signal SIGKILL, retry in 0 s)'],
+    ['handed back by w1 (worker stopping)', '--- attempt 2 (after handed back by w1 (worker stopping))'],
+  ])('a retry after %j', (reason, line) => {
+    expect(attemptBoundaryLine(job({ attempts: [{ attempt: 1, workerId: 'w', startedAt: 't', reason }] }), 2)).toBe(line);
+  });
+
+  it.each([
+    [{ state: 'SUCCEEDED', reason: 'exited with code 0' }, '--- SUCCEEDED'],
+    [{ state: 'FAILED', reason: 'exited with code 3' }, '--- FAILED (exit code 3)'],
+    [{ state: 'CANCELLED', reason: 'cancelled by alice' }, '--- CANCELLED by alice'],
+    [{ state: 'TIMED_OUT', reason: 'timed out after 5 s' }, '--- TIMED_OUT (timed out after 5 s)'],
+  ] as const)('the final state of %o', (fields, line) => {
+    expect(finalStateLine(job(fields))).toBe(line);
   });
 });

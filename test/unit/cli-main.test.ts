@@ -375,7 +375,7 @@ describe('runplane submit', () => {
     );
     expect(result.code).toBe(7);
     expect(result.stdout).toBe('step 1\nstep 2 done\n');
-    expect(result.stderr).toBe('submitted 01JOB\nwarn\njob 01JOB FAILED: exited with code 7\n');
+    expect(result.stderr).toBe('submitted 01JOB\nwarn\n--- FAILED (exit code 7)\n');
   });
 
   describe("a job's terminal control sequences", () => {

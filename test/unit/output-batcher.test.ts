@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import type { JobEvent, OutputEvent, OutputStream } from '../../core/events/event.ts';
+import { outputEventBytes, type JobEvent, type OutputEvent, type OutputStream } from '../../core/events/event.ts';
 import type { EventSink } from '../../core/events/store.ts';
 import { maxOutputDataBytes } from '../../core/events/item-size.ts';
 import { OutputAbortedError, OutputBatcher, type OutputBatcherOptions } from '../../core/events/output-batcher.ts';
@@ -57,6 +57,15 @@ class FakeSink implements EventSink {
       .filter((e): e is OutputEvent => e.kind === 'output' && (stream === undefined || e.stream === stream))
       .map((e) => e.data)
       .join('');
+  }
+
+  /** The bytes stored, text and binary events decoded. */
+  outputBytes(stream?: OutputStream): Buffer {
+    return Buffer.concat(
+      this.events()
+        .filter((e): e is OutputEvent => e.kind === 'output' && (stream === undefined || e.stream === stream))
+        .map(outputEventBytes),
+    );
   }
 }
 
@@ -265,13 +274,50 @@ describe('OutputBatcher', () => {
       expectContiguous(sink.events());
     });
 
-    it('close() writes out a trailing partial sequence (as U+FFFD) instead of dropping it', async () => {
+    it('close() writes out a trailing partial sequence (as its bytes) instead of dropping it', async () => {
       const batcher = make();
       batcher.write('stdout', Buffer.from('end €').subarray(0, 6)); // 'end ' + 2 of the 3 bytes of '€'
       await vi.advanceTimersByTimeAsync(200);
       expect(sink.output()).toBe('end ');
       await settle(batcher.close());
-      expect(sink.output()).toBe('end \ufffd');
+      expect(sink.outputBytes()).toEqual(Buffer.from([0x65, 0x6e, 0x64, 0x20, 0xe2, 0x82]));
+      expect(sink.events().map((e) => (e.kind === 'output' ? e.encoding ?? 'text' : e.kind))).toEqual(['text', 'base64']);
+    });
+  });
+
+  describe('bytes that are not UTF-8', () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_v, i) => i));
+
+    it.each([1, 7, 64, 255, 256])('all 256 byte values in reads of %i bytes come back exactly', async (size) => {
+      const batcher = make();
+      for (let i = 0; i < all.length; i += size) batcher.write('stdout', all.subarray(i, i + size));
+      await settle(batcher.close());
+      expect(sink.outputBytes()).toEqual(all);
+      expectContiguous(sink.events());
+    });
+
+    it('keeps valid text as text around invalid bytes, and the invalid bytes as base64', async () => {
+      const batcher = make();
+      batcher.write('stdout', Buffer.concat([Buffer.from('ok é\n'), Buffer.from([0xff, 0xc0, 0x80]), Buffer.from('more ✓\n')]));
+      await settle(batcher.close());
+      const events = sink.events() as OutputEvent[];
+      expect(events.map((e) => [e.encoding ?? 'text', e.data])).toEqual([
+        ['text', 'ok é\n'],
+        ['base64', Buffer.from([0xff, 0xc0, 0x80]).toString('base64')],
+        ['text', 'more ✓\n'],
+      ]);
+      expect(sink.output()).not.toContain('\ufffd');
+    });
+
+    it('fills binary events to capacity, each within the item limit', async () => {
+      const batcher = make({ maxEventDataBytes: 4000 });
+      const noise = Buffer.alloc(10_000, 0xfe);
+      batcher.write('stderr', noise);
+      await settle(batcher.close());
+      const events = sink.events() as OutputEvent[];
+      expect(events.map((e) => outputEventBytes(e).length)).toEqual([3000, 3000, 3000, 1000]);
+      for (const e of events) expect(e.data.length).toBeLessThanOrEqual(4000);
+      expect(sink.outputBytes('stderr')).toEqual(noise);
     });
   });
 
@@ -410,7 +456,13 @@ describe('OutputBatcher', () => {
 
   it('property: any interleaving of chunks, lifecycle events and failing writes is stored exactly once, in order', async () => {
     const op = fc.oneof(
-      fc.record({ type: fc.constant('write' as const), stream: fc.constantFrom<OutputStream>('stdout', 'stderr'), text: fc.string({ unit: 'binary', maxLength: 40 }), cut: fc.nat() }),
+      fc.record({
+        type: fc.constant('write' as const),
+        stream: fc.constantFrom<OutputStream>('stdout', 'stderr'),
+        // Text (multi-byte characters) or arbitrary bytes, often not UTF-8.
+        bytes: fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }).map((t) => Buffer.from(t)), fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b))),
+        cut: fc.nat(),
+      }),
       fc.record({ type: fc.constant('lifecycle' as const), name: fc.string({ minLength: 1, maxLength: 8 }) }),
       fc.record({ type: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 500 }) }),
       fc.record({ type: fc.constant('fail' as const), n: fc.integer({ min: 1, max: 3 }) }),
@@ -422,7 +474,7 @@ describe('OutputBatcher', () => {
         const written: Record<OutputStream, Buffer[]> = { stdout: [], stderr: [] };
         for (const o of ops) {
           if (o.type === 'write') {
-            const bytes = Buffer.from(o.text);
+            const bytes = o.bytes;
             const at = bytes.length === 0 ? 0 : o.cut % bytes.length;
             batcher.write(o.stream, bytes.subarray(0, at));
             batcher.write(o.stream, bytes.subarray(at));
@@ -439,7 +491,7 @@ describe('OutputBatcher', () => {
         const events = sink.events();
         expectContiguous(events);
         expect(events).toHaveLength(batcher.lastSeq);
-        for (const stream of ['stdout', 'stderr'] as const) expect(sink.output(stream)).toBe(Buffer.concat(written[stream]).toString('utf8'));
+        for (const stream of ['stdout', 'stderr'] as const) expect(sink.outputBytes(stream)).toEqual(Buffer.concat(written[stream]));
         expect(sink.maxInFlight).toBeLessThanOrEqual(1);
         for (const copies of sink.sent.values()) for (const copy of copies) expect(copy).toEqual(copies[0]);
       }),

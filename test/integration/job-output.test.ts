@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CALLER } from '../../core/auth/caller.ts';
+import { isTerminal } from '../../core/jobs/job.ts';
+import { Worker } from '../../core/worker/worker.ts';
+import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
+import { FAST_WORKER_OPTIONS, platformParts, waitForJob } from '../support/platform-parts.ts';
+
+/** Output capture end to end: real processes, a real worker, DynamoDB Local and fauxqs. */
+describe('job output: complete and exact', () => {
+  let env: TestEnvironment;
+  let parts: ReturnType<typeof platformParts>;
+  let worker: Worker;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    parts = platformParts(env);
+    worker = new Worker({
+      ...parts,
+      ...FAST_WORKER_OPTIONS,
+      // Not the test runner's environment: it may set PYTHONUNBUFFERED itself.
+      baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+    });
+    worker.start();
+  });
+  afterAll(async () => {
+    await worker.stop({ drainSeconds: 0 });
+    await env.cleanup();
+  });
+
+  const run = async (command: string[], env: Record<string, string> = {}) => {
+    const { job } = await parts.service.submit({ command, env }, LOCAL_CALLER);
+    const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 60_000);
+    const logs = await parts.service.logs(job.id, {}, LOCAL_CALLER);
+    return { done, bytes: logs.bytes };
+  };
+
+  it('stores all 2,000 lines of a Node program that calls process.exit(3) right after printing them', async () => {
+    const { done, bytes } = await run(['node', '-e', 'for (let i = 0; i < 2000; i++) console.log(`line ${i} ${"x".repeat(60)}`); process.exit(3)']);
+    expect(done).toMatchObject({ state: 'FAILED', exitCode: 3 });
+    const expected = Array.from({ length: 2000 }, (_v, i) => `line ${i} ${'x'.repeat(60)}\n`).join('');
+    expect(bytes.toString('utf8')).toBe(expected);
+  });
+
+  it('returns all 256 byte values exactly as written', async () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_v, i) => i));
+    const { done, bytes } = await run(['node', '-e', `process.stdout.write(Buffer.from(${JSON.stringify([...all])}))`]);
+    expect(done.state).toBe('SUCCEEDED');
+    expect(bytes.toString('hex')).toBe(all.toString('hex'));
+  });
+
+  it('keeps a partial last line and output written by the job’s children after it exited', async () => {
+    const { done, bytes } = await run(['sh', '-c', "(sleep 0.3; printf 'late child\\n') & printf 'first\\nno newline at the end'"]);
+    expect(done.state).toBe('SUCCEEDED');
+    expect(bytes.toString('utf8')).toBe('first\nno newline at the endlate child\n');
+  });
+
+  it('shows the first line of a Python job while it still runs (PYTHONUNBUFFERED)', async () => {
+    const { job } = await parts.service.submit({ command: ['python3', '-c', "import time\nprint('first line')\ntime.sleep(60)"] }, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => j.state === 'RUNNING', 30_000);
+    const deadline = Date.now() + 30_000;
+    let seen = '';
+    while (Date.now() < deadline) {
+      seen = (await parts.service.logs(job.id, {}, LOCAL_CALLER)).bytes.toString('utf8');
+      if (seen !== '') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen).toBe('first line\n');
+    expect((await parts.store.getJob(job.id))?.state).toBe('RUNNING');
+    await parts.service.cancel(job.id, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 30_000);
+  });
+
+  it('lets the job set PYTHONUNBUFFERED itself', async () => {
+    const { bytes } = await run(['python3', '-c', "import os; print(os.environ['PYTHONUNBUFFERED'])"], { PYTHONUNBUFFERED: '' });
+    expect(bytes.toString('utf8')).toBe('\n');
+  });
+});
