@@ -205,6 +205,57 @@ describe('HTTP surface fuzz', () => {
     return hash.digest('hex');
   }
 
+  // Client mistakes that once reached the SDK and came back as 5xx: each must be a 400 naming its
+  // field, and store nothing.
+  const cursorOf = (json: string) => Buffer.from(json, 'utf8').toString('base64url');
+  const jsonBody = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
+  const withRawBytes = (before: string, bytes: number[], after: string) =>
+    Buffer.concat([Buffer.from(before, 'utf8'), Buffer.from(bytes), Buffer.from(after, 'utf8')]);
+  const KNOWN_5XX_CASES: readonly { name: string; method: string; path: string; body?: Buffer; field: string }[] = [
+    { name: 'lone surrogate in command', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['echo', '\ud800'] }), field: 'command.1' },
+    { name: 'lone surrogate in name', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['true'], name: 'x\udfff' }), field: 'name' },
+    { name: 'lone surrogate in a label', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['true'], labels: { team: '\ud800' } }), field: 'labels.team' },
+    { name: 'lone surrogate in an env value', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['true'], env: { A: '\udc00' } }), field: 'env.A' },
+    {
+      name: 'lone surrogate in an API key name',
+      method: 'POST',
+      path: '/v1/api-keys',
+      body: jsonBody({ name: '\ud800', role: 'viewer', groups: ['ml'] }),
+      field: 'name',
+    },
+    { name: 'raw invalid UTF-8 in command', method: 'POST', path: '/v1/jobs', body: withRawBytes('{"command":["echo","a', [0xff, 0xfe], '"]}'), field: 'command.1' },
+    { name: 'overlong UTF-8 in a label', method: 'POST', path: '/v1/jobs', body: withRawBytes('{"command":["true"],"labels":{"t":"', [0xc0, 0xaf], '"}}'), field: 'labels.t' },
+    { name: 'raw invalid UTF-8 in an API key name', method: 'POST', path: '/v1/api-keys', body: withRawBytes('{"role":"viewer","groups":["ml"],"name":"', [0xed, 0xa0, 0x80], '"}'), field: 'name' },
+    { name: 'cursor with numeric keys', method: 'GET', path: `/v1/jobs?cursor=${cursorOf('{"pk":1,"id":2}')}`, field: 'cursor' },
+    { name: 'cursor with numeric keys in the right partition', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":1,"id":2,"groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor with 1e400', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":"JOB#x","id":1e400,"groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor with empty keys', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":"","id":"","groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor with a lone surrogate', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":"JOB#\\ud800","id":"x","groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor past the key size', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf(`{"pk":"JOB#x","id":"${'i'.repeat(1100)}","groupKey":"ml"}`)}`, field: 'cursor' },
+    {
+      name: 'state-filtered cursor with numeric keys',
+      method: 'GET',
+      path: `/v1/jobs?group=ml&state=QUEUED&cursor=${cursorOf('{"pk":1,"id":2,"groupStateKey":"ml#QUEUED"}')}`,
+      field: 'cursor',
+    },
+    { name: 'audit cursor with 1e400', method: 'GET', path: `/v1/audit?after=${cursorOf('{"v":1,"p":{"root":1e400}}')}`, field: 'after' },
+  ];
+
+  it.each(KNOWN_5XX_CASES)('$name: 400 INVALID_ARGUMENT on $field, nothing stored', async (c) => {
+    const before = await fingerprint();
+    const headers: Record<string, string> = { authorization: `Bearer ${tokens[0]!}` };
+    if (c.body) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(c.body.length);
+    }
+    const res = await send(server.url, { method: c.method, path: c.path, headers, body: c.body });
+    expect(res.status, res.body).toBe(400);
+    const parsed = JSON.parse(res.body) as { error: { code: string; details: { fields?: { path: string }[] } } };
+    expect(parsed.error.code).toBe('INVALID_ARGUMENT');
+    expect(parsed.error.details.fields?.map((f) => f.path)).toContain(c.field);
+    expect(await fingerprint()).toBe(before);
+  }, 30_000);
+
   it(`never answers 5xx, always with the error shape, and changes nothing when it refuses (${RUNS} requests)`, async () => {
     const { target, query, body } = arbitraries({ jobs: jobIds });
     const credential = fc.oneof(
