@@ -30,6 +30,7 @@ export interface RouteAccess {
  */
 export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
+  getOpenApi: {},
   notFound: {},
   submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).

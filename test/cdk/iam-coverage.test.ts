@@ -242,6 +242,7 @@ describe('IAM grants against the calls the code makes', () => {
   it('runs every function’s code paths within its role, and uses every DynamoDB action the role holds', async () => {
     // API routes, each path that reaches DynamoDB differently.
     await call('healthz', 'GET', '/healthz');
+    await call('getOpenApi', 'GET', '/v1/openapi.json');
     await call('notFound', 'GET', '/nowhere');
     const submitted = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] }, { 'idempotency-key': 'submit-1' });
     const jobId = (submitted.body.job as { id: string } | undefined)?.id ?? (submitted.body.id as string);

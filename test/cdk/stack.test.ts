@@ -434,6 +434,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('grants routes only what their code calls: key checks read, mutations write their own items and audit them', () => {
       expect(ROUTE_ACCESS).toEqual({
         healthz: {},
+        getOpenApi: {},
         notFound: {},
         submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiDependencies } from '../../core/app/api-dependencies.ts';
 import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
 import { generateApiKey } from '../../core/auth/api-key.ts';
@@ -12,6 +12,7 @@ import type { RuntimeConfig } from '../../core/config.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
+import { checkResponsesAgainstContract, type ContractCheck } from '../support/response-contract.ts';
 import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
@@ -149,6 +150,7 @@ function arbitraries(ids: { jobs: string[] }) {
 describe('HTTP surface fuzz', () => {
   let env: TestEnvironment;
   let server: LocalApiServer;
+  let contract: ContractCheck<string>;
   let config: RuntimeConfig;
   const tokens: string[] = [];
   const jobIds: string[] = [];
@@ -157,7 +159,8 @@ describe('HTTP surface fuzz', () => {
     env = await createTestEnvironment();
     config = runtimeConfigFor(env);
     const deps = createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined });
-    server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
+    contract = checkResponsesAgainstContract(createHandlers(async () => deps));
+    server = await startLocalApiServer({ routes: ROUTES, handlers: contract.handlers, log: () => undefined });
     let admin: string | undefined;
     await bootstrapAdminKey({
       store: new DynamoDbApiKeyStore({ client: env.documentClient, tableName: config.tables.jobs }),
@@ -182,6 +185,11 @@ describe('HTTP surface fuzz', () => {
       });
       jobIds.push((JSON.parse(res.body) as { id: string }).id);
     }
+  });
+
+  // Every response any test here saw matches the API contract (specs/openapi.json).
+  afterEach(() => {
+    expect(contract.violations).toEqual([]);
   });
 
   afterAll(async () => {
@@ -325,6 +333,8 @@ describe('HTTP surface fuzz', () => {
     );
     // Most generated requests are refused; the property must have been exercised on them.
     expect(rejected).toBeGreaterThan(RUNS / 2);
+    // Responses of most routes went through the contract check (afterEach asserts none broke it).
+    expect(contract.checked.size).toBeGreaterThan(8);
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 120_000);
 });
