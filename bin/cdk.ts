@@ -19,6 +19,7 @@ new RunplaneStack(app, settings.stackName, {
   deployWorkers: settings.deployWorkers,
   containerInsights: settings.containerInsights,
   ...(settings.oidc ? { oidc: settings.oidc } : {}),
+  ...(settings.maxTokenLifetimeSeconds !== undefined ? { maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds } : {}),
   // Every synth gets a new nonce, so every deploy re-runs the (idempotent) auth bootstrap.
   deployNonce: new Date().toISOString(),
   ...(settings.workerImage ? { workerImage: ContainerImage.fromRegistry(settings.workerImage) } : {}),

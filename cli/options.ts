@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
+import { isGroupName } from '../core/auth/groups.ts';
 import { JOB_STATES, jobSpecSchema, type JobState } from '../core/jobs/job.ts';
 
 /** Splits `KEY=VALUE` at the first `=`; the value may be empty and may itself contain `=`. */
@@ -97,4 +98,27 @@ export function parseRetryOn(value: string): (number | 'NONZERO' | 'WORKER_LOST'
     if (Number.isInteger(code) && code >= 1 && code <= 255) return code;
     throw new InvalidArgumentError(`"${raw}" is not an exit code (1-255), NONZERO, WORKER_LOST or TIMED_OUT`);
   });
+}
+
+/** A group name such as `ml-team`, checked with the API's own rule. */
+export function parseGroup(raw: string): string {
+  if (!isGroupName(raw)) throw new InvalidArgumentError('Expected a group name such as "ml-team" (letters, digits, . _ / @ : -).');
+  return raw;
+}
+
+/** Accumulates repeated `--group` values. */
+export function collectGroup(raw: string, previous: string[] | undefined): string[] {
+  const group = parseGroup(raw);
+  if (previous?.includes(group)) throw new InvalidArgumentError(`group "${group}" is given twice.`);
+  return [...(previous ?? []), group];
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `3600`, `90s`, `15m`, `12h`, `30d` → seconds. */
+export function parseDuration(raw: string): number {
+  const match = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(raw);
+  const seconds = match ? Number(match[1]) * (DURATION_UNITS[(match[2] || 's').toLowerCase()] ?? 1) : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new InvalidArgumentError('Expected a duration such as 3600, 15m, 12h or 30d.');
+  return seconds;
 }

@@ -21,6 +21,8 @@ import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
  *                        identity provider (all three, or none); the URL must be https (or loopback)
  * RUNPLANE_GROUPS_CLAIM, RUNPLANE_ROLE_CLAIM  claim names (or dotted paths) read from OIDC
  *                        tokens (defaults `groups`, `role`)
+ * RUNPLANE_JWT_MAX_LIFETIME_SECONDS  the longest lifetime (exp - iat) a JWT may claim; 86400 (24 h)
+ *                        by default, at most 30 days
  */
 export const runtimeQueueSchema = z.object({
   pool: z.string().regex(POOL_NAME_PATTERN),
@@ -95,6 +97,7 @@ const envSchema = z.object({
   RUNPLANE_OIDC_AUDIENCE: z.string().min(1).optional(),
   RUNPLANE_GROUPS_CLAIM: z.string().min(1).max(256).default('groups'),
   RUNPLANE_ROLE_CLAIM: z.string().min(1).max(256).default('role'),
+  RUNPLANE_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
 });
 
 export interface OidcConfig {
@@ -112,6 +115,8 @@ export interface AuthConfig {
   };
   readonly oidc?: OidcConfig;
   readonly claims: { readonly groups: string; readonly role: string };
+  /** Longest JWT lifetime accepted, seconds (24 h when absent). */
+  readonly maxTokenLifetimeSeconds?: number;
 }
 
 export interface RuntimeConfig {
@@ -163,6 +168,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
         ? { oidc: { jwksUrl: e.RUNPLANE_OIDC_JWKS_URL, issuer: e.RUNPLANE_OIDC_ISSUER, audience: e.RUNPLANE_OIDC_AUDIENCE } }
         : {}),
       claims: { groups: e.RUNPLANE_GROUPS_CLAIM, role: e.RUNPLANE_ROLE_CLAIM },
+      maxTokenLifetimeSeconds: e.RUNPLANE_JWT_MAX_LIFETIME_SECONDS,
     },
   };
 }
@@ -197,5 +203,6 @@ function authToEnv(auth: AuthConfig): Record<string, string> {
       : {}),
     RUNPLANE_GROUPS_CLAIM: auth.claims.groups,
     RUNPLANE_ROLE_CLAIM: auth.claims.role,
+    ...(auth.maxTokenLifetimeSeconds !== undefined ? { RUNPLANE_JWT_MAX_LIFETIME_SECONDS: String(auth.maxTokenLifetimeSeconds) } : {}),
   };
 }

@@ -2,8 +2,8 @@ import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/ap
 import { createApiHandler, json } from '../core/http/api-handler.ts';
 
 export function createListWorkersHandler(dependencies: () => Promise<ApiDependencies>) {
-  return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async (_request, { jobs }) => {
-    return json(200, { workers: await jobs.listWorkers() });
+  return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ caller }, { jobs }) => {
+    return json(200, { workers: await jobs.listWorkers(caller) });
   });
 }
 

@@ -75,12 +75,20 @@ export const EVENTS_GRANTS = {
   append: { actions: ['dynamodb:BatchWriteItem'], on: 'table' },
 } as const satisfies Record<string, TableGrant>;
 
+/**
+ * Partition keys of the audit table: one per shard chain (`SHARD#<n>`), and the root chain of
+ * checkpoints (`ROOT`, core/audit/dynamodb-audit-log.ts chainKey).
+ */
+export const AUDIT_TABLE_KEYS = { shard: 'SHARD#*', root: 'ROOT' } as const;
+
 export const AUDIT_GRANTS = {
   /**
    * An entry in the change's own transaction (core/audit/dynamodb-audit-log.ts): read the shard's
-   * head once (GetItem), then Put the entry and the head inside the TransactWriteItems.
+   * head once (GetItem), then Put the entry and the head inside the TransactWriteItems. Shards
+   * only: the root chain, whose checkpoints pin every shard's head, is the checkpoint function's
+   * alone, so whoever holds a writer's credentials cannot re-pin a shard they rewrote.
    */
-  append: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], on: 'table' },
+  append: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], on: 'table', keys: [AUDIT_TABLE_KEYS.shard] },
   /** `GET /v1/audit` and `/verify`: Query every chain's partition. */
   read: { actions: ['dynamodb:Query'], on: 'table' },
   /** The checkpoint: the root head and last entry (GetItem), every shard head (BatchGetItem), the entry (Put in a transaction). */

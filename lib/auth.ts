@@ -20,6 +20,8 @@ export interface RunplaneAuthProps {
   readonly secretRemovalPolicy: RemovalPolicy;
   /** An external OIDC issuer the API also accepts. */
   readonly oidc?: OidcSettings;
+  /** Longest JWT lifetime the API accepts (RUNPLANE_JWT_MAX_LIFETIME_SECONDS). */
+  readonly maxTokenLifetimeSeconds?: number;
   /**
    * A value that changes on every synth (bin/cdk.ts: the synth time), so CloudFormation updates the
    * bootstrap resource, and re-runs its idempotent handler, on every deploy.
@@ -129,6 +131,7 @@ export class RunplaneAuth extends Construct {
       RUNPLANE_JWT_ISSUER: attribute('JwtIssuer'),
       RUNPLANE_JWT_AUDIENCE: attribute('JwtAudience'),
       RUNPLANE_JWT_PUBLIC_KEYS: attribute('PublicJwks'),
+      ...(props.maxTokenLifetimeSeconds !== undefined ? { RUNPLANE_JWT_MAX_LIFETIME_SECONDS: String(props.maxTokenLifetimeSeconds) } : {}),
       ...(props.oidc
         ? {
             RUNPLANE_OIDC_JWKS_URL: props.oidc.jwksUrl,

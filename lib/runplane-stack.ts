@@ -36,6 +36,8 @@ export interface RunplaneStackProps extends StackProps {
   readonly routeThrottles?: Readonly<Partial<Record<RouteName, ApiThrottle>>>;
   /** An external OIDC issuer the API accepts besides API keys and the deployment's own tokens. */
   readonly oidc?: OidcSettings;
+  /** Longest JWT lifetime the API accepts. Default: 24 h (core/config.ts). */
+  readonly maxTokenLifetimeSeconds?: number;
   /**
    * Changes whenever it should re-run the auth bootstrap (first admin key, signing key), which is
    * idempotent. Default: the synth time, so every deploy re-runs it.
@@ -165,6 +167,7 @@ export class RunplaneStack extends Stack {
       data: this.data,
       secretRemovalPolicy: protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       ...(props.oidc ? { oidc: props.oidc } : {}),
+      ...(props.maxTokenLifetimeSeconds !== undefined ? { maxTokenLifetimeSeconds: props.maxTokenLifetimeSeconds } : {}),
       deployNonce: props.deployNonce ?? new Date().toISOString(),
     });
     this.api = new RunplaneApi(this, 'Api', {

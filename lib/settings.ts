@@ -17,6 +17,8 @@ import { DEFAULT_JWT_ISSUER } from '../core/auth/signing-key.ts';
  *   runplane:oidcAudience
  *   runplane:groupsClaim        claim (or dotted path) holding an OIDC token's groups (default "groups")
  *   runplane:roleClaim          claim (or dotted path) holding its Runplane role (default "role")
+ *   runplane:maxTokenLifetimeSeconds  longest lifetime (exp - iat) of a JWT the API accepts
+ *                               (default 86400, 24 h; at most 30 days)
  */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const origins = z
@@ -46,6 +48,7 @@ export const settingsSchema = z.object({
   'runplane:oidcAudience': z.string().min(1).max(512).optional(),
   'runplane:groupsClaim': claim.optional(),
   'runplane:roleClaim': claim.optional(),
+  'runplane:maxTokenLifetimeSeconds': z.coerce.number().int().min(60).max(30 * 24 * 3600).optional(),
 });
 
 export interface OidcSettings {
@@ -66,6 +69,8 @@ export interface AppSettings {
   readonly workerImage?: string;
   /** An external OIDC issuer whose tokens the API accepts besides API keys and its own tokens. */
   readonly oidc?: OidcSettings;
+  /** Longest JWT lifetime the API accepts; absent: core/config.ts's default (24 h). */
+  readonly maxTokenLifetimeSeconds?: number;
 }
 
 export function readSettings(node: Node): AppSettings {
@@ -98,6 +103,7 @@ export function readSettings(node: Node): AppSettings {
     deployWorkers: s['runplane:deployWorkers'],
     containerInsights: s['runplane:containerInsights'],
     ...(s['runplane:workerImage'] ? { workerImage: s['runplane:workerImage'] } : {}),
+    ...(s['runplane:maxTokenLifetimeSeconds'] !== undefined ? { maxTokenLifetimeSeconds: s['runplane:maxTokenLifetimeSeconds'] } : {}),
     ...(s['runplane:oidcJwksUrl'] && s['runplane:oidcIssuer'] && s['runplane:oidcAudience']
       ? {
           oidc: {

@@ -12,6 +12,7 @@ import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type Grantee } fr
 import type { RunplaneData } from './data.ts';
 import type { PoolQueue } from './queues.ts';
 import { workerNodeOptions } from '../core/worker/memory.ts';
+import { jobNetworkSetupCommands } from '../core/isolation/job-network.ts';
 
 /** Where the worker image puts its health check (worker-image/Dockerfile copies it there). */
 export const WORKER_HEALTHCHECK_PATH = '/app/healthcheck.mjs';
@@ -71,6 +72,9 @@ export class WorkerPoolService extends Construct {
       ...(pool.capacity === 'spot' ? ['echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config'] : []),
       // A replacement task on a warm instance starts from the cached image in seconds.
       'echo ECS_IMAGE_PULL_BEHAVIOR=prefer-cached >> /etc/ecs/ecs.config',
+      // Job containers (started by the worker through the host's Docker socket) join a network
+      // from which IMDS and the ECS credentials endpoint are unreachable (core/isolation/job-network.ts).
+      ...jobNetworkSetupCommands(),
     );
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(gpu ? ecs.AmiHardwareType.GPU : ecs.AmiHardwareType.STANDARD),

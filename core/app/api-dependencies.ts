@@ -84,6 +84,7 @@ function jwtVerifierFor(auth: AuthConfig | undefined, clock: Clock | undefined):
     own: { issuer: auth.jwt.issuer, audience: auth.jwt.audience, publicKeys: auth.jwt.publicKeys as JWK[] },
     ...(auth.oidc ? { oidc: { ...auth.oidc, groupsClaim: auth.claims.groups, roleClaim: auth.claims.role } } : {}),
     ...(clock ? { clock } : {}),
+    ...(auth.maxTokenLifetimeSeconds !== undefined ? { maxLifetimeSeconds: auth.maxTokenLifetimeSeconds } : {}),
   });
 }
 

@@ -71,6 +71,13 @@ export interface ApiKeyServiceDependencies {
    * API Gateway's authorizer cache; expiry and the secret's hash are still checked every request.
    */
   readonly recordCacheSeconds?: number;
+  /**
+   * How long "no such key" is remembered (default: the record window, at most 5 s). Without it an
+   * unauthenticated caller makes every request cost a read just by inventing key ids. Short,
+   * because a key created in another container must start working promptly — though a new key's
+   * id is random, so nobody can have asked for it before it existed.
+   */
+  readonly missCacheSeconds?: number;
 }
 
 /** Records kept at most; past this the oldest is dropped. */
@@ -90,6 +97,7 @@ export class ApiKeyService {
   private readonly newId: () => string;
   private readonly audited: AuditedWrite;
   private readonly recordCacheMs: number;
+  private readonly missCacheMs: number;
   private readonly records = new Map<string, { record: Awaited<ReturnType<ApiKeyStore['get']>>; readAt: number }>();
 
   constructor(deps: ApiKeyServiceDependencies) {
@@ -98,15 +106,16 @@ export class ApiKeyService {
     this.newId = deps.newId ?? newApiKeyId;
     this.audited = deps.audited ?? unaudited;
     this.recordCacheMs = (deps.recordCacheSeconds ?? 0) * 1000;
+    this.missCacheMs = (deps.missCacheSeconds ?? Math.min(deps.recordCacheSeconds ?? 0, 5)) * 1000;
   }
 
-  /** The key's record, from this process's short-lived cache when allowed; misses are never cached. */
+  /** The key's record, from this process's short-lived cache when allowed (misses for a shorter time). */
   private async record(id: string) {
     const now = this.clock().getTime();
     const cached = this.records.get(id);
-    if (cached && now - cached.readAt < this.recordCacheMs) return cached.record;
+    if (cached && now - cached.readAt < (cached.record ? this.recordCacheMs : this.missCacheMs)) return cached.record;
     const record = await this.store.get(id);
-    if (record && this.recordCacheMs > 0) {
+    if (record ? this.recordCacheMs > 0 : this.missCacheMs > 0) {
       this.records.delete(id);
       this.records.set(id, { record, readAt: now });
       if (this.records.size > RECORD_CACHE_LIMIT) this.records.delete(this.records.keys().next().value!);
@@ -174,6 +183,9 @@ export class ApiKeyService {
     const parsed = parseApiKey(token);
     if (!parsed) throw new UnauthenticatedError('malformed API key');
     const record = await this.record(parsed.id);
+    // An unknown id and a wrong secret take one path: the same hash comparison (against a dummy
+    // hash when there is no record) and the same refusal, so neither timing nor the answer tells
+    // a guesser which ids exist.
     if (!apiKeyMatches(token, record?.hash) || !record) throw new UnauthenticatedError(`unknown API key ${parsed.id}`);
     if (record.revokedAt) throw new UnauthenticatedError(`revoked API key ${record.id}`);
     if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) {

@@ -42,9 +42,15 @@ export interface JwtVerifierOptions {
   readonly clock?: Clock;
   /** Remote JWKS fetch timeout; 3 s by default, well inside the API's 30 s. */
   readonly jwksTimeoutMs?: number;
+  /**
+   * The longest lifetime a token may claim (`exp - iat`, or `exp - now` without `iat`); 24 h by
+   * default. A stolen long-lived token is a standing credential; a short one expires on its own.
+   */
+  readonly maxLifetimeSeconds?: number;
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 const MAX_GROUPS = 100;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const SUBJECT_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,256}$/;
@@ -60,6 +66,14 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const clock = options.clock ?? systemClock;
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  const checkLifetime = (payload: JWTPayload) => {
+    const now = Math.floor(clock().getTime() / 1000);
+    if (payload.iat !== undefined && payload.iat > now + clockTolerance) throw new UnauthenticatedError('JWT issued in the future');
+    const lifetime = (payload.exp ?? 0) - (payload.iat ?? now);
+    if (lifetime > maxLifetime) throw new UnauthenticatedError(`JWT lifetime ${lifetime} s exceeds the maximum ${maxLifetime} s`);
+    return payload;
+  };
   const own = options.own && options.own.publicKeys.length > 0 ? options.own : undefined;
   const ownKeys = own ? createLocalJWKSet({ keys: own.publicKeys.map((k) => ({ ...k })) }) : undefined;
   const oidc = options.oidc;
@@ -91,7 +105,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           clockTolerance,
           currentDate: clock(),
         });
-        return toCaller(payload, 'groups', 'role');
+        return toCaller(checkLifetime(payload), 'groups', 'role');
       }
       if (oidc && oidcKeys && issuer === oidc.issuer) {
         const { payload } = await jwtVerify(token, oidcKeys, {
@@ -102,7 +116,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           clockTolerance,
           currentDate: clock(),
         });
-        return toCaller(payload, oidc.groupsClaim, oidc.roleClaim);
+        return toCaller(checkLifetime(payload), oidc.groupsClaim, oidc.roleClaim);
       }
     } catch (err) {
       if (err instanceof errors.JOSEError) throw new UnauthenticatedError(`JWT refused: ${err.code}`, { cause: err });

@@ -12,7 +12,8 @@ import {
 } from '../errors.ts';
 import { idempotencyGuard } from './idempotency.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
-import type { WorkerRecord, WorkerRegistry } from '../workers/registry.ts';
+import type { WorkerRegistry } from '../workers/registry.ts';
+import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
 import type { EventStore } from '../events/store.ts';
 import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -103,12 +104,13 @@ export class JobService {
     return { job, waitingReason: waitingReason(job, workers, now) };
   }
 
-  /** Workers that reported within the last minute, per queue. */
-  async listWorkers(): Promise<WorkerRecord[]> {
+  /** Workers that reported within the last minute, per queue, as the caller may see them. */
+  async listWorkers(caller: Caller): Promise<WorkerView[]> {
+    requirePermission(caller, 'worker:read');
     if (!this.registry) return [];
     const now = this.clock();
     const perPool = await Promise.all([...this.queues.keys()].map((pool) => this.registry!.listWorkers(pool, WORKER_SEEN_WITHIN_MS, now)));
-    return perPool.flat();
+    return perPool.flat().map((worker) => workerViewFor(caller, worker));
   }
 
   /**
@@ -155,6 +157,12 @@ export class JobService {
     };
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'submit', body, this.clock());
     const result = await this.store.createJob(job, guard);
+    // A replay returns the job the key created. The key is scoped to the caller's subject, but the
+    // caller's groups may have changed since (or the replay names another group): a job the caller
+    // can no longer see, or of another group than this request's, answers like a missing one.
+    if (!result.created && (result.job.group !== group || !canSeeGroup(caller, result.job.group))) {
+      throw new JobNotFoundError(result.job.id);
+    }
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
     if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
     return result;

@@ -1,21 +1,23 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DependencyError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
-import { OutputBatcher } from '../events/output-batcher.ts';
+import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
-import { isTerminal, type Job } from '../jobs/job.ts';
-import type { FinalState, JobStore } from '../jobs/store.ts';
+import type { Job } from '../jobs/job.ts';
+import type { JobStore } from '../jobs/store.ts';
 import { recoverLostAttempt } from '../jobs/recovery.ts';
-import { decideRetry, type AttemptFailure } from '../jobs/retry-policy.ts';
 import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+import type { JobRuntime } from '../runtime/job-runtime.ts';
+import { ProcessRuntime } from '../runtime/process-runtime.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
+import type { StopCause } from './attempt-outcome.ts';
+import { AttemptRunner, type WorkerLogger } from './attempt-runner.ts';
+import { decideDelivery, decideGpuAdmission } from './delivery-decision.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
-import { inheritedEnvironment, jobEnvironment } from './job-environment.ts';
-import { spawnJobProcess, type ProcessExit, type RunningProcess } from './process-runner.ts';
+import { inheritedEnvironment } from './job-environment.ts';
+import { sleep } from './retry-dependency.ts';
 
-export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+export type { WorkerLogger } from './attempt-runner.ts';
 
 export interface WorkerOptions {
   readonly pool: string;
@@ -52,6 +54,8 @@ export interface WorkerOptions {
   readonly setBusy?: (busy: boolean) => Promise<unknown>;
   /** Called on every poll: proof of life for a container health check. */
   readonly onPoll?: (() => void) | undefined;
+  /** How jobs are run (a sandboxed process, a container); a plain child process by default. */
+  readonly runtime?: JobRuntime;
 }
 
 const DEFAULTS = {
@@ -62,14 +66,8 @@ const DEFAULTS = {
   pollWaitSeconds: 20,
 };
 
-type StopCause =
-  | { kind: 'cancelled'; by: string }
-  | { kind: 'timed-out'; after: number }
-  | { kind: 'lease-lost' }
-  | { kind: 'handed-back' };
-
 /**
- * Polls one pool's queue and runs each job it claims as a child process.
+ * Polls one pool's queue and runs each job it claims through its runtime (AttemptRunner).
  *
  * The effect on job state is exactly-once although delivery is at-least-once: the claim is a
  * conditional write on the attempt counter, every later write is fenced by the lease id, and the
@@ -82,14 +80,15 @@ export class Worker {
   private readonly concurrency: number;
   private readonly leaseSeconds: number;
   private readonly heartbeatMs: number;
-  private readonly killGraceMs: number;
   private readonly clock: Clock;
   private readonly newLeaseId: IdGenerator;
   private readonly log: WorkerLogger;
-  private readonly baseEnv: Readonly<Record<string, string>>;
+  private readonly runner: AttemptRunner;
   private readonly active = new Set<Promise<void>>();
   /** Running attempts by job id, so a stopping worker can hand them back. */
   private readonly attempts = new Map<string, (cause: StopCause) => void>();
+  /** The group of each running job, reported so the API can hide other groups' jobs. */
+  private readonly attemptGroups = new Map<string, string>();
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
@@ -107,15 +106,31 @@ export class Worker {
     this.leaseSeconds = options.leaseSeconds ?? DEFAULTS.leaseSeconds;
     // Three heartbeats per lease at least, so one or two missed renewals never cost the lease.
     this.heartbeatMs = (options.heartbeatSeconds ?? Math.min(DEFAULTS.heartbeatSeconds, this.leaseSeconds / 3)) * 1000;
-    this.killGraceMs = (options.killGraceSeconds ?? DEFAULTS.killGraceSeconds) * 1000;
     this.clock = options.clock ?? systemClock;
     this.newLeaseId = options.newLeaseId ?? newLeaseId;
     this.log = options.log ?? (() => undefined);
-    this.baseEnv = options.baseEnv ?? inheritedEnvironment(process.env);
     if (this.heartbeatMs >= this.leaseSeconds * 1000) {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
     this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.runner = new AttemptRunner({
+      workerId: this.workerId,
+      store: options.store,
+      queue: options.queue,
+      events: options.events,
+      runtime: options.runtime ?? new ProcessRuntime(),
+      clock: this.clock,
+      log: this.log,
+      leaseSeconds: this.leaseSeconds,
+      heartbeatMs: this.heartbeatMs,
+      killGraceMs: (options.killGraceSeconds ?? DEFAULTS.killGraceSeconds) * 1000,
+      workRoot: options.workRoot ?? join(tmpdir(), 'runplane-work'),
+      keepWorkDirs: options.keepWorkDirs ?? false,
+      baseEnv: options.baseEnv ?? inheritedEnvironment(process.env),
+      pinGpus: this.gpus.total > 0,
+      flushIntervalMs: options.flushIntervalMs,
+      onProcessStarted: options.onProcessStarted,
+    });
     this.startedAt = this.clock().toISOString();
     this.idleSinceMs = this.clock().getTime();
   }
@@ -155,6 +170,7 @@ export class Worker {
         concurrency: this.concurrency,
         gpus: this.options.gpus ?? [],
         runningJobs: [...this.attempts.keys()],
+        runningJobGroups: Object.fromEntries(this.attemptGroups),
         startedAt: this.startedAt,
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
@@ -246,66 +262,62 @@ export class Worker {
   /** One delivery: decide from the stored job what this message means, then act on it exactly once. */
   private async handle(message: ReceivedJobMessage): Promise<void> {
     const { store, queue } = this.options;
-    const job = message.jobId ? await store.getJob(message.jobId) : undefined;
-    if (!job) {
-      // A message with no job behind it can never succeed; deleting it keeps the queue clean.
-      this.log('warn', 'dropping message for unknown job', { jobId: message.jobId });
-      await queue.ack(message);
-      return;
-    }
-    if (isTerminal(job.state)) {
-      await queue.ack(message);
-      return;
-    }
-    let claimable = job;
-    if (job.state === 'RUNNING') {
-      const remainingMs = (job.lease?.expiresAt ?? 0) - this.clock().getTime();
-      if (remainingMs > 0) {
-        // The message is visible again, so its holder stopped extending it: most likely a lost
-        // worker whose lease is about to run out. Keep the delivery and wait for the lease rather
-        // than hand it back, which would spend one of the message's receives (maxReceiveCount).
-        await queue.extendVisibility(message, Math.ceil(remainingMs / 1000) + this.leaseSeconds);
-        await sleep(Math.min(remainingMs, this.leaseSeconds * 1000) + 100);
-        const again = await store.getJob(job.id);
-        if (!again || isTerminal(again.state)) {
+    let job = message.jobId ? await store.getJob(message.jobId) : undefined;
+    let waitedForLease = false;
+    let recovered = false;
+    for (;;) {
+      const decision = decideDelivery(job, this.clock().getTime(), waitedForLease);
+      switch (decision.action) {
+        case 'drop-unknown':
+          this.log('warn', 'dropping message for unknown job', { jobId: message.jobId });
           await queue.ack(message);
           return;
-        }
-        if (again.state === 'RUNNING' && again.lease && again.lease.expiresAt > this.clock().getTime()) {
-          // The holder is alive and renewing: this was a duplicate delivery. Look again later.
+        case 'ack-finished':
+          await queue.ack(message);
+          return;
+        case 'wait-for-lease':
+          await queue.extendVisibility(message, Math.ceil(decision.remainingMs / 1000) + this.leaseSeconds);
+          await sleep(Math.min(decision.remainingMs, this.leaseSeconds * 1000) + 100);
+          job = await store.getJob(job!.id);
+          waitedForLease = true;
+          continue;
+        case 'release-duplicate':
           await queue.release(message, this.leaseSeconds);
           return;
+        case 'recover-lost-attempt': {
+          if (recovered) throw new Error(`job ${job!.id} still RUNNING after its lost attempt was recovered`);
+          const lost = job!;
+          try {
+            job = await recoverLostAttempt(store, lost, this.clock, this.actor);
+          } catch (err) {
+            if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
+              await queue.release(message, 1);
+              return;
+            }
+            throw err;
+          }
+          recovered = true;
+          this.log('warn', 'recovered attempt of a lost worker', { jobId: lost.id, attempt: lost.attempt, state: job.state });
+          continue;
         }
-        claimable = again;
-      }
-    }
-    if (claimable.state === 'RUNNING') {
-      // The message came back because its worker stopped heartbeating: end that attempt first.
-      try {
-        claimable = await recoverLostAttempt(store, claimable, this.clock, this.actor);
-      } catch (err) {
-        if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
-          await queue.release(message, 1);
+        case 'claim':
+          await this.admitAndRun(job!, message);
           return;
-        }
-        throw err;
-      }
-      this.log('warn', 'recovered attempt of a lost worker', { jobId: job.id, attempt: job.attempt, state: claimable.state });
-      if (claimable.state !== 'QUEUED') {
-        await queue.ack(message);
-        return;
       }
     }
-    // GPU admission: a job gets GPUs of its own or waits for another worker or for GPUs to free up.
+  }
+
+  private async admitAndRun(claimable: Job, message: ReceivedJobMessage): Promise<void> {
     const wanted = claimable.resources.gpus;
-    if (wanted > 0 && wanted > this.gpus.total) {
+    const admission = decideGpuAdmission(wanted, this.gpus.total);
+    if (!admission.admit) {
       this.log('warn', 'job needs more GPUs than this worker has', { jobId: claimable.id, wanted, have: this.gpus.total });
-      await queue.release(message, 10);
+      await this.options.queue.release(message, admission.retryAfterSeconds);
       return;
     }
     const gpuIndices = this.gpus.allocate(wanted);
     if (!gpuIndices) {
-      await queue.release(message, 2);
+      await this.options.queue.release(message, 2);
       return;
     }
     try {
@@ -338,262 +350,16 @@ export class Worker {
       }
       throw err;
     }
-    await this.runAttempt(running, leaseId, message, gpuIndices);
-  }
-
-  private async runAttempt(job: Job, leaseId: string, message: ReceivedJobMessage, gpuIndices: number[]): Promise<void> {
-    const { store, events, queue } = this.options;
-    const attempt = job.attempt;
-    const workDir = join(this.options.workRoot ?? join(tmpdir(), 'runplane-work'), `${job.id}-${attempt}`);
-    await mkdir(workDir, { recursive: true });
-    const batcher = new OutputBatcher({
-      sink: events,
-      jobId: job.id,
-      attempt,
-      clock: this.clock,
-      ...(this.options.flushIntervalMs !== undefined ? { flushIntervalMs: this.options.flushIntervalMs } : {}),
-    });
-    let stopCause: StopCause | undefined;
-    let process: RunningProcess | undefined;
-    const stopProcess = (cause: StopCause) => {
-      if (stopCause) return;
-      stopCause = cause;
-      process?.signal('SIGTERM');
-      const escalate = setTimeout(() => process?.signal('SIGKILL'), cause.kind === 'lease-lost' ? 0 : this.killGraceMs);
-      escalate.unref();
-    };
-
-    this.attempts.set(job.id, stopProcess);
-    void this.updateBusy();
-    const heartbeat = setInterval(() => {
-      void this.heartbeat(job, leaseId, message, stopProcess);
-    }, this.heartbeatMs);
-    const timeout = setTimeout(() => stopProcess({ kind: 'timed-out', after: job.timeoutSeconds }), job.timeoutSeconds * 1000);
-
     try {
-      let exit: ProcessExit;
-      try {
-        process = spawnJobProcess({
-          argv: job.command,
-          env: jobEnvironment({
-            base: this.baseEnv,
-            jobEnv: job.env,
-            jobId: job.id,
-            attempt,
-            workDir,
-            // Pin only on a GPU machine; elsewhere CUDA_VISIBLE_DEVICES stays as the user set it.
-            ...(this.gpus.total > 0 ? { gpuIndices } : {}),
-          }),
-          cwd: workDir,
-          onOutput: (stream, chunk) => batcher.write(stream, chunk),
-          whenWritable: () => batcher.waitForDrain(),
-        });
-        batcher.lifecycle('started', { workerId: this.workerId, pid: process.pid ?? null, command: job.command });
-        this.options.onProcessStarted?.(job, this.clock());
-        exit = await process.exited;
-      } finally {
-        clearTimeout(timeout);
-      }
-
-      const outcome = decideOutcome(exit, stopCause);
-      if (stopCause?.kind === 'lease-lost') {
-        // Fenced out: a newer attempt owns the job. Write nothing more, not even our buffered output.
-        const dropped = batcher.abort();
-        this.log('warn', 'lease lost; attempt abandoned', { jobId: job.id, attempt, droppedEvents: dropped });
-        return;
-      }
-      batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: outcome.reason });
-      if (stopCause?.kind === 'handed-back') {
-        await batcher.close();
-        await this.handBack(job, leaseId, message);
-        return;
-      }
-      // Output first: a job is never reported finished before every line it printed is stored.
-      // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
-      await batcher.close();
-      const retry = outcome.failure ? decideRetry(job, outcome.failure) : { retry: false as const };
-      if (retry.retry) {
-        await this.requeueForRetry(job, leaseId, message, exit.exitCode, outcome.reason, retry.delaySeconds);
-        return;
-      }
-      try {
-        await retryDependency(() =>
-          store.finishAttempt({
-            jobId: job.id,
-            group: job.group,
-            leaseId,
-            attempt,
-            to: outcome.state,
-            exitCode: exit.exitCode,
-            reason: outcome.reason,
-            now: this.clock(),
-            actor: this.actor,
-          }),
-        );
-      } catch (err) {
-        if (err instanceof LeaseLostError) {
-          this.log('warn', 'lease lost before completion was recorded', { jobId: job.id, attempt });
-          return;
-        }
-        throw err;
-      }
-      clearInterval(heartbeat);
-      await queue.ack(message);
-      this.log('info', 'job finished', { jobId: job.id, attempt, state: outcome.state, reason: outcome.reason });
-    } finally {
-      clearInterval(heartbeat);
-      this.attempts.delete(job.id);
-      void this.updateBusy();
-      await this.cleanup(workDir);
-    }
-  }
-
-  /** A stopping worker's unfinished attempt goes back to the queue at once, under a fresh message. */
-  private async handBack(job: Job, leaseId: string, message: ReceivedJobMessage) {
-    await this.requeue(job, leaseId, message, {
-      exitCode: null,
-      reason: `handed back by ${this.workerId} (worker stopping)`,
-      delaySeconds: 0,
-    });
-    this.log('info', 'job handed back', { jobId: job.id, attempt: job.attempt });
-  }
-
-  private async requeueForRetry(
-    job: Job,
-    leaseId: string,
-    message: ReceivedJobMessage,
-    exitCode: number | null,
-    reason: string,
-    delaySeconds: number,
-  ) {
-    await this.requeue(job, leaseId, message, {
-      exitCode,
-      reason: `${reason}; retrying in ${delaySeconds} s (attempt ${job.attempt + 1} of ${job.maxAttempts})`,
-      delaySeconds,
-    });
-    this.log('info', 'job will retry', { jobId: job.id, attempt: job.attempt, delaySeconds });
-  }
-
-  /**
-   * RUNNING → QUEUED, then a fresh message (delayed by the backoff) replaces the current delivery,
-   * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
-   * fails, the current delivery is kept and made visible after the same delay instead.
-   */
-  private async requeue(
-    job: Job,
-    leaseId: string,
-    message: ReceivedJobMessage,
-    plan: { exitCode: number | null; reason: string; delaySeconds: number },
-  ) {
-    const { store, queue } = this.options;
-    const now = this.clock();
-    try {
-      await retryDependency(() =>
-        store.requeueAttempt({
-          jobId: job.id,
-          group: job.group,
-          leaseId,
-          attempt: job.attempt,
-          exitCode: plan.exitCode,
-          reason: plan.reason,
-          retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
-          now,
-          actor: this.actor,
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof LeaseLostError)) throw err;
-      // Still our lease but refused: a cancel arrived meanwhile, so the attempt ends CANCELLED instead.
-      if (err.found.leaseId !== leaseId) return;
-      const current = await store.getJob(job.id);
-      await retryDependency(() =>
-        store.finishAttempt({
-          jobId: job.id,
-          group: job.group,
-          leaseId,
-          attempt: job.attempt,
-          to: 'CANCELLED',
-          exitCode: plan.exitCode,
-          reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
-          now: this.clock(),
-          actor: this.actor,
-        }),
-      ).catch((e: unknown) => {
-        if (!(e instanceof LeaseLostError)) throw e;
+      await this.runner.run({ job: running, leaseId, message, gpuIndices }, (stop) => {
+        this.attempts.set(running.id, stop);
+        this.attemptGroups.set(running.id, running.group);
+        void this.updateBusy();
       });
-      await queue.ack(message);
-      return;
-    }
-    try {
-      await queue.enqueue(job.queue, { jobId: job.id }, { delaySeconds: plan.delaySeconds });
-    } catch (err) {
-      this.log('warn', 'could not send a fresh message; reusing the current one', { jobId: job.id, error: String(err) });
-      await queue.release(message, plan.delaySeconds);
-      return;
-    }
-    await queue.ack(message);
-  }
-
-  private async heartbeat(job: Job, leaseId: string, message: ReceivedJobMessage, stop: (cause: StopCause) => void) {
-    const { store, queue } = this.options;
-    try {
-      const current = await store.renewLease(job.id, leaseId, this.clock().getTime() + this.leaseSeconds * 1000);
-      await queue.extendVisibility(message, this.leaseSeconds);
-      if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
-    } catch (err) {
-      if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
-        stop({ kind: 'lease-lost' });
-        return;
-      }
-      // A missed heartbeat is survivable while the lease lasts; the next one tries again.
-      this.log('warn', 'heartbeat failed', { jobId: job.id, error: String(err) });
+    } finally {
+      this.attempts.delete(running.id);
+      this.attemptGroups.delete(running.id);
+      void this.updateBusy();
     }
   }
-
-  private async cleanup(workDir: string) {
-    if (!this.options.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function cancelActor(job: Job): string {
-  return job.cancelRequestedBy ?? 'a user';
-}
-
-export interface AttemptOutcome {
-  readonly state: FinalState;
-  readonly reason: string;
-  /** Set when the attempt failed; the retry policy reads it. */
-  readonly failure?: AttemptFailure;
-}
-
-export function decideOutcome(exit: ProcessExit, stop: StopCause | undefined): AttemptOutcome {
-  if (stop?.kind === 'cancelled') return { state: 'CANCELLED', reason: `cancelled by ${stop.by}`, failure: { kind: 'cancelled' } };
-  if (stop?.kind === 'timed-out') {
-    return { state: 'TIMED_OUT', reason: `timed out after ${stop.after} s`, failure: { kind: 'timed-out' } };
-  }
-  if (exit.spawnError) {
-    return { state: 'FAILED', reason: `could not start: ${exit.spawnError}`, failure: { kind: 'could-not-start' } };
-  }
-  if (exit.exitCode === 0) return { state: 'SUCCEEDED', reason: 'exited with code 0' };
-  if (exit.exitCode !== null) {
-    return { state: 'FAILED', reason: `exited with code ${exit.exitCode}`, failure: { kind: 'exit', exitCode: exit.exitCode } };
-  }
-  const signal = exit.signal ?? 'unknown';
-  return { state: 'FAILED', reason: `killed by signal ${signal}`, failure: { kind: 'signal', signal } };
-}
-
-/** Retries writes that failed for a transient reason; a domain answer (lease lost) ends it at once. */
-async function retryDependency<T>(fn: () => Promise<T>, tries = 8): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof DependencyError) || i >= tries) throw err;
-      await sleep(Math.min(5_000, 100 * 2 ** i) * (0.5 + Math.random() / 2));
-    }
-  }
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -79,6 +79,7 @@ function toRecord(item: Record<string, unknown>): WorkerRecord {
     concurrency: item.concurrency as number,
     gpus: (item.gpus as WorkerRecord['gpus'] | undefined) ?? [],
     runningJobs: (item.runningJobs as string[] | undefined) ?? [],
+    runningJobGroups: (item.runningJobGroups as Record<string, string> | undefined) ?? {},
     startedAt: item.startedAt as string,
     lastSeenAt: item.lastSeenAt as string,
     draining: (item.draining as boolean | undefined) ?? false,

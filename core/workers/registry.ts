@@ -9,6 +9,11 @@ export interface WorkerRecord {
   readonly concurrency: number;
   readonly gpus: readonly Gpu[];
   readonly runningJobs: readonly string[];
+  /**
+   * The group of each running job (by id). Job ids open nothing, but which group runs what, and
+   * when, is the group's business: callers outside a job's group see its slot as busy, not its id.
+   */
+  readonly runningJobGroups?: Readonly<Record<string, string>>;
   readonly startedAt: string;
   /** Last report (every few seconds while alive): "has anyone polled this queue lately?" */
   readonly lastSeenAt: string;

@@ -28,6 +28,17 @@ describe('deployment settings (CDK context)', () => {
     });
   });
 
+  it('passes a maximum token lifetime through to the API functions, within 60 s to 30 days', async () => {
+    expect(settings({ 'runplane:maxTokenLifetimeSeconds': '3600' }).maxTokenLifetimeSeconds).toBe(3600);
+    expect(() => settings({ 'runplane:maxTokenLifetimeSeconds': String(31 * 24 * 3600) })).toThrow(/maxTokenLifetimeSeconds/);
+    const { synthesize } = await import('./support/template.ts');
+    const { template } = synthesize({ deployWorkers: false, maxTokenLifetimeSeconds: 7200, deployNonce: 'fixed' }, 'lifetime');
+    const fns = template.findResources('AWS::Lambda::Function');
+    const withAuth = Object.values(fns).filter((f) => f.Properties?.Environment?.Variables?.RUNPLANE_JWT_ISSUER !== undefined);
+    expect(withAuth.length).toBeGreaterThan(0);
+    for (const fn of withAuth) expect(fn.Properties.Environment.Variables.RUNPLANE_JWT_MAX_LIFETIME_SECONDS).toBe('7200');
+  }, 180_000);
+
   it('reads an OIDC issuer and its claim names', () => {
     expect(
       settings({

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { JOB_NETWORK } from '../../core/isolation/job-network.ts';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -257,6 +258,18 @@ describe('RunplaneStack (default deployment)', () => {
       expect(s.template.findResources('AWS::AutoScaling::LaunchConfiguration')).toEqual({});
     });
 
+    it('gives job containers a network from which IMDS and the ECS credentials endpoint are dropped', () => {
+      for (const p of s.stack.workers!.pools) {
+        const lt = properties(s.template, s.id(p.node.findChild('LaunchTemplate'))).LaunchTemplateData as Record<string, unknown>;
+        const userData = cfnText((lt.UserData as { 'Fn::Base64': unknown })['Fn::Base64']);
+        expect(userData).toContain(`docker network create --driver bridge --subnet ${JOB_NETWORK.subnet} -o com.docker.network.bridge.enable_icc=false ${JOB_NETWORK.name}`);
+        for (const dst of ['169.254.169.254', '169.254.170.2']) {
+          expect(userData).toContain(`iptables -I DOCKER-USER -s ${JOB_NETWORK.subnet} -d ${dst} -j DROP`);
+        }
+        expect(userData).toContain('systemctl enable --now --no-block runplane-job-network.service');
+      }
+    });
+
     it('buys spot or on-demand capacity per pool and lets ECS manage the instance count', () => {
       for (const p of s.stack.workers!.pools) {
         const asg = properties(s.template, s.id(p.autoScalingGroup));
@@ -392,7 +405,11 @@ describe('RunplaneStack (default deployment)', () => {
       append: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.events)] }),
     } satisfies Record<keyof typeof EVENTS_GRANTS, () => Statement>;
     const audit = {
-      append: () => ({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [arn(s.stack.data.audit)] }),
+      append: () => ({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [arn(s.stack.data.audit)],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SHARD#*'] } },
+      }),
       read: () => ({ actions: ['dynamodb:Query'], resources: [arn(s.stack.data.audit)] }),
       checkpoint: () => ({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'], resources: [arn(s.stack.data.audit)] }),
     } satisfies Record<keyof typeof AUDIT_GRANTS, () => Statement>;

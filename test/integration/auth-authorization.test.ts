@@ -9,6 +9,9 @@ import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
 import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
+import { DynamoDbWorkerRegistry } from '../../core/workers/dynamodb-registry.ts';
+import { JobNotFoundError } from '../../core/errors.ts';
+import type { ApiDependencies } from '../../core/app/api-dependencies.ts';
 
 /**
  * Role × action × own/other group, through the real handlers over HTTP. Callers are API keys of
@@ -58,12 +61,14 @@ describe('authorization through the API', () => {
   let env: TestEnvironment;
   let server: LocalApiServer;
   let adminKey: string;
+  let deps: ApiDependencies;
+  let config: RuntimeConfig;
   const keys = new Map<Role, string>();
 
   beforeAll(async () => {
     env = await createTestEnvironment();
-    const config: RuntimeConfig = runtimeConfigFor(env);
-    const deps = createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined });
+    config = runtimeConfigFor(env);
+    deps = createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined });
     server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
     let stored: string | undefined;
     await bootstrapAdminKey({
@@ -161,5 +166,47 @@ describe('authorization through the API', () => {
     const listed = await call('GET', '/v1/jobs?limit=100', multi);
     const groups = new Set((listed.body.jobs as { group: string }[]).map((j) => j.group));
     expect([...groups]).toEqual(['nlp']);
+  });
+
+  it('an idempotent replay by the same subject in another group answers 404, never the other group\'s job', async () => {
+    // One person, two tokens over time: first in group `a`, later only in `b`. The guard key is
+    // scoped to the subject, and the body names no group, so the request hashes the same.
+    const inA = { subject: 'alice@example.com', role: 'member' as const, groups: ['a'] };
+    const inB = { subject: 'alice@example.com', role: 'member' as const, groups: ['b'] };
+    const body = { command: ['true'], name: 'replayed' };
+    const first = await deps.jobs.submit(body, inA, { idempotencyKey: 'same-key-1' });
+    expect(first).toMatchObject({ created: true, job: { group: 'a' } });
+    await expect(deps.jobs.submit(body, inB, { idempotencyKey: 'same-key-1' })).rejects.toBeInstanceOf(JobNotFoundError);
+    // The same subject in the original group still gets its job back.
+    expect(await deps.jobs.submit(body, inA, { idempotencyKey: 'same-key-1' })).toMatchObject({ created: false, job: { id: first.job.id } });
+  });
+
+  it('GET /v1/workers shows another group\'s running jobs only to admins (others see busy slots)', async () => {
+    const registry = new DynamoDbWorkerRegistry({ client: env.documentClient, tableName: config.tables.jobs });
+    const mine = '01ARZ3NDEKTSV4RRFFQ69G5FA1';
+    const theirs = '01ARZ3NDEKTSV4RRFFQ69G5FA2';
+    const now = new Date().toISOString();
+    await registry.report({
+      workerId: 'visibility-worker',
+      pool: 'default',
+      hostname: 'h',
+      pid: 1,
+      concurrency: 4,
+      gpus: [],
+      runningJobs: [mine, theirs],
+      runningJobGroups: { [mine]: 'ml', [theirs]: 'vision' },
+      startedAt: now,
+      lastSeenAt: now,
+      draining: false,
+    });
+    const seenBy = async (token: string) => {
+      const res = await call('GET', '/v1/workers', token);
+      expect(res.status).toBe(200);
+      return (res.body.workers as { workerId: string; runningJobs: string[]; busySlots: number }[]).find((w) => w.workerId === 'visibility-worker')!;
+    };
+    expect(await seenBy(keys.get('member')!)).toMatchObject({ runningJobs: [mine], busySlots: 2 });
+    expect(await seenBy(keys.get('viewer')!)).toMatchObject({ runningJobs: [mine], busySlots: 2 });
+    expect((await seenBy(adminKey)).runningJobs).toEqual([mine, theirs]);
+    expect(JSON.stringify(await seenBy(keys.get('member')!))).not.toContain('vision');
   });
 });

@@ -129,7 +129,10 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     });
     try {
       const running = await waitForJob(parts.store, job.id, (j) => j.state === 'RUNNING', 20_000);
-      await new Promise((r) => setTimeout(r, 500));
+      // Kill only once the first attempt's output is stored (the batcher flushes on a timer, and
+      // under load that takes longer than any fixed pause).
+      const deadline = Date.now() + 20_000;
+      while ((await logs(job.id, 1)) !== 'first attempt\n' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGKILL');
       // The killed worker's job process is in its own group; on ECS the container would take it down.
       const pid = (await parts.events.list({ jobId: job.id, attempt: 1, limit: 5 })).events.find((e) => e.kind === 'lifecycle')?.details.pid;
@@ -259,10 +262,10 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     const withRegistry = new JobService({ ...parts, registry });
     const worker = startWorker({ registry, reportIntervalSeconds: 0.2 });
     await waitForJob(parts.store, job.id, (j) => isTerminal(j.state));
-    const listed = await withRegistry.listWorkers();
+    const listed = await withRegistry.listWorkers(LOCAL_CALLER);
     expect(listed.find((w) => w.workerId === worker.workerId)).toMatchObject({ pool: 'default', concurrency: 4, draining: false });
     await worker.stop({ drainSeconds: 0 });
-    expect((await withRegistry.listWorkers()).map((w) => w.workerId)).not.toContain(worker.workerId);
+    expect((await withRegistry.listWorkers(LOCAL_CALLER)).map((w) => w.workerId)).not.toContain(worker.workerId);
   });
 });
 

@@ -80,4 +80,25 @@ describe('API key record cache', () => {
     await service.authenticate(key.token);
     expect(store.reads).toBe(2);
   });
+
+  it('remembers unknown key ids briefly, so invented ids do not cost a read per request', async () => {
+    let now = new Date('2026-11-23T00:00:00.000Z');
+    const store = countingStore(base);
+    const service = new ApiKeyService({ store: store as unknown as ApiKeyStore, clock: () => now, recordCacheSeconds: 10 });
+    const invented = generateApiKey();
+    for (let i = 0; i < 5; i++) await expect(service.authenticate(invented.token)).rejects.toMatchObject({ reason: `unknown API key ${invented.id}` });
+    expect(store.reads).toBe(1);
+    // At most 5 s: a key that comes to exist is usable soon after.
+    now = new Date(now.getTime() + 5_001);
+    await expect(service.authenticate(invented.token)).rejects.toThrow();
+    expect(store.reads).toBe(2);
+  });
+
+  it('answers an unknown id and a wrong secret the same way', async () => {
+    const service = new ApiKeyService({ store: countingStore(base) as unknown as ApiKeyStore, clock: () => new Date('2026-11-23T00:00:00.000Z') });
+    const wrongSecret = generateApiKey(key.id);
+    const unknown = generateApiKey();
+    const reasonOf = (token: string) => service.authenticate(token).then(() => 'accepted', (e: { reason: string }) => e.reason.replace(/[0-9A-Z]{26}/, 'ID'));
+    expect(await reasonOf(wrongSecret.token)).toBe(await reasonOf(unknown.token));
+  });
 });

@@ -88,6 +88,7 @@ describe('auth configuration', () => {
     expect(loadRuntimeConfig(BASE_ENV).auth).toEqual({
       jwt: { issuer: 'runplane', audience: 'runplane-api', publicKeys: [] },
       claims: { groups: 'groups', role: 'role' },
+      maxTokenLifetimeSeconds: 86_400,
     });
   });
 
@@ -121,5 +122,59 @@ describe('auth configuration', () => {
   ])('fails fast on %s, naming the variable', (_name, extra, message) => {
     expect(() => loadRuntimeConfig({ ...BASE_ENV, ...extra })).toThrow(ConfigError);
     expect(() => loadRuntimeConfig({ ...BASE_ENV, ...extra })).toThrow(message);
+  });
+});
+
+describe('token lifetime', () => {
+  const at = new Date('2026-05-01T00:00:00Z');
+  const setup = async (maxLifetimeSeconds?: number) => {
+    const doc = await generateSigningKey({ issuer: 'iss-l', audience: 'aud-l' });
+    const verify = createJwtVerifier({
+      own: { issuer: 'iss-l', audience: 'aud-l', publicKeys: [publicJwk(doc)] },
+      clock: () => at,
+      ...(maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds }),
+    });
+    return { doc, verify };
+  };
+  const claims = { subject: 'dave', role: 'member' as const, groups: ['ml'] };
+
+  it('refuses a token living longer than 24 h by default, and accepts one within a raised maximum', async () => {
+    const { doc, verify } = await setup();
+    await expect(verify(await mintToken(doc, { ...claims, ttlSeconds: 24 * 3600 }, at))).resolves.toMatchObject({ subject: 'dave' });
+    await expect(verify(await mintToken(doc, { ...claims, ttlSeconds: 24 * 3600 + 1 }, at))).rejects.toMatchObject({
+      reason: expect.stringMatching(/lifetime/),
+    });
+    const raised = await setup(7 * 24 * 3600);
+    await expect(raised.verify(await mintToken(raised.doc, { ...claims, ttlSeconds: 3 * 24 * 3600 }, at))).resolves.toMatchObject({ subject: 'dave' });
+  });
+
+  it('refuses a token issued in the future (beyond the clock tolerance)', async () => {
+    const { doc, verify } = await setup();
+    const future = new Date(at.getTime() + 120_000);
+    await expect(verify(await mintToken(doc, { ...claims, ttlSeconds: 600 }, future))).rejects.toMatchObject({ reason: 'JWT issued in the future' });
+    // Within the 30 s tolerance a slightly fast issuer clock is fine.
+    await expect(verify(await mintToken(doc, { ...claims, ttlSeconds: 600 }, new Date(at.getTime() + 10_000)))).resolves.toBeTruthy();
+  });
+
+  it('measures a token without iat from now', async () => {
+    const { doc, verify } = await setup();
+    const { SignJWT, importJWK } = await import('jose');
+    const key = await importJWK(doc.privateKey, 'ES256');
+    const sign = (expiresIn: number) =>
+      new SignJWT({ role: 'member', groups: ['ml'] })
+        .setProtectedHeader({ alg: 'ES256', kid: doc.kid })
+        .setIssuer('iss-l')
+        .setAudience('aud-l')
+        .setSubject('dave')
+        .setExpirationTime(Math.floor(at.getTime() / 1000) + expiresIn)
+        .sign(key);
+    await expect(verify(await sign(3600))).resolves.toMatchObject({ subject: 'dave' });
+    await expect(verify(await sign(48 * 3600))).rejects.toMatchObject({ reason: expect.stringMatching(/lifetime/) });
+  });
+
+  it('reads the maximum from RUNPLANE_JWT_MAX_LIFETIME_SECONDS (default 24 h) and refuses nonsense', () => {
+    expect(loadRuntimeConfig(BASE_ENV).auth?.maxTokenLifetimeSeconds).toBe(86_400);
+    expect(loadRuntimeConfig({ ...BASE_ENV, RUNPLANE_JWT_MAX_LIFETIME_SECONDS: '3600' }).auth?.maxTokenLifetimeSeconds).toBe(3600);
+    expect(() => loadRuntimeConfig({ ...BASE_ENV, RUNPLANE_JWT_MAX_LIFETIME_SECONDS: 'forever' })).toThrow(ConfigError);
   });
 });

@@ -483,3 +483,41 @@ describe('runplane list, logs, get, cancel', () => {
     expect(JSON.parse(machine.stderr)).toMatchObject({ status: 409, error: { code: 'NOT_CANCELLABLE' } });
   });
 });
+
+describe('command wiring: each command is loaded only when it is run', () => {
+  const COMMANDS = ['submit', 'get', 'list|ls', 'logs', 'cancel', 'retry', 'workers', 'keys', 'token', 'audit', 'worker', 'dev'];
+
+  it('lists every command with its summary in the top-level help', async () => {
+    const result = await cli(['--help']);
+    expect(result.code).toBe(0);
+    for (const name of COMMANDS) expect(result.stdout).toMatch(new RegExp(`^  ${name.replace('|', '\\|')} `, 'm'));
+    expect(result.stdout).toContain("print a job's output (--follow: stream it until the job ends)");
+  });
+
+  it.each([
+    [['help', 'logs'], '--attempt <n>'],
+    [['logs', '--help'], '--attempt <n>'],
+    [['help', 'ls'], '--cursor <cursor>'],
+    [['keys', 'help', 'create'], '--ttl <duration>'],
+    [['audit', 'verify', '--help'], '--local'],
+  ])('shows the options of the command asked for: %j', async (args, option) => {
+    const result = await cli(args);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(option);
+  });
+
+  it('finds the command after global options and their values', async () => {
+    const job = apiJob();
+    const route: Route = ({ path }) => (path === '/v1/jobs/01JOB' ? json(200, job) : json(404, {}));
+    for (const args of [
+      ['--url', 'http://127.0.0.1:9', '--token', 'list', 'get', '01JOB'],
+      ['--token=t', '--json', 'get', '01JOB'],
+    ]) {
+      const result = await cli(args, route);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.requests.map((r) => r.path)).toEqual(['/v1/jobs/01JOB']);
+    }
+    const withValue = await cli(['--url', 'http://127.0.0.1:9', '--token', 'list', 'get', '01JOB'], route);
+    expect(withValue.requests[0]?.headers.authorization).toBe('Bearer list');
+  });
+});

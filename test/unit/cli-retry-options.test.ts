@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { submitSpec } from '../../cli/main.ts';
+import { submitSpec } from '../../cli/commands/submit.ts';
 import { parseRetryOn } from '../../cli/options.ts';
 
 describe('--retry-on', () => {

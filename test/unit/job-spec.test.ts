@@ -55,3 +55,26 @@ describe('job spec validation', () => {
     }
   });
 });
+
+describe('what a job inherits from its worker', () => {
+  it('never the worker\'s credentials, endpoints or configuration', async () => {
+    const { inheritedEnvironment } = await import('../../core/worker/job-environment.ts');
+    const worker = {
+      PATH: '/usr/bin',
+      HOME: '/home/w',
+      AWS_ACCESS_KEY_ID: 'AKIA',
+      AWS_SECRET_ACCESS_KEY: 's',
+      AWS_SESSION_TOKEN: 't',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/uuid',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.2/x',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: 'tok',
+      ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/x',
+      ECS_AGENT_URI: 'http://169.254.170.2/api/x',
+      RUNPLANE_JOBS_TABLE: 'jobs',
+      RUNPLANE_TOKEN: 'rp_x',
+      NODE_OPTIONS: '--require /evil.js',
+      CUDA_VISIBLE_DEVICES: '0,1',
+    };
+    expect(inheritedEnvironment(worker)).toEqual({ PATH: '/usr/bin', HOME: '/home/w' });
+  });
+});

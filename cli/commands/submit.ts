@@ -1,0 +1,141 @@
+/**
+ * `runplane submit [options] -- <command...>`: submit a job; with `--wait` or `--follow`, stay
+ * until it ends and exit like it (exit-codes.ts).
+ *
+ * Output: the job id on stdout (with `--follow`, on stderr, since stdout carries the job's
+ * output); `--json`: the job object (with `--follow`, event lines then the final job as a line).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { isTerminal } from '../../core/jobs/job.ts';
+import type { ApiJob, SubmitRequest } from '../api-client.ts';
+import { ExitWith } from '../cli-errors.ts';
+import type { RegisterCommand } from '../command-context.ts';
+import { EXIT_OK, exitCodeForJob } from '../exit-codes.ts';
+import { waitForJob } from '../follow.ts';
+import { formatFinalStatus, formatState } from '../format.ts';
+import {
+  parseEnvOption,
+  parseGroup,
+  parseLabelOption,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseRetryOn,
+} from '../options.ts';
+import { streamJob } from '../stream-job.ts';
+
+export interface SubmitOptions {
+  readonly group?: string;
+  readonly queue?: string;
+  readonly env?: Record<string, string>;
+  readonly name?: string;
+  readonly timeout?: number;
+  readonly maxAttempts?: number;
+  readonly retryOn?: (number | 'NONZERO' | 'WORKER_LOST' | 'TIMED_OUT')[];
+  readonly retryDelay?: number;
+  readonly gpus?: number;
+  readonly cpu?: number;
+  readonly memory?: number;
+  readonly label?: Record<string, string>;
+  readonly wait?: boolean;
+  readonly follow?: boolean;
+}
+
+const SUBMIT_HINT =
+  'hint: put the command after --, e.g. runplane submit --gpus 1 -- python train.py --lr 0.1\n';
+
+export const registerSubmit: RegisterCommand = (command, context) => {
+  const { io, output } = context;
+  command
+    .usage('[options] -- <command> [args...]')
+    .argument(
+      '<command...>',
+      'the program and its arguments, after --; passed as argv, verbatim, without a shell',
+    )
+    .option('-q, --queue <queue>', 'queue (worker pool) to run on (server default: "default")')
+    .option('-e, --env <KEY=VALUE>', 'environment variable for the job (repeatable)', parseEnvOption)
+    .option('-n, --name <name>', 'a name to find the job by')
+    .option('-g, --group <group>', "the group the job belongs to (default: the caller's first)", parseGroup)
+    .option(
+      '--timeout <seconds>',
+      'kill the job after this many seconds (server default: 24 h)',
+      parsePositiveInt,
+    )
+    .option('--max-attempts <n>', 'run at most this many attempts when attempts fail', parsePositiveInt)
+    .option(
+      '--retry-on <conditions>',
+      'what failures retry: comma-separated exit codes, NONZERO, WORKER_LOST, TIMED_OUT (server default: NONZERO,WORKER_LOST)',
+      parseRetryOn,
+    )
+    .option('--retry-delay <seconds>', 'first retry backoff; doubles each attempt (server default: 10)', parseNonNegativeInt)
+    .option('--gpus <n>', 'GPUs the job needs', parseNonNegativeInt)
+    .option('--cpu <n>', 'CPUs the job needs (fractions allowed)', parsePositiveNumber)
+    .option('--memory <MiB>', 'memory the job needs, in MiB', parsePositiveInt)
+    .option('-l, --label <KEY=VALUE>', 'label for the job (repeatable)', parseLabelOption)
+    .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
+    .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
+    .configureOutput({
+      outputError: (message, write) => {
+        write(message);
+        if (/unknown option|missing required argument 'command'/.test(message)) write(SUBMIT_HINT);
+      },
+    })
+    .action(async (argv: string[], options: SubmitOptions, cmd: Command) => {
+      const { client, json } = await context.connect(cmd);
+      const job = await client.submitJob(submitSpec(argv, options), {
+        idempotencyKey: (io.newIdempotencyKey ?? randomUUID)(),
+      });
+
+      if (!options.wait && !options.follow) {
+        await (json ? output.printJson(job) : output.out(`${job.id}\n`));
+        return;
+      }
+
+      let final: ApiJob;
+      if (options.follow) {
+        // stdout carries the job's own output, so the id goes to stderr.
+        if (!json) await output.err(`submitted ${job.id}\n`);
+        final = await streamJob(context, { client, jobId: job.id, json });
+      } else {
+        if (!json) await output.out(`${job.id}\n`);
+        final = await waitForJob({
+          client,
+          jobId: job.id,
+          // Progress in between (started, why it waits); the outcome is printed once, below.
+          onChange: (j) => {
+            if (json || isTerminal(j.state) || (j.state === 'QUEUED' && !j.waitingReason)) return;
+            return output.note(`${j.id} ${formatState(j)}`);
+          },
+          ...(io.sleep ? { sleep: io.sleep } : {}),
+          ...(io.waitIntervals ? { intervals: io.waitIntervals } : {}),
+        });
+      }
+      if (json) await (options.follow ? output.printJsonLine(final) : output.printJson(final));
+      await output.err(formatFinalStatus(final));
+      const code = exitCodeForJob(final);
+      if (code !== EXIT_OK) throw new ExitWith(code);
+    });
+};
+
+/** The request body for `submit`: only what was given, so the server's defaults apply to the rest. */
+export function submitSpec(command: readonly string[], options: SubmitOptions): SubmitRequest {
+  const resources = {
+    ...(options.gpus === undefined ? {} : { gpus: options.gpus }),
+    ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+    ...(options.memory === undefined ? {} : { memoryMiB: options.memory }),
+  };
+  return {
+    command: [...command],
+    ...(options.group === undefined ? {} : { group: options.group }),
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.timeout === undefined ? {} : { timeoutSeconds: options.timeout }),
+    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...(options.retryOn === undefined ? {} : { retryOn: options.retryOn }),
+    ...(options.retryDelay === undefined ? {} : { retryDelaySeconds: options.retryDelay }),
+    ...(Object.keys(resources).length === 0 ? {} : { resources }),
+    ...(options.label === undefined ? {} : { labels: options.label }),
+  };
+}

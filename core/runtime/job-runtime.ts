@@ -1,0 +1,63 @@
+import type { Resources } from '../jobs/job.ts';
+
+/**
+ * How a job is run: a sandboxed process, a container. The worker only sees this port; each
+ * adapter beside it passes the same conformance suite (test/integration/job-runtime.test.ts).
+ */
+export interface JobRuntime {
+  /** What keeps a job away from the platform and from other jobs, said to people at start-up and in `runplane workers`. */
+  readonly isolation: RuntimeIsolation;
+  /**
+   * Starts one attempt. Never rejects for the job's own reasons (a missing program, a missing
+   * image): those resolve to a RunningJob whose `exited` carries `startError`.
+   */
+  start(spec: JobRunSpec): Promise<RunningJob>;
+  /** Ends whatever this runtime started and no live attempt owns (a previous worker process's leftovers). */
+  removeOrphans?(liveJobs: ReadonlySet<string>): Promise<void>;
+}
+
+export interface RuntimeIsolation {
+  /** `none` = the job runs with the worker's own identity and sees what the worker sees. */
+  readonly kind: 'none' | 'sandbox' | 'slot-user' | 'container';
+  /** One line a person can act on: what the job can and cannot reach. */
+  readonly summary: string;
+}
+
+export type ImagePullPolicy = 'IfNotPresent' | 'Always' | 'Never';
+
+export interface JobRunSpec {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly workerId: string;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** The attempt's private working directory on the worker's machine. */
+  readonly workDir: string;
+  /** GPU indices the worker assigned to this attempt (empty: none). */
+  readonly gpuIndices: readonly number[];
+  readonly resources: Resources;
+  /** Set for a container job. */
+  readonly image?: { readonly reference: string; readonly pullPolicy: ImagePullPolicy } | undefined;
+  /** Receives every chunk in the order read; returning false pauses that stream until `whenWritable` resolves. */
+  readonly onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean;
+  readonly whenWritable: () => Promise<void>;
+}
+
+export interface JobExit {
+  /** Null when the job was killed by a signal or never started. */
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the job could not be started at all (missing program, missing image, failed pull). */
+  readonly startError?: string;
+  /** True when the runtime ended the job for using more memory than `resources.memoryMiB`. */
+  readonly memoryExceeded?: boolean;
+}
+
+export interface RunningJob {
+  /** The job's main process on the worker's machine, when the runtime knows it. */
+  readonly pid: number | undefined;
+  /** Resolves when every process of the job has ended and its output is fully read. */
+  readonly exited: Promise<JobExit>;
+  /** Signals every process of the job. */
+  stop(signal: 'SIGTERM' | 'SIGKILL'): void;
+}

@@ -1,0 +1,32 @@
+import { spawnJobProcess } from '../worker/process-runner.ts';
+import type { JobRunSpec, JobRuntime, RunningJob } from './job-runtime.ts';
+
+/**
+ * Runs a job as a plain child process of the worker, in its own process group. It isolates
+ * nothing: the job has the worker's identity. The baseline the sandboxed runtimes are measured against.
+ */
+export class ProcessRuntime implements JobRuntime {
+  readonly isolation = {
+    kind: 'none',
+    summary: "no sandbox: jobs run as the worker's own user and can read what it reads",
+  } as const;
+
+  start(spec: JobRunSpec): Promise<RunningJob> {
+    const child = spawnJobProcess({
+      argv: spec.argv,
+      env: { ...spec.env },
+      cwd: spec.workDir,
+      onOutput: spec.onOutput,
+      whenWritable: spec.whenWritable,
+    });
+    return Promise.resolve({
+      pid: child.pid,
+      exited: child.exited.then((exit) => ({
+        exitCode: exit.exitCode,
+        signal: exit.signal,
+        ...(exit.spawnError !== undefined ? { startError: exit.spawnError } : {}),
+      })),
+      stop: (signal) => child.signal(signal),
+    });
+  }
+}

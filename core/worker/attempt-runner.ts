@@ -1,0 +1,248 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JobNotFoundError, LeaseLostError } from '../errors.ts';
+import { OutputBatcher } from '../events/output-batcher.ts';
+import type { EventStore } from '../events/store.ts';
+import type { Clock } from '../ids.ts';
+import type { Job } from '../jobs/job.ts';
+import type { JobStore } from '../jobs/store.ts';
+import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+import type { JobExit, JobRuntime, RunningJob } from '../runtime/job-runtime.ts';
+import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
+import { jobEnvironment } from './job-environment.ts';
+import { retryDependency } from './retry-dependency.ts';
+
+export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface AttemptRunnerOptions {
+  readonly workerId: string;
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly events: EventStore;
+  readonly runtime: JobRuntime;
+  readonly clock: Clock;
+  readonly log: WorkerLogger;
+  readonly leaseSeconds: number;
+  readonly heartbeatMs: number;
+  readonly killGraceMs: number;
+  readonly workRoot: string;
+  readonly keepWorkDirs: boolean;
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Whether this machine has GPUs: only then is CUDA_VISIBLE_DEVICES pinned. */
+  readonly pinGpus: boolean;
+  readonly flushIntervalMs?: number | undefined;
+  readonly onProcessStarted?: ((job: Job, at: Date) => void) | undefined;
+}
+
+/** One claimed attempt: the job, its lease, the delivery that brought it, the GPUs it was given. */
+export interface ClaimedAttempt {
+  readonly job: Job;
+  readonly leaseId: string;
+  readonly message: ReceivedJobMessage;
+  readonly gpuIndices: readonly number[];
+}
+
+/**
+ * Runs one claimed attempt to its end: starts it through the runtime, keeps its lease alive,
+ * stops it on cancel, timeout, lost lease or hand-back, stores all its output, then records the
+ * final state or requeues it. Every write is fenced by the lease id.
+ */
+export class AttemptRunner {
+  private readonly o: AttemptRunnerOptions;
+
+  constructor(options: AttemptRunnerOptions) {
+    this.o = options;
+  }
+
+  private get actor(): string {
+    return `worker:${this.o.workerId}`;
+  }
+
+  /** `onStoppable` receives the attempt's stop function while it runs (the worker hands attempts back with it). */
+  async run(claim: ClaimedAttempt, onStoppable: (stop: (cause: StopCause) => void) => void): Promise<void> {
+    const { job, leaseId, message } = claim;
+    const attempt = job.attempt;
+    const workDir = join(this.o.workRoot, `${job.id}-${attempt}`);
+    await mkdir(workDir, { recursive: true, mode: 0o700 });
+    const batcher = new OutputBatcher({
+      sink: this.o.events,
+      jobId: job.id,
+      attempt,
+      clock: this.o.clock,
+      ...(this.o.flushIntervalMs !== undefined ? { flushIntervalMs: this.o.flushIntervalMs } : {}),
+    });
+    let stopCause: StopCause | undefined;
+    let running: RunningJob | undefined;
+    const signalJob = (cause: StopCause) => {
+      running?.stop('SIGTERM');
+      const escalate = setTimeout(() => running?.stop('SIGKILL'), cause.kind === 'lease-lost' ? 0 : this.o.killGraceMs);
+      escalate.unref();
+    };
+    const stop = (cause: StopCause) => {
+      if (stopCause) return;
+      stopCause = cause;
+      signalJob(cause);
+    };
+
+    onStoppable(stop);
+    const heartbeat = setInterval(() => void this.heartbeat(claim, stop), this.o.heartbeatMs);
+    const timeout = setTimeout(() => stop({ kind: 'timed-out', after: job.timeoutSeconds }), job.timeoutSeconds * 1000);
+
+    try {
+      let exit: JobExit;
+      try {
+        running = await this.o.runtime.start({
+          jobId: job.id,
+          attempt,
+          workerId: this.o.workerId,
+          argv: job.command,
+          env: jobEnvironment({
+            base: this.o.baseEnv,
+            jobEnv: job.env,
+            jobId: job.id,
+            attempt,
+            workDir,
+            // Pin only on a GPU machine; elsewhere CUDA_VISIBLE_DEVICES stays as the user set it.
+            ...(this.o.pinGpus ? { gpuIndices: claim.gpuIndices } : {}),
+          }),
+          workDir,
+          gpuIndices: claim.gpuIndices,
+          resources: job.resources,
+          onOutput: (stream, chunk) => batcher.write(stream, chunk),
+          whenWritable: () => batcher.waitForDrain(),
+        });
+        // A stop that arrived while the runtime was starting the job (pulling its image) applies now.
+        if (stopCause) signalJob(stopCause);
+        batcher.lifecycle('started', { workerId: this.o.workerId, pid: running.pid ?? null, command: job.command });
+        this.o.onProcessStarted?.(job, this.o.clock());
+        exit = await running.exited;
+      } finally {
+        clearTimeout(timeout);
+      }
+
+      const end = planAttemptEnd(job, exit, stopCause);
+      if (end.kind === 'abandon') {
+        const dropped = batcher.abort();
+        this.o.log('warn', 'lease lost; attempt abandoned', { jobId: job.id, attempt, droppedEvents: dropped });
+        return;
+      }
+      batcher.lifecycle('exited', { exitCode: exit.exitCode, signal: exit.signal, reason: end.outcome.reason });
+      // Output first: a job is never reported finished before every line it printed is stored.
+      // The heartbeat keeps the lease alive meanwhile, however slow the event store is.
+      await batcher.close();
+      if (end.kind === 'hand-back') {
+        await this.requeue(claim, { exitCode: null, reason: `handed back by ${this.o.workerId} (worker stopping)`, delaySeconds: 0 });
+        this.o.log('info', 'job handed back', { jobId: job.id, attempt });
+        return;
+      }
+      if (end.kind === 'retry') {
+        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds });
+        this.o.log('info', 'job will retry', { jobId: job.id, attempt, delaySeconds: end.delaySeconds });
+        return;
+      }
+      try {
+        await retryDependency(() =>
+          this.o.store.finishAttempt({
+            jobId: job.id,
+            group: job.group,
+            leaseId,
+            attempt,
+            to: end.outcome.state,
+            exitCode: exit.exitCode,
+            reason: end.outcome.reason,
+            now: this.o.clock(),
+            actor: this.actor,
+          }),
+        );
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.o.log('warn', 'lease lost before completion was recorded', { jobId: job.id, attempt });
+          return;
+        }
+        throw err;
+      }
+      clearInterval(heartbeat);
+      await this.o.queue.ack(message);
+      this.o.log('info', 'job finished', { jobId: job.id, attempt, state: end.outcome.state, reason: end.outcome.reason });
+    } finally {
+      clearInterval(heartbeat);
+      if (!this.o.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * RUNNING → QUEUED, then a fresh message (delayed by the backoff) replaces the current delivery,
+   * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
+   * fails, the current delivery is kept and made visible after the same delay instead.
+   */
+  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number }) {
+    const { store, queue } = this.o;
+    const { job, leaseId, message } = claim;
+    const now = this.o.clock();
+    try {
+      await retryDependency(() =>
+        store.requeueAttempt({
+          jobId: job.id,
+          group: job.group,
+          leaseId,
+          attempt: job.attempt,
+          exitCode: plan.exitCode,
+          reason: plan.reason,
+          retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
+          now,
+          actor: this.actor,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err;
+      // Still our lease but refused: a cancel arrived meanwhile, so the attempt ends CANCELLED instead.
+      if (err.found.leaseId !== leaseId) return;
+      const current = await store.getJob(job.id);
+      await retryDependency(() =>
+        store.finishAttempt({
+          jobId: job.id,
+          group: job.group,
+          leaseId,
+          attempt: job.attempt,
+          to: 'CANCELLED',
+          exitCode: plan.exitCode,
+          reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
+          now: this.o.clock(),
+          actor: this.actor,
+        }),
+      ).catch((e: unknown) => {
+        if (!(e instanceof LeaseLostError)) throw e;
+      });
+      await queue.ack(message);
+      return;
+    }
+    try {
+      await queue.enqueue(job.queue, { jobId: job.id }, { delaySeconds: plan.delaySeconds });
+    } catch (err) {
+      this.o.log('warn', 'could not send a fresh message; reusing the current one', { jobId: job.id, error: String(err) });
+      await queue.release(message, plan.delaySeconds);
+      return;
+    }
+    await queue.ack(message);
+  }
+
+  private async heartbeat(claim: ClaimedAttempt, stop: (cause: StopCause) => void) {
+    const { store, queue } = this.o;
+    try {
+      const current = await store.renewLease(claim.job.id, claim.leaseId, this.o.clock().getTime() + this.o.leaseSeconds * 1000);
+      await queue.extendVisibility(claim.message, this.o.leaseSeconds);
+      if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
+    } catch (err) {
+      if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
+        stop({ kind: 'lease-lost' });
+        return;
+      }
+      // A missed heartbeat is survivable while the lease lasts; the next one tries again.
+      this.o.log('warn', 'heartbeat failed', { jobId: claim.job.id, error: String(err) });
+    }
+  }
+}
+
+export function cancelActor(job: Job): string {
+  return job.cancelRequestedBy ?? 'a user';
+}
