@@ -7,7 +7,7 @@ import type { CreatedApiKey } from '../auth/api-key-service.ts';
 import type { ApiKeySummary } from '../auth/api-key-store.ts';
 import type { EventPage } from '../events/store.ts';
 import type { ErrorBody } from '../http/api-error.ts';
-import type { WorkerRecord } from '../workers/registry.ts';
+import type { WorkerView } from '../workers/worker-view.ts';
 
 /**
  * What the API answers, as zod schemas: the single definition the OpenAPI document
@@ -208,7 +208,7 @@ export const CORE_VIEWS_FIT_THE_CONTRACT: readonly [
   Fits<JobView, typeof jobViewSchema>,
   Fits<JobView & { waitingReason: string | null }, typeof jobDetailSchema>,
   Fits<{ jobId: string; attempt: number } & EventPage, typeof eventPageSchema>,
-  Fits<{ workers: WorkerRecord[] }, typeof workerListSchema>,
+  Fits<{ workers: WorkerView[] }, typeof workerListSchema>,
   Fits<ApiKeySummary, typeof apiKeySummarySchema>,
   Fits<CreatedApiKey, typeof createdApiKeySchema>,
   Fits<{ keys: ApiKeySummary[]; nextCursor: string | null }, typeof apiKeyPageSchema>,

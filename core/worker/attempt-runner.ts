@@ -11,6 +11,8 @@ import type { JobExit, JobRuntime, RunningJob } from '../runtime/job-runtime.ts'
 import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
 import { jobEnvironment } from './job-environment.ts';
 import { retryDependency } from './retry-dependency.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
+import { attemptStartMeasures } from './attempt-measures.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -32,6 +34,7 @@ export interface AttemptRunnerOptions {
   readonly pinGpus: boolean;
   readonly flushIntervalMs?: number | undefined;
   readonly onProcessStarted?: ((job: Job, at: Date) => void) | undefined;
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 /** One claimed attempt: the job, its lease, the delivery that brought it, the GPUs it was given. */
@@ -62,6 +65,7 @@ export class AttemptRunner {
   async run(claim: ClaimedAttempt, onStoppable: (stop: (cause: StopCause) => void) => void): Promise<void> {
     const { job, leaseId, message } = claim;
     const attempt = job.attempt;
+    const claimedAt = this.o.clock().getTime();
     const workDir = join(this.o.workRoot, `${job.id}-${attempt}`);
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const batcher = new OutputBatcher({
@@ -73,6 +77,7 @@ export class AttemptRunner {
     });
     let stopCause: StopCause | undefined;
     let running: RunningJob | undefined;
+    let outputBytes = 0;
     const signalJob = (cause: StopCause) => {
       running?.stop('SIGTERM');
       const escalate = setTimeout(() => running?.stop('SIGKILL'), cause.kind === 'lease-lost' ? 0 : this.o.killGraceMs);
@@ -108,13 +113,20 @@ export class AttemptRunner {
           workDir,
           gpuIndices: claim.gpuIndices,
           resources: job.resources,
-          onOutput: (stream, chunk) => batcher.write(stream, chunk),
+          onOutput: (stream, chunk) => {
+            outputBytes += chunk.length;
+            return batcher.write(stream, chunk);
+          },
           whenWritable: () => batcher.waitForDrain(),
         });
         // A stop that arrived while the runtime was starting the job (pulling its image) applies now.
         if (stopCause) signalJob(stopCause);
         batcher.lifecycle('started', { workerId: this.o.workerId, pid: running.pid ?? null, command: job.command });
-        this.o.onProcessStarted?.(job, this.o.clock());
+        const startedAt = this.o.clock();
+        this.o.onProcessStarted?.(job, startedAt);
+        const measures = attemptStartMeasures(job, startedAt);
+        this.o.log('info', 'job started', { event: 'job.started', jobId: job.id, attempt, workerId: this.o.workerId, queue: job.queue, ...measures });
+        this.o.metrics?.attemptStarted(measures);
         exit = await running.exited;
       } finally {
         clearTimeout(timeout);
@@ -163,7 +175,18 @@ export class AttemptRunner {
       }
       clearInterval(heartbeat);
       await this.o.queue.ack(message);
-      this.o.log('info', 'job finished', { jobId: job.id, attempt, state: end.outcome.state, reason: end.outcome.reason });
+      this.o.log('info', 'job finished', {
+        event: 'job.finished',
+        jobId: job.id,
+        attempt,
+        workerId: this.o.workerId,
+        state: end.outcome.state,
+        exitCode: exit.exitCode,
+        reason: end.outcome.reason,
+        durationMs: this.o.clock().getTime() - claimedAt,
+        outputBytes,
+      });
+      this.o.metrics?.attemptFinished({ state: end.outcome.state, outputBytes });
     } finally {
       clearInterval(heartbeat);
       if (!this.o.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);

@@ -1,3 +1,4 @@
+import type { WorkerMetrics } from '../observability/metrics.ts';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
@@ -43,6 +44,8 @@ export interface WorkerOptions {
   readonly log?: WorkerLogger;
   /** Observes each job process start (benchmarks measure dispatch latency with it). */
   readonly onProcessStarted?: (job: Job, at: Date) => void;
+  /** Dispatch latency, queue wait, output bytes and finished jobs by state (core/observability/metrics.ts). */
+  readonly metrics?: WorkerMetrics;
   /** Output batcher flush interval. */
   readonly flushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
@@ -130,6 +133,7 @@ export class Worker {
       pinGpus: this.gpus.total > 0,
       flushIntervalMs: options.flushIntervalMs,
       onProcessStarted: options.onProcessStarted,
+      metrics: options.metrics,
     });
     this.startedAt = this.clock().toISOString();
     this.idleSinceMs = this.clock().getTime();
