@@ -15,11 +15,11 @@ import { loadRuntimeConfig } from '../core/config.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
 import { Worker } from '../core/worker/worker.ts';
-import { workerMetrics } from '../core/observability/metrics.ts';
+import { METRICS_SERVICE, workerMetrics } from '../core/observability/metrics.ts';
 import { configureObservability } from '../core/observability/observability.ts';
 
 // One JSON line per event on stdout (the task's log group), EMF metrics among them.
-const telemetry = configureObservability({ service: 'runplane-worker' });
+const telemetry = configureObservability({ service: METRICS_SERVICE.worker });
 const log = telemetry.log;
 
 const config = loadRuntimeConfig();

@@ -7,25 +7,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
  * Locally the lines go to the platform's log file through `sink` instead of stdout.
  */
 
-export const METRICS_NAMESPACE = 'Runplane';
-
-export const METRIC = {
-  jobsSubmitted: 'JobsSubmitted',
-  /** With the `state` dimension. */
-  jobsFinished: 'JobsFinished',
-  /** Submit → the job's process started (first attempt), ms. */
-  dispatchLatency: 'DispatchLatency',
-  /** The attempt became runnable (queued, or its retry backoff ended) → claimed, ms. */
-  queueWait: 'QueueWait',
-  outputBytes: 'OutputBytes',
-  /** The transaction that carries an audit entry with its change, ms. */
-  auditAppendLatency: 'AuditAppendLatency',
-  api4xx: 'Api4xx',
-  api5xx: 'Api5xx',
-  apiLatency: 'ApiLatency',
-} as const;
-
-export const FINISHED_STATES = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
+export { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from './metric-names.ts';
+import { METRIC, METRICS_NAMESPACE } from './metric-names.ts';
 
 /** Receives each EMF document instead of stdout. */
 export type MetricsSink = (emf: Readonly<Record<string, unknown>>) => void;

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { METRICS_SERVICE } from './metric-names.ts';
 import { createMetrics, METRIC, MetricUnit, type Metrics, type MetricsSink } from './metrics.ts';
 import { createStructuredLogger, logFunction, type LogFunction, type LogLevelName, type LogSink } from './structured-logger.ts';
 
@@ -39,7 +40,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
 
 /** This process's observability; Lambda's default (stdout, service from POWERTOOLS_SERVICE_NAME). */
 export function observability(): Observability {
-  current ??= createObservability({ service: process.env.POWERTOOLS_SERVICE_NAME ?? 'runplane-api' });
+  current ??= createObservability({ service: process.env.POWERTOOLS_SERVICE_NAME ?? METRICS_SERVICE.api });
   return current;
 }
 
@@ -61,5 +62,11 @@ export function recordRequest(o: Observability, request: { readonly requestId: s
 export function recordJobSubmitted(o: Observability, job: { readonly id: string; readonly queue: string; readonly group: string }, requestId: string | undefined): void {
   o.logger.info('job submitted', { event: 'job.submitted', jobId: job.id, queue: job.queue, group: job.group, requestId });
   o.metrics.addMetric(METRIC.jobsSubmitted, MetricUnit.Count, 1);
+  o.metrics.publishStoredMetrics();
+}
+
+/** One audit append transaction committed (the entry and the change it records), ms. */
+export function recordAuditAppend(o: Observability, ms: number): void {
+  o.metrics.addMetric(METRIC.auditAppendLatency, MetricUnit.Milliseconds, ms);
   o.metrics.publishStoredMetrics();
 }
