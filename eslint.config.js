@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', '.runplane/**', 'bench/results/**', 'dist/**'] },
@@ -11,7 +12,13 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { 'import-x': importX },
+    // Imports name their `.ts` files, so Node's own resolution finds every module.
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })] },
     rules: {
+      // No module may reach itself through its imports (type-only imports included: a cycle of
+      // types is still two modules that cannot be understood apart). specs/01-architecture.md.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
       // A promise nobody awaits hides failures: every write must be awaited or explicitly voided.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],

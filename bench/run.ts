@@ -11,6 +11,8 @@ import { benchWorkerRss } from './worker-rss.ts';
 import { benchSoak } from './soak.ts';
 import { benchLambdas } from './lambdas.ts';
 import { benchAudit } from './audit.ts';
+import { benchCost } from './cost.ts';
+import { benchCliStartup } from './cli-startup.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -18,8 +20,11 @@ type Section = { name: string; run: () => Promise<unknown> };
 
 const sections: Section[] = [
   { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
+  // 20 real one-minute jobs at once: about 70 s of wall time, mostly the jobs sleeping.
+  { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
+  { name: 'cliStartup', run: () => benchCliStartup({ samples: 30, sourceSamples: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },
   {
     name: 'soak',

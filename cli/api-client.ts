@@ -143,12 +143,28 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 200
 // API Gateway gives up on an integration after 30 s; waiting longer only delays the retry.
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
+/** The part of a fetch `Response` the client reads; a real `Response` is one. */
+export interface HttpResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body?: { cancel(): Promise<void> } | null;
+  text(): Promise<string>;
+}
+
+/** How requests are sent: `fetch` by default; the CLI passes a `node:http` one (cli/node-http-transport.ts). */
+export type HttpTransport = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal },
+) => Promise<HttpResponse>;
+
 export interface RunplaneClientOptions {
   /** For example `http://127.0.0.1:8787` or the API Gateway URL; a trailing slash is ignored. */
   readonly baseUrl: string;
   /** Sent as `Authorization: Bearer <token>` when set. */
   readonly token?: string | undefined;
-  readonly fetch?: typeof fetch;
+  readonly fetch?: HttpTransport;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly retry?: Partial<RetryPolicy>;
   readonly requestTimeoutMs?: number;
@@ -182,7 +198,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class RunplaneClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: HttpTransport;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly retryPolicy: RetryPolicy;
   private readonly requestTimeoutMs: number;
@@ -267,7 +283,7 @@ export class RunplaneClient {
    * `listEvents(id, { attempt, after: next })`.
    */
   async getLogs(id: string, attempt?: number): Promise<JobLogs> {
-    const response = await this.request<Response>({
+    const response = await this.request<HttpResponse>({
       method: 'GET',
       path: `/v1/jobs/${encodeURIComponent(id)}/logs`,
       query: { attempt },
@@ -339,7 +355,7 @@ export class RunplaneClient {
 
     for (let attempt = 1; ; attempt++) {
       const isLast = attempt >= this.retryPolicy.attempts;
-      let response: Response;
+      let response: HttpResponse;
       try {
         response = await this.fetchImpl(url, {
           method: options.method,
@@ -373,14 +389,14 @@ export class RunplaneClient {
   }
 }
 
-async function readBody(response: Response): Promise<unknown> {
+async function readBody(response: HttpResponse): Promise<unknown> {
   const type = response.headers.get('content-type') ?? '';
   const text = await response.text();
   if (type.includes('json')) return text.length > 0 ? (JSON.parse(text) as unknown) : undefined;
   return text;
 }
 
-async function toApiError(response: Response): Promise<ApiError> {
+async function toApiError(response: HttpResponse): Promise<ApiError> {
   const text = await response.text().catch(() => '');
   try {
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
@@ -407,7 +423,7 @@ async function toApiError(response: Response): Promise<ApiError> {
 }
 
 /** `Retry-After` in seconds (the only form API Gateway and our handlers send), capped. */
-function retryAfterMs(response: Response, capMs: number): number {
+function retryAfterMs(response: HttpResponse, capMs: number): number {
   const header = response.headers.get('retry-after');
   const seconds = header === null ? Number.NaN : Number(header);
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, capMs) : 0;

@@ -2,7 +2,7 @@
  * What the CLI touches outside itself. Commands get it through their `CommandContext`, never from
  * `process` directly, so tests run the whole CLI in-process and replace any part of it.
  */
-import type { RetryPolicy } from './api-client.ts';
+import type { HttpTransport, RetryPolicy } from './api-client.ts';
 import type { PollIntervals } from './follow.ts';
 
 export type OutputStream = NodeJS.WritableStream & { readonly isTTY?: boolean };
@@ -12,7 +12,10 @@ export interface CliIo {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly fetch?: typeof fetch;
+  /** Where `.runplane/` is looked for; the process's working directory by default. */
+  readonly cwd?: string;
+  /** How requests are sent; `node:http` by default (node-http-transport.ts). */
+  readonly fetch?: HttpTransport;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly retry?: Partial<RetryPolicy>;
   readonly followIntervals?: Partial<PollIntervals>;

@@ -14,6 +14,8 @@ export interface TokenSources {
    */
   readonly baseUrl?: string;
   readonly cwd?: string;
+  /** Told about a local.json that was not believed (not the user's own, or writable by others). */
+  readonly onIgnored?: (path: string, why: string) => void;
 }
 
 /**
@@ -30,5 +32,6 @@ export async function resolveToken(sources: TokenSources): Promise<string | unde
     baseUrl: sources.baseUrl,
     env: sources.env,
     ...(sources.cwd !== undefined ? { cwd: sources.cwd } : {}),
+    ...(sources.onIgnored !== undefined ? { onIgnored: sources.onIgnored } : {}),
   });
 }

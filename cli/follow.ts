@@ -11,7 +11,7 @@
  * fastest interval as soon as output arrives, so an idle week-long job costs a few requests a
  * minute while a chatty one streams with sub-second latency.
  */
-import { isTerminal } from '../core/jobs/job.ts';
+import { isTerminal } from './terminal-states.ts';
 import type { ApiJob, JobEvent, RunplaneClient } from './api-client.ts';
 
 /** Where output goes. May return a promise to apply back-pressure (see `streamWriter`). */

@@ -2,9 +2,8 @@
  * Human-readable rendering for the CLI. Pure functions from API values to strings, so the output
  * is tested without a terminal; `--json` bypasses all of this and prints the API's objects.
  */
-import { isTerminal } from '../core/jobs/job.ts';
+import { isTerminal } from './terminal-states.ts';
 import type { ApiJob } from './api-client.ts';
-import { ApiError, ConnectionError } from './api-client.ts';
 
 const DASH = '-';
 
@@ -162,39 +161,4 @@ export function formatFinalStatus(job: ApiJob): string {
     job.reason ??
     (job.exitCode === null || job.exitCode === undefined ? undefined : `exit code ${job.exitCode}`);
   return `job ${job.id} ${job.state}${why ? `: ${why}` : ''}\n`;
-}
-
-interface FieldIssue {
-  readonly path: string;
-  readonly message: string;
-}
-
-function fieldIssues(details: Readonly<Record<string, unknown>>): FieldIssue[] {
-  const fields = details.fields;
-  if (!Array.isArray(fields)) return [];
-  return fields.flatMap((f: unknown) => {
-    const issue = f as { path?: unknown; message?: unknown };
-    return typeof issue.message === 'string'
-      ? [{ path: typeof issue.path === 'string' ? issue.path : '', message: issue.message }]
-      : [];
-  });
-}
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** What the CLI prints to stderr for an error, in human mode. Unknown errors are rethrown by the caller. */
-export function formatError(error: ApiError | ConnectionError): string {
-  if (error instanceof ApiError) {
-    let out = `error: ${error.code}: ${error.message}\n`;
-    for (const issue of fieldIssues(error.details)) out += `  ${issue.path || '(body)'}: ${issue.message}\n`;
-    return out;
-  }
-  let out = `error: ${error.message}\n`;
-  const host = URL.canParse(error.baseUrl) ? new URL(error.baseUrl).hostname : '';
-  if (LOOPBACK_HOSTS.has(host)) {
-    out += 'hint: is the platform running? start it with `npm start` (or `runplane dev`)\n';
-  } else {
-    out += 'hint: check RUNPLANE_URL (or --url) and your network connection\n';
-  }
-  return out;
 }

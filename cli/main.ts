@@ -10,11 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { DEFAULT_API_URL } from './api-connection.ts';
+import { DEFAULT_API_URL, parseBaseUrl } from './base-url.ts';
 import type { CliIo, GlobalOptions } from './cli-io.ts';
-import { commandContext, type RegisterCommand } from './command-context.ts';
+import type { RegisterCommand } from './command-context.ts';
 import { EXIT_OK } from './exit-codes.ts';
-import { parseBaseUrl } from './options.ts';
 import { reportError } from './report-error.ts';
 
 export type { CliIo } from './cli-io.ts';
@@ -113,15 +112,17 @@ export async function runCli(args: readonly string[], overrides: Partial<CliIo> 
   }
 }
 
+/** The version in the package's package.json: one level up from cli/, two from the bundle in dist/cli/. */
 function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'runplane') return pkg.version ?? '0.0.0';
+    } catch {
+      // Not here: try the next level.
+    }
   }
+  return '0.0.0';
 }
 
 /** The program with its global options and every command named; no command's own file is loaded yet. */
@@ -158,7 +159,8 @@ async function loadInvokedCommand(program: Command, args: readonly string[], io:
   const entry = COMMANDS.find((e) => e.name === name || e.alias === name);
   const command = entry && program.commands.find((c) => c.name() === entry.name);
   if (!entry || !command) return;
-  const register = await entry.load();
+  // The context pulls in the API client and the credentials lookup: only for a command that runs.
+  const [register, { commandContext }] = await Promise.all([entry.load(), import('./command-context.ts')]);
   register(command, commandContext(io));
 }
 

@@ -80,15 +80,6 @@ export function parseState(raw: string): JobState {
   return state as JobState;
 }
 
-/** An http(s) base URL for the API. */
-export function parseBaseUrl(raw: string): string {
-  if (!URL.canParse(raw)) throw new InvalidArgumentError('Expected a URL such as http://127.0.0.1:8787.');
-  const url = new URL(raw);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidArgumentError('Expected an http:// or https:// URL.');
-  return raw.replace(/\/+$/, '');
-}
-
 /** `--retry-on 3,137,WORKER_LOST`: exit codes 1..255 and the named conditions the API accepts. */
 export function parseRetryOn(value: string): (number | 'NONZERO' | 'WORKER_LOST' | 'TIMED_OUT')[] {
   return value.split(',').map((raw) => {

@@ -7,7 +7,7 @@ import { ApiError, ConnectionError } from './api-client.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitWith, UsageError } from './cli-errors.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
-import { formatError } from './format.ts';
+import { formatError } from './format-error.ts';
 
 /** Reports `error` on `io.stderr` and returns the exit code for it. */
 export function reportError(error: unknown, io: CliIo, json: boolean): number {

@@ -1,6 +1,7 @@
 /**
  * `--follow` output, shared by `submit --follow` and `logs --follow`: in JSON mode every event as
- * a line; otherwise the job's own stdout and stderr, with a note on the terminal at each retry.
+ * a line (JSON escapes control characters itself); otherwise the job's own stdout and stderr,
+ * neutralised on a terminal unless `--raw`, with a note on the terminal at each retry.
  */
 import type { ApiJob, JobEvent, RunplaneClient } from './api-client.ts';
 import type { CommandContext } from './command-context.ts';
@@ -12,18 +13,21 @@ export interface StreamJobOptions {
   readonly json: boolean;
   /** Only this attempt (see `followJob`). */
   readonly attempt?: number | undefined;
+  /** Keep the job's terminal control sequences (`--raw`); else neutralised on a terminal. */
+  readonly raw?: boolean | undefined;
 }
 
 /** Streams a job until it ends; resolves to the job as last read. */
 export function streamJob({ io, output }: CommandContext, options: StreamJobOptions): Promise<ApiJob> {
   const { client, jobId, json, attempt } = options;
   const ignore = () => undefined;
+  const job = output.jobWriters(Boolean(options.raw));
   return followJob({
     client,
     jobId,
     ...(attempt === undefined ? {} : { attempt }),
-    stdout: json ? ignore : output.out,
-    stderr: json ? ignore : output.err,
+    stdout: json ? ignore : job.stdout,
+    stderr: json ? ignore : job.stderr,
     ...(json ? { onEvent: (event: JobEvent) => output.printJsonLine(event) } : {}),
     onAttempt: (n, job) => {
       if (json) return;

@@ -1,5 +1,4 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
-import { auditServiceFor } from '../core/audit/audit-service.ts';
 import { createApiHandler, json } from '../core/http/api-handler.ts';
 
 /**
@@ -8,8 +7,8 @@ import { createApiHandler, json } from '../core/http/api-handler.ts';
  * `ok: false` into a non-zero exit).
  */
 export function createVerifyAuditHandler(dependencies: () => Promise<ApiDependencies>) {
-  return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ caller }, { config }) => {
-    const result = await auditServiceFor(config).verify(caller);
+  return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ caller }, { audit }) => {
+    const result = await audit.verify(caller);
     return json(200, result);
   });
 }

@@ -10,7 +10,6 @@ import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, grantTable, type AuditGrant, 
 import type { RunplaneData } from './data.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RunplaneQueues } from './queues.ts';
-import type { ScalingBinding } from './scaler.ts';
 
 /** What each route's function may touch. Anything not listed is denied. */
 export interface RouteAccess {
@@ -20,8 +19,6 @@ export interface RouteAccess {
   readonly audit?: AuditGrant;
   /** sqs:SendMessage on every pool queue. */
   readonly enqueue?: boolean;
-  /** Scale the job's pool out right after the send (core/scaling/ecs-scaler.ts workerScalerFromEnv). */
-  readonly scaleWorkers?: boolean;
 }
 
 /**
@@ -32,9 +29,9 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
   getOpenApi: {},
   notFound: {},
-  submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+  submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
-  retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+  retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
   cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
@@ -89,8 +86,6 @@ export interface RunplaneApiProps {
   readonly runtimeEnvironment: Record<string, string>;
   /** Authentication settings (RUNPLANE_JWT_*, RUNPLANE_OIDC_*, claims), for the routes that authenticate. */
   readonly authEnvironment: Record<string, string>;
-  /** Absent when the stack has no worker pools (LocalStack): submit then only enqueues. */
-  readonly scaling?: ScalingBinding;
   /** Origins the console is served from; none disables CORS. */
   readonly corsOrigins: readonly string[];
   /** Default: DEFAULT_ROUTE_THROTTLE. */
@@ -171,7 +166,6 @@ export class RunplaneApi extends Construct {
     const routeThrottles = props.routeThrottles ?? ROUTE_THROTTLES;
     for (const route of routes) {
       const access = ROUTE_ACCESS[route.name];
-      const scaling = access.scaleWorkers ? props.scaling : undefined;
       const fn = new HandlerFunction(this, `${route.name}Handler`, {
         entry: route.entry,
         description: `${route.routeKey} handler`,
@@ -179,14 +173,12 @@ export class RunplaneApi extends Construct {
           ...props.runtimeEnvironment,
           // Only routes that authenticate learn how: the health check and the 404 need nothing.
           ...(route.authenticated ? props.authEnvironment : {}),
-          ...(scaling ? scaling.environment : {}),
         },
       });
       for (const grant of access.jobs ?? []) grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS[grant]);
       if (access.events) grantTable(fn, data.events, EVENTS_TABLE, EVENTS_GRANTS[access.events]);
       if (access.audit) grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS[access.audit]);
       if (access.enqueue) fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
-      scaling?.grantScale(fn);
 
       const integration = new HttpLambdaIntegration(`${route.name}Integration`, fn.function, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,

@@ -177,7 +177,6 @@ export class RunplaneStack extends Stack {
       queues: this.queues,
       runtimeEnvironment: handlerEnvironment,
       authEnvironment: this.auth.environment,
-      ...(this.scaler ? { scaling: this.scaler } : {}),
       corsOrigins: props.corsOrigins ?? [],
       ...(props.throttle ? { throttle: props.throttle } : {}),
       ...(props.routeThrottles ? { routeThrottles: props.routeThrottles } : {}),

@@ -6,16 +6,6 @@ import type { ScalingPool } from '../core/scaling/config.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { WorkerPoolService } from './worker-pool.ts';
 
-/**
- * What a function needs to scale worker pools (core/scaling/ecs-scaler.ts): the RUNPLANE_SCALING
- * and RUNPLANE_QUEUES variables, read access to the pool queues' counters, and DescribeServices /
- * UpdateService on exactly the pool services.
- */
-export interface ScalingBinding {
-  readonly environment: Record<string, string>;
-  grantScale(fn: HandlerFunction): void;
-}
-
 export interface WorkerScalerProps {
   readonly pools: readonly WorkerPoolService[];
   /** RUNPLANE_QUEUES, as the handlers get it: the scaler finds each pool's queue URL there. */
@@ -26,11 +16,13 @@ export interface WorkerScalerProps {
 
 /**
  * The scheduled scaler: an EventBridge rule runs lambdas/scale-workers.ts every minute, which sets
- * each pool's desired task count from its queue backlog. Together with the submit path's own
- * scale-out call this starts a pool from zero within seconds of a submit and stops idle pools
- * within a minute of their queue draining, without waiting for CloudWatch alarms.
+ * each pool's desired task count from its queue backlog. It is the only scaler: scale-out is off
+ * the submit path (a submit is one transaction and one SendMessage), so a pool at zero starts
+ * within about a minute of its first message and stops within a minute of its queue draining.
+ * Its function alone holds sqs:GetQueueAttributes on the pool queues and DescribeServices /
+ * UpdateService on exactly the pool services.
  */
-export class WorkerScaler extends Construct implements ScalingBinding {
+export class WorkerScaler extends Construct {
   readonly environment: Record<string, string>;
   readonly handler: HandlerFunction;
   readonly rule: events.Rule;
@@ -67,7 +59,7 @@ export class WorkerScaler extends Construct implements ScalingBinding {
     });
   }
 
-  grantScale(fn: HandlerFunction): void {
+  private grantScale(fn: HandlerFunction): void {
     fn.allow(['sqs:GetQueueAttributes'], this.pools.map((p) => p.queue.queue.queueArn));
     fn.allow(['ecs:DescribeServices', 'ecs:UpdateService'], this.pools.map((p) => p.service.serviceArn));
   }

@@ -1,17 +1,12 @@
 /**
  * The worker container's entry point (ECS). Configuration comes from the task definition's
- * environment (see core/config.ts) plus:
- *   RUNPLANE_WORKER_QUEUE              pool to serve (required)
- *   RUNPLANE_WORKER_CONCURRENCY        jobs at once (default: one per GPU, or 1 without GPUs)
- *   RUNPLANE_WORKER_DRAIN_SECONDS      how long running jobs may finish after SIGTERM (default 90)
- *   RUNPLANE_WORKER_IDLE_EXIT_SECONDS  exit after this long with nothing to do (default 600; 0 = never)
- *   RUNPLANE_WORKER_HEARTBEAT_FILE     touched on every poll; the image's health check reads it
- *   RUNPLANE_WORKER_WORKDIR            where each attempt gets its scratch directory
+ * environment, validated: core/config.ts plus the worker's own (core/worker/worker-config.ts).
  * SIGTERM (ECS stop, spot interruption) drains: no new work, running jobs finish or are handed back.
  */
 import { writeFile } from 'node:fs/promises';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
-import { loadRuntimeConfig } from '../core/config.ts';
+import { ConfigError, loadRuntimeConfig } from '../core/config.ts';
+import { loadWorkerConfig, type WorkerConfig } from '../core/worker/worker-config.ts';
 import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
 import { Worker } from '../core/worker/worker.ts';
@@ -23,18 +18,19 @@ const telemetry = configureObservability({ service: METRICS_SERVICE.worker });
 const log = telemetry.log;
 
 const config = loadRuntimeConfig();
-const pool = process.env.RUNPLANE_WORKER_QUEUE ?? '';
-const queue = config.queues.find((q) => q.pool === pool);
-if (!queue) {
-  console.error(`RUNPLANE_WORKER_QUEUE must name one of: ${config.queues.map((q) => q.pool).join(', ')}`);
+let workerConfig: WorkerConfig;
+try {
+  workerConfig = loadWorkerConfig(config);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
   process.exit(2);
 }
+const { queue, drainSeconds, idleExitSeconds, heartbeatFile } = workerConfig;
+const pool = queue.pool;
 const gpus = await detectGpus(undefined, { warn: (message) => log('warn', message) });
 // One job per GPU on a GPU machine ("as many jobs as it has free GPUs"), else the configured count.
-const concurrency = Number(process.env.RUNPLANE_WORKER_CONCURRENCY ?? (gpus.length > 0 ? gpus.length : 1));
-const drainSeconds = Number(process.env.RUNPLANE_WORKER_DRAIN_SECONDS ?? '90');
-const idleExitSeconds = Number(process.env.RUNPLANE_WORKER_IDLE_EXIT_SECONDS ?? '600');
-const heartbeatFile = process.env.RUNPLANE_WORKER_HEARTBEAT_FILE;
+const concurrency = workerConfig.concurrency ?? (gpus.length > 0 ? gpus.length : 1);
 log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.index}:${g.name}`) });
 
 const worker = new Worker({
@@ -43,7 +39,7 @@ const worker = new Worker({
   concurrency,
   gpus,
   leaseSeconds: queue.visibilityTimeoutSeconds,
-  ...(process.env.RUNPLANE_WORKER_WORKDIR ? { workRoot: process.env.RUNPLANE_WORKER_WORKDIR } : {}),
+  ...(workerConfig.workDir ? { workRoot: workerConfig.workDir } : {}),
   // ECS must not scale in a task that is running jobs.
   setBusy: (busy) => setTaskProtection(busy, busy ? DEFAULT_PROTECTION_MINUTES : undefined),
   onPoll: heartbeatFile ? () => void writeFile(heartbeatFile, new Date().toISOString()).catch(() => undefined) : undefined,

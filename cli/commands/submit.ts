@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { isTerminal } from '../../core/jobs/job.ts';
+import { isTerminal } from '../terminal-states.ts';
 import type { ApiJob, SubmitRequest } from '../api-client.ts';
 import { ExitWith } from '../cli-errors.ts';
 import type { RegisterCommand } from '../command-context.ts';
@@ -40,6 +40,7 @@ export interface SubmitOptions {
   readonly label?: Record<string, string>;
   readonly wait?: boolean;
   readonly follow?: boolean;
+  readonly raw?: boolean;
 }
 
 const SUBMIT_HINT =
@@ -75,6 +76,7 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     .option('-l, --label <KEY=VALUE>', 'label for the job (repeatable)', parseLabelOption)
     .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
     .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
+    .option('--raw', "with --follow: write the job's terminal control sequences to a terminal as they are")
     .configureOutput({
       outputError: (message, write) => {
         write(message);
@@ -96,7 +98,7 @@ export const registerSubmit: RegisterCommand = (command, context) => {
       if (options.follow) {
         // stdout carries the job's own output, so the id goes to stderr.
         if (!json) await output.err(`submitted ${job.id}\n`);
-        final = await streamJob(context, { client, jobId: job.id, json });
+        final = await streamJob(context, { client, jobId: job.id, json, raw: options.raw });
       } else {
         if (!json) await output.out(`${job.id}\n`);
         final = await waitForJob({

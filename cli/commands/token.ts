@@ -35,8 +35,9 @@ export const registerToken: RegisterCommand = (command, context) => {
       const keyFile =
         options.keyFile ??
         (await findLocalSigningKeyFile({
-          baseUrl: resolveBaseUrl(cmd.optsWithGlobals<GlobalOptions>(), io.env),
+          baseUrl: await resolveBaseUrl(cmd.optsWithGlobals<GlobalOptions>(), io),
           env: io.env,
+          ...(io.cwd === undefined ? {} : { cwd: io.cwd }),
           ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
         }));
       if (!keyFile) {

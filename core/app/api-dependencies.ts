@@ -1,10 +1,10 @@
 import { ApiKeyService, type AuditedWrite } from '../auth/api-key-service.ts';
 import { ExtraActionConflictError } from '../auth/errors.ts';
+import { AuditService } from '../audit/audit-service.ts';
 import { DynamoDbAuditLog } from '../audit/dynamodb-audit-log.ts';
 import { createAuthenticator } from '../auth/authenticator.ts';
 import { DynamoDbApiKeyStore } from '../auth/dynamodb-api-key-store.ts';
 import { createJwtVerifier, type JwtVerifier } from '../auth/jwt-verifier.ts';
-import { createDocumentClient } from '../aws/dynamodb-client.ts';
 import { loadRuntimeConfig, type AuthConfig, type RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import type { Authenticator, Logger } from '../http/api-handler.ts';
@@ -16,6 +16,7 @@ import type { JobQueue } from '../queue/job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
 import type { JWK } from 'jose';
+import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
 
 /** Everything an API handler needs, built once per Lambda container or per local platform. */
 export interface ApiDependencies {
@@ -23,28 +24,25 @@ export interface ApiDependencies {
   readonly jobs: JobService;
   readonly apiKeys: ApiKeyService;
   readonly authenticate: Authenticator;
+  /** GET /v1/audit and /v1/audit/verify, over the same audit log the writers append to. */
+  readonly audit: AuditService;
 }
 
 /**
- * Only the routes that send messages (submit, retry) are given a queue and the scaler hook: this
- * module imports no SQS or ECS client, so read-only handlers' bundles carry neither.
+ * Only the routes that send messages (submit, retry) are given a queue: this module imports no SQS
+ * client, so read-only handlers' bundles carry none.
  */
-export interface ApiDependencyOptions {
+export interface ApiDependencyOptions extends ClientsOptions {
   readonly clock?: Clock;
   /** Where refused authentications are logged (reason, route, request id; never the token). */
   readonly log?: Logger;
   readonly queue?: JobQueue;
-  /** Called after a job's message was sent (the scaler starts a worker for an idle pool). */
-  readonly afterDispatch?: (pool: string) => Promise<void>;
   /** How long a container reuses an API key's record (default 10 s; 0 reads it every request). */
   readonly apiKeyCacheSeconds?: number;
 }
 
 export function createApiDependencies(config: RuntimeConfig, options: ApiDependencyOptions = {}): ApiDependencies {
-  const documentClient = createDocumentClient({
-    region: config.region,
-    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
-  });
+  const documentClient = createDynamoDbClient(config, options);
   const clock = options.clock ? { clock: options.clock } : {};
   // One audit log per process for every writer, so appends to a shard queue up here instead of
   // racing each other's head condition.
@@ -58,7 +56,6 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     ...(options.queue ? { queue: options.queue } : {}),
-    ...(options.afterDispatch ? { afterDispatch: options.afterDispatch } : {}),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...clock,
@@ -75,7 +72,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);
   const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: options.log ?? jsonLogger });
-  return { config, jobs, apiKeys, authenticate };
+  return { config, jobs, apiKeys, authenticate, audit: new AuditService(audit) };
 }
 
 /** Key creation and revocation commit with their audit entry (see core/auth/api-key-service.ts). */
@@ -98,7 +95,7 @@ let fromEnvironment: Promise<ApiDependencies> | undefined;
 
 /**
  * Lambda's default: configuration from the environment, built on the first request and reused.
- * `extras` adds what only some routes need (a queue, the scaler), built from the same config.
+ * `extras` adds what only some routes need (a queue), built from the same config.
  */
 export function apiDependenciesFromEnvironment(
   extras: (config: RuntimeConfig) => Omit<ApiDependencyOptions, 'clock'> = () => ({}),

@@ -1,18 +1,15 @@
-import { createDocumentClient } from '../aws/dynamodb-client.ts';
-import { createSqsClient } from '../aws/sqs-client.ts';
 import type { RuntimeConfig } from '../config.ts';
 import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
+import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
+import { createSqsClientFor } from './sqs-clients.ts';
 
 /** The stores and queue a worker writes through, built from the runtime configuration. */
-export function createWorkerDependencies(config: RuntimeConfig) {
-  const documentClient = createDocumentClient({
-    region: config.region,
-    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
-  });
-  const sqs = createSqsClient({ region: config.region, ...(config.endpoints.sqs ? { endpoint: config.endpoints.sqs } : {}) });
+export function createWorkerDependencies(config: RuntimeConfig, options: ClientsOptions = {}) {
+  const documentClient = createDynamoDbClient(config, options);
+  const sqs = createSqsClientFor(config, options);
   return {
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),

@@ -1,11 +1,8 @@
 import * as z from 'zod';
 import type { Caller } from '../auth/caller.ts';
 import { requirePermission } from '../auth/policy.ts';
-import { createDocumentClient } from '../aws/dynamodb-client.ts';
-import type { RuntimeConfig } from '../config.ts';
-import { parseOrThrow } from '../jobs/job-service.ts';
+import { parseOrThrow } from '../validation.ts';
 import type { AuditLog, AuditPage } from './audit-log.ts';
-import { DynamoDbAuditLog } from './dynamodb-audit-log.ts';
 import type { VerifyResult } from './verify.ts';
 
 export const listAuditQuerySchema = z.strictObject({
@@ -32,20 +29,4 @@ export class AuditService {
     requirePermission(caller, 'audit:read');
     return this.log.verify();
   }
-}
-
-const fromConfig = new WeakMap<RuntimeConfig, AuditService>();
-
-/**
- * The service over a deployment's audit table, built once per configuration (so once per Lambda
- * container or local platform) and only by the routes that use it.
- */
-export function auditServiceFor(config: RuntimeConfig): AuditService {
-  let service = fromConfig.get(config);
-  if (!service) {
-    const client = createDocumentClient({ region: config.region, ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}) });
-    service = new AuditService(new DynamoDbAuditLog({ client, tableName: config.tables.audit }));
-    fromConfig.set(config, service);
-  }
-  return service;
 }

@@ -4,13 +4,12 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
-  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dependencyFailure, isTransactionCanceled } from '../aws/errors.ts';
-import { DependencyError, ValidationError } from '../errors.ts';
 import { systemClock, type Clock } from '../ids.ts';
+import { retry } from '../retry.ts';
 import type { AuditEntryView, AuditLog, AuditPage, ListAuditQuery } from './audit-log.ts';
 import { canonicalJson } from './canonical-json.ts';
 import {
@@ -23,11 +22,24 @@ import {
   type ChainId,
 } from './entry.ts';
 import { checkpointShards, toEntry, verifyAuditChains, type ChainItems, type VerifyResult } from './verify.ts';
+import {
+  approximateBytes,
+  AuditRecordError,
+  chainKey,
+  checkRecord,
+  contention,
+  decodePositions,
+  encodePositions,
+  headFromItem,
+  itemIdentity,
+  MAX_DETAILS_BYTES,
+  shardIds,
+  toView,
+  type Item,
+  type TransactionAction,
+} from './audit-items.ts';
 
-/** One action of a TransactWriteItems call (document-client form). */
-export type TransactionAction = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-type Item = Record<string, unknown>;
+export { AuditRecordError, chainKey, MAX_DETAILS_BYTES, type TransactionAction };
 
 /**
  * Shards (chains) by default. Each writing process appends to one shard of its own, picked at
@@ -40,18 +52,11 @@ export const DEFAULT_AUDIT_SHARDS = 64;
 export const MAX_AUDIT_SHARDS = 128;
 /** Tries of one append when the chain head keeps moving under it (each try on a fresh shard). */
 export const DEFAULT_APPEND_ATTEMPTS = 12;
-// An entry's details are capped so an entry costs a few write units whatever is recorded; a
-// checkpoint of MAX_AUDIT_SHARDS shards (about 95 bytes each) fits.
-export const MAX_DETAILS_BYTES = 16 * 1024;
 // TransactWriteItems takes 100 actions and 4 MB; a batch stays below both with room to spare
 // for the head action and for our size estimate being an estimate.
 const MAX_BATCH_ACTIONS = 100;
 const MAX_BATCH_BYTES = 3 * 1024 * 1024;
 
-/** The partition of a chain: its head item at seq 0 and its entries at seq 1, 2, ... */
-export function chainKey(chain: ChainId): string {
-  return chain === 'root' ? 'ROOT' : `SHARD#${chain}`;
-}
 
 /**
  * A business condition of an audited transaction failed: nothing was written, no entry either.
@@ -583,17 +588,17 @@ export class DynamoDbAuditLog implements AuditLog {
     try {
       for (let i = 0; i < chains.length; i += 100) {
         let keys: Item[] = chains.slice(i, i + 100).map((c) => ({ pk: chainKey(c), seq: 0 }));
-        for (let round = 0; keys.length > 0; round++) {
-          if (round > 0) {
-            if (round > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
-            await this.sleep(this.backoff(round));
-          }
-          const out = await this.client.send(
-            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.pk as string, item);
-          keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
-        }
+        await retry<void>(
+          async () => {
+            const out = await this.client.send(
+              new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+            );
+            for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.pk as string, item);
+            keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
+            return keys.length === 0 ? { done: true, value: undefined } : { done: false, reason: new Error('BatchGetItem kept returning unprocessed keys') };
+          },
+          { tries: 9, baseMs: 2, capMs: 100, sleep: this.sleep, random: this.random },
+        );
       }
     } catch (err) {
       throw dependencyFailure('audit log', err);
@@ -622,110 +627,3 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 }
 
-/** Which item an action touches, as far as "one action per item per transaction" goes. */
-function itemIdentity(action: TransactionAction): string {
-  const op = action.Put ?? action.Update ?? action.Delete ?? action.ConditionCheck;
-  const key = op && 'Key' in op && op.Key ? op.Key : op && 'Item' in op && op.Item ? { pk: op.Item.pk, seq: op.Item.seq } : {};
-  return `${op?.TableName ?? ''}|${JSON.stringify(key)}`;
-}
-
-function approximateBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-}
-
-function shardIds(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i);
-}
-
-function headFromItem(chain: ChainId, item: Item): ChainHead {
-  const seq = item.headSeq;
-  const hash = item.headHash;
-  if (typeof seq !== 'number' || typeof hash !== 'string') {
-    throw new DependencyError('audit log', new Error(`audit chain ${chainKey(chain)}: malformed head item`));
-  }
-  return { chain, seq, hash };
-}
-
-function toView(chain: ChainId, item: Item): AuditEntryView[] {
-  const entry = toEntry(item);
-  return entry ? [{ ...entry, shard: chain }] : [];
-}
-
-function contention(chain: ChainId, attempts: number, cause: unknown): DependencyError {
-  return new DependencyError('audit log', new Error(`audit chain ${chainKey(chain)} stayed contended after ${attempts} tries`, { cause }));
-}
-
-/** Fails fast, before anything is written, on a record that could not be hashed or would bloat the chain. */
-function checkRecord(record: AuditRecord): void {
-  for (const field of ['actor', 'action', 'target'] as const) {
-    const value = record[field];
-    if (typeof value !== 'string' || value.length === 0 || value.length > 512) {
-      throw new AuditRecordError(`audit ${field} must be a string of 1 to 512 characters`);
-    }
-  }
-  let size: number;
-  try {
-    size = Buffer.byteLength(canonicalJson(record.details), 'utf8');
-  } catch (err) {
-    throw new AuditRecordError(`audit details are not canonical JSON: ${(err as Error).message}`);
-  }
-  if (size > MAX_DETAILS_BYTES) throw new AuditRecordError(`audit details are ${size} bytes; at most ${MAX_DETAILS_BYTES}`);
-  assertRoundTrips(record.details, 'details');
-}
-
-/**
- * DynamoDB reads numbers back as JS numbers only inside the safe-integer range (larger ones fail
- * to unmarshal), so such a number would make its entry unverifiable: refused up front.
- */
-function assertRoundTrips(value: unknown, path: string): void {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && !Number.isSafeInteger(value)) throw new AuditRecordError(`${path} is an integer beyond 2^53`);
-    return;
-  }
-  if (Array.isArray(value)) value.forEach((v, i) => assertRoundTrips(v, `${path}[${i}]`));
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) assertRoundTrips(v, `${path}.${k}`);
-  }
-}
-
-/**
- * A bug in a writer: the record it asked to append cannot be stored verifiably. Not a DomainError:
- * the client did nothing wrong, so the API answers 500 and logs it.
- */
-export class AuditRecordError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuditRecordError';
-  }
-}
-
-const CURSOR_VERSION = 1;
-
-/** Page cursor: the last seq returned per chain, base64url JSON. A forged one is a 400, not a 500. */
-function encodePositions(positions: ReadonlyMap<ChainId, number>): string {
-  const p = Object.fromEntries([...positions].filter(([, seq]) => seq > 0).map(([chain, seq]) => [String(chain), seq]));
-  return Buffer.from(JSON.stringify({ v: CURSOR_VERSION, p }), 'utf8').toString('base64url');
-}
-
-function decodePositions(cursor: string | undefined, chains: readonly ChainId[]): Map<ChainId, number> {
-  const positions = new Map<ChainId, number>(chains.map((c) => [c, 0]));
-  if (cursor === undefined || cursor === '') return positions;
-  const invalid = () => new ValidationError('invalid cursor', [{ path: 'after', message: 'not a cursor this endpoint issued' }]);
-  if (cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  const p = (parsed as { v?: unknown; p?: unknown } | null)?.p;
-  if ((parsed as { v?: unknown }).v !== CURSOR_VERSION || typeof p !== 'object' || p === null || Array.isArray(p)) throw invalid();
-  for (const [key, seq] of Object.entries(p)) {
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw invalid();
-    const chain: ChainId = key === 'root' ? 'root' : /^(0|[1-9]\d{0,2})$/.test(key) ? Number(key) : Number.NaN;
-    if (Number.isNaN(chain)) throw invalid();
-    // Positions of chains not being listed are kept, so switching filters never rewinds them.
-    positions.set(chain, seq);
-  }
-  return positions;
-}

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { systemClock, type Clock } from '../ids.ts';
-import { parseOrThrow } from '../jobs/job-service.ts';
+import { parseOrThrow } from '../validation.ts';
 import { apiKeyMatches, generateApiKey, newApiKeyId, parseApiKey } from './api-key.ts';
 import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary, TransactionAction } from './api-key-store.ts';
 import { ROLES, type Caller } from './caller.ts';

@@ -1,9 +1,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Authenticator, Logger } from '../http/api-handler.ts';
+import type { Logger } from '../logger.ts';
 import { looksLikeApiKey } from './api-key.ts';
 import type { Caller } from './caller.ts';
 import { UnauthenticatedError } from './errors.ts';
 import type { JwtVerifier } from './jwt-verifier.ts';
+
+/** Resolves the caller from the request, or throws UnauthenticatedError (a 401). */
+export type Authenticator = (event: APIGatewayProxyEventV2) => Promise<Caller>;
 
 export interface AuthenticatorDependencies {
   readonly apiKeys: { authenticate(token: string): Promise<Caller> };

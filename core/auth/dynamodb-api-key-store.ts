@@ -4,6 +4,7 @@ import { DomainError, ValidationError } from '../errors.ts';
 import { API_KEY_ID_PATTERN } from './api-key.ts';
 import type { ApiKeyPage, ApiKeyRecord, ApiKeyStore, ApiKeySummary, KeyWriteOptions, TransactionAction } from './api-key-store.ts';
 import { isRole } from './caller.ts';
+import { retry, RetriesExhaustedError, type TryOutcome } from '../retry.ts';
 import { ApiKeyLimitError, ApiKeyNotFoundError, ExtraActionConflictError } from './errors.ts';
 
 /**
@@ -195,11 +196,7 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
     const names = Object.fromEntries(SUMMARY_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
     let keys: Item[] = ids.map(keyOf);
     const found: ApiKeySummary[] = [];
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 5) throw dependencyFailure('api key store', new Error('BatchGetItem kept returning unprocessed keys'));
-        await this.sleep(Math.min(1000, 50 * 2 ** attempt));
-      }
+    const step = async (): Promise<TryOutcome<ApiKeySummary[]>> => {
       try {
         const result = await this.client.send(
           new BatchGetCommand({
@@ -218,7 +215,12 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
       } catch (err) {
         throw dependencyFailure('api key store', err);
       }
+      return keys.length === 0 ? { done: true, value: found } : { done: false, reason: new Error('BatchGetItem kept returning unprocessed keys') };
+    };
+    try {
+      return await retry(step, { tries: 6, baseMs: 100, capMs: 1_000, sleep: this.sleep });
+    } catch (err) {
+      throw err instanceof RetriesExhaustedError ? dependencyFailure('api key store', err.reason) : err;
     }
-    return found;
   }
 }

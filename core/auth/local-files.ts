@@ -12,8 +12,14 @@
  * `<runtime dir>/<scheme>_<port>.json` → data dir, in a per-user directory (XDG_RUNTIME_DIR, or
  * `<tmp>/runplane-<uid>` created 0700), so `runplane submit` finds the platform's key from any
  * directory. The key is only ever sent to the loopback URL that platform recorded.
+ *
+ * Trust: the CLI believes a local.json (its URL, its key file) only when this user alone can
+ * have written it: a regular file owned by the user and not writable by group or others. A file
+ * planted by another local user in a shared or world-writable directory would otherwise point
+ * the CLI, and the admin key or the user's token, at a port that user listens on.
  */
-import { lstat, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readFile, rm, writeFile, chmod, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseApiKey } from './api-key.ts';
@@ -154,14 +160,44 @@ interface RecordedPlatform {
   readonly auth?: { readonly adminKeyFile?: unknown; readonly signingKeyFile?: unknown };
 }
 
-async function readJson(path: string): Promise<unknown> {
-  const text = await readOptionalFile(path).catch(() => undefined);
-  if (text === undefined) return undefined;
+type Ignored = (path: string, why: string) => void;
+
+/**
+ * The JSON in `path` if this user alone can have written it (see Trust, above), else undefined
+ * (and `onIgnored` says why). Checked on the open descriptor, so the file read is the file
+ * checked; never follows a final symlink and never blocks on a FIFO.
+ */
+async function readOwnJson(path: string, uid: number | undefined, onIgnored?: Ignored): Promise<unknown> {
+  let handle: FileHandle;
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') onIgnored?.(path, 'it is a symbolic link');
     return undefined;
   }
+  try {
+    const stat = await handle.stat();
+    const why = !stat.isFile()
+      ? 'it is not a regular file'
+      : uid !== undefined && stat.uid !== uid
+        ? `it belongs to uid ${stat.uid}, not to you`
+        : process.platform !== 'win32' && (stat.mode & 0o022) !== 0
+          ? 'it is writable by group or others'
+          : undefined;
+    if (why) {
+      onIgnored?.(path, why);
+      return undefined;
+    }
+    return JSON.parse(await handle.readFile('utf8')) as unknown;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+function currentUid(): number | undefined {
+  return typeof process.getuid === 'function' ? process.getuid() : undefined;
 }
 
 function isAlive(pid: unknown): boolean {
@@ -176,7 +212,7 @@ function isAlive(pid: unknown): boolean {
 }
 
 /** Data directories that may belong to the platform at `baseUrl`, most explicit first. */
-async function candidateDataDirs(baseUrl: string, env: Env, cwd: string): Promise<string[]> {
+async function candidateDataDirs(baseUrl: string, env: Env, cwd: string, uid: number | undefined): Promise<string[]> {
   const dirs: string[] = [];
   if (env.RUNPLANE_DATA_DIR) dirs.push(resolve(cwd, env.RUNPLANE_DATA_DIR));
   dirs.push(resolve(cwd, DEFAULT_DATA_DIR));
@@ -184,27 +220,60 @@ async function candidateDataDirs(baseUrl: string, env: Env, cwd: string): Promis
   if (name) {
     for (const dir of runtimeDirs(env)) {
       if (!(await isPrivateDir(dir))) continue;
-      const pointer = (await readJson(join(dir, name))) as { dataDir?: unknown } | undefined;
+      const pointer = (await readOwnJson(join(dir, name), uid)) as { dataDir?: unknown } | undefined;
       if (typeof pointer?.dataDir === 'string') dirs.push(pointer.dataDir);
     }
   }
   return [...new Set(dirs)];
 }
 
-export interface LocalPlatformLookup {
-  /** The API the CLI is about to call. */
-  readonly baseUrl: string;
+export interface LocalPlatformDiscovery {
   readonly env: Env;
   readonly cwd?: string;
+  /** Whose files to believe; the current user's by default (tests pass another). */
+  readonly uid?: number;
+  /** Told about a local.json that was not believed, and why (the CLI prints it). */
+  readonly onIgnored?: Ignored;
+}
+
+export interface LocalPlatformLookup extends LocalPlatformDiscovery {
+  /** The API the CLI is about to call. */
+  readonly baseUrl: string;
+}
+
+/** A trusted local.json of a platform that is still running, or undefined. */
+async function runningPlatformState(dir: string, lookup: LocalPlatformDiscovery): Promise<RecordedPlatform | undefined> {
+  const uid = lookup.uid ?? currentUid();
+  const state = (await readOwnJson(join(dir, LOCAL_STATE_FILE), uid, lookup.onIgnored)) as RecordedPlatform | undefined;
+  return typeof state?.api === 'string' && loopbackEndpoint(state.api) && isAlive(state.pid) ? state : undefined;
 }
 
 /** The data directory of the running local platform serving `baseUrl`, if there is one. */
 export async function findLocalPlatformDataDir(lookup: LocalPlatformLookup): Promise<string | undefined> {
   if (!loopbackEndpoint(lookup.baseUrl)) return undefined;
-  for (const dir of await candidateDataDirs(lookup.baseUrl, lookup.env, lookup.cwd ?? process.cwd())) {
-    const state = (await readJson(join(dir, LOCAL_STATE_FILE))) as RecordedPlatform | undefined;
-    if (typeof state?.api !== 'string' || !sameLocalServer(state.api, lookup.baseUrl) || !isAlive(state.pid)) continue;
-    return dir;
+  const uid = lookup.uid ?? currentUid();
+  for (const dir of await candidateDataDirs(lookup.baseUrl, lookup.env, lookup.cwd ?? process.cwd(), uid)) {
+    const state = await runningPlatformState(dir, lookup);
+    if (state && sameLocalServer(state.api as string, lookup.baseUrl)) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * The API URL of the local platform running from this directory (`RUNPLANE_DATA_DIR`, else
+ * `./.runplane`), as its local.json records it: what the CLI calls when neither `--url` nor
+ * `RUNPLANE_URL` is given, so a platform started with `--port` is found. Only a loopback URL in a
+ * trusted local.json of a live process counts.
+ */
+export async function findLocalPlatformApi(discovery: LocalPlatformDiscovery): Promise<string | undefined> {
+  const cwd = discovery.cwd ?? process.cwd();
+  const dirs = [
+    ...(discovery.env.RUNPLANE_DATA_DIR ? [resolve(cwd, discovery.env.RUNPLANE_DATA_DIR)] : []),
+    resolve(cwd, DEFAULT_DATA_DIR),
+  ];
+  for (const dir of new Set(dirs)) {
+    const state = await runningPlatformState(dir, discovery);
+    if (state) return (state.api as string).replace(/\/+$/, '');
   }
   return undefined;
 }
@@ -216,7 +285,7 @@ export async function findLocalPlatformDataDir(lookup: LocalPlatformLookup): Pro
 export async function findLocalAdminKey(lookup: LocalPlatformLookup): Promise<string | undefined> {
   const dir = await findLocalPlatformDataDir(lookup);
   if (!dir) return undefined;
-  const state = (await readJson(join(dir, LOCAL_STATE_FILE))) as RecordedPlatform | undefined;
+  const state = await runningPlatformState(dir, lookup);
   const file = typeof state?.auth?.adminKeyFile === 'string' ? state.auth.adminKeyFile : localAuthPaths(dir).adminKey;
   const key = (await readOptionalFile(file).catch(() => undefined))?.trim();
   return key && parseApiKey(key) ? key : undefined;

@@ -1,6 +1,7 @@
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dependencyFailure } from '../aws/errors.ts';
 import { DependencyError } from '../errors.ts';
+import { retry, RetriesExhaustedError } from '../retry.ts';
 import type { JobEvent } from './event.ts';
 import { assertWithinItemLimit, eventPartitionKey, eventToItem, itemToEvent } from './item-size.ts';
 import { contiguousPage, type EventPage, type EventStore, type ListEventsQuery } from './store.ts';
@@ -132,21 +133,24 @@ export class DynamoDbEventStore implements EventStore {
    */
   private async writeChunk(items: readonly Record<string, unknown>[]): Promise<void> {
     let requests = items.map((Item) => ({ PutRequest: { Item } }));
-    let lastFailure: unknown;
-    for (let tries = 1; ; tries++) {
-      try {
-        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        const unprocessed = out.UnprocessedItems?.[this.tableName] ?? [];
-        if (unprocessed.length === 0) return;
-        requests = unprocessed.flatMap((r) => (r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : []));
-        if (requests.length === 0) return;
-        lastFailure = new Error(`${requests.length} of ${items.length} puts left unprocessed after ${tries} calls`);
-      } catch (err) {
-        if (!isTransient(err)) throw dependencyFailure(DEPENDENCY, err);
-        lastFailure = err;
-      }
-      if (tries >= this.maxTries) throw new DependencyError(DEPENDENCY, lastFailure);
-      await this.sleep(Math.floor(this.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (tries - 1))));
+    try {
+      await retry<void>(
+        async (tries) => {
+          try {
+            const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+            const unprocessed = out.UnprocessedItems?.[this.tableName] ?? [];
+            requests = unprocessed.flatMap((r) => (r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : []));
+            if (requests.length === 0) return { done: true, value: undefined };
+            return { done: false, reason: new Error(`${requests.length} of ${items.length} puts left unprocessed after ${tries} calls`) };
+          } catch (err) {
+            if (!isTransient(err)) throw dependencyFailure(DEPENDENCY, err);
+            return { done: false, reason: err };
+          }
+        },
+        { tries: this.maxTries, baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS, sleep: this.sleep, random: this.random },
+      );
+    } catch (err) {
+      throw err instanceof RetriesExhaustedError ? new DependencyError(DEPENDENCY, err.reason) : err;
     }
   }
 }

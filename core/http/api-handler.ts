@@ -1,21 +1,20 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Caller } from '../auth/caller.ts';
+import type { Logger } from '../logger.ts';
 import { HttpError, mapError } from './api-error.ts';
 import { observability, recordRequest } from '../observability/observability.ts';
 
+export type { Authenticator, Logger };
+
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<ApiResult>;
-
-/** Resolves the caller from the request, or throws HttpError 401. */
-export type Authenticator = (event: APIGatewayProxyEventV2) => Promise<Caller>;
 
 export interface ApiRequest {
   readonly event: APIGatewayProxyEventV2;
   readonly caller: Caller;
 }
-
-export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 /** The process's structured logger (core/observability), read at each call so configuration applies. */
 export const jsonLogger: Logger = (level, message, fields = {}) => observability().log(level, message, fields);

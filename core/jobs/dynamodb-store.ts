@@ -5,8 +5,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog, TransactionRefusedError, type TransactionAction } from '../audit/dynamodb-audit-log.ts';
-import { canonicalJson } from '../audit/canonical-json.ts';
-import { AUDIT_ACTIONS, sha256Hex, type AuditRecord } from '../audit/entry.ts';
+import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import {
@@ -17,10 +16,13 @@ import {
   LeaseLostError,
   NotCancellableError,
 } from '../errors.ts';
-import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
-import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, isTerminal } from './job.ts';
+import type { AttemptRecord, Job, StateChange } from './job.ts';
+import { isTerminal } from './job.ts';
+import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
+import { guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
+import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
+import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
-  AttemptFence,
   ClaimRequest,
   CreateJobResult,
   FinishRequest,
@@ -31,70 +33,8 @@ import type {
   RequeueRequest,
 } from './store.ts';
 
-type Item = Record<string, unknown>;
-
-const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
-const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
-
-/**
- * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
- * sparse ones exist only in the state whose work list they serve.
- */
-function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched'>) {
-  return {
-    groupStateKey: `${job.group}#${job.state}`,
-    ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
-    ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
-    ...(job.state === 'QUEUED' && !job.dispatched ? { dispatchKey: job.queue } : {}),
-  };
-}
-
-export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, ...rest } = job;
-  return {
-    ...jobKey(job.id),
-    ...rest,
-    groupKey: job.group,
-    groupQueueKey: `${job.group}#${job.queue}`,
-    ...stateKeys(job),
-    ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
-  };
-}
-
-export function itemToJob(item: Item): Job {
-  const leaseId = item.leaseId as string | undefined;
-  return {
-    id: item.id as string,
-    name: (item.name as string | null | undefined) ?? null,
-    group: item.group as string,
-    owner: item.owner as string,
-    state: item.state as JobState,
-    queue: item.queue as string,
-    command: item.command as string[],
-    env: (item.env as Record<string, string> | undefined) ?? {},
-    timeoutSeconds: item.timeoutSeconds as number,
-    maxAttempts: item.maxAttempts as number,
-    retryOn: (item.retryOn as RetryCondition[] | undefined) ?? DEFAULT_RETRY_ON,
-    retryDelaySeconds: (item.retryDelaySeconds as number | undefined) ?? DEFAULT_RETRY_DELAY_SECONDS,
-    retryAt: (item.retryAt as string | null | undefined) ?? null,
-    dispatched: item.dispatchKey === undefined,
-    resources: item.resources as Job['resources'],
-    labels: (item.labels as Record<string, string> | undefined) ?? {},
-    attempt: item.attempt as number,
-    exitCode: (item.exitCode as number | null | undefined) ?? null,
-    reason: (item.reason as string | null | undefined) ?? null,
-    createdAt: item.createdAt as string,
-    startedAt: (item.startedAt as string | null | undefined) ?? null,
-    finishedAt: (item.finishedAt as string | null | undefined) ?? null,
-    cancelRequested: (item.cancelRequested as boolean | undefined) ?? false,
-    cancelRequestedBy: (item.cancelRequestedBy as string | null | undefined) ?? null,
-    lease: leaseId
-      ? { id: leaseId, workerId: item.leaseWorkerId as string, expiresAt: item.leaseExpiresAt as number }
-      : null,
-    history: (item.history as StateChange[] | undefined) ?? [],
-    attempts: (item.attempts as AttemptRecord[] | undefined) ?? [],
-  };
-}
+// Kept for callers written before the mapping moved to job-item.ts.
+export { itemToJob, jobToItem };
 
 export interface DynamoDbJobStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -113,46 +53,6 @@ class JobConditionFailed extends Error {
   }
 }
 
-const jobTarget = (jobId: string) => `job:${jobId}`;
-
-/**
- * A bounded stand-in for a large value in an audit entry: the value itself when its canonical
- * JSON fits `maxBytes`, else its SHA-256 and size (the job item keeps the value itself).
- */
-function bounded(value: unknown, maxBytes: number): unknown {
-  const json = canonicalJson(value);
-  const bytes = Buffer.byteLength(json, 'utf8');
-  return bytes <= maxBytes ? value : { sha256: sha256Hex(json), bytes };
-}
-
-/** What a submit records: the spec as run, minus env values (they may hold secrets). */
-function submitRecord(job: Job): AuditRecord {
-  return {
-    actor: job.owner,
-    action: AUDIT_ACTIONS.jobSubmit,
-    target: jobTarget(job.id),
-    details: {
-      group: job.group,
-      queue: job.queue,
-      name: job.name,
-      command: bounded(job.command, 4096),
-      envNames: bounded(Object.keys(job.env).sort(), 1024),
-      resources: job.resources,
-      labels: bounded(job.labels, 2048),
-      timeoutSeconds: job.timeoutSeconds,
-      maxAttempts: job.maxAttempts,
-    },
-  };
-}
-
-type Update = {
-  UpdateExpression: string;
-  ConditionExpression: string;
-  ExpressionAttributeNames?: Record<string, string>;
-  ExpressionAttributeValues: Record<string, unknown>;
-};
-
-const LEASE_ATTRIBUTES = 'leaseId, leaseWorkerId, leaseExpiresAt';
 
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
@@ -276,25 +176,20 @@ export class DynamoDbJobStore implements JobStore {
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
           'history = list_append(history, :change), attempts = list_append(attempts, :record) ' +
           'REMOVE queuedKey, dispatchKey, retryAt',
-        // The attempt check makes two racing claims of one message produce exactly one attempt.
-        ConditionExpression: '#state = :queued AND attempt = :expected AND cancelRequested = :false',
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':running': 'RUNNING',
-          ':queued': 'QUEUED',
           ':gsk': `${group}#RUNNING`,
           ':attempt': attempt,
-          ':expected': expectedAttempt,
           ':lid': leaseId,
           ':wid': workerId,
           ':exp': leaseExpiresAt,
           ':at': at,
           ':null': null,
-          ':false': false,
           ':change': [change],
           ':record': [record],
         },
-      });
+      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }));
     } catch (err) {
       throw this.stateError(err, jobId, ['QUEUED']);
     }
@@ -302,12 +197,11 @@ export class DynamoDbJobStore implements JobStore {
 
   async renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job> {
     try {
-      return await this.update(jobId, {
-        UpdateExpression: 'SET leaseExpiresAt = :exp',
-        ConditionExpression: '#state = :running AND leaseId = :lid',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':exp': leaseExpiresAt, ':running': 'RUNNING', ':lid': leaseId },
-      });
+      return await this.update(
+        jobId,
+        { UpdateExpression: 'SET leaseExpiresAt = :exp', ExpressionAttributeValues: { ':exp': leaseExpiresAt } },
+        transitionCondition('renewLease', 'RUNNING', { leaseId }),
+      );
     } catch (err) {
       throw this.leaseError(err, jobId, leaseId);
     }
@@ -317,7 +211,6 @@ export class DynamoDbJobStore implements JobStore {
     const { to, exitCode, reason } = request;
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
-    const fence = fenceCondition(request);
     const audit = fencedRecord(request, to, { exitCode, reason });
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
@@ -325,10 +218,8 @@ export class DynamoDbJobStore implements JobStore {
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
           `history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
-        ConditionExpression: fence.expression,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
-          ...fence.values,
           ':to': to,
           ':gsk': `${request.group}#${to}`,
           ':code': exitCode,
@@ -336,7 +227,7 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
         },
-      });
+      }, transitionCondition('finish', to, fenceValues(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -346,7 +237,6 @@ export class DynamoDbJobStore implements JobStore {
     const { exitCode, reason, retryAt } = request;
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
-    const fence = fenceCondition(request);
     const audit = fencedRecord(request, 'QUEUED', { exitCode, reason, retryAt });
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
@@ -354,13 +244,9 @@ export class DynamoDbJobStore implements JobStore {
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
-        // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-        ConditionExpression: `${fence.expression} AND cancelRequested = :false`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
-          ...fence.values,
           ':queued': 'QUEUED',
-          ':false': false,
           ':gsk': `${request.group}#QUEUED`,
           ':code': exitCode,
           ':reason': reason,
@@ -368,7 +254,8 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
         },
-      });
+        // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -398,14 +285,13 @@ export class DynamoDbJobStore implements JobStore {
               target: jobTarget(jobId),
               details: { group: job.group, attempt: job.attempt, state: 'RUNNING' },
             };
-      const update: Update =
+      const update: UpdateParts =
         job.state === 'QUEUED'
           ? {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
                 'REMOVE queuedKey, dispatchKey, retryAt',
-              ConditionExpression: '#state = :from AND attempt = :attempt',
               ExpressionAttributeNames: { '#state': 'state' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
@@ -414,19 +300,19 @@ export class DynamoDbJobStore implements JobStore {
                 ':at': at,
                 ':true': true,
                 ':actor': actor,
-                ':from': 'QUEUED',
-                ':attempt': job.attempt,
                 ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
               },
             }
           : {
               UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor',
-              ConditionExpression: '#state = :from AND attempt = :attempt',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':true': true, ':actor': actor, ':from': 'RUNNING', ':attempt': job.attempt },
+              ExpressionAttributeValues: { ':true': true, ':actor': actor },
             };
+      const condition =
+        job.state === 'QUEUED'
+          ? transitionCondition('cancelQueued', 'CANCELLED', { attempt: job.attempt })
+          : transitionCondition('requestCancel', 'RUNNING', { attempt: job.attempt });
       try {
-        return await this.auditedUpdate(jobId, audit, now, update);
+        return await this.auditedUpdate(jobId, audit, now, update, condition);
       } catch (err) {
         if (!(err instanceof JobConditionFailed)) throw storeFailure(err);
       }
@@ -447,22 +333,16 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
           `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, ${LEASE_ATTRIBUTES}`,
-        // Never end a live attempt: only a waiting job, or one whose lease has run out.
-        ConditionExpression:
-          'attempt = :attempt AND (#state = :queued OR (#state = :running AND leaseExpiresAt < :nowMs))',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
           ':gsk': `${job.group}#FAILED`,
           ':reason': reason,
           ':at': at,
-          ':attempt': job.attempt,
-          ':queued': 'QUEUED',
-          ':running': 'RUNNING',
-          ':nowMs': now.getTime(),
           ':change': [{ at, from: job.state, to: 'FAILED', reason } satisfies StateChange],
         },
-      });
+        // Never end a live attempt: only a waiting job, or one whose lease has run out.
+      }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }));
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
     }
@@ -471,19 +351,15 @@ export class DynamoDbJobStore implements JobStore {
   async retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job> {
     const at = now.toISOString();
     const reason = `retry requested by ${actor}`;
-    const update: Update = {
+    // Any finished state at the attempt we saw: a replay or a race with another retry fails here.
+    const update = withCondition(
+      {
       UpdateExpression:
         'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, dispatchKey = #queue, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
         'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change)',
-      // Any finished state at the attempt we saw: a replay or a race with another retry fails here.
-      ConditionExpression: '#state IN (:succeeded, :failed, :cancelled, :timedOut) AND attempt = :attempt',
       ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
       ExpressionAttributeValues: {
-        ':succeeded': 'SUCCEEDED',
-        ':failed': 'FAILED',
-        ':cancelled': 'CANCELLED',
-        ':timedOut': 'TIMED_OUT',
         ':queued': 'QUEUED',
         ':gsk': `${job.group}#QUEUED`,
         // One more attempt than have run, so the retry is not refused by the attempt budget.
@@ -491,10 +367,11 @@ export class DynamoDbJobStore implements JobStore {
         ':reason': reason,
         ':null': null,
         ':false': false,
-        ':attempt': job.attempt,
         ':change': [{ at, from: job.state, to: 'QUEUED', reason } satisfies StateChange],
       },
-    };
+      },
+      transitionCondition('retryFinished', 'QUEUED', { attempt: job.attempt }),
+    );
     const maxAttempts = update.ExpressionAttributeValues[':max'] as number;
     const audit: AuditRecord = {
       actor,
@@ -557,7 +434,8 @@ export class DynamoDbJobStore implements JobStore {
    * cannot return the updated item; the read is strongly consistent). A failed condition of the
    * update throws JobConditionFailed with the item as found, and no entry is written.
    */
-  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, update: Update): Promise<Job> {
+  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, parts: UpdateParts, condition: Condition): Promise<Job> {
+    const update = withCondition(parts, condition);
     try {
       await this.audit.transact({
         items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }],
@@ -573,12 +451,12 @@ export class DynamoDbJobStore implements JobStore {
     return job;
   }
 
-  private async update(jobId: string, update: Update): Promise<Job> {
+  private async update(jobId: string, parts: UpdateParts, condition: Condition): Promise<Job> {
     const out = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: jobKey(jobId),
-        ...update,
+        ...withCondition(parts, condition),
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -642,31 +520,3 @@ function storeFailure(err: unknown): Error {
   return err instanceof DomainError ? err : dependencyFailure('job store', err);
 }
 
-/**
- * The entry of a fenced write: by the lease holder (`job.finish` / `job.requeue`), or by recovery
- * of an expired lease (`job.recover`).
- */
-function fencedRecord(request: AttemptFence, to: JobState, facts: Record<string, unknown>): AuditRecord {
-  const recovering = request.expiredBefore !== undefined;
-  return {
-    actor: request.actor ?? `lease:${request.leaseId}`,
-    action: recovering ? AUDIT_ACTIONS.jobRecover : to === 'QUEUED' ? AUDIT_ACTIONS.jobRequeue : AUDIT_ACTIONS.jobFinish,
-    target: jobTarget(request.jobId),
-    details: { group: request.group, attempt: request.attempt, from: 'RUNNING', to, leaseId: request.leaseId, ...facts },
-  };
-}
-
-function attemptIndex(attempt: number): number {
-  const index = attempt - 1;
-  // The index is spliced into the update expression, so it must be a plain non-negative integer.
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`bad attempt ${attempt}`);
-  return index;
-}
-
-/** Fencing: only the holder of the attempt's lease, or recovery once that lease expired, may write. */
-function fenceCondition(fence: AttemptFence): { expression: string; values: Record<string, unknown> } {
-  const base = '#state = :running AND leaseId = :lid AND attempt = :attempt';
-  const values: Record<string, unknown> = { ':running': 'RUNNING', ':lid': fence.leaseId, ':attempt': fence.attempt };
-  if (fence.expiredBefore === undefined) return { expression: base, values };
-  return { expression: `${base} AND leaseExpiresAt < :expiredBefore`, values: { ...values, ':expiredBefore': fence.expiredBefore } };
-}

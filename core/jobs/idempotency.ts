@@ -1,20 +1,11 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson, CanonicalJsonError } from '../audit/canonical-json.ts';
 import { ValidationError } from '../errors.ts';
 import type { IdempotencyGuard } from './store.ts';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** How long a key is remembered (DynamoDB TTL on the guard item). */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-
-/** JSON with object keys sorted at every level: equal documents hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /**
  * A guard for `key` used by `subject` for `action`: keys are scoped to the caller, so two users
@@ -33,9 +24,18 @@ export function idempotencyGuard(
       { path: 'Idempotency-Key', message: 'must be 1 to 128 characters of [A-Za-z0-9_.:-]' },
     ]);
   }
+  // RFC 8785, the audit chain's canonical form: same key + same document = same hash, whatever
+  // the key order. A body it cannot hash (a lone surrogate) is the client's mistake.
+  let canonical: string;
+  try {
+    canonical = canonicalJson(request);
+  } catch (err) {
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    throw new ValidationError('invalid request body', [{ path: err.path || '(root)', message: err.message }]);
+  }
   return {
     key: `${subject}#${action}#${key}`,
-    requestHash: createHash('sha256').update(canonicalJson(request)).digest('hex'),
+    requestHash: createHash('sha256').update(canonical).digest('hex'),
     expiresAt: Math.floor(now.getTime() / 1000) + IDEMPOTENCY_TTL_SECONDS,
   };
 }

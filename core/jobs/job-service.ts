@@ -7,9 +7,8 @@ import {
   JobNotInStateError,
   NotCancellableError,
   UnknownQueueError,
-  ValidationError,
-  type FieldIssue,
 } from '../errors.ts';
+import { parseOrThrow } from '../validation.ts';
 import { idempotencyGuard } from './idempotency.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
@@ -25,8 +24,6 @@ export interface JobServiceDependencies {
   readonly store: JobStore;
   /** Needed only by code that dispatches (submit, retry, the sweeper). */
   readonly queue?: JobQueue;
-  /** Called after a job's message was sent (the scaler's hook). */
-  readonly afterDispatch?: (pool: string) => Promise<void>;
   readonly events: EventStore;
   readonly queues: readonly RuntimeQueue[];
   readonly clock?: Clock;
@@ -58,15 +55,8 @@ export const logsQuerySchema = z.strictObject({
 /** Bounds one `/logs` response: API Gateway allows 10 MB and Lambda 6 MB; past this use `/events`. */
 export const MAX_LOG_RESPONSE_BYTES = 4 * 1024 * 1024;
 
-export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues: FieldIssue[] = result.error.issues.map((i) => ({
-    path: i.path.map(String).join('.') || '(root)',
-    message: i.message,
-  }));
-  throw new ValidationError(`invalid ${what}`, issues);
-}
+// Kept here too for callers written before it moved to core/validation.ts.
+export { parseOrThrow };
 
 /**
  * The job use cases behind the API. Every method takes the authenticated caller; a job outside the
@@ -75,7 +65,6 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
 export class JobService {
   private readonly store: JobStore;
   private readonly queue: JobQueue | undefined;
-  private readonly afterDispatch: ((pool: string) => Promise<void>) | undefined;
   private readonly events: EventStore;
   private readonly queues: ReadonlyMap<string, RuntimeQueue>;
   private readonly clock: Clock;
@@ -86,7 +75,6 @@ export class JobService {
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
     this.queue = deps.queue;
-    this.afterDispatch = deps.afterDispatch;
     this.events = deps.events;
     this.queues = new Map(deps.queues.map((q) => [q.pool, q]));
     this.clock = deps.clock ?? systemClock;
@@ -169,24 +157,36 @@ export class JobService {
   }
 
   /**
-   * Sends the job's message. The job is already stored QUEUED; if the send fails it is re-sent on
-   * the next platform start (local) or by the dispatch sweeper, so the submit itself still succeeds.
+   * Sends the job's message: the request path's only call after the store's transaction. The job
+   * is stored QUEUED with its dispatch-sweeper key, which only a claim removes, so a send that
+   * failed (or a submitter that died before it) is repaired by the sweeper (`redispatch`) and the
+   * submit itself still succeeds. Scale-out is not on this path: the scheduled scaler reads the
+   * queue's backlog (core/scaling, specs/05-reliability.md).
    */
   async dispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
     if (!this.queue) throw new Error('JobService was built without a queue; only dispatching routes get one');
     try {
       await this.queue.enqueue(job.queue, { jobId: job.id });
+      return true;
     } catch (err) {
       this.log('dispatch failed; the dispatch sweeper will send it', { jobId: job.id, error: String(err) });
       return false;
     }
+  }
+
+  /**
+   * The sweeper's send for a job still unclaimed after its grace period: the message again, then
+   * the mark that takes the job off the sweeper's list (a second copy of a message that was not
+   * lost is harmless: claims are conditional on the attempt).
+   */
+  async redispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
+    if (!(await this.dispatch(job))) return false;
     try {
       await this.store.markDispatched(job.id);
     } catch (err) {
-      // The message is out; at worst the sweeper sends a duplicate, which claims ignore.
+      // The message is out; at worst the next sweep sends another duplicate.
       this.log('could not record dispatch', { jobId: job.id, error: String(err) });
     }
-    await this.afterDispatch?.(job.queue);
     return true;
   }
 

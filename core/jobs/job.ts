@@ -115,7 +115,11 @@ export interface Job {
   readonly retryDelaySeconds: number;
   /** While QUEUED for a retry: when the backoff ends (ISO). */
   readonly retryAt: string | null;
-  /** False until the job's message is known to be sent; the dispatch sweeper sends it otherwise. */
+  /**
+   * False while the job is on the dispatch sweeper's list: from its submit (or retry) until a claim,
+   * or until the sweeper re-sent its message after the grace period. The submit does not confirm
+   * its own send (that would be a second write per submit); a lost send is repaired by the sweeper.
+   */
   readonly dispatched: boolean;
   readonly resources: Resources;
   readonly labels: Readonly<Record<string, string>>;

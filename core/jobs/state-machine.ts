@@ -1,24 +1,134 @@
-import type { JobState } from './job.ts';
+import { JOB_STATES, TERMINAL_STATES, type JobState } from './job.ts';
 
 /**
- * Allowed transitions. Terminal states have none: once SUCCEEDED, FAILED, CANCELLED or TIMED_OUT a
- * job never changes again. QUEUED → FAILED exists for a job whose message was dead-lettered before
- * any worker could claim it; RUNNING → QUEUED is a retry after a failed attempt.
+ * A fact a write must find true besides the job's state, checked by the same DynamoDB condition:
+ * - `expectedAttempt`: the attempt counter is the one the writer read (two racing claims of one
+ *   message produce exactly one attempt; a stale read never acts on a newer attempt).
+ * - `notCancelRequested`: nobody asked to cancel the job (a cancelled job never runs again).
+ * - `lease`: the writer holds the attempt's lease (its id and attempt number), and when a
+ *   recoverer writes (`expiredBefore` given) that lease ran out before the given instant.
+ * - `leaseId`: the writer holds the lease, whatever the attempt (heartbeat).
+ * - `expiredIfRunning`: a RUNNING job's lease ran out before `nowMs` (a live attempt is never ended
+ *   from outside); a QUEUED job passes.
  */
-export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
-  QUEUED: ['RUNNING', 'CANCELLED', 'FAILED'],
-  RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'QUEUED'],
-  SUCCEEDED: [],
-  FAILED: [],
-  CANCELLED: [],
-  TIMED_OUT: [],
-};
+export type Guard = 'expectedAttempt' | 'notCancelRequested' | 'lease' | 'leaseId' | 'expiredIfRunning';
 
-export function canTransition(from: JobState, to: JobState): boolean {
-  return TRANSITIONS[from].includes(to);
+export interface Transition {
+  readonly from: readonly JobState[];
+  readonly to: readonly JobState[];
+  readonly guards: readonly Guard[];
 }
 
-/** The states a job may be in for a transition to `to` to be legal. */
+const FINISHED: readonly JobState[] = TERMINAL_STATES;
+
+/**
+ * Every write that changes a job, by name: the states it may start from, the states it may lead
+ * to, and the guards its condition adds. The store's condition expressions are built from this
+ * table (transitionCondition) and from nothing else, so a rule changes here or nowhere.
+ *
+ * `renewLease` and `requestCancel` keep the state (RUNNING → RUNNING): they are in the table for
+ * their guards; `canTransition` lists only changes of state.
+ */
+export const TRANSITIONS = {
+  claim: { from: ['QUEUED'], to: ['RUNNING'], guards: ['expectedAttempt', 'notCancelRequested'] },
+  renewLease: { from: ['RUNNING'], to: ['RUNNING'], guards: ['leaseId'] },
+  finish: { from: ['RUNNING'], to: FINISHED, guards: ['lease'] },
+  // A retry after a failed attempt, or a hand-back: refused once a cancel was requested, so the
+  // lease holder ends the attempt CANCELLED instead.
+  requeue: { from: ['RUNNING'], to: ['QUEUED'], guards: ['lease', 'notCancelRequested'] },
+  cancelQueued: { from: ['QUEUED'], to: ['CANCELLED'], guards: ['expectedAttempt'] },
+  requestCancel: { from: ['RUNNING'], to: ['RUNNING'], guards: ['expectedAttempt'] },
+  // A message dead-lettered before any worker claimed it, or whose worker was lost.
+  failDeadLettered: { from: ['QUEUED', 'RUNNING'], to: ['FAILED'], guards: ['expectedAttempt', 'expiredIfRunning'] },
+  // An explicit user retry of a finished job: one more attempt.
+  retryFinished: { from: FINISHED, to: ['QUEUED'], guards: ['expectedAttempt'] },
+} as const satisfies Record<string, Transition>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/** Changes of state only (self-transitions left out): from → the states it may become. */
+export const NEXT_STATES: Readonly<Record<JobState, readonly JobState[]>> = Object.fromEntries(
+  JOB_STATES.map((from) => [
+    from,
+    JOB_STATES.filter((to) => to !== from && Object.values(TRANSITIONS).some((t: Transition) => t.from.includes(from) && t.to.includes(to))),
+  ]),
+) as Record<JobState, JobState[]>;
+
+export function canTransition(from: JobState, to: JobState): boolean {
+  return NEXT_STATES[from].includes(to);
+}
+
+/** The states a job may be in for a change of state to `to` to be legal. */
 export function sourcesOf(to: JobState): JobState[] {
-  return (Object.keys(TRANSITIONS) as JobState[]).filter((from) => canTransition(from, to));
+  return JOB_STATES.filter((from) => canTransition(from, to));
+}
+
+/** What the guards compare with: the writer's own reading of the job. */
+export interface GuardValues {
+  readonly attempt?: number;
+  readonly leaseId?: string;
+  /** Epoch ms: with `lease`, the write is a recovery of a lease that expired before this. */
+  readonly expiredBefore?: number;
+  /** Epoch ms, for `expiredIfRunning`. */
+  readonly nowMs?: number;
+}
+
+/** A DynamoDB condition with its placeholders (`#c_*`, `:c_*`: never clash with an update's own). */
+export interface Condition {
+  readonly expression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+}
+
+/**
+ * The condition of transition `name` to state `to`: the job is in one of its source states and
+ * every guard holds. Throws RangeError for a target the transition cannot reach or a guard value
+ * missing: a bug in the caller, never a client mistake.
+ */
+export function transitionCondition(name: TransitionName, to: JobState, given: GuardValues = {}): Condition {
+  const transition: Transition = TRANSITIONS[name];
+  if (!transition.to.includes(to)) throw new RangeError(`transition ${name} cannot lead to ${to}`);
+  const names: Record<string, string> = { '#c_state': 'state' };
+  const values: Record<string, unknown> = {};
+  const from = transition.from.map((state, i) => {
+    values[`:c_from${i}`] = state;
+    return `:c_from${i}`;
+  });
+  const parts = [from.length === 1 ? `#c_state = ${from[0]}` : `#c_state IN (${from.join(', ')})`];
+  const need = <K extends keyof GuardValues>(key: K): NonNullable<GuardValues[K]> => {
+    const value = given[key];
+    if (value === undefined) throw new RangeError(`transition ${name} needs ${key}`);
+    return value as NonNullable<GuardValues[K]>;
+  };
+  for (const guard of transition.guards) {
+    switch (guard) {
+      case 'expectedAttempt':
+        values[':c_attempt'] = need('attempt');
+        parts.push('attempt = :c_attempt');
+        break;
+      case 'notCancelRequested':
+        values[':c_false'] = false;
+        parts.push('cancelRequested = :c_false');
+        break;
+      case 'leaseId':
+        values[':c_lid'] = need('leaseId');
+        parts.push('leaseId = :c_lid');
+        break;
+      case 'lease':
+        values[':c_lid'] = need('leaseId');
+        values[':c_attempt'] = need('attempt');
+        parts.push('leaseId = :c_lid', 'attempt = :c_attempt');
+        if (given.expiredBefore !== undefined) {
+          values[':c_expiredBefore'] = given.expiredBefore;
+          parts.push('leaseExpiresAt < :c_expiredBefore');
+        }
+        break;
+      case 'expiredIfRunning':
+        values[':c_running'] = 'RUNNING';
+        values[':c_nowMs'] = need('nowMs');
+        parts.push('(#c_state <> :c_running OR leaseExpiresAt < :c_nowMs)');
+        break;
+    }
+  }
+  return { expression: parts.join(' AND '), names, values };
 }

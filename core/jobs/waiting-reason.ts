@@ -6,16 +6,13 @@ export const WORKER_SEEN_WITHIN_MS = 60_000;
 
 /**
  * "Why is my job still waiting?" for a QUEUED job, from what the platform knows: the retry backoff,
- * the dispatch state, and the registry of workers polling its queue. Queue position is not known
+ * and the registry of workers polling its queue. Queue position is not known
  * (SQS does not expose it), so the answer never pretends to.
  */
 export function waitingReason(job: Job, workers: readonly WorkerRecord[], now: Date): string | null {
   if (job.state !== 'QUEUED') return null;
   if (job.retryAt && new Date(job.retryAt).getTime() > now.getTime()) {
     return `waiting for retry backoff until ${job.retryAt} (attempt ${job.attempt + 1} of ${job.maxAttempts})`;
-  }
-  if (!job.dispatched) {
-    return 'stored but its queue message is not yet confirmed sent; the dispatch sweeper re-sends it within about a minute';
   }
   const live = workers.filter((w) => now.getTime() - new Date(w.lastSeenAt).getTime() <= WORKER_SEEN_WITHIN_MS);
   const active = live.filter((w) => !w.draining);

@@ -43,9 +43,11 @@ async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGe
 /**
  * The safety nets that keep "no job stays QUEUED or RUNNING forever" true when a step failed:
  *
- * - Dispatch sweeper: a job stored but whose SendMessage failed (or whose submitter died between
- *   the two) is sent again once it has been undispatched for `dispatchGraceSeconds`. Run every
- *   minute in AWS, so a lost send is repaired within about 90 s (30 s grace + 60 s schedule).
+ * - Dispatch sweeper: every job is stored with its sweeper key, and only a claim removes it (the
+ *   submit makes no second write to confirm its send). A job still unclaimed `dispatchGraceSeconds`
+ *   after it was queued is sent again once and marked sent: a lost send (or a submitter that died
+ *   before it) is repaired within about 90 s (30 s grace + 60 s schedule), and a job merely waiting
+ *   for a worker gets one harmless duplicate (claims are conditional on the attempt).
  * - Reaper: a RUNNING job whose lease expired more than `leaseGraceSeconds` ago and whose message
  *   did not bring a worker back (deleted, dead-lettered) is recovered as if its worker were lost.
  */
@@ -58,9 +60,9 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
     for await (const job of allPages((cursor) => deps.store.listUndispatchedJobs(pool, 100, cursor))) {
       const since = new Date(job.history.at(-1)?.at ?? job.createdAt).getTime();
       if (job.state !== 'QUEUED' || now - since < options.dispatchGraceSeconds * 1000) continue;
-      if (await deps.jobs.dispatch(job)) {
+      if (await deps.jobs.redispatch(job)) {
         report.redispatched.push(job.id);
-        log('warn', 're-dispatched a job whose message was never confirmed sent', { jobId: job.id });
+        log('info', 're-sent the message of a job still unclaimed after the grace period', { jobId: job.id });
       }
     }
     for await (const job of allPages((cursor) => deps.store.listRunningJobs(pool, 100, cursor))) {

@@ -4,7 +4,7 @@ import { ConfigError, jsonArrayVariable, runtimeQueueSchema } from '../config.ts
 
 /**
  * What the scaler needs to know about each pool, read from the environment once at start-up. The
- * CDK stack sets these on the scale-workers Lambda and on the submit function:
+ * CDK stack sets these on the scale-workers Lambda (the only scaler: submit does not scale):
  *
  * RUNPLANE_QUEUES   the same JSON array the handlers read (core/config.ts): the pool's queue URL
  * RUNPLANE_SCALING  JSON array of {"pool","cluster","service","minTasks","maxTasks","maxJobsPerTask"}
@@ -26,17 +26,44 @@ export interface ScalingTarget extends ScalingPool {
 const envSchema = z.object({
   RUNPLANE_QUEUES: jsonArrayVariable(runtimeQueueSchema),
   RUNPLANE_SCALING: jsonArrayVariable(scalingPoolSchema),
+  RUNPLANE_SQS_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
 });
 
-/** Joins each scaling entry with its queue. Fails fast on a pool without a queue. */
-export function loadScalingTargets(env: NodeJS.ProcessEnv = process.env): ScalingTarget[] {
+/** The scaler's whole configuration, validated: where its clients go and what each pool scales. */
+export interface ScalingConfig {
+  readonly region: string;
+  readonly sqsEndpoint?: string;
+  readonly targets: readonly ScalingTarget[];
+}
+
+/** The scaler's configuration from its environment (the scale-workers Lambda's cold start). */
+export function loadScalingConfig(env: NodeJS.ProcessEnv = process.env): ScalingConfig {
+  const parsed = parseScalingEnv(env);
+  return {
+    region: parsed.AWS_REGION,
+    ...(parsed.RUNPLANE_SQS_ENDPOINT ? { sqsEndpoint: parsed.RUNPLANE_SQS_ENDPOINT } : {}),
+    targets: joinTargets(parsed),
+  };
+}
+
+function parseScalingEnv(env: NodeJS.ProcessEnv) {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid Runplane scaling configuration: ${problems}`);
   }
-  return parsed.data.RUNPLANE_SCALING.map((entry) => {
-    const queue = parsed.data.RUNPLANE_QUEUES.find((q) => q.pool === entry.pool);
+  return parsed.data;
+}
+
+/** Joins each scaling entry with its queue. Fails fast on a pool without a queue. */
+export function loadScalingTargets(env: NodeJS.ProcessEnv = process.env): ScalingTarget[] {
+  return joinTargets(parseScalingEnv(env));
+}
+
+function joinTargets(parsed: z.output<typeof envSchema>): ScalingTarget[] {
+  return parsed.RUNPLANE_SCALING.map((entry) => {
+    const queue = parsed.RUNPLANE_QUEUES.find((q) => q.pool === entry.pool);
     if (!queue) throw new ConfigError(`invalid Runplane scaling configuration: RUNPLANE_SCALING pool "${entry.pool}" has no queue in RUNPLANE_QUEUES`);
     return { ...entry, queueUrl: queue.url };
   });

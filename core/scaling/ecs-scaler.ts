@@ -1,8 +1,7 @@
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError, UnknownQueueError } from '../errors.ts';
-import { createSqsClient } from '../aws/sqs-client.ts';
-import { loadScalingTargets, type ScalingTarget } from './config.ts';
+import type { ScalingTarget } from './config.ts';
 import { scalingDecision, type ScalingDecision } from './policy.ts';
 
 /**
@@ -11,8 +10,8 @@ import { scalingDecision, type ScalingDecision } from './policy.ts';
  * capacity provider then launches or terminates instances to fit the tasks, which is what lets a
  * pool start from zero instances as soon as a job is submitted.
  *
- * Two callers: the scheduled scale-workers Lambda (every pool, every minute, scale out and in) and
- * the submit path (the job's own pool, right after the send, scale out only).
+ * One caller: the scheduled scale-workers Lambda (every pool, every minute, scale out and in).
+ * Scale-out is not on the submit path: it would add two ECS calls to every submit.
  */
 
 export interface ScalePoolOptions {
@@ -138,24 +137,4 @@ export class EcsWorkerScaler {
     }
     return { desiredCount: service.desiredCount ?? 0, runningCount: service.runningCount ?? 0 };
   }
-}
-
-/**
- * The submit path's hook: a scaler for this deployment, or undefined where none is configured (the
- * local platform has no ECS). Call `scalePool(pool, { pendingMessages: 1, allowScaleIn: false })`
- * after the job's message was sent, so a pool at zero starts an instance without waiting for the
- * next scheduled run. The caller needs sqs:GetQueueAttributes on the queue and
- * ecs:DescribeServices/UpdateService on the pool's service (the stack grants the submit function both).
- */
-export function workerScalerFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  clients: { sqs?: SQSClient; ecs?: ECSClient } = {},
-): EcsWorkerScaler | undefined {
-  if (!env.RUNPLANE_SCALING) return undefined;
-  const region = env.AWS_REGION ?? 'us-east-1';
-  return new EcsWorkerScaler({
-    sqs: clients.sqs ?? createSqsClient({ region, ...(env.RUNPLANE_SQS_ENDPOINT ? { endpoint: env.RUNPLANE_SQS_ENDPOINT } : {}) }),
-    ecs: clients.ecs ?? new ECSClient({ region }),
-    targets: loadScalingTargets(env),
-  });
 }

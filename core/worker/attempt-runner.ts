@@ -10,7 +10,7 @@ import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
 import type { JobExit, JobRuntime, RunningJob } from '../runtime/job-runtime.ts';
 import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
 import { jobEnvironment } from './job-environment.ts';
-import { retryDependency } from './retry-dependency.ts';
+import { retryDependency } from '../retry.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import { attemptStartMeasures } from './attempt-measures.ts';
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import type { Gpu } from '../workers/registry.ts';
 
 /**
  * GPU discovery and per-job GPU pinning for the worker.
@@ -9,18 +10,8 @@ import { execFile } from 'node:child_process';
  * GPU or without the NVIDIA driver is not an error: it simply has no GPUs.
  */
 
-export interface Gpu {
-  /** nvidia-smi's index; with CUDA_DEVICE_ORDER=PCI_BUS_ID (set in the worker image) CUDA numbers GPUs the same way. */
-  index: number;
-  uuid: string;
-  name: string;
-  /** MiB; 0 when the driver reports the value as unavailable. */
-  memoryTotalMiB: number;
-  /** MiB; 0 when the driver reports the value as unavailable. */
-  memoryUsedMiB: number;
-  /** Percent; null when unavailable (MIG mode, some virtualised or consumer GPUs). */
-  utilizationPercent: number | null;
-}
+// The GPU record is the registry's (workers report it); detection here produces it.
+export type { Gpu };
 
 /** The query the parser understands; the field order is the parser's column order. */
 export const NVIDIA_SMI_QUERY_FIELDS = ['index', 'uuid', 'name', 'memory.total', 'memory.used', 'utilization.gpu'] as const;

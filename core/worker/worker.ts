@@ -16,7 +16,7 @@ import { AttemptRunner, type WorkerLogger } from './attempt-runner.ts';
 import { decideDelivery, decideGpuAdmission } from './delivery-decision.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment } from './job-environment.ts';
-import { sleep } from './retry-dependency.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type { WorkerLogger } from './attempt-runner.ts';
 

@@ -1,4 +1,16 @@
-import type { Gpu } from '../worker/gpus.ts';
+/** One GPU of a worker's machine, as nvidia-smi reports it (core/worker/gpus.ts detects them). */
+export interface Gpu {
+  /** nvidia-smi's index; with CUDA_DEVICE_ORDER=PCI_BUS_ID (set in the worker image) CUDA numbers GPUs the same way. */
+  index: number;
+  uuid: string;
+  name: string;
+  /** MiB; 0 when the driver reports the value as unavailable. */
+  memoryTotalMiB: number;
+  /** MiB; 0 when the driver reports the value as unavailable. */
+  memoryUsedMiB: number;
+  /** Percent; null when unavailable (MIG mode, some virtualised or consumer GPUs). */
+  utilizationPercent: number | null;
+}
 
 /** What a worker says about itself on every report; the registry keeps the latest. */
 export interface WorkerRecord {

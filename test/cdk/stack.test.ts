@@ -156,7 +156,6 @@ describe('RunplaneStack (default deployment)', () => {
           ...RUNTIME_VARIABLES,
           // Only routes that authenticate learn how: healthz and the 404 get no auth settings.
           ...(route.authenticated ? AUTH_VARIABLES : []),
-          ...(ROUTE_ACCESS[route.name].scaleWorkers ? ['RUNPLANE_SCALING'] : []),
         ];
         expect(Object.keys(functionEnvironment(s.template, s.id(fn.function))).sort(), route.name).toEqual(expected.sort());
       }
@@ -370,8 +369,8 @@ describe('RunplaneStack (default deployment)', () => {
           maxJobsPerTask: p.pool.maxJobsPerTask,
         })),
       );
-      // The submit path scales with the same configuration.
-      expect(functionEnvironment(s.template, s.id(s.stack.api.functions.get('submitJob')!.function)).RUNPLANE_SCALING).toBe(env.RUNPLANE_SCALING);
+      // Scale-out is off the request path: the submit function neither learns nor may call the scaler.
+      expect(functionEnvironment(s.template, s.id(s.stack.api.functions.get('submitJob')!.function)).RUNPLANE_SCALING).toBeUndefined();
     });
   });
 
@@ -439,12 +438,6 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(fn.logGroup),
         ...tableStatements(access),
         ...(access.enqueue ? [{ actions: ['sqs:SendMessage'], resources: queueArns() }] : []),
-        ...(access.scaleWorkers
-          ? [
-              { actions: ['sqs:GetQueueAttributes'], resources: queueArns() },
-              { actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: serviceRefs() },
-            ]
-          : []),
       ]);
       expect(properties(s.template, s.id(fn.role)).ManagedPolicyArns).toBeUndefined();
     });
@@ -454,8 +447,8 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
-        retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, scaleWorkers: true },
+        submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
+        retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
         cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },

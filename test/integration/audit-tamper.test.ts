@@ -8,7 +8,8 @@ import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import type { ApiDependencies } from '../../core/app/api-dependencies.ts';
-import { chainKey, type DynamoDbAuditLog } from '../../core/audit/dynamodb-audit-log.ts';
+import { AuditService } from '../../core/audit/audit-service.ts';
+import { chainKey, DynamoDbAuditLog } from '../../core/audit/dynamodb-audit-log.ts';
 import { nextEntry, type AuditEntry } from '../../core/audit/entry.ts';
 import { UnauthenticatedError } from '../../core/auth/errors.ts';
 import { LOCAL_CALLER, type Caller } from '../../core/auth/caller.ts';
@@ -72,6 +73,8 @@ describe('audit verify names tampered entries', () => {
     } as unknown as RuntimeConfig;
     deps = {
       config,
+      // A reader of its own, as a Lambda container serving GET /v1/audit would be.
+      audit: new AuditService(new DynamoDbAuditLog({ client: env.documentClient, tableName: auditTable })),
       authenticate: async (event: { headers?: Record<string, string | undefined> }) => {
         const token = event.headers?.authorization?.replace(/^Bearer /, '') ?? '';
         const caller = CALLERS[token];

@@ -44,6 +44,34 @@ describe.each(adapters)('%s', (_name, create) => {
     await expect(claim('01ARZ3NDEKTSV4RRFFQ69G5FAV')).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
+  // Break verified: the claim condition without `attempt = :expected`.
+  it('refuses a claim made on a stale read: the job went back to the queue under a newer attempt', async () => {
+    const job = makeJob({ maxAttempts: 3 });
+    await store.createJob(job);
+    await claim(job.id, 'lease-a', 0);
+    await store.requeueAttempt({ jobId: job.id, group: 'default', leaseId: 'lease-a', attempt: 1, exitCode: 1, reason: 'exited with code 1', retryAt: null, now });
+    // A worker that read the job before attempt 1 claims it now: it is QUEUED again, but not at attempt 0.
+    await expect(claim(job.id, 'lease-stale', 0)).rejects.toMatchObject({ found: 'QUEUED' });
+    // Two workers racing with the same (current) read: exactly one attempt 2.
+    const results = await Promise.allSettled([claim(job.id, 'lease-b', 1), claim(job.id, 'lease-c', 1)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const current = await store.getJob(job.id);
+    expect(current).toMatchObject({ state: 'RUNNING', attempt: 2 });
+    expect(current?.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+  });
+
+  // Break verified: the requeue condition without `cancelRequested = :false`.
+  it('refuses to requeue an attempt whose job someone asked to cancel, saying the lease is still ours', async () => {
+    const job = makeJob({ maxAttempts: 3 });
+    await store.createJob(job);
+    await claim(job.id, 'lease-r');
+    await store.requestCancel(job.id, 'carol', now);
+    const requeue = store.requeueAttempt({ jobId: job.id, group: 'default', leaseId: 'lease-r', attempt: 1, exitCode: 1, reason: 'exited with code 1', retryAt: null, now });
+    await expect(requeue).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(requeue).rejects.toMatchObject({ found: { state: 'RUNNING', leaseId: 'lease-r', cancelRequested: true } });
+    expect(await store.getJob(job.id)).toMatchObject({ state: 'RUNNING', attempt: 1, cancelRequested: true });
+  });
+
   it('fences renewals and completion by the lease', async () => {
     const job = makeJob();
     await store.createJob(job);

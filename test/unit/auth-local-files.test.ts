@@ -35,6 +35,8 @@ describe('local credentials', () => {
     writeFileSync(
       join(dir, 'local.json'),
       JSON.stringify({ api: options.api ?? api, pid: options.pid ?? process.pid, auth: { adminKeyFile: paths.adminKey, signingKeyFile: paths.signingKey } }),
+      // As the platform writes it: the CLI believes only a local.json no one else can write.
+      { mode: 0o600 },
     );
     return dir;
   }

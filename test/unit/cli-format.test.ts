@@ -3,7 +3,6 @@ import { ApiError, ConnectionError, type ApiJob } from '../../cli/api-client.ts'
 import { exitCodeForJob } from '../../cli/exit-codes.ts';
 import {
   formatDuration,
-  formatError,
   formatFinalStatus,
   formatJobDetails,
   formatJobTable,
@@ -11,12 +10,21 @@ import {
   formatTimestamp,
   quoteArgv,
 } from '../../cli/format.ts';
-import { jobView, type JobState } from '../../core/jobs/job.ts';
+import { formatError } from '../../cli/format-error.ts';
+import { TERMINAL_JOB_STATES } from '../../cli/terminal-states.ts';
+import { JOB_STATES, TERMINAL_STATES, isTerminal, jobView, type JobState } from '../../core/jobs/job.ts';
 import { makeJob } from '../support/jobs.ts';
 
 const apiJob = (overrides: Parameters<typeof makeJob>[0] = {}, extra: Partial<ApiJob> = {}): ApiJob => ({
   ...jobView(makeJob(overrides)),
   ...extra,
+});
+
+describe("the CLI's terminal states", () => {
+  it("are the core's (repeated so that the CLI does not load the job schemas)", () => {
+    expect([...TERMINAL_JOB_STATES].sort()).toEqual([...TERMINAL_STATES].sort());
+    for (const state of JOB_STATES) expect(TERMINAL_JOB_STATES.includes(state)).toBe(isTerminal(state));
+  });
 });
 
 describe('formatJobTable', () => {

@@ -3,8 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { ApiJob, JobEvent } from '../../cli/api-client.ts';
 import { runCli, type CliIo } from '../../cli/main.ts';
+import { parseBaseUrl } from '../../cli/base-url.ts';
 import {
-  parseBaseUrl,
   parseEnvOption,
   parseLabelOption,
   parsePositiveInt,
@@ -44,11 +44,12 @@ async function cli(
   args: string[],
   route: Route = () => json(500, {}),
   env: Record<string, string> = {},
-  options: { stderrIsTTY?: boolean } = {},
+  options: { stderrIsTTY?: boolean; stdoutIsTTY?: boolean } = {},
 ) {
   const stdout = capture();
   const stderr = capture();
   if (options.stderrIsTTY) Object.assign(stderr.stream, { isTTY: true });
+  if (options.stdoutIsTTY) Object.assign(stdout.stream, { isTTY: true });
   const requests: Request[] = [];
   const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
@@ -375,6 +376,47 @@ describe('runplane submit', () => {
     expect(result.code).toBe(7);
     expect(result.stdout).toBe('step 1\nstep 2 done\n');
     expect(result.stderr).toBe('submitted 01JOB\nwarn\njob 01JOB FAILED: exited with code 7\n');
+  });
+
+  describe("a job's terminal control sequences", () => {
+    const ESC = '\u001b';
+    const hostile = `${ESC}]0;pwned\u0007${ESC}[2J${ESC}[31mred${ESC}[0m\u0008\n`;
+    const logsRoute: Route = ({ path }) =>
+      path.endsWith('/logs')
+        ? new Response(hostile, { status: 200, headers: { 'content-type': 'text/plain', 'x-runplane-attempt': '1' } })
+        : json(404, {});
+
+    it('are neutralised when logs write to a terminal, kept with --raw and in a pipe', async () => {
+      const tty = await cli(['logs', '01JOB'], logsRoute, {}, { stdoutIsTTY: true });
+      expect(tty.stdout).toBe('red\ufffd\n');
+      const raw = await cli(['logs', '--raw', '01JOB'], logsRoute, {}, { stdoutIsTTY: true });
+      expect(raw.stdout).toBe(hostile);
+      const pipe = await cli(['logs', '01JOB'], logsRoute);
+      expect(pipe.stdout).toBe(hostile);
+    });
+
+    it('are neutralised in --follow on each terminal stream, also when split across events', async () => {
+      const events = [
+        output(1, 'stdout', `a${ESC}]52;c;cm0g`),
+        output(2, 'stderr', `warn${ESC}`),
+        output(3, 'stdout', `\u0007b\n`),
+        output(4, 'stderr', `[1Aend\n`),
+      ];
+      const route = () =>
+        lifecycle(
+          [
+            { state: 'RUNNING', attempt: 1 },
+            { state: 'SUCCEEDED', attempt: 1, exitCode: 0 },
+          ],
+          events,
+        );
+      const tty = await cli(['submit', '--follow', '--', 'x'], route(), {}, { stdoutIsTTY: true, stderrIsTTY: true });
+      expect(tty.stdout).toBe('ab\n');
+      expect(tty.stderr).toContain('warnend\n');
+      const raw = await cli(['submit', '--follow', '--raw', '--', 'x'], route(), {}, { stdoutIsTTY: true, stderrIsTTY: true });
+      expect(raw.stdout).toBe(`a${ESC}]52;c;cm0g\u0007b\n`);
+      expect(raw.stderr).toContain(`warn${ESC}[1Aend\n`);
+    });
   });
 
   it('--follow --json prints one JSON object per line: the events, then the final job', async () => {

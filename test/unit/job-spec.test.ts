@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jobSpecSchema, DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_TIMEOUT_SECONDS } from '../../core/jobs/job.ts';
-import { parseOrThrow } from '../../core/jobs/job-service.ts';
+import { parseOrThrow } from '../../core/validation.ts';
 import { ValidationError } from '../../core/errors.ts';
 
 describe('job spec validation', () => {

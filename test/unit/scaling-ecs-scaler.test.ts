@@ -4,8 +4,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/config.ts';
 import { DependencyError, UnknownQueueError } from '../../core/errors.ts';
-import { loadScalingTargets, type ScalingTarget } from '../../core/scaling/config.ts';
-import { EcsWorkerScaler, workerScalerFromEnv } from '../../core/scaling/ecs-scaler.ts';
+import { loadScalingConfig, loadScalingTargets, type ScalingTarget } from '../../core/scaling/config.ts';
+import { EcsWorkerScaler } from '../../core/scaling/ecs-scaler.ts';
+import { createWorkerScaler } from '../../core/app/scaler-dependencies.ts';
 
 const sqsMock = mockClient(SQSClient);
 const ecsMock = mockClient(ECSClient);
@@ -147,8 +148,11 @@ describe('scaling configuration', () => {
     expect(() => loadScalingTargets(env)).toThrow(message);
   });
 
-  it('gives no scaler where none is configured (local platform)', () => {
-    expect(workerScalerFromEnv({ RUNPLANE_QUEUES: queues })).toBeUndefined();
-    expect(workerScalerFromEnv({ RUNPLANE_QUEUES: queues, RUNPLANE_SCALING: scaling })?.pools).toEqual(['default', 'gpu']);
+  it('reads the whole scaler configuration, validated: region, endpoint and the pools', () => {
+    const config = loadScalingConfig({ RUNPLANE_QUEUES: queues, RUNPLANE_SCALING: scaling, AWS_REGION: 'eu-west-1' });
+    expect(config.region).toBe('eu-west-1');
+    expect(config.targets.map((t) => t.pool)).toEqual(['default', 'gpu']);
+    expect(createWorkerScaler(config).pools).toEqual(['default', 'gpu']);
+    expect(() => loadScalingConfig({ RUNPLANE_QUEUES: queues, RUNPLANE_SCALING: scaling, RUNPLANE_SQS_ENDPOINT: 'not a url' })).toThrow(/RUNPLANE_SQS_ENDPOINT/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_STATES, TERMINAL_STATES, isTerminal, type JobState } from '../../core/jobs/job.ts';
-import { canTransition, sourcesOf, TRANSITIONS } from '../../core/jobs/state-machine.ts';
+import { canTransition, NEXT_STATES, sourcesOf, transitionCondition, TRANSITIONS, type TransitionName } from '../../core/jobs/state-machine.ts';
 
 const allowed: [JobState, JobState][] = [
   ['QUEUED', 'RUNNING'],
@@ -11,6 +11,11 @@ const allowed: [JobState, JobState][] = [
   ['RUNNING', 'CANCELLED'],
   ['RUNNING', 'TIMED_OUT'],
   ['RUNNING', 'QUEUED'],
+  // An explicit retry of a finished job.
+  ['SUCCEEDED', 'QUEUED'],
+  ['FAILED', 'QUEUED'],
+  ['CANCELLED', 'QUEUED'],
+  ['TIMED_OUT', 'QUEUED'],
 ];
 
 describe('job state machine', () => {
@@ -21,14 +26,81 @@ describe('job state machine', () => {
     expect(canTransition(from, to)).toBe(expected);
   });
 
-  it.each(TERMINAL_STATES.map((s) => [s]))('%s is terminal and never changes', (state) => {
+  it.each(TERMINAL_STATES.map((s) => [s]))('%s is terminal: only an explicit retry queues it again', (state) => {
     expect(isTerminal(state)).toBe(true);
-    expect(TRANSITIONS[state]).toEqual([]);
+    expect(NEXT_STATES[state]).toEqual(['QUEUED']);
+    const leaving = (Object.keys(TRANSITIONS) as TransitionName[]).filter((name) => (TRANSITIONS[name].from as readonly JobState[]).includes(state));
+    expect(leaving).toEqual(['retryFinished']);
   });
 
   it('knows where each state can be reached from', () => {
     expect(sourcesOf('RUNNING')).toEqual(['QUEUED']);
     expect(sourcesOf('CANCELLED').sort()).toEqual(['QUEUED', 'RUNNING']);
-    expect(sourcesOf('QUEUED')).toEqual(['RUNNING']);
+    expect(sourcesOf('QUEUED')).toEqual(['RUNNING', ...TERMINAL_STATES]);
+  });
+});
+
+/** The condition each store write sends to DynamoDB, as built from the table. */
+describe('conditions built from the transition table', () => {
+  const cases: [TransitionName, JobState, Parameters<typeof transitionCondition>[2], string, Record<string, unknown>][] = [
+    [
+      'claim',
+      'RUNNING',
+      { attempt: 2 },
+      '#c_state = :c_from0 AND attempt = :c_attempt AND cancelRequested = :c_false',
+      { ':c_from0': 'QUEUED', ':c_attempt': 2, ':c_false': false },
+    ],
+    ['renewLease', 'RUNNING', { leaseId: 'L' }, '#c_state = :c_from0 AND leaseId = :c_lid', { ':c_from0': 'RUNNING', ':c_lid': 'L' }],
+    [
+      'finish',
+      'SUCCEEDED',
+      { leaseId: 'L', attempt: 1 },
+      '#c_state = :c_from0 AND leaseId = :c_lid AND attempt = :c_attempt',
+      { ':c_from0': 'RUNNING', ':c_lid': 'L', ':c_attempt': 1 },
+    ],
+    [
+      'finish',
+      'FAILED',
+      { leaseId: 'L', attempt: 1, expiredBefore: 99 },
+      '#c_state = :c_from0 AND leaseId = :c_lid AND attempt = :c_attempt AND leaseExpiresAt < :c_expiredBefore',
+      { ':c_from0': 'RUNNING', ':c_lid': 'L', ':c_attempt': 1, ':c_expiredBefore': 99 },
+    ],
+    [
+      'requeue',
+      'QUEUED',
+      { leaseId: 'L', attempt: 1 },
+      '#c_state = :c_from0 AND leaseId = :c_lid AND attempt = :c_attempt AND cancelRequested = :c_false',
+      { ':c_from0': 'RUNNING', ':c_lid': 'L', ':c_attempt': 1, ':c_false': false },
+    ],
+    ['cancelQueued', 'CANCELLED', { attempt: 0 }, '#c_state = :c_from0 AND attempt = :c_attempt', { ':c_from0': 'QUEUED', ':c_attempt': 0 }],
+    ['requestCancel', 'RUNNING', { attempt: 1 }, '#c_state = :c_from0 AND attempt = :c_attempt', { ':c_from0': 'RUNNING', ':c_attempt': 1 }],
+    [
+      'failDeadLettered',
+      'FAILED',
+      { attempt: 1, nowMs: 5 },
+      '#c_state IN (:c_from0, :c_from1) AND attempt = :c_attempt AND (#c_state <> :c_running OR leaseExpiresAt < :c_nowMs)',
+      { ':c_from0': 'QUEUED', ':c_from1': 'RUNNING', ':c_attempt': 1, ':c_running': 'RUNNING', ':c_nowMs': 5 },
+    ],
+    [
+      'retryFinished',
+      'QUEUED',
+      { attempt: 3 },
+      '#c_state IN (:c_from0, :c_from1, :c_from2, :c_from3) AND attempt = :c_attempt',
+      { ':c_from0': 'SUCCEEDED', ':c_from1': 'FAILED', ':c_from2': 'CANCELLED', ':c_from3': 'TIMED_OUT', ':c_attempt': 3 },
+    ],
+  ];
+
+  it.each(cases)('%s → %s', (name, to, given, expression, values) => {
+    expect(transitionCondition(name, to, given)).toEqual({ expression, names: { '#c_state': 'state' }, values });
+  });
+
+  it('covers every transition of the table', () => {
+    expect(new Set(cases.map(([name]) => name))).toEqual(new Set(Object.keys(TRANSITIONS)));
+  });
+
+  it('refuses a target the transition cannot reach, and a missing guard value', () => {
+    expect(() => transitionCondition('finish', 'QUEUED', { leaseId: 'L', attempt: 1 })).toThrow(RangeError);
+    expect(() => transitionCondition('claim', 'RUNNING', {})).toThrow(/needs attempt/);
+    expect(() => transitionCondition('requeue', 'QUEUED', { attempt: 1 })).toThrow(/needs leaseId/);
   });
 });

@@ -1,0 +1,71 @@
+import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON } from './job.ts';
+import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
+
+/**
+ * The job as a DynamoDB item and back (pure): its key, the GSI keys that follow its state, the
+ * lease flattened into attributes. The store (dynamodb-store.ts) does the I/O.
+ */
+export type Item = Record<string, unknown>;
+
+export const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
+export const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
+
+/**
+ * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
+ * sparse ones exist only in the state whose work list they serve.
+ */
+export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched'>) {
+  return {
+    groupStateKey: `${job.group}#${job.state}`,
+    ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
+    ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
+    ...(job.state === 'QUEUED' && !job.dispatched ? { dispatchKey: job.queue } : {}),
+  };
+}
+
+export function jobToItem(job: Job): Item {
+  const { lease, dispatched: _dispatched, ...rest } = job;
+  return {
+    ...jobKey(job.id),
+    ...rest,
+    groupKey: job.group,
+    groupQueueKey: `${job.group}#${job.queue}`,
+    ...stateKeys(job),
+    ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
+  };
+}
+
+export function itemToJob(item: Item): Job {
+  const leaseId = item.leaseId as string | undefined;
+  return {
+    id: item.id as string,
+    name: (item.name as string | null | undefined) ?? null,
+    group: item.group as string,
+    owner: item.owner as string,
+    state: item.state as JobState,
+    queue: item.queue as string,
+    command: item.command as string[],
+    env: (item.env as Record<string, string> | undefined) ?? {},
+    timeoutSeconds: item.timeoutSeconds as number,
+    maxAttempts: item.maxAttempts as number,
+    retryOn: (item.retryOn as RetryCondition[] | undefined) ?? DEFAULT_RETRY_ON,
+    retryDelaySeconds: (item.retryDelaySeconds as number | undefined) ?? DEFAULT_RETRY_DELAY_SECONDS,
+    retryAt: (item.retryAt as string | null | undefined) ?? null,
+    dispatched: item.dispatchKey === undefined,
+    resources: item.resources as Job['resources'],
+    labels: (item.labels as Record<string, string> | undefined) ?? {},
+    attempt: item.attempt as number,
+    exitCode: (item.exitCode as number | null | undefined) ?? null,
+    reason: (item.reason as string | null | undefined) ?? null,
+    createdAt: item.createdAt as string,
+    startedAt: (item.startedAt as string | null | undefined) ?? null,
+    finishedAt: (item.finishedAt as string | null | undefined) ?? null,
+    cancelRequested: (item.cancelRequested as boolean | undefined) ?? false,
+    cancelRequestedBy: (item.cancelRequestedBy as string | null | undefined) ?? null,
+    lease: leaseId
+      ? { id: leaseId, workerId: item.leaseWorkerId as string, expiresAt: item.leaseExpiresAt as number }
+      : null,
+    history: (item.history as StateChange[] | undefined) ?? [],
+    attempts: (item.attempts as AttemptRecord[] | undefined) ?? [],
+  };
+}
