@@ -14,38 +14,40 @@
  * Any other 4xx is the caller's mistake and is thrown at once as an `ApiError`.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobSpecInput, JobState, JobView } from '../core/jobs/job.ts';
-import type { JobEvent } from '../core/events/event.ts';
-import type { WorkerRecord } from '../core/workers/registry.ts';
-import type { AuditEntryView } from '../core/audit/audit-log.ts';
-
-// Type-only imports: the response shapes are the core's own types, erased at run time, so the CLI
-// still loads no server code.
-export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
 import type * as z from 'zod';
+import type { JobState } from '../core/jobs/job.ts';
+import type {
+  apiKeyPageSchema,
+  apiKeySummarySchema,
+  auditEntrySchema,
+  auditPageSchema,
+  auditVerificationSchema,
+  createdApiKeySchema,
+  eventPageSchema,
+  jobPageSchema,
+  jobViewSchema,
+  ResponseBody,
+  workerSchema,
+} from '../core/api/response-schemas.ts';
+import type { submitJobRequestSchema } from '../core/api/route-contracts.ts';
+import type { createApiKeySchema } from '../core/auth/api-key-service.ts';
+
+// The request and response types are inferred from the API contract's zod schemas
+// (core/api/response-schemas.ts, the source of specs/openapi.json): type-only imports, erased at
+// run time, so the CLI still loads no server code and cannot drift from what the server answers.
+export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
 import type { ArtifactView } from '../core/artifacts/artifact.ts';
 import type { CreateUploadResult, completeUploadSchema, createUploadSchema } from '../core/uploads/upload-service.ts';
 import type { UploadInstructions } from '../core/uploads/workdir-archive-store.ts';
 /** A worker as `GET /v1/workers` reports it. */
-export type WorkerInfo = WorkerRecord;
+export type WorkerInfo = ResponseBody<typeof workerSchema>;
 
-/** A job as the API returns it: the core's public view plus the scheduler's explanation. */
-export type ApiJob = JobView & {
-  /** Why a QUEUED job has not started yet (no worker on the queue, no free GPU, ...). */
-  readonly waitingReason?: string;
-};
+/** A job as the API returns it; `GET /v1/jobs/{id}` adds why a QUEUED job has not started yet. */
+export type ApiJob = ResponseBody<typeof jobViewSchema> & { readonly waitingReason?: string | null };
 
-export interface EventPage {
-  readonly events: readonly JobEvent[];
-  /** The `after` to pass for the next page. */
-  readonly next: number;
-  readonly hasMore: boolean;
-}
+export type EventPage = ResponseBody<typeof eventPageSchema>;
 
-export interface JobPage {
-  readonly jobs: readonly ApiJob[];
-  readonly nextCursor: string | null;
-}
+export type JobPage = ResponseBody<typeof jobPageSchema>;
 
 export interface ListJobsQuery {
   /** One of the caller's groups (any group for an admin); the caller's first by default. */
@@ -76,7 +78,7 @@ export interface JobLogs {
 }
 
 /** The body of `POST /v1/jobs`: a job spec, and the group it goes to (the caller's first by default). */
-export type SubmitRequest = JobSpecInput & { readonly group?: string };
+export type SubmitRequest = z.input<typeof submitJobRequestSchema>;
 
 /** The body of `POST /v1/uploads` and its answer (core/uploads/upload-service.ts). */
 export type CreateUploadRequest = z.input<typeof createUploadSchema>;
@@ -97,46 +99,20 @@ export interface ArtifactDownload extends ArtifactInfo {
 
 export type ApiKeyRole = 'admin' | 'member' | 'viewer';
 
-export interface CreateApiKeyRequest {
-  readonly name: string;
-  readonly role: ApiKeyRole;
-  readonly groups: readonly string[];
-  /** Lifetime; the server's default (90 days) when absent. */
-  readonly ttlSeconds?: number;
-}
+export type CreateApiKeyRequest = z.input<typeof createApiKeySchema>;
 
 /** An API key as the API lists it: never the key itself. */
-export interface ApiKeyInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly role: ApiKeyRole;
-  readonly groups: readonly string[];
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly expiresAt: string | null;
-  readonly revokedAt: string | null;
-  readonly revokedBy: string | null;
-}
+export type ApiKeyInfo = ResponseBody<typeof apiKeySummarySchema>;
 
-export interface CreatedApiKey extends ApiKeyInfo {
-  /** `rp_<id>_<secret>`: the only time the API returns it. */
-  readonly key: string;
-}
+/** Creation's answer: the key itself (`rp_<id>_<secret>`), the only time the API returns it. */
+export type CreatedApiKey = ResponseBody<typeof createdApiKeySchema>;
 
-export interface ApiKeyPage {
-  readonly keys: readonly ApiKeyInfo[];
-  readonly nextCursor: string | null;
-}
+export type ApiKeyPage = ResponseBody<typeof apiKeyPageSchema>;
 
 /** One link of the audit chain as `GET /v1/audit` returns it (see specs/04-audit-chain.md). */
-export type AuditEntry = AuditEntryView;
+export type AuditEntry = ResponseBody<typeof auditEntrySchema>;
 
-export interface AuditPage {
-  readonly entries: readonly AuditEntry[];
-  /** Pass back as `after` for the next page (or later, for entries appended since). */
-  readonly next: string;
-  readonly hasMore: boolean;
-}
+export type AuditPage = ResponseBody<typeof auditPageSchema>;
 
 export interface ListAuditQuery {
   readonly after?: string;
@@ -145,21 +121,8 @@ export interface ListAuditQuery {
   readonly shard?: number | 'root';
 }
 
-export interface AuditProblem {
-  readonly shard: number | 'root';
-  readonly seq: number;
-  readonly kind: string;
-  readonly problem: string;
-}
-
-export interface AuditVerifyResult {
-  readonly ok: boolean;
-  readonly entries: number;
-  readonly checkpoints: number;
-  readonly shards: number;
-  readonly firstBroken?: AuditProblem;
-  readonly problems: readonly AuditProblem[];
-}
+export type AuditVerifyResult = ResponseBody<typeof auditVerificationSchema>;
+export type AuditProblem = NonNullable<AuditVerifyResult['firstBroken']>;
 
 /** An error response from the API, in its `{"error":{"code","message","details"}}` shape. */
 export class ApiError extends Error {

@@ -4,6 +4,7 @@ import { createCancelJobHandler } from './cancel-job.ts';
 import { createGetJobLogsHandler } from './get-job-logs.ts';
 import { createGetJobHandler } from './get-job.ts';
 import { createHealthzHandler } from './healthz.ts';
+import { createGetOpenApiHandler } from './get-openapi.ts';
 import { createListJobEventsHandler } from './list-job-events.ts';
 import { createListJobsHandler } from './list-jobs.ts';
 import { createNotFoundHandler } from './not-found.ts';
@@ -28,6 +29,7 @@ import { createGetArtifactHandler } from './get-artifact.ts';
 export function createHandlers(dependencies: () => Promise<ApiDependencies>): Record<RouteName, ApiHandler> {
   return {
     healthz: createHealthzHandler(),
+    getOpenApi: createGetOpenApiHandler(),
     submitJob: createSubmitJobHandler(dependencies),
     getJob: createGetJobHandler(dependencies),
     listJobs: createListJobsHandler(dependencies),

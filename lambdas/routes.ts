@@ -16,6 +16,7 @@ export interface RouteDefinition {
 
 export type RouteName =
   | 'healthz'
+  | 'getOpenApi'
   | 'submitJob'
   | 'getJob'
   | 'listJobs'
@@ -37,6 +38,7 @@ export type RouteName =
 
 export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: 'GET /healthz', name: 'healthz', entry: 'lambdas/healthz.ts', authenticated: false },
+  { routeKey: 'GET /v1/openapi.json', name: 'getOpenApi', entry: 'lambdas/get-openapi.ts', authenticated: false },
   { routeKey: 'POST /v1/jobs', name: 'submitJob', entry: 'lambdas/submit-job.ts', authenticated: true },
   { routeKey: 'GET /v1/jobs', name: 'listJobs', entry: 'lambdas/list-jobs.ts', authenticated: true },
   { routeKey: 'GET /v1/jobs/{id}', name: 'getJob', entry: 'lambdas/get-job.ts', authenticated: true },

@@ -4,12 +4,14 @@ import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { createApiHandler, json } from '../core/http/api-handler.ts';
 import { parseJsonBody } from '../core/http/json-body.ts';
 import { jobView } from '../core/jobs/job.ts';
+import { observability, recordJobSubmitted } from '../core/observability/observability.ts';
 
 export function createSubmitJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
     const body = parseJsonBody(event.headers ?? {}, event.body, event.isBase64Encoded);
     const idempotencyKey = event.headers?.['idempotency-key'];
     const { job, created } = await jobs.submit(body, caller, idempotencyKey === undefined ? {} : { idempotencyKey });
+    if (created) recordJobSubmitted(observability(), job, event.requestContext?.requestId);
     // A replayed key answers 200 with the job it created the first time.
     return json(created ? 201 : 200, jobView(job), { location: `/v1/jobs/${job.id}` });
   });

@@ -45,6 +45,7 @@ export interface RouteAccess {
  */
 export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
+  getOpenApi: {},
   notFound: {},
   // A job naming a work directory archive is refused unless the archive exists (HeadObject).
   submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },

@@ -9,6 +9,7 @@ import { WORKER_POOLS, poolQueueDefinition, type WorkerPool } from '../core/pool
 import { DEFAULT_EVENT_RETENTION_DAYS } from '../core/resources.ts';
 import type { RouteDefinition, RouteName } from '../lambdas/routes.ts';
 import { RunplaneAlarms } from './alarms.ts';
+import { RunplaneDashboard } from './dashboard.ts';
 import { RunplaneApi, type ApiThrottle } from './api.ts';
 import { RunplaneAuth } from './auth.ts';
 import { RunplaneData } from './data.ts';
@@ -116,6 +117,7 @@ export class RunplaneStack extends Stack {
   readonly api: RunplaneApi;
   readonly reliability: RunplaneReliability;
   readonly alarms: RunplaneAlarms;
+  readonly dashboard: RunplaneDashboard;
 
   constructor(scope: Construct, id: string, props: RunplaneStackProps = {}) {
     super(scope, id, props);
@@ -207,6 +209,7 @@ export class RunplaneStack extends Stack {
     if (this.reliability.auditCheckpoint) functions.set('auditCheckpoint', this.reliability.auditCheckpoint);
     // Not the auth bootstrap: it runs only inside a deploy, and its failure fails that deploy.
     this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, functions, api: this.api });
+    this.dashboard = new RunplaneDashboard(this, 'Dashboard', { dashboardName: `${this.prefix}-overview` });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The API endpoint: export RUNPLANE_URL=<this> for the CLI' });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.data.artifacts.bucketName });

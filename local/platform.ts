@@ -1,4 +1,7 @@
 import { existsSync, renameSync, writeSync } from 'node:fs';
+import { logFunction } from '../core/observability/structured-logger.ts';
+import { workerMetrics } from '../core/observability/metrics.ts';
+import { PLATFORM_LOG_FILE, startPlatformTelemetry } from './platform-telemetry.ts';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -57,7 +60,10 @@ export interface LocalPlatformOptions {
   readonly dataDir?: string;
   readonly queues?: readonly QueueDefinition[];
   readonly prefix?: string;
+  /** Where console lines go (stdout by default); every record also goes to `<dataDir>/platform.log`. */
   readonly log?: (line: string) => void;
+  /** Per-request lines on the console too. */
+  readonly verbose?: boolean;
   readonly maintenanceIntervalSeconds?: number;
   /** How often the audit chain is checkpointed (a scheduled Lambda in AWS); 60 s by default. */
   readonly auditCheckpointSeconds?: number;
@@ -109,11 +115,12 @@ export const DEFAULT_PORT = 8787;
  * in this process, the Lambda handlers over HTTP, and workers running jobs as local processes.
  */
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
-  const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = resolve(options.dataDir ?? '.runplane');
   const prefix = options.prefix ?? LOCAL_PREFIX;
   const queueDefinitions = options.queues ?? DEFAULT_QUEUES;
   await mkdir(dataDir, { recursive: true });
+  const telemetry = startPlatformTelemetry({ dataDir, verbose: options.verbose ?? false, console: options.log ?? ((line) => console.log(line)) });
+  const log = (line: string) => telemetry.logger.info(line, { event: 'platform' });
   // Two platforms on one data directory would share DynamoDB Local's files: refuse the second.
   const running = await readLocalState(dataDir).catch(() => undefined);
   if (running) {
@@ -243,11 +250,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       host: options.host ?? '127.0.0.1',
       port: options.port ?? DEFAULT_PORT,
       cors: { allowOrigins: ['*'] },
-      log,
+      // The handlers log each request themselves; the gateway's own lines are its failures.
+      log: (line) => (ACCESS_LOG_LINE.test(line) ? undefined : telemetry.log('error', line, { component: 'gateway' })),
     });
 
     // The safety nets run here every few seconds; in AWS they are scheduled Lambdas.
-    const maintenanceDeps = { ...createMaintenanceDependencies(config), log: maintenanceLog(log) };
+    const maintenanceDeps = {
+      ...createMaintenanceDependencies(config),
+      log: ((level, message, fields) => telemetry.log(level, message, { component: 'maintenance', ...fields })) satisfies MaintenanceLogger,
+    };
     const pools = config.queues.map((q) => q.pool);
     const sweepOptions = options.sweepOptions ?? { dispatchGraceSeconds: 10, leaseGraceSeconds: 30 };
     maintenance = setInterval(() => {
@@ -287,9 +298,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
             if (pid !== undefined) jobGroups.add(pid);
             options.workerOptions?.onProcessStarted?.(job, at, pid);
           },
-          log: (level, message, fields) => {
-            if (level !== 'info') log(`[worker ${queue.pool}] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
-          },
+          log: logFunction(telemetry.logger.createChild({ persistentKeys: { workerId: `local-${queue.pool}-${i + 1}` } })),
+          metrics: workerMetrics(telemetry.metrics),
         });
         worker.start();
         workers.push(worker);
@@ -372,6 +382,8 @@ async function recoverOwnLostAttempts(config: RuntimeConfig, store: JobStore): P
 function maintenanceLog(log: (line: string) => void): MaintenanceLogger {
   return (level, message, fields) => log(`[maintenance] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
 }
+/** The gateway's access-log line (`GET /v1/jobs 200 3ms`). */
+const ACCESS_LOG_LINE = /^[A-Z]+ \S* \d{3} \d+ms$/;
 
 async function requeueWaitingJobs(
   config: RuntimeConfig,
@@ -394,6 +406,7 @@ export interface DevOptions {
   readonly workers?: number;
   readonly inMemory?: boolean;
   readonly dataDir?: string;
+  readonly verbose?: boolean;
 }
 
 /**
@@ -416,6 +429,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.inMemory !== undefined ? { inMemory: options.inMemory } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.verbose !== undefined ? { verbose: options.verbose } : {}),
   });
   // The CLI finds the platform of `./.runplane` by itself (local.json); the URL is printed anyway
   // when it is not the default one, so that the line works as shown from any directory.
@@ -427,6 +441,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   console.log(`  ${isolationNotice(platform.isolation)}`);
   console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
   console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
+  console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);
   console.log(`Try: ${cliPrefix}npx runplane submit --wait -- node -e "console.log('hi')"`);
   console.log('Press Ctrl-C to stop.');
   const code = await new Promise<number>((resolveStop) => {

@@ -13,9 +13,12 @@ import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/ta
 import { createWorkerRuntime, containerNetworkFromEnv } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
+import { METRICS_SERVICE, workerMetrics } from '../core/observability/metrics.ts';
+import { configureObservability } from '../core/observability/observability.ts';
 
-const log = (level: string, message: string, fields: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ level, message, time: new Date().toISOString(), ...fields }));
+// One JSON line per event on stdout (the task's log group), EMF metrics among them.
+const telemetry = configureObservability({ service: METRICS_SERVICE.worker });
+const log = telemetry.log;
 
 const config = loadRuntimeConfig();
 let workerConfig: WorkerConfig;
@@ -54,7 +57,9 @@ const worker = new Worker({
   setBusy: (busy) => setTaskProtection(busy, busy ? DEFAULT_PROTECTION_MINUTES : undefined),
   onPoll: heartbeatFile ? () => void writeFile(heartbeatFile, new Date().toISOString()).catch(() => undefined) : undefined,
   log,
+  metrics: workerMetrics(telemetry.metrics),
 });
+telemetry.logger.appendPersistentKeys({ workerId: worker.workerId });
 worker.start();
 
 // Protection expires on its own (so a wedged task cannot pin capacity forever): renew it while busy.

@@ -11,6 +11,7 @@ interface DevOptions {
   readonly workers: number;
   readonly inMemory?: boolean;
   readonly dataDir: string;
+  readonly verbose?: boolean;
 }
 
 export const registerDev: RegisterCommand = (command) => {
@@ -19,6 +20,7 @@ export const registerDev: RegisterCommand = (command) => {
     .option('--workers <n>', 'local workers to start', parseNonNegativeInt, 1)
     .addOption(new Option('--in-memory', 'keep nothing on disk (all data is lost on exit)').conflicts('dataDir'))
     .option('--data-dir <dir>', 'where local data is kept', '.runplane')
+    .option('-v, --verbose', 'also print one line per API request (always in <data-dir>/platform.log)')
     .action(async (options: DevOptions) => {
       // Loaded on demand: the platform, the emulators and the AWS SDK are only for this command.
       const { runDev } = await import('../../local/platform.ts');
@@ -27,6 +29,7 @@ export const registerDev: RegisterCommand = (command) => {
         workers: options.workers,
         inMemory: Boolean(options.inMemory),
         dataDir: options.dataDir,
+        verbose: Boolean(options.verbose),
       });
     });
 };

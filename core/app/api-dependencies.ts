@@ -10,6 +10,7 @@ import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import type { LogArchiveStore } from '../events/log-archive.ts';
 import type { Authenticator, Logger } from '../http/api-handler.ts';
 import { jsonLogger } from '../http/api-handler.ts';
+import { observability, recordAuditAppend } from '../observability/observability.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -62,7 +63,12 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   const files = options.jobFiles?.(config, documentClient);
   // One audit log per process for every writer, so appends to a shard queue up here instead of
   // racing each other's head condition.
-  const audit = new DynamoDbAuditLog({ client: documentClient, tableName: config.tables.audit, ...clock });
+  const audit = new DynamoDbAuditLog({
+    client: documentClient,
+    tableName: config.tables.audit,
+    ...clock,
+    onAppendCommitted: (ms) => recordAuditAppend(observability(), ms),
+  });
   const jobs = new JobService({
     store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),

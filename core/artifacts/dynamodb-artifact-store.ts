@@ -47,7 +47,7 @@ export class DynamoDbArtifactStore implements ArtifactStore {
 
   async list(jobId: string, attempt: number, limit: number, cursor?: string): Promise<Page<ArtifactRecord>> {
     const key = attemptKey(jobId, attempt);
-    const start = decodeCursor(cursor, ['pk', 'artifactAttemptKey', 'artifactPath'], { artifactAttemptKey: key });
+    const start = decodeCursor(cursor, { pk: 'S', artifactAttemptKey: 'S', artifactPath: 'S' }, { artifactAttemptKey: key });
     try {
       const out = await this.client.send(
         new QueryCommand({

@@ -96,6 +96,8 @@ export interface DynamoDbAuditLogOptions {
   /** Random source in [0, 1) for shard picks and jitter; injectable for tests. */
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Told how long each committed append transaction took, ms (the AuditAppendLatency metric). */
+  readonly onAppendCommitted?: (ms: number) => void;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -151,6 +153,7 @@ export class DynamoDbAuditLog implements AuditLog {
   private readonly client: DynamoDBDocumentClient;
   private readonly clock: Clock;
   private readonly maxAttempts: number;
+  private readonly onAppendCommitted: ((ms: number) => void) | undefined;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   /** The heads this process last saw: a guess, verified by the head condition. */
@@ -174,6 +177,7 @@ export class DynamoDbAuditLog implements AuditLog {
     this.maxAttempts = options.maxAttempts ?? DEFAULT_APPEND_ATTEMPTS;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
+    this.onAppendCommitted = options.onAppendCommitted;
   }
 
   /** The chain's head as stored (strongly consistent read). */
@@ -449,7 +453,9 @@ export class DynamoDbAuditLog implements AuditLog {
       });
       actions.push(this.headPut(head, entries.at(-1)!));
       try {
+        const sent = performance.now();
         await this.client.send(new TransactWriteCommand({ TransactItems: actions }));
+        this.onAppendCommitted?.(performance.now() - sent);
         this.heads.set(head.chain, tail);
         live.forEach((p, i) => p.resolve(entries[i]!));
         return;

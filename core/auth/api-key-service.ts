@@ -7,17 +7,15 @@ import { ROLES, type Caller } from './caller.ts';
 import { ApiKeyNotFoundError, UnauthenticatedError } from './errors.ts';
 import { groupNameSchema } from './groups.ts';
 import { requirePermission } from './policy.ts';
+import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const DEFAULT_API_KEY_TTL_SECONDS = 90 * 24 * 3600;
 export const MAX_API_KEY_TTL_SECONDS = 2 * 366 * 24 * 3600;
 
 /** The body of `POST /v1/api-keys`. */
 export const createApiKeySchema = z.strictObject({
-  name: z
-    .string()
+  name: wellFormedString()
     .min(1)
     .max(128)
     .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters'),

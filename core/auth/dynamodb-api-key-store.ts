@@ -184,7 +184,7 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
   private translateCancellation(
     err: Error & { CancellationReasons?: { Code?: string }[] },
     ownCount: number,
-  ): DomainError {
+  ): Error {
     const reasons = err.CancellationReasons ?? [];
     const failed = reasons.findIndex((r, i) => i >= ownCount && r.Code === 'ConditionalCheckFailed');
     if (failed >= 0) return new ExtraActionConflictError(failed - ownCount, err);

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.ts';
+import { malformedTextReason } from '../text-rules.ts';
 
 /**
  * Page cursors are DynamoDB's LastEvaluatedKey, base64url-encoded. Decoding checks the shape and
@@ -8,9 +9,12 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
   return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : null;
 }
 
+/** The DynamoDB type of each attribute of a page's key: `S` for strings, `N` for numbers. */
+export type CursorKeyTypes = Readonly<Record<string, 'S' | 'N'>>;
+
 export function decodeCursor(
   cursor: string | undefined,
-  expectedKeys: readonly string[],
+  keyTypes: CursorKeyTypes,
   mustMatch: Record<string, string | number> = {},
 ): Record<string, string | number> | undefined {
   if (cursor === undefined || cursor === '') return undefined;
@@ -24,11 +28,22 @@ export function decodeCursor(
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid();
   const entries = Object.entries(parsed);
-  if (entries.length !== expectedKeys.length) throw invalid();
+  if (entries.length !== Object.keys(keyTypes).length) throw invalid();
+  // Each attribute must have the type the key schema declares, or DynamoDB refuses the query with
+  // a ValidationException that would surface as a 503; `1e400` parses to Infinity, which the SDK
+  // cannot marshal, and a string with a lone surrogate cannot be encoded at all. Empty strings and
+  // strings past the 1024-byte sort-key limit are refused by DynamoDB too.
   for (const [k, v] of entries) {
-    if (!expectedKeys.includes(k) || (typeof v !== 'string' && typeof v !== 'number')) throw invalid();
+    const type = Object.hasOwn(keyTypes, k) ? keyTypes[k] : undefined;
+    if (type === 'S' && (typeof v !== 'string' || !isKeyString(v))) throw invalid();
+    if (type === 'N' && (typeof v !== 'number' || !Number.isSafeInteger(v))) throw invalid();
+    if (type === undefined) throw invalid();
   }
   const key = parsed as Record<string, string | number>;
   for (const [k, v] of Object.entries(mustMatch)) if (key[k] !== v) throw invalid();
   return key;
+}
+
+function isKeyString(v: string): boolean {
+  return v !== '' && Buffer.byteLength(v, 'utf8') <= 1024 && malformedTextReason(v) === undefined;
 }

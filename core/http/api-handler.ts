@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { Logger } from '../logger.ts';
 import { HttpError, mapError } from './api-error.ts';
+import { observability, recordRequest } from '../observability/observability.ts';
 
 export type { Authenticator, Logger };
 
@@ -16,11 +17,8 @@ export interface ApiRequest {
   readonly caller: Caller;
 }
 
-export const jsonLogger: Logger = (level, message, fields = {}) => {
-  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
-  if (level === 'error') console.error(line);
-  else console.log(line);
-};
+/** The process's structured logger (core/observability), read at each call so configuration applies. */
+export const jsonLogger: Logger = (level, message, fields = {}) => observability().log(level, message, fields);
 
 /** Request-size limits checked before anything else (bodies are checked by parseJsonBody). */
 export const REQUEST_LIMITS = {
@@ -162,6 +160,29 @@ function errorResponder(log: Logger): MiddlewareObj<APIGatewayProxyEventV2, ApiR
   };
 }
 
+/**
+ * One line and one metrics document per answered request (status, route, latency; never headers
+ * or bodies). Registered first, so its `after` runs last and sees the response errorResponder made.
+ */
+function requestTelemetry(): MiddlewareObj<APIGatewayProxyEventV2, ApiResult> {
+  const started = new WeakMap<APIGatewayProxyEventV2, number>();
+  const record = (event: APIGatewayProxyEventV2, response: ApiResult | null | undefined) => {
+    recordRequest(observability(), {
+      requestId: event.requestContext?.requestId,
+      route: event.routeKey,
+      method: event.requestContext?.http?.method ?? '',
+      path: event.rawPath,
+      status: response?.statusCode ?? 500,
+      durationMs: Date.now() - (started.get(event) ?? Date.now()),
+    });
+  };
+  return {
+    before: ({ event }) => void started.set(event, Date.now()),
+    after: ({ event, response }) => record(event, response),
+    onError: ({ event, response }) => record(event, response),
+  };
+}
+
 export interface ApiHandlerOptions<D> {
   /** Builds the dependencies once per container (or per local platform), on first use. */
   readonly dependencies: () => Promise<D>;
@@ -182,6 +203,7 @@ export function createApiHandler<D>(
   const log = options.log ?? jsonLogger;
   const anonymous: Caller = { subject: 'anonymous', role: 'viewer', groups: [] };
   const handler = middy<APIGatewayProxyEventV2, ApiResult>()
+    .use(requestTelemetry())
     .use(errorResponder(log))
     .use(requestLimits())
     .handler(async (event) => {

@@ -1,3 +1,4 @@
+import { findMalformedText } from '../text-rules.ts';
 import { HttpError } from './api-error.ts';
 
 export interface JsonBodyLimits {
@@ -15,7 +16,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 /**
  * Parses an API Gateway body as JSON: content type checked (415), size capped (413), bytes decoded
  * as strict UTF-8 (400 on invalid sequences rather than silently replacing them), JSON parsed and
- * nesting bounded (400). Returns the parsed value; nothing downstream sees raw text.
+ * nesting bounded (400), every string checked for lone surrogates and U+FFFD (400 naming the field). Returns the parsed value; nothing downstream sees raw text.
  */
 export function parseJsonBody(
   headers: Record<string, string | undefined>,
@@ -48,13 +49,22 @@ export function parseJsonBody(
   if (depth > limits.maxDepth) {
     throw new HttpError(400, 'INVALID_ARGUMENT', `request body nests deeper than ${limits.maxDepth} levels`, {});
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch (err) {
     throw new HttpError(400, 'INVALID_ARGUMENT', 'request body is not valid JSON', {
       parser: err instanceof Error ? err.message.slice(0, 200) : 'parse error',
     });
   }
+  // API Gateway hands a JSON body over as already-decoded text, so raw invalid bytes arrive as
+  // U+FFFD; and a `\ud800` escape parses into a string no UTF-8 store can hold. Both are the
+  // client's mistake, refused here with their field instead of failing later in the SDK (503).
+  const malformed = findMalformedText(parsed);
+  if (malformed) {
+    throw new HttpError(400, 'INVALID_ARGUMENT', `request body field ${malformed.path} ${malformed.message}`, { fields: [malformed] });
+  }
+  return parsed;
 }
 
 /** Maximum bracket depth outside strings, computed before JSON.parse so hostile depth costs nothing. */

@@ -132,7 +132,7 @@ export class DynamoDbJobStore implements JobStore {
       : queue
         ? (['byGroupQueue', 'groupQueueKey', `${group}#${queue}`] as const)
         : (['byGroup', 'groupKey', group] as const);
-    const startKey = decodeCursor(query.cursor, ['pk', 'id', keyName], { [keyName]: keyValue });
+    const startKey = decodeCursor(query.cursor, { pk: 'S', id: 'S', [keyName]: 'S' }, { [keyName]: keyValue });
     const filterOnQueue = state !== undefined && queue !== undefined;
     return this.query({
       IndexName: indexName,
@@ -490,7 +490,7 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   private queryWorkList(indexName: string, keyName: string, queue: string, limit: number, cursor?: string) {
-    const startKey = decodeCursor(cursor, ['pk', 'id', keyName], { [keyName]: queue });
+    const startKey = decodeCursor(cursor, { pk: 'S', id: 'S', [keyName]: 'S' }, { [keyName]: queue });
     return this.query({
       IndexName: indexName,
       KeyConditionExpression: '#k = :q',

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { artifactPatternsSchema } from '../artifacts/artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../uploads/archive-id.ts';
+import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -28,16 +29,13 @@ export const DEFAULT_RETRY_ON: readonly RetryCondition[] = ['NONZERO', 'WORKER_L
 export const MAX_TIMEOUT_SECONDS = 14 * 24 * 3600;
 export const MAX_ATTEMPTS_LIMIT = 20;
 
-// C0/C1 controls (tab excluded for argv/env values) make names and labels ambiguous in logs and UIs.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// Controls are refused in names and labels (tab included), not in argv/env values.
 // eslint-disable-next-line no-control-regex -- matching NUL is the point
 const NUL = /\u0000/;
 
 const noControlChars = (s: string) => !CONTROL_CHARS.test(s);
 
-const argument = z
-  .string()
+const argument = wellFormedString()
   .max(32 * 1024)
   .refine((s) => !NUL.test(s), 'must not contain NUL characters');
 
@@ -76,7 +74,7 @@ export const jobSpecSchema = z.strictObject({
     .refine((argv) => (argv[0] ?? '').length > 0, 'the program (command[0]) must not be empty'),
   queue: z.string().regex(POOL_NAME_PATTERN, 'must be a queue name like "default" or "gpu-a10g"').default('default'),
   env: boundedRecord(envName, argument, 256).default({}),
-  name: z.string().min(1).max(128).refine(noControlChars, 'must not contain control characters').optional(),
+  name: wellFormedString().min(1).max(128).refine(noControlChars, 'must not contain control characters').optional(),
   timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).default(DEFAULT_TIMEOUT_SECONDS),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).optional(),
   retryOn: z.array(retryConditionSchema).max(64).optional(),
@@ -87,7 +85,7 @@ export const jobSpecSchema = z.strictObject({
   imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).default('IfNotPresent'),
   labels: boundedRecord(
     labelKey,
-    z.string().max(256).refine(noControlChars, 'must not contain control characters'),
+    wellFormedString().max(256).refine(noControlChars, 'must not contain control characters'),
     64,
   ).default({}),
   /** The work directory the process starts in: an archive uploaded through POST /v1/uploads. */

@@ -14,6 +14,8 @@ import { planAttemptEnd, type StopCause } from './attempt-outcome.ts';
 import { jobEnvironment } from './job-environment.ts';
 import { retryDependency } from '../retry.ts';
 import { notStartedJob, type JobFiles } from './job-files.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
+import { attemptStartMeasures } from './attempt-measures.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -39,6 +41,7 @@ export interface AttemptRunnerOptions {
   readonly jobFiles?: JobFiles | undefined;
   /** Where each attempt's complete output is archived when it ends (none: events only). */
   readonly logArchive?: LogArchiveStore | undefined;
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 /** The attempt's archived output, when there is one, for the write that ends the attempt. */
@@ -72,6 +75,7 @@ export class AttemptRunner {
   async run(claim: ClaimedAttempt, onStoppable: (stop: (cause: StopCause) => void) => void): Promise<void> {
     const { job, leaseId, message } = claim;
     const attempt = job.attempt;
+    const claimedAt = this.o.clock().getTime();
     const workDir = join(this.o.workRoot, `${job.id}-${attempt}`);
     // The root is traversable but not listable, each attempt's directory private to it: a job
     // reaches its own directory, never another's.
@@ -89,6 +93,7 @@ export class AttemptRunner {
     });
     let stopCause: StopCause | undefined;
     let running: RunningJob | undefined;
+    let outputBytes = 0;
     const signalJob = (cause: StopCause) => {
       running?.stop('SIGTERM');
       const escalate = setTimeout(() => running?.stop('SIGKILL'), cause.kind === 'lease-lost' ? 0 : this.o.killGraceMs);
@@ -131,13 +136,20 @@ export class AttemptRunner {
           gpuIndices: claim.gpuIndices,
           resources: job.resources,
           image: job.image ? { reference: job.image, pullPolicy: job.imagePullPolicy } : undefined,
-          onOutput: (stream, chunk) => batcher.write(stream, chunk),
+          onOutput: (stream, chunk) => {
+            outputBytes += chunk.length;
+            return batcher.write(stream, chunk);
+          },
           whenWritable: () => batcher.waitForDrain(),
         });
         // A stop that arrived while the runtime was starting the job (pulling its image) applies now.
         if (stopCause) signalJob(stopCause);
         batcher.lifecycle('started', { workerId: this.o.workerId, pid: running.pid ?? null, command: job.command });
-        this.o.onProcessStarted?.(job, this.o.clock(), running.pid);
+        const startedAt = this.o.clock();
+        this.o.onProcessStarted?.(job, startedAt, running.pid);
+        const measures = attemptStartMeasures(job, startedAt);
+        this.o.log('info', 'job started', { event: 'job.started', jobId: job.id, attempt, workerId: this.o.workerId, queue: job.queue, ...measures });
+        this.o.metrics?.attemptStarted(measures);
         exit = await running.exited;
       } finally {
         clearTimeout(timeout);
@@ -198,7 +210,18 @@ export class AttemptRunner {
       }
       clearInterval(heartbeat);
       await this.o.queue.ack(message);
-      this.o.log('info', 'job finished', { jobId: job.id, attempt, state: end.outcome.state, reason: end.outcome.reason });
+      this.o.log('info', 'job finished', {
+        event: 'job.finished',
+        jobId: job.id,
+        attempt,
+        workerId: this.o.workerId,
+        state: end.outcome.state,
+        exitCode: exit.exitCode,
+        reason: end.outcome.reason,
+        durationMs: this.o.clock().getTime() - claimedAt,
+        outputBytes,
+      });
+      this.o.metrics?.attemptFinished({ state: end.outcome.state, outputBytes });
     } finally {
       clearInterval(heartbeat);
       await logArchive?.dispose();

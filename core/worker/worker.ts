@@ -1,4 +1,5 @@
 import type { JobFiles } from './job-files.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
@@ -47,6 +48,8 @@ export interface WorkerOptions {
   readonly onProcessStarted?: (job: Job, at: Date, pid: number | undefined) => void;
   /** Checked before anything is done for a job: why it must not run (an item no audited submit created), or null. */
   readonly admitJob?: (job: Job) => string | null;
+  /** Dispatch latency, queue wait, output bytes and finished jobs by state (core/observability/metrics.ts). */
+  readonly metrics?: WorkerMetrics;
   /** Output batcher flush interval. */
   readonly flushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
@@ -143,6 +146,7 @@ export class Worker {
       onProcessStarted: options.onProcessStarted,
       jobFiles: options.jobFiles,
       logArchive: options.logArchive,
+      metrics: options.metrics,
     });
     this.startedAt = this.clock().toISOString();
     this.idleSinceMs = this.clock().getTime();

@@ -248,6 +248,7 @@ describe('IAM grants against the calls the code makes', () => {
   it('runs every function’s code paths within its role, and uses every DynamoDB action the role holds', async () => {
     // API routes, each path that reaches DynamoDB differently.
     await call('healthz', 'GET', '/healthz');
+    await call('getOpenApi', 'GET', '/v1/openapi.json');
     await call('notFound', 'GET', '/nowhere');
     const job = { command: ['sh', '-c', 'echo result > result.txt'], artifacts: ['result.txt'] };
     const submitted = await call('submitJob', 'POST', '/v1/jobs', job, { 'idempotency-key': 'submit-1' });

@@ -12,6 +12,7 @@ import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runpla
 import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
+import { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../core/observability/metric-names.ts';
 
 const RUNTIME_VARIABLES = [
   'RUNPLANE_JOBS_TABLE',
@@ -493,6 +494,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('grants routes only what their code calls: key checks read, mutations write their own items and audit them', () => {
       expect(ROUTE_ACCESS).toEqual({
         healthz: {},
+        getOpenApi: {},
         notFound: {},
         submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
@@ -701,6 +703,26 @@ describe('RunplaneStack (default deployment)', () => {
       s.template.hasOutput('AdminKeyId', { Value: { 'Fn::GetAtt': [s.id(s.stack.auth.bootstrap), 'AdminKeyId'] } });
       s.template.hasOutput('SigningKeySecretName', { Value: 'runplane/signing-key' });
       s.template.hasOutput('SigningKeySecretArn', { Value: { Ref: s.id(s.stack.auth.signingKeySecret) } });
+    });
+  });
+
+  describe('dashboard', () => {
+    it('graphs every EMF metric the handlers and workers write, in their namespace and service', () => {
+      const dashboards = s.template.findResources('AWS::CloudWatch::Dashboard');
+      expect(Object.keys(dashboards)).toHaveLength(1);
+      const body = JSON.parse(cfnText(properties(s.template, s.id(s.stack.dashboard.dashboard)).DashboardBody as never)) as {
+        widgets: { properties: { title: string; metrics: unknown[][] } }[];
+      };
+      const metrics = body.widgets.flatMap((w) => w.properties.metrics);
+      const graphed = (name: string, service: string, extra: string[] = []) =>
+        metrics.some((m) => m[0] === METRICS_NAMESPACE && m[1] === name && m.includes('service') && m.includes(service) && extra.every((e) => m.includes(e)));
+      expect(graphed(METRIC.jobsSubmitted, METRICS_SERVICE.api)).toBe(true);
+      for (const state of FINISHED_STATES) expect(graphed(METRIC.jobsFinished, METRICS_SERVICE.worker, ['state', state]), state).toBe(true);
+      for (const name of [METRIC.dispatchLatency, METRIC.queueWait, METRIC.outputBytes]) expect(graphed(name, METRICS_SERVICE.worker), name).toBe(true);
+      for (const name of [METRIC.api4xx, METRIC.api5xx, METRIC.apiLatency, METRIC.auditAppendLatency]) expect(graphed(name, METRICS_SERVICE.api), name).toBe(true);
+      // Every metric of the name table is on it.
+      const names = new Set(metrics.map((m) => m[1]));
+      expect([...names].sort()).toEqual(Object.values(METRIC).sort());
     });
   });
 

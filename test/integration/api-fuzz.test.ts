@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiDependencies } from '../../core/app/api-dependencies.ts';
 import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
 import { generateApiKey } from '../../core/auth/api-key.ts';
@@ -12,6 +12,7 @@ import type { RuntimeConfig } from '../../core/config.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
+import { checkResponsesAgainstContract, type ContractCheck } from '../support/response-contract.ts';
 import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
@@ -149,6 +150,7 @@ function arbitraries(ids: { jobs: string[] }) {
 describe('HTTP surface fuzz', () => {
   let env: TestEnvironment;
   let server: LocalApiServer;
+  let contract: ContractCheck<string>;
   let config: RuntimeConfig;
   const tokens: string[] = [];
   const jobIds: string[] = [];
@@ -157,7 +159,8 @@ describe('HTTP surface fuzz', () => {
     env = await createTestEnvironment();
     config = runtimeConfigFor(env);
     const deps = createApiDependencies(config, { queue: createJobQueue(config), log: () => undefined });
-    server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
+    contract = checkResponsesAgainstContract(createHandlers(async () => deps));
+    server = await startLocalApiServer({ routes: ROUTES, handlers: contract.handlers, log: () => undefined });
     let admin: string | undefined;
     await bootstrapAdminKey({
       store: new DynamoDbApiKeyStore({ client: env.documentClient, tableName: config.tables.jobs }),
@@ -184,6 +187,11 @@ describe('HTTP surface fuzz', () => {
     }
   });
 
+  // Every response any test here saw matches the API contract (specs/openapi.json).
+  afterEach(() => {
+    expect(contract.violations).toEqual([]);
+  });
+
   afterAll(async () => {
     await server?.close();
     await env?.cleanup();
@@ -204,6 +212,57 @@ describe('HTTP surface fuzz', () => {
     }
     return hash.digest('hex');
   }
+
+  // Client mistakes that once reached the SDK and came back as 5xx: each must be a 400 naming its
+  // field, and store nothing.
+  const cursorOf = (json: string) => Buffer.from(json, 'utf8').toString('base64url');
+  const jsonBody = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
+  const withRawBytes = (before: string, bytes: number[], after: string) =>
+    Buffer.concat([Buffer.from(before, 'utf8'), Buffer.from(bytes), Buffer.from(after, 'utf8')]);
+  const KNOWN_5XX_CASES: readonly { name: string; method: string; path: string; body?: Buffer; field: string }[] = [
+    { name: 'lone surrogate in command', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['echo', '\ud800'] }), field: 'command.1' },
+    { name: 'lone surrogate in name', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['true'], name: 'x\udfff' }), field: 'name' },
+    { name: 'lone surrogate in a label', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['true'], labels: { team: '\ud800' } }), field: 'labels.team' },
+    { name: 'lone surrogate in an env value', method: 'POST', path: '/v1/jobs', body: jsonBody({ command: ['true'], env: { A: '\udc00' } }), field: 'env.A' },
+    {
+      name: 'lone surrogate in an API key name',
+      method: 'POST',
+      path: '/v1/api-keys',
+      body: jsonBody({ name: '\ud800', role: 'viewer', groups: ['ml'] }),
+      field: 'name',
+    },
+    { name: 'raw invalid UTF-8 in command', method: 'POST', path: '/v1/jobs', body: withRawBytes('{"command":["echo","a', [0xff, 0xfe], '"]}'), field: 'command.1' },
+    { name: 'overlong UTF-8 in a label', method: 'POST', path: '/v1/jobs', body: withRawBytes('{"command":["true"],"labels":{"t":"', [0xc0, 0xaf], '"}}'), field: 'labels.t' },
+    { name: 'raw invalid UTF-8 in an API key name', method: 'POST', path: '/v1/api-keys', body: withRawBytes('{"role":"viewer","groups":["ml"],"name":"', [0xed, 0xa0, 0x80], '"}'), field: 'name' },
+    { name: 'cursor with numeric keys', method: 'GET', path: `/v1/jobs?cursor=${cursorOf('{"pk":1,"id":2}')}`, field: 'cursor' },
+    { name: 'cursor with numeric keys in the right partition', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":1,"id":2,"groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor with 1e400', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":"JOB#x","id":1e400,"groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor with empty keys', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":"","id":"","groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor with a lone surrogate', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf('{"pk":"JOB#\\ud800","id":"x","groupKey":"ml"}')}`, field: 'cursor' },
+    { name: 'cursor past the key size', method: 'GET', path: `/v1/jobs?group=ml&cursor=${cursorOf(`{"pk":"JOB#x","id":"${'i'.repeat(1100)}","groupKey":"ml"}`)}`, field: 'cursor' },
+    {
+      name: 'state-filtered cursor with numeric keys',
+      method: 'GET',
+      path: `/v1/jobs?group=ml&state=QUEUED&cursor=${cursorOf('{"pk":1,"id":2,"groupStateKey":"ml#QUEUED"}')}`,
+      field: 'cursor',
+    },
+    { name: 'audit cursor with 1e400', method: 'GET', path: `/v1/audit?after=${cursorOf('{"v":1,"p":{"root":1e400}}')}`, field: 'after' },
+  ];
+
+  it.each(KNOWN_5XX_CASES)('$name: 400 INVALID_ARGUMENT on $field, nothing stored', async (c) => {
+    const before = await fingerprint();
+    const headers: Record<string, string> = { authorization: `Bearer ${tokens[0]!}` };
+    if (c.body) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(c.body.length);
+    }
+    const res = await send(server.url, { method: c.method, path: c.path, headers, body: c.body });
+    expect(res.status, res.body).toBe(400);
+    const parsed = JSON.parse(res.body) as { error: { code: string; details: { fields?: { path: string }[] } } };
+    expect(parsed.error.code).toBe('INVALID_ARGUMENT');
+    expect(parsed.error.details.fields?.map((f) => f.path)).toContain(c.field);
+    expect(await fingerprint()).toBe(before);
+  }, 30_000);
 
   it(`never answers 5xx, always with the error shape, and changes nothing when it refuses (${RUNS} requests)`, async () => {
     const { target, query, body } = arbitraries({ jobs: jobIds });
@@ -274,6 +333,8 @@ describe('HTTP surface fuzz', () => {
     );
     // Most generated requests are refused; the property must have been exercised on them.
     expect(rejected).toBeGreaterThan(RUNS / 2);
+    // Responses of most routes went through the contract check (afterEach asserts none broke it).
+    expect(contract.checked.size).toBeGreaterThan(8);
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiDependencies, type ApiDependencies } from '../../core/app/api-dependencies.ts';
 import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
 import { DynamoDbAuditLog } from '../../core/audit/dynamodb-audit-log.ts';
@@ -14,6 +14,7 @@ import type { RuntimeConfig } from '../../core/config.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
+import { checkResponsesAgainstContract, type ContractCheck } from '../support/response-contract.ts';
 import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 
 /**
@@ -41,6 +42,7 @@ function memorySlot(initial?: string): SecretSlot & { value: string | undefined;
 describe('authentication', () => {
   let env: TestEnvironment;
   let server: LocalApiServer;
+  let contract: ContractCheck<string>;
   let deps: ApiDependencies;
   let config: RuntimeConfig;
   let signing: SigningKeyDocument;
@@ -83,10 +85,16 @@ describe('authentication', () => {
       },
     });
     deps = createApiDependencies(config, { clock: () => now, queue: createJobQueue(config), log: () => undefined });
-    server = await startLocalApiServer({ routes: ROUTES, handlers: createHandlers(async () => deps), log: () => undefined });
+    contract = checkResponsesAgainstContract(createHandlers(async () => deps));
+    server = await startLocalApiServer({ routes: ROUTES, handlers: contract.handlers, log: () => undefined });
     const slot = memorySlot();
     await bootstrapAdminKey({ store: new DynamoDbApiKeyStore({ client: env.documentClient, tableName: config.tables.jobs }), secret: slot });
     adminKey = slot.value!;
+  });
+
+  // Every response any test here saw matches the API contract (specs/openapi.json).
+  afterEach(() => {
+    expect(contract.violations).toEqual([]);
   });
 
   afterAll(async () => {

@@ -9,6 +9,7 @@ import {
   UnknownQueueError,
   ValidationError,
 } from '../../core/errors.ts';
+import { dependencyFailure } from '../../core/aws/errors.ts';
 import { HttpError, mapError } from '../../core/http/api-error.ts';
 import { createApiHandler, json } from '../../core/http/api-handler.ts';
 import { parseJsonBody, nestingDepth } from '../../core/http/json-body.ts';
@@ -124,5 +125,45 @@ describe('createApiHandler', () => {
     expect((await handler(event({ rawQueryString: 'a='.padEnd(5000, 'x') }), context)).statusCode).toBe(414);
     expect((await handler(event({ headers: { big: 'x'.repeat(20_000) } }), context)).statusCode).toBe(431);
     expect(called).toBe(0);
+  });
+});
+
+describe('dependencyFailure: only service failures become 503', () => {
+  const sdkError = Object.assign(new Error('throttled'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+  const socketError = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  const cases: [string, Error, boolean][] = [
+    ['an SDK service error', sdkError, true],
+    ['a socket error', socketError, true],
+    ['an adapter error about the service answers', new Error('BatchGetItem kept returning unprocessed keys'), true],
+    ['a TypeError (a bug)', new TypeError('x is undefined'), false],
+    ['a serialization error of the request data', Object.assign(new Error('a lone surrogate'), { name: 'CanonicalJsonError' }), false],
+  ];
+  it.each(cases)('%s → DependencyError: %s', (_name, err, wrapped) => {
+    const out = dependencyFailure('job store', err);
+    expect(out instanceof DependencyError).toBe(wrapped);
+    expect(mapError(out).statusCode).toBe(wrapped ? 503 : 500);
+  });
+});
+
+describe('parseJsonBody refuses text no UTF-8 store can hold', () => {
+  const headers = { 'content-type': 'application/json' };
+  const cases: [string, string, string][] = [
+    ['lone high surrogate', JSON.stringify({ command: ['a', '\ud800'] }), 'command.1'],
+    ['lone low surrogate in a nested key', JSON.stringify({ labels: { ['k\udc00']: 'v' } }), 'labels.k?'],
+    ['replacement character from a lossy decode', '{"name":"a\ufffd"}', 'name'],
+    ['at the root', JSON.stringify('\ud800'), '(root)'],
+  ];
+  it.each(cases)('%s → 400 naming %s', (_name, body, path) => {
+    try {
+      parseJsonBody(headers, body, false);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(HttpError);
+      expect((err as HttpError).statusCode).toBe(400);
+      expect((err as HttpError).details).toEqual({ fields: [expect.objectContaining({ path })] });
+    }
+  });
+  it('keeps surrogate pairs (emoji) and other non-ASCII text', () => {
+    expect(parseJsonBody(headers, JSON.stringify({ name: 'ü 😀 \u4e2d' }), false)).toEqual({ name: 'ü 😀 \u4e2d' });
   });
 });

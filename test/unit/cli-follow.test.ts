@@ -43,7 +43,7 @@ class FakeApi {
     this.calls.push(`events ${id} #${attempt} after ${after}`);
     const rest = (this.events.get(attempt) ?? []).filter((e) => e.seq > after);
     const page = rest.slice(0, Math.min(query.limit ?? 500, this.pageSize));
-    return { events: page, next: page.at(-1)?.seq ?? after, hasMore: rest.length > page.length };
+    return { jobId: id, attempt, events: page, next: page.at(-1)?.seq ?? after, hasMore: rest.length > page.length };
   };
 
   set(patch: Partial<ApiJob>) {

@@ -1,0 +1,231 @@
+import * as z from 'zod';
+import { ROLES } from '../auth/caller.ts';
+import { JOB_STATES, retryConditionSchema, type JobView } from '../jobs/job.ts';
+import type { AuditPage } from '../audit/audit-log.ts';
+import type { VerifyResult } from '../audit/verify.ts';
+import type { CreatedApiKey } from '../auth/api-key-service.ts';
+import type { ApiKeySummary } from '../auth/api-key-store.ts';
+import type { EventPage } from '../events/store.ts';
+import type { ErrorBody } from '../http/api-error.ts';
+import type { WorkerView } from '../workers/worker-view.ts';
+
+/**
+ * What the API answers, as zod schemas: the single definition the OpenAPI document
+ * (core/api/openapi-document.ts) is generated from, the handlers' outputs are typed against
+ * (`ResponseBody`), the integration tests validate every response with, and the CLI's client types
+ * are inferred from. Objects are strict: a field the contract does not name (a lease, a key's hash)
+ * fails validation instead of leaking unnoticed.
+ */
+
+const isoTime = z.string().meta({ format: 'date-time' });
+const jobState = z.enum(JOB_STATES);
+
+export const stateChangeSchema = z.strictObject({
+  at: isoTime,
+  from: jobState.nullable(),
+  to: jobState,
+  reason: z.string(),
+});
+
+export const attemptRecordSchema = z.strictObject({
+  attempt: z.number().int(),
+  workerId: z.string(),
+  startedAt: isoTime,
+  finishedAt: isoTime.optional(),
+  exitCode: z.number().int().nullable().optional(),
+  reason: z.string().optional(),
+  logArchive: z
+    .strictObject({ key: z.string(), indexKey: z.string(), bytes: z.number().int(), lastSeq: z.number().int(), sha256: z.string() })
+    .optional()
+    .meta({ description: "the attempt's complete output in the log archive, once the attempt ended" }),
+});
+
+export const jobViewSchema = z
+  .strictObject({
+    id: z.string(),
+    name: z.string().nullable(),
+    group: z.string(),
+    owner: z.string(),
+    state: jobState,
+    queue: z.string(),
+    command: z.array(z.string()),
+    env: z.record(z.string(), z.string()),
+    attempt: z.number().int().meta({ description: 'attempts started so far; 0 until a worker claims the job' }),
+    maxAttempts: z.number().int(),
+    retryOn: z.array(retryConditionSchema),
+    retryDelaySeconds: z.number().int(),
+    retryAt: isoTime.nullable(),
+    exitCode: z.number().int().nullable(),
+    reason: z.string().nullable(),
+    createdAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    timeoutSeconds: z.number().int(),
+    resources: z.strictObject({ gpus: z.number().int(), cpu: z.number(), memoryMiB: z.number().int() }),
+    labels: z.record(z.string(), z.string()),
+    image: z.string().nullable().meta({ description: 'the OCI image the job runs in; null: a sandboxed process' }),
+    imagePullPolicy: z.enum(['IfNotPresent', 'Always', 'Never']),
+    workdir: z.strictObject({ archive: z.string() }).nullable().meta({ description: 'the work directory archive the job starts in' }),
+    artifacts: z.array(z.string()).meta({ description: 'globs of the files stored after the process ends' }),
+    cancelRequested: z.boolean(),
+    cancelRequestedBy: z.string().nullable(),
+    attempts: z.array(attemptRecordSchema),
+    history: z.array(stateChangeSchema),
+  })
+  .meta({ id: 'Job' });
+
+export const jobDetailSchema = jobViewSchema
+  .extend({
+    waitingReason: z.string().nullable().meta({ description: 'why a QUEUED job has not started yet; null otherwise' }),
+  })
+  .meta({ id: 'JobDetail' });
+
+export const jobPageSchema = z.strictObject({ jobs: z.array(jobViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'JobPage' });
+
+const eventBase = { jobId: z.string(), attempt: z.number().int(), seq: z.number().int(), ts: isoTime };
+export const jobEventSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ ...eventBase, kind: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string(), encoding: z.literal('base64').optional().meta({ description: 'set when `data` is base64 of bytes that are not UTF-8' }) }),
+    z.strictObject({ ...eventBase, kind: z.literal('lifecycle'), name: z.string(), details: z.record(z.string(), z.unknown()) }),
+  ])
+  .meta({ id: 'JobEvent' });
+
+export const eventPageSchema = z
+  .strictObject({
+    jobId: z.string(),
+    attempt: z.number().int(),
+    events: z.array(jobEventSchema),
+    next: z.number().int().meta({ description: 'the `after` that continues this read' }),
+    hasMore: z.boolean(),
+  })
+  .meta({ id: 'EventPage' });
+
+export const gpuSchema = z.strictObject({
+  index: z.number().int(),
+  uuid: z.string(),
+  name: z.string(),
+  memoryTotalMiB: z.number(),
+  memoryUsedMiB: z.number(),
+  utilizationPercent: z.number().nullable(),
+});
+
+export const workerSchema = z
+  .strictObject({
+    workerId: z.string(),
+    pool: z.string(),
+    hostname: z.string(),
+    pid: z.number().int(),
+    concurrency: z.number().int(),
+    gpus: z.array(gpuSchema),
+    runningJobs: z.array(z.string()).meta({ description: "ids of the running jobs the caller may see (admins: all)" }),
+    busySlots: z.number().int().meta({ description: 'slots in use, whoever runs in them' }),
+    isolation: z
+      .strictObject({ kind: z.enum(['none', 'sandbox', 'slot-user', 'container']), summary: z.string() })
+      .optional()
+      .meta({ description: "what keeps the worker's jobs from the platform and from each other" }),
+    startedAt: isoTime,
+    lastSeenAt: isoTime,
+    draining: z.boolean(),
+  })
+  .meta({ id: 'Worker' });
+
+export const workerListSchema = z.strictObject({ workers: z.array(workerSchema) }).meta({ id: 'WorkerList' });
+
+export const apiKeySummarySchema = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    groups: z.array(z.string()),
+    createdBy: z.string(),
+    createdAt: isoTime,
+    expiresAt: isoTime.nullable(),
+    revokedAt: isoTime.nullable(),
+    revokedBy: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export const createdApiKeySchema = apiKeySummarySchema
+  .extend({ key: z.string().meta({ description: '`rp_<id>_<secret>`: the only time the API returns it' }) })
+  .meta({ id: 'CreatedApiKey' });
+
+export const apiKeyPageSchema = z.strictObject({ keys: z.array(apiKeySummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'ApiKeyPage' });
+
+const chainId = z.union([z.literal('root'), z.number().int()]);
+
+export const auditEntrySchema = z
+  .strictObject({
+    seq: z.number().int(),
+    time: isoTime,
+    actor: z.string(),
+    action: z.string(),
+    target: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+    shard: chainId,
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const auditPageSchema = z
+  .strictObject({ entries: z.array(auditEntrySchema), next: z.string(), hasMore: z.boolean() })
+  .meta({ id: 'AuditPage' });
+
+const auditProblemSchema = z.strictObject({
+  shard: chainId,
+  seq: z.number().int(),
+  kind: z.enum(['edited', 'reordered', 'deleted', 'inserted', 'broken-link', 'malformed', 'head-mismatch', 'checkpoint-mismatch']),
+  problem: z.string(),
+});
+
+export const auditVerificationSchema = z
+  .strictObject({
+    ok: z.boolean(),
+    entries: z.number().int(),
+    checkpoints: z.number().int(),
+    shards: z.number().int(),
+    firstBroken: auditProblemSchema.optional(),
+    problems: z.array(auditProblemSchema),
+  })
+  .meta({ id: 'AuditVerification' });
+
+export const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+/** Every error: `{"error":{"code","message","details"}}`. */
+export const errorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.string().regex(/^[A-Z_]+$/),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).meta({ description: 'safe detail; `fields: [{path, message}]` for INVALID_ARGUMENT' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+/** The OpenAPI document itself (`GET /v1/openapi.json`): checked only for its version here. */
+export const openApiDocumentSchema = z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) }).meta({ id: 'OpenApiDocument' });
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The type a handler's JSON answer must have for `schema` (readonly, so the core's own types fit). */
+export type ResponseBody<S extends z.ZodType> = DeepReadonly<z.output<S>>;
+
+// Compile-time proof that what the handlers return fits the contract: tsc fails on this line when a
+// core view and its schema drift apart (the integration tests then check the values themselves).
+type Fits<T, S extends z.ZodType> = [T] extends [ResponseBody<S>] ? true : never;
+export const CORE_VIEWS_FIT_THE_CONTRACT: readonly [
+  Fits<JobView, typeof jobViewSchema>,
+  Fits<JobView & { waitingReason: string | null }, typeof jobDetailSchema>,
+  Fits<{ jobId: string; attempt: number } & EventPage, typeof eventPageSchema>,
+  Fits<{ workers: WorkerView[] }, typeof workerListSchema>,
+  Fits<ApiKeySummary, typeof apiKeySummarySchema>,
+  Fits<CreatedApiKey, typeof createdApiKeySchema>,
+  Fits<{ keys: ApiKeySummary[]; nextCursor: string | null }, typeof apiKeyPageSchema>,
+  Fits<AuditPage, typeof auditPageSchema>,
+  Fits<VerifyResult, typeof auditVerificationSchema>,
+  Fits<ErrorBody, typeof errorBodySchema>,
+] = [true, true, true, true, true, true, true, true, true, true];

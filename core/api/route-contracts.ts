@@ -1,0 +1,183 @@
+import * as z from 'zod';
+import { listAuditQuerySchema } from '../audit/audit-service.ts';
+import { createApiKeySchema, listApiKeysQuerySchema } from '../auth/api-key-service.ts';
+import { groupNameSchema } from '../auth/groups.ts';
+import { jobSpecSchema } from '../jobs/job.ts';
+import { listEventsQuerySchema, listJobsQuerySchema, logsQuerySchema } from '../jobs/job-service.ts';
+import {
+  apiKeyPageSchema,
+  apiKeySummarySchema,
+  auditPageSchema,
+  auditVerificationSchema,
+  createdApiKeySchema,
+  errorBodySchema,
+  eventPageSchema,
+  healthSchema,
+  jobDetailSchema,
+  jobPageSchema,
+  jobViewSchema,
+  openApiDocumentSchema,
+  workerListSchema,
+} from './response-schemas.ts';
+
+/**
+ * Each route's contract, keyed by its API Gateway route key (lambdas/routes.ts declares the routes
+ * themselves; a test keeps the two in step): what it reads and what it answers per status. The
+ * OpenAPI document is generated from this table, and the integration tests check every response
+ * against it.
+ */
+
+/** A text/plain body (the logs route). */
+export const TEXT_BODY = 'text/plain';
+
+export interface RouteContract {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: 'jobs' | 'workers' | 'api-keys' | 'audit' | 'meta';
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  /** Request headers the route reads, beyond authorization and content-type. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Successful answers; anything else is an error with errorBodySchema. */
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema: z.ZodType | typeof TEXT_BODY }>>;
+  /** Error statuses the route can answer, beyond those every route can (see COMMON_ERRORS). */
+  readonly errors: readonly number[];
+}
+
+/** The body of `POST /v1/jobs`: a job spec plus the group it goes to (the caller's first by default). */
+export const submitJobRequestSchema = jobSpecSchema.extend({ group: groupNameSchema.optional() });
+
+const IDEMPOTENCY_HEADER = {
+  'idempotency-key': 'the same key and body answer 200 with the original result; a different body 409 IDEMPOTENCY_KEY_REUSED',
+};
+
+/** What any route can answer: malformed requests, and a backing service that is down. */
+export const COMMON_ERRORS = [400, 414, 431, 500, 503] as const;
+const AUTHENTICATED_ERRORS = [401, 403] as const;
+const BODY_ERRORS = [413, 415] as const;
+
+export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
+  'GET /healthz': {
+    operationId: 'healthz',
+    summary: 'Health check',
+    tag: 'meta',
+    responses: { 200: { description: 'the API answers', schema: healthSchema } },
+    errors: [],
+  },
+  'GET /v1/openapi.json': {
+    operationId: 'getOpenApi',
+    summary: 'This document',
+    tag: 'meta',
+    responses: { 200: { description: 'the OpenAPI 3.1 document of this API', schema: openApiDocumentSchema } },
+    errors: [],
+  },
+  'POST /v1/jobs': {
+    operationId: 'submitJob',
+    summary: 'Submit a job',
+    tag: 'jobs',
+    body: submitJobRequestSchema,
+    headers: IDEMPOTENCY_HEADER,
+    responses: {
+      201: { description: 'the job, stored QUEUED', schema: jobViewSchema },
+      200: { description: 'the job an earlier request with this Idempotency-Key created', schema: jobViewSchema },
+    },
+    errors: [...AUTHENTICATED_ERRORS, ...BODY_ERRORS, 409],
+  },
+  'GET /v1/jobs': {
+    operationId: 'listJobs',
+    summary: 'List jobs of a group, newest first',
+    tag: 'jobs',
+    query: listJobsQuerySchema,
+    responses: { 200: { description: 'a page of jobs', schema: jobPageSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+  'GET /v1/jobs/{id}': {
+    operationId: 'getJob',
+    summary: 'A job with its history, attempts and why it waits',
+    tag: 'jobs',
+    responses: { 200: { description: 'the job', schema: jobDetailSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'POST /v1/jobs/{id}/cancel': {
+    operationId: 'cancelJob',
+    summary: 'Cancel a job',
+    tag: 'jobs',
+    responses: { 200: { description: 'the job, CANCELLED or flagged for its worker to stop', schema: jobViewSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404, 409],
+  },
+  'GET /v1/jobs/{id}/events': {
+    operationId: 'listJobEvents',
+    summary: "An attempt's output and lifecycle events, cursor-paged",
+    tag: 'jobs',
+    query: listEventsQuerySchema,
+    responses: { 200: { description: 'a page of events', schema: eventPageSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'GET /v1/jobs/{id}/logs': {
+    operationId: 'getJobLogs',
+    summary: "An attempt's combined output as text",
+    tag: 'jobs',
+    query: logsQuerySchema,
+    responses: { 200: { description: 'the output; x-runplane-truncated says when it stops early', schema: TEXT_BODY } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'POST /v1/jobs/{id}/retry': {
+    operationId: 'retryJob',
+    summary: 'Run a finished job again as a new attempt',
+    tag: 'jobs',
+    headers: IDEMPOTENCY_HEADER,
+    responses: { 200: { description: 'the job, QUEUED again', schema: jobViewSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404, 409],
+  },
+  'GET /v1/workers': {
+    operationId: 'listWorkers',
+    summary: 'Workers that reported in the last minute',
+    tag: 'workers',
+    responses: { 200: { description: 'the workers', schema: workerListSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+  'POST /v1/api-keys': {
+    operationId: 'createApiKey',
+    summary: 'Create an API key (admins)',
+    tag: 'api-keys',
+    body: createApiKeySchema,
+    responses: { 201: { description: 'the key, shown this once', schema: createdApiKeySchema } },
+    errors: [...AUTHENTICATED_ERRORS, ...BODY_ERRORS],
+  },
+  'GET /v1/api-keys': {
+    operationId: 'listApiKeys',
+    summary: 'List API keys (admins)',
+    tag: 'api-keys',
+    query: listApiKeysQuerySchema,
+    responses: { 200: { description: 'a page of keys, never the keys themselves', schema: apiKeyPageSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+  'POST /v1/api-keys/{id}/revoke': {
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key (admins)',
+    tag: 'api-keys',
+    responses: { 200: { description: 'the revoked key', schema: apiKeySummarySchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'GET /v1/audit': {
+    operationId: 'listAudit',
+    summary: 'Audit chain entries merged by time (admins)',
+    tag: 'audit',
+    query: listAuditQuerySchema,
+    responses: { 200: { description: 'a page of entries', schema: auditPageSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+  'GET /v1/audit/verify': {
+    operationId: 'verifyAudit',
+    summary: 'Recompute every link of the audit chain (admins)',
+    tag: 'audit',
+    responses: { 200: { description: 'the verification; ok false names the first broken entry', schema: auditVerificationSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+};
+
+/** The schema a response with `status` on `routeKey` must match, or undefined for none known. */
+export function responseSchemaFor(routeKey: string, status: number): z.ZodType | typeof TEXT_BODY | undefined {
+  if (status >= 400) return errorBodySchema;
+  return ROUTE_CONTRACTS[routeKey]?.responses[status]?.schema;
+}

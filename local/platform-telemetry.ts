@@ -1,0 +1,46 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { humanConsoleLine } from '../core/observability/console-format.ts';
+import { configureObservability, type Observability } from '../core/observability/observability.ts';
+
+export const PLATFORM_LOG_FILE = 'platform.log';
+
+export interface PlatformTelemetryOptions {
+  readonly dataDir: string;
+  /** Per-request lines on the console too (`runplane dev --verbose`). */
+  readonly verbose: boolean;
+  /** Where console lines go (stdout by default). */
+  readonly console: (line: string) => void;
+}
+
+/**
+ * The local platform's logger and metrics: the same structured logger (and EMF documents) the
+ * Lambda handlers and workers write in AWS, configured for this process so the handlers it serves
+ * use it too. Every record goes to `<dataDir>/platform.log` as one JSON line, as CloudWatch would
+ * keep it; the console gets the human lines of core/observability/console-format.ts.
+ */
+export function startPlatformTelemetry(options: PlatformTelemetryOptions): Observability & { readonly logFile: string } {
+  const logFile = join(options.dataDir, PLATFORM_LOG_FILE);
+  mkdirSync(dirname(logFile), { recursive: true });
+  // Synchronous appends: a line is on disk before the platform can die after writing it, and
+  // lines stay in order across the API, the workers and the platform.
+  const toFile = (record: Readonly<Record<string, unknown>>) => {
+    try {
+      appendFileSync(logFile, `${JSON.stringify(record)}\n`);
+    } catch {
+      // A full or removed disk must not stop the platform; the console still has the line.
+    }
+  };
+  const telemetry = configureObservability({
+    service: 'runplane-local',
+    sinks: [
+      toFile,
+      (record) => {
+        const line = humanConsoleLine(record, options.verbose);
+        if (line !== undefined) options.console(line);
+      },
+    ],
+    metricsSink: toFile,
+  });
+  return { ...telemetry, logFile };
+}
