@@ -13,14 +13,14 @@
  *   before any handler ran).
  * Any other 4xx is the caller's mistake and is thrown at once as an `ApiError`.
  */
-import { randomUUID } from 'node:crypto';
 import type { JobSpecInput, JobState, JobView } from '../core/jobs/job.ts';
 import type { JobEvent } from '../core/events/event.ts';
 import type { WorkerRecord } from '../core/workers/registry.ts';
 import type { AuditEntryView } from '../core/audit/audit-log.ts';
 
 // Type-only imports: the response shapes are the core's own types, erased at run time, so the CLI
-// still loads no server code.
+// still loads no server code. Nothing here is Node-only (fetch, AbortSignal and crypto.randomUUID
+// are globals in Node 20 and in browsers), so the web console uses this same client.
 export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
 /** A worker as `GET /v1/workers` reports it. */
 export type WorkerInfo = WorkerRecord;
@@ -236,7 +236,7 @@ export class RunplaneClient {
 
   /** Submits a job. Every retry of this call sends the same key, so at most one job is created. */
   async submitJob(spec: SubmitRequest, options: { idempotencyKey?: string } = {}): Promise<ApiJob> {
-    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
     return this.request<ApiJob>({
       method: 'POST',
       path: '/v1/jobs',
@@ -278,7 +278,7 @@ export class RunplaneClient {
     return this.request<ApiJob>({
       method: 'POST',
       path: `/v1/jobs/${encodeURIComponent(id)}/retry`,
-      headers: { 'idempotency-key': options.idempotencyKey ?? randomUUID() },
+      headers: { 'idempotency-key': options.idempotencyKey ?? globalThis.crypto.randomUUID() },
       retry: 'idempotent',
     });
   }
@@ -352,6 +352,19 @@ export class RunplaneClient {
       path: `/v1/api-keys/${encodeURIComponent(id)}/revoke`,
       retry: 'idempotent',
     });
+  }
+
+  /**
+   * A GET on a route this client does not wrap yet (the console reads `/v1/groups` and `/v1/usage`
+   * where a deployment has them); errors are thrown as for every other call.
+   */
+  async get<T>(path: `/${string}`, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    return this.request<T>({ method: 'GET', path, query, retry: 'idempotent' });
+  }
+
+  /** A GET whose successful `Response` is returned as is (a log or a file to download). */
+  async getRaw(path: `/${string}`, query: Record<string, string | number | undefined> = {}): Promise<Response> {
+    return this.request<Response>({ method: 'GET', path, query, retry: 'idempotent', raw: true });
   }
 
   async health(): Promise<unknown> {

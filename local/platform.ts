@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { auditedKeyWrites, createApiDependencies } from '../core/app/api-dependencies.ts';
@@ -29,6 +30,7 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { ensureQueues, ensureTables } from './bootstrap.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
+import { createConsoleSite } from './console-site.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
 
 export interface LocalPlatformOptions {
@@ -67,6 +69,8 @@ export interface LocalPlatform {
 }
 
 const LOCAL_PREFIX = 'runplane';
+/** The built web console (`npm run build:console`, run by `npm ci`). */
+const CONSOLE_DIST = fileURLToPath(new URL('../console/dist', import.meta.url));
 
 /**
  * The embedded platform: DynamoDB Local (data under `<dataDir>/dynamodb` unless in memory), fauxqs
@@ -165,6 +169,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 8787,
       cors: { allowOrigins: ['*'] },
+      console: createConsoleSite({ dir: CONSOLE_DIST, config: { adminKeyFile: authPaths.adminKey } }),
       log,
     });
 
