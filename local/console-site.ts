@@ -79,8 +79,6 @@ export function createConsoleSite(options: ConsoleSiteOptions): ConsoleSite {
     if (path === CONSOLE_CONFIG_PATH) {
       return response(200, CONTENT_TYPES['.json']!, Buffer.from(JSON.stringify(options.config)), { 'cache-control': 'no-store' });
     }
-    const segments = path.split('/');
-    if (segments.includes('..')) return text(404, 'not found');
     const file = path.endsWith('/') ? undefined : await readFileIn(path);
     if (file) {
       const immutable = path.startsWith('/assets/');

@@ -18,8 +18,10 @@ export interface AnsiSegment {
   readonly style: AnsiStyle;
 }
 
-const BASIC = ['#000000', '#cd3131', '#0dbc79', '#e5e510', '#2472c8', '#bc3fbc', '#11a8cd', '#e5e5e5'];
-const BRIGHT = ['#666666', '#f14c4c', '#23d18b', '#f5f543', '#3b8eea', '#d670d6', '#29b8db', '#ffffff'];
+// A palette readable on the log's dark background (at least 4.5:1 against it, WCAG AA), since the
+// job, not the console, decides which colours its text uses. "Black" is a dark grey for that reason.
+const BASIC = ['#8b949e', '#ff7b72', '#3fb950', '#d29922', '#58a6ff', '#bc8cff', '#39c5cf', '#b1bac4'];
+const BRIGHT = ['#a5aeb8', '#ffa198', '#56d364', '#e3b341', '#79c0ff', '#d2a8ff', '#56d4dd', '#ffffff'];
 
 function color256(n: number): string | undefined {
   if (!Number.isInteger(n) || n < 0 || n > 255) return undefined;

@@ -2,6 +2,7 @@ import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
 import { useClient } from '../api.ts';
 import { formatTime } from '../format.ts';
 import { ErrorMessage } from '../layout.tsx';
+import { TableRegion } from '../components/table-region.tsx';
 
 export function AuditPage() {
   const client = useClient();
@@ -34,7 +35,7 @@ export function AuditPage() {
         )}
       </div>
       {entries.error && <ErrorMessage error={entries.error} />}
-      <div className="table-wrap">
+      <TableRegion label="Audit entries">
         <table>
           <thead>
             <tr>
@@ -61,7 +62,7 @@ export function AuditPage() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       {entries.hasNextPage && (
         <button type="button" onClick={() => void entries.fetchNextPage()} disabled={entries.isFetchingNextPage}>
           Load more entries

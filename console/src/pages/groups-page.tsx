@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useClient } from '../api.ts';
 import { QueryProblem } from '../components/not-available.tsx';
+import { TableRegion } from '../components/table-region.tsx';
 
 interface GroupView {
   readonly group: string;
@@ -24,7 +25,7 @@ export function GroupsPage() {
       <h1 id="groups-title">Groups</h1>
       {groups.error && <QueryProblem error={groups.error} feature="Groups and quotas" />}
       {groups.data && (
-        <div className="table-wrap">
+        <TableRegion label="Groups table">
           <table>
             <thead>
               <tr>
@@ -49,7 +50,7 @@ export function GroupsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
     </section>
   );

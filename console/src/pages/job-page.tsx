@@ -9,6 +9,7 @@ import { formatCost, formatDuration, formatTime, jobDuration } from '../format.t
 import { copySpecOf, isFinished, jobCost, waitingText, type ConsoleJob } from '../job-fields.ts';
 import { ErrorMessage } from '../layout.tsx';
 import { useJobOutput } from '../use-job-output.ts';
+import { TableRegion } from '../components/table-region.tsx';
 
 interface Artifact {
   readonly path: string;
@@ -104,7 +105,7 @@ export function JobPage() {
         <p className="state-line">
           <StateBadge state={data.state} />
           {data.reason && <span> {data.reason}</span>}
-          {data.exitCode !== null && <span> · exit code {data.exitCode}</span>}
+          {data.exitCode !== null && !(data.reason ?? '').includes(`code ${data.exitCode}`) && <span> · exit code {data.exitCode}</span>}
           {data.cancelRequested && data.state === 'RUNNING' && <span> · cancel requested by {data.cancelRequestedBy}</span>}
         </p>
         {waiting && data.state === 'QUEUED' && (
@@ -244,7 +245,7 @@ export function JobPage() {
         {data.attempts.length === 0 ? (
           <p className="muted">None yet.</p>
         ) : (
-          <div className="table-wrap">
+          <TableRegion label="Attempts">
             <table>
               <thead>
                 <tr>
@@ -269,7 +270,7 @@ export function JobPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableRegion>
         )}
       </section>
     </article>

@@ -7,6 +7,7 @@ import { StateBadge } from '../components/state-badge.tsx';
 import { formatCost, formatTime, jobDuration } from '../format.ts';
 import { JOB_STATE_NAMES, isFinished, jobCost, type ConsoleJob } from '../job-fields.ts';
 import { ErrorMessage } from '../layout.tsx';
+import { TableRegion } from '../components/table-region.tsx';
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 3_000;
@@ -147,7 +148,7 @@ export function JobsPage() {
         </ul>
       )}
       {jobs.error && <ErrorMessage error={jobs.error} />}
-      <div className="table-wrap">
+      <TableRegion label="Jobs table">
         <table>
           <caption className="visually-hidden">Jobs, newest first</caption>
           <thead>
@@ -208,7 +209,7 @@ export function JobsPage() {
             )}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
           Newer jobs

@@ -88,7 +88,9 @@ export function buildSpec(values: FormValues): { spec: JobSpecInput & { group?: 
       const top = String(issue.path[0] ?? 'command');
       const field = (top === 'resources' ? 'gpus' : top) as Field;
       const where = issue.path.length > 1 && top !== 'resources' ? `${issue.path.slice(1).join('.')}: ` : '';
-      errors[field] ??= `${where}${issue.message}`;
+      // A bad record key ("1BAD=x") carries the key's own message inside.
+      const inner = 'issues' in issue && Array.isArray(issue.issues) ? (issue.issues[0] as { message?: string } | undefined) : undefined;
+      errors[field] ??= `${where}${inner?.message ?? issue.message}`;
     }
   }
   const body = { ...(spec as JobSpecInput), ...(values.group.trim() ? { group: values.group.trim() } : {}) };

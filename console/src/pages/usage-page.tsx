@@ -4,6 +4,7 @@ import { useClient } from '../api.ts';
 import { QueryProblem } from '../components/not-available.tsx';
 import { UsageChart } from '../components/usage-chart.tsx';
 import { formatCost } from '../format.ts';
+import { TableRegion } from '../components/table-region.tsx';
 
 /** One row of `GET /v1/usage?by=…` as issue 11 specifies it. */
 export interface UsageRow {
@@ -34,7 +35,7 @@ export function UsagePage() {
       {usage.error && <QueryProblem error={usage.error} feature="Usage and cost reports" />}
       {by === 'day' && rows.length > 0 && <UsageChart rows={rows} />}
       {usage.data && (
-        <div className="table-wrap">
+        <TableRegion label="Usage table">
           <table>
             <thead>
               <tr>
@@ -55,7 +56,7 @@ export function UsagePage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
     </section>
   );
