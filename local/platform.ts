@@ -30,7 +30,7 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { ensureQueues, ensureTables } from './bootstrap.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
-import { createConsoleSite } from './console-site.ts';
+import { createConsoleSite, type ConsoleConfigFile } from './console-site.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
 
 export interface LocalPlatformOptions {
@@ -55,6 +55,8 @@ export interface LocalPlatformOptions {
     WorkerOptions,
     'heartbeatSeconds' | 'leaseSeconds' | 'killGraceSeconds' | 'flushIntervalMs' | 'pollWaitSeconds' | 'onProcessStarted'
   >;
+  /** An OIDC issuer the web console offers ("Sign in with <name>"); the API must accept its tokens. */
+  readonly consoleOidc?: ConsoleConfigFile['oidc'];
 }
 
 export interface LocalPlatform {
@@ -169,7 +171,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 8787,
       cors: { allowOrigins: ['*'] },
-      console: createConsoleSite({ dir: CONSOLE_DIST, config: { adminKeyFile: authPaths.adminKey } }),
+      console: createConsoleSite({ dir: CONSOLE_DIST, config: { adminKeyFile: authPaths.adminKey, ...(options.consoleOidc ? { oidc: options.consoleOidc } : {}) } }),
       log,
     });
 

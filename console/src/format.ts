@@ -1,12 +1,21 @@
 /** Times are shown in the user's own zone, with the zone named once in the header. */
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
+const compactDateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
 export const userTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
+}
+
+/** For table cells: no year, so a row of the jobs table fits at 1280 px. */
+export function formatTimeCompact(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : compactDateTime.format(date);
 }
 
 export function formatDuration(seconds: number): string {

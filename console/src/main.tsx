@@ -5,7 +5,7 @@ import { createBrowserRouter, RouterProvider } from 'react-router';
 import { isUnauthorized } from './api.ts';
 import { Layout, RouteError } from './layout.tsx';
 import { JobsPage } from './pages/jobs-page.tsx';
-import { completeOidcSignIn } from './oidc.ts';
+import { completeOidcSignIn, takeOidcReturn } from './oidc.ts';
 import { signOut } from './session.ts';
 import './styles.css';
 
@@ -21,6 +21,9 @@ const queryClient = new QueryClient({
     queries: { retry: false, refetchOnWindowFocus: true, staleTime: 1_000 },
   },
 });
+
+// Before the router reads the address: a return from the OIDC issuer carries ?code=&state=.
+const oidcReturn = takeOidcReturn();
 
 // The jobs list is the first page; everything else loads when first visited.
 const router = createBrowserRouter([
@@ -51,9 +54,11 @@ function NotFound() {
 }
 
 // Back from the issuer's sign-in page: exchange the code (signing in re-renders the layout).
-void completeOidcSignIn()
-  .catch((err: unknown) => `Sign-in failed: ${String(err)}`)
-  .then((failure) => failure && signOut(failure));
+if (oidcReturn) {
+  void completeOidcSignIn(oidcReturn)
+    .catch((err: unknown) => `Sign-in failed: ${String(err)}`)
+    .then((failure) => failure && signOut(failure));
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -1,4 +1,5 @@
 import type { ConsoleConfig } from './console-config.ts';
+import { pkceChallenge, randomString } from './pkce.ts';
 import { signIn } from './session.ts';
 
 /**
@@ -24,21 +25,6 @@ interface Discovery {
   readonly token_endpoint: string;
 }
 
-function base64Url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
-function randomString(): string {
-  return base64Url(crypto.getRandomValues(new Uint8Array(32)));
-}
-
-export async function pkceChallenge(verifier: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
-  return base64Url(new Uint8Array(digest));
-}
-
 export async function startOidcSignIn(config: OidcConfig): Promise<void> {
   const response = await fetch(`${config.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
   if (!response.ok) throw new Error(`the issuer's discovery document answered HTTP ${response.status}`);
@@ -62,16 +48,32 @@ export async function startOidcSignIn(config: OidcConfig): Promise<void> {
   window.location.assign(url.toString());
 }
 
-/** On the redirect back: exchanges the code and signs in. Returns an error message, or null. */
-export async function completeOidcSignIn(): Promise<string | null> {
+export interface OidcReturn {
+  readonly code: string;
+  readonly state: string | null;
+  readonly pending: string;
+}
+
+/**
+ * On the redirect back: takes the code and state out of the URL at once (synchronously, before
+ * the router reads the address, so they never reach a page's filters or the history).
+ */
+export function takeOidcReturn(): OidcReturn | null {
   const params = new URLSearchParams(window.location.search);
   const code = params.get('code');
-  const raw = sessionStorage.getItem(PENDING_KEY);
-  if (!code || !raw) return null;
+  const pending = sessionStorage.getItem(PENDING_KEY);
+  if (!code || !pending) return null;
   sessionStorage.removeItem(PENDING_KEY);
   window.history.replaceState(null, '', window.location.pathname);
+  return { code, state: params.get('state'), pending };
+}
+
+/** Exchanges the code and signs in. Returns an error message, or null. */
+export async function completeOidcSignIn(back: OidcReturn): Promise<string | null> {
+  const { code } = back;
+  const raw = back.pending;
   const pending = JSON.parse(raw) as Pending;
-  if (params.get('state') !== pending.state) return 'Sign-in failed: the answer does not belong to this sign-in.';
+  if (back.state !== pending.state) return 'Sign-in failed: the answer does not belong to this sign-in.';
   const response = await fetch(pending.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

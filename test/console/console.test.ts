@@ -8,7 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RunplaneClient, type ApiJob } from '../../cli/api-client.ts';
 import type { JobState } from '../../core/jobs/job.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts';
+import { localAuthPaths } from '../../core/auth/local-files.ts';
+import { mintToken, parseSigningKey } from '../../core/auth/signing-key.ts';
 import { chromiumAvailable, launchChromium, seriousAxeViolations } from './browser.ts';
+import { startFakeIssuer, type FakeIssuer } from './fake-oidc-issuer.ts';
 
 /**
  * The web console end to end: the built console served by a real local platform (DynamoDB Local,
@@ -23,6 +26,7 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
   let platform: LocalPlatform;
   let admin: RunplaneClient;
   let browser: Browser;
+  let issuer: FakeIssuer;
   let context: BrowserContext;
   let page: Page;
   const cspErrors: string[] = [];
@@ -48,7 +52,7 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
   const signInWith = async (p: Page, token: string) => {
     await p.goto(platform.url + '/');
     await p.getByLabel('API key or token').fill(token);
-    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
     await p.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
   };
 
@@ -71,7 +75,17 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
       env: { ...process.env, NODE_ENV: 'production' },
     });
     mkdirSync(SHOTS, { recursive: true });
+    // Stands in for the team's identity provider; its "ID token" is one the local API accepts.
+    issuer = await startFakeIssuer(async () =>
+      mintToken(parseSigningKey(readFileSync(localAuthPaths(dataDir).signingKey, 'utf8')), {
+        subject: 'alice@example.com',
+        role: 'member',
+        groups: ['default'],
+        ttlSeconds: 600,
+      }),
+    );
     platform = await startLocalPlatform({
+      consoleOidc: { issuer: issuer.url, clientId: 'runplane-console', name: 'Test IdP' },
       inMemory: true,
       port: 0,
       workers: 1,
@@ -98,6 +112,7 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
   afterAll(async () => {
     await browser?.close();
     await platform?.stop();
+    await issuer?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -250,6 +265,20 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
     await page.screenshot({ path: join(SHOTS, 'jobs-overview.png') });
   });
 
+  it('keeps 100,000 lines of output virtualised: the newest in view, only a screenful in the DOM', async () => {
+    const job = await admin.submitJob({ command: ['node', '-e', "for (let i = 0; i < 100000; i++) console.log('line ' + i)"], name: 'long-output' });
+    await waitForState(job.id, ['SUCCEEDED'], 90_000);
+    await page.goto(`${platform.url}/jobs/${job.id}`);
+    const log = page.getByRole('log', { name: 'Job output' });
+    await log.getByText('line 99999', { exact: true }).waitFor({ timeout: 60_000 });
+    await page.getByText('100000 line(s)').waitFor();
+    expect(await log.locator('.log-line').count()).toBeLessThan(200);
+    // Scrolling back to the top renders the first lines instead.
+    await page.getByLabel('Follow').uncheck();
+    await log.evaluate((e) => (e.scrollTop = 0));
+    await log.getByText('line 0', { exact: true }).waitFor();
+  }, 180_000);
+
   it('shows workers, groups, usage and the audit log, and verifies the chain', async () => {
     await page.getByRole('link', { name: 'Workers' }).click();
     await page.getByRole('heading', { name: 'local-default-1' }).waitFor();
@@ -282,6 +311,31 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
     await other.getByLabel('API key or token').waitFor();
     expect(await other.evaluate<number>('sessionStorage.length')).toBe(0);
     await otherContext.close();
+  });
+
+  it('signs in with the OIDC issuer through authorization code + PKCE, leaving no code in the URL', async () => {
+    const oidcContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await newPage(oidcContext);
+    await p.goto(platform.url + '/');
+    await p.getByRole('button', { name: 'Sign in with Test IdP' }).click();
+    await p.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const authorize = issuer.authorizeRequests.at(-1)!;
+    expect(Object.fromEntries(authorize)).toMatchObject({
+      response_type: 'code',
+      client_id: 'runplane-console',
+      redirect_uri: `${platform.url}/`,
+      code_challenge_method: 'S256',
+    });
+    expect(authorize.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The verifier went only to the token endpoint, never through the browser's address bar.
+    const verifier = issuer.tokenRequests.at(-1)!.get('code_verifier')!;
+    expect(authorize.toString()).not.toContain(verifier);
+    expect(p.url()).toBe(`${platform.url}/`);
+    // Signed in as the issuer's user: alice's jobs list, and she is no admin.
+    await p.getByText(liveJob.id).first().waitFor();
+    await p.getByRole('link', { name: 'Audit' }).click();
+    await p.getByRole('alert').filter({ hasText: 'HTTP 403' }).waitFor();
+    await oidcContext.close();
   });
 
   it('broke no content security policy rule on any page', () => {

@@ -1,6 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseAnsi } from '../../console/src/ansi.ts';
 import { LogLineBuffer } from '../../console/src/log-lines.ts';
+import { pkceChallenge } from '../../console/src/pkce.ts';
 import { shellJoin, shellSplit } from '../../console/src/shell-split.ts';
 
 describe('console: ANSI rendering', () => {
@@ -53,5 +55,15 @@ describe('console: command line to argv', () => {
   it('reports an unterminated quote instead of guessing', () => {
     expect(shellSplit(`echo "oops`)).toEqual({ error: 'unterminated double quote' });
     expect(shellSplit(`echo 'oops`)).toEqual({ error: 'unterminated single quote' });
+  });
+});
+
+describe('console: OIDC PKCE', () => {
+  it('derives the S256 challenge: base64url(SHA-256(verifier)), unpadded', async () => {
+    for (const verifier of ['dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wnw1gFd-j7JY', randomBytes(32).toString('base64url'), 'a'.repeat(128)]) {
+      const challenge = await pkceChallenge(verifier);
+      expect(challenge).toBe(createHash('sha256').update(verifier).digest('base64url'));
+      expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { Link, useSearchParams } from 'react-router';
 import type { JobState } from '../../../core/jobs/job.ts';
 import { describeError, useClient } from '../api.ts';
 import { StateBadge } from '../components/state-badge.tsx';
-import { formatCost, formatTime, jobDuration } from '../format.ts';
+import { formatCost, formatTime, formatTimeCompact, jobDuration } from '../format.ts';
 import { JOB_STATE_NAMES, isFinished, jobCost, type ConsoleJob } from '../job-fields.ts';
 import { ErrorMessage } from '../layout.tsx';
 import { TableRegion } from '../components/table-region.tsx';
@@ -21,7 +21,9 @@ export function JobsPage() {
   const client = useClient();
   const queryClient = useQueryClient();
   const [params, setParams] = useSearchParams();
-  const state = (params.get('state') ?? '') as JobState | '';
+  // A state the API does not know (a stale link) is ignored rather than sent.
+  const stateParam = params.get('state') ?? '';
+  const state: JobState | '' = (JOB_STATE_NAMES as string[]).includes(stateParam) ? (stateParam as JobState) : '';
   const queue = params.get('queue') ?? '';
   const group = params.get('group') ?? '';
   const search = params.get('q') ?? '';
@@ -195,9 +197,15 @@ export function JobsPage() {
                 </td>
                 <td>{job.queue}</td>
                 <td>{job.group}</td>
-                <td>{job.owner}</td>
+                <td className="owner" title={job.owner}>
+                  {job.owner}
+                </td>
                 <td>{job.resources.gpus}</td>
-                <td>{formatTime(job.createdAt)}</td>
+                <td>
+                  <time dateTime={job.createdAt} title={formatTime(job.createdAt)}>
+                    {formatTimeCompact(job.createdAt)}
+                  </time>
+                </td>
                 <td>{jobDuration(job)}</td>
                 <td>{formatCost(jobCost(job))}</td>
               </tr>
