@@ -4,11 +4,11 @@ import tseslint from 'typescript-eslint';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.runplane/**', 'bench/results/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.runplane/**', 'bench/results/**', 'dist/**', 'console/dist/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -42,6 +42,13 @@ export default tseslint.config(
         { object: 'describe', property: 'only' },
         { object: 'describe', property: 'skip' },
       ],
+    },
+  },
+  {
+    // The console runs in a browser: Node built-ins would only fail at build or run time.
+    files: ['console/src/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The console runs in a browser.' }] }],
     },
   },
   {

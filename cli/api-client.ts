@@ -13,7 +13,6 @@
  *   before any handler ran).
  * Any other 4xx is the caller's mistake and is thrown at once as an `ApiError`.
  */
-import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import type { JobState } from '../core/jobs/job.ts';
 import type {
@@ -35,6 +34,8 @@ import type { createApiKeySchema } from '../core/auth/api-key-service.ts';
 // The request and response types are inferred from the API contract's zod schemas
 // (core/api/response-schemas.ts, the source of specs/openapi.json): type-only imports, erased at
 // run time, so the CLI still loads no server code and cannot drift from what the server answers.
+// Nothing here is Node-only (fetch, AbortSignal and crypto.randomUUID are globals in Node 20 and
+// in browsers), so the web console uses this same client.
 export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
 import type { ArtifactView } from '../core/artifacts/artifact.ts';
 import type { CreateUploadResult, completeUploadSchema, createUploadSchema } from '../core/uploads/upload-service.ts';
@@ -241,7 +242,7 @@ export class RunplaneClient {
 
   /** Submits a job. Every retry of this call sends the same key, so at most one job is created. */
   async submitJob(spec: SubmitRequest, options: { idempotencyKey?: string } = {}): Promise<ApiJob> {
-    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
     return this.request<ApiJob>({
       method: 'POST',
       path: '/v1/jobs',
@@ -283,7 +284,7 @@ export class RunplaneClient {
     return this.request<ApiJob>({
       method: 'POST',
       path: `/v1/jobs/${encodeURIComponent(id)}/retry`,
-      headers: { 'idempotency-key': options.idempotencyKey ?? randomUUID() },
+      headers: { 'idempotency-key': options.idempotencyKey ?? globalThis.crypto.randomUUID() },
       retry: 'idempotent',
     });
   }
@@ -386,6 +387,19 @@ export class RunplaneClient {
       retry: 'idempotent',
       redirect: 'manual',
     });
+  }
+
+  /**
+   * A GET on a route this client does not wrap yet (the console reads `/v1/groups` and `/v1/usage`
+   * where a deployment has them); errors are thrown as for every other call.
+   */
+  async get<T>(path: `/${string}`, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    return this.request<T>({ method: 'GET', path, query, retry: 'idempotent' });
+  }
+
+  /** A GET whose successful `Response` is returned as is (a log or a file to download). */
+  async getRaw(path: `/${string}`, query: Record<string, string | number | undefined> = {}): Promise<Response> {
+    return this.request<Response>({ method: 'GET', path, query, retry: 'idempotent', raw: true });
   }
 
   async health(): Promise<unknown> {

@@ -12,6 +12,7 @@ import { RunplaneAlarms } from './alarms.ts';
 import { RunplaneDashboard } from './dashboard.ts';
 import { RunplaneApi, type ApiThrottle } from './api.ts';
 import { RunplaneAuth } from './auth.ts';
+import { RunplaneConsole } from './console.ts';
 import { RunplaneData } from './data.ts';
 import type { HandlerFunction } from './handler-function.ts';
 import { REPO_ROOT } from './paths.ts';
@@ -56,6 +57,13 @@ export interface RunplaneStackProps extends StackProps {
   readonly reliability?: ReliabilityEntries;
   /** Events' TTL and the log archive's lifecycle. Default: lib/settings.ts's defaults (30 days; 30 days to IA, 365 to expiry). */
   readonly logRetention?: Partial<LogRetentionSettings>;
+  /**
+   * The web console on CloudFront, with the API on the same distribution. Default true. Deploys
+   * console/dist when it was built (npm ci builds it), a placeholder page otherwise.
+   */
+  readonly console?: boolean;
+  /** Where the console's files are; default console/dist. */
+  readonly consoleDistDir?: string;
 }
 
 /** Feature flags that change what is synthesized, set on the stack so tests and the CLI agree. */
@@ -118,6 +126,7 @@ export class RunplaneStack extends Stack {
   readonly reliability: RunplaneReliability;
   readonly alarms: RunplaneAlarms;
   readonly dashboard: RunplaneDashboard;
+  readonly console?: RunplaneConsole;
 
   constructor(scope: Construct, id: string, props: RunplaneStackProps = {}) {
     super(scope, id, props);
@@ -210,6 +219,21 @@ export class RunplaneStack extends Stack {
     // Not the auth bootstrap: it runs only inside a deploy, and its failure fails that deploy.
     this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, functions, api: this.api });
     this.dashboard = new RunplaneDashboard(this, 'Dashboard', { dashboardName: `${this.prefix}-overview` });
+
+    if (props.console ?? true) {
+      this.console = new RunplaneConsole(this, 'Console', {
+        api: this.api.httpApi,
+        logsBucket: this.data.logs,
+        removalPolicy: protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        ...(props.consoleDistDir ? { distDir: props.consoleDistDir } : {}),
+        // The console signs in as the OIDC client whose ID tokens the API accepts (their audience).
+        ...(props.oidc ? { oidc: { issuer: props.oidc.issuer, clientId: props.oidc.audience } } : {}),
+      });
+      new CfnOutput(this, 'ConsoleUrl', {
+        value: this.console.url,
+        description: 'The web console; the API is on the same origin under /v1 (RUNPLANE_URL may be this too)',
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The API endpoint: export RUNPLANE_URL=<this> for the CLI' });
     new CfnOutput(this, 'ArtifactsBucketName', { value: this.data.artifacts.bucketName });

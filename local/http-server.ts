@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { errorBody } from '../core/http/api-error.ts';
+import { isApiPath, type ConsoleSite } from './console-site.ts';
 import {
   fakeLambdaContext,
   fromApiGatewayResult,
@@ -58,6 +59,8 @@ export interface LocalApiServerOptions {
   readonly shutdownGraceMs?: number;
   readonly now?: () => Date;
   readonly newRequestId?: () => string;
+  /** The web console, answering GET and HEAD on every path outside the API (see console-site.ts). */
+  readonly console?: ConsoleSite;
 }
 
 export interface LocalApiServer {
@@ -247,6 +250,10 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
     const url = req.url ?? '/';
     const path = url.split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
+    if (options.console && !isApiPath(path)) {
+      const page = await options.console(method, path);
+      if (page) return page;
+    }
     const match = matchRoute(routeKeys, method, path);
     if (!match) return jsonResponse(404, errorBody('NOT_FOUND', `no route for ${method} ${path}`, {}));
     const requestId = requestIdOf(req);

@@ -4,6 +4,7 @@ import { workerMetrics } from '../core/observability/metrics.ts';
 import { PLATFORM_LOG_FILE, startPlatformTelemetry } from './platform-telemetry.ts';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { auditedKeyWrites, createApiDependencies } from '../core/app/api-dependencies.ts';
 import { bootstrapAdminKey } from '../core/auth/bootstrap-admin-key.ts';
@@ -46,6 +47,7 @@ import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
 import { endOrphanedJobProcesses } from './orphaned-jobs.ts';
 import { loadOrCreateLocalSecrets, localSecretPaths, withoutSecrets } from './local-secrets.ts';
 import { startLocalApiServer, type LocalApiServer } from './http-server.ts';
+import { createConsoleSite, type ConsoleConfigFile } from './console-site.ts';
 import { LOCAL_STATE_FILE, readLocalState, type LocalState } from './local-state.ts';
 
 export interface LocalPlatformOptions {
@@ -79,6 +81,8 @@ export interface LocalPlatformOptions {
   readonly runtime?: JobRuntime;
   /** How long a stop waits for running jobs before handing them back (see DRAIN_SECONDS). */
   readonly drainSeconds?: number;
+  /** An OIDC issuer the web console offers ("Sign in with <name>"); the API must accept its tokens. */
+  readonly consoleOidc?: ConsoleConfigFile['oidc'];
 }
 
 /**
@@ -109,6 +113,8 @@ export interface LocalPlatform {
 
 const LOCAL_PREFIX = 'runplane';
 export const DEFAULT_PORT = 8787;
+/** The built web console (`npm run build:console`, run by `npm ci`). */
+const CONSOLE_DIST = fileURLToPath(new URL('../console/dist', import.meta.url));
 
 /**
  * The embedded platform: DynamoDB Local (data under `<dataDir>/dynamodb` unless in memory), fauxqs
@@ -252,6 +258,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       cors: { allowOrigins: ['*'] },
       // The handlers log each request themselves; the gateway's own lines are its failures.
       log: (line) => (ACCESS_LOG_LINE.test(line) ? undefined : telemetry.log('error', line, { component: 'gateway' })),
+      console: createConsoleSite({ dir: CONSOLE_DIST, config: { adminKeyFile: authPaths.adminKey, ...(options.consoleOidc ? { oidc: options.consoleOidc } : {}) } }),
     });
 
     // The safety nets run here every few seconds; in AWS they are scheduled Lambdas.
