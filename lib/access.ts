@@ -3,6 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts';
 import { ARTIFACT_KEY_PREFIX } from '../core/artifacts/dynamodb-artifact-store.ts';
 import type { TableDefinition } from '../core/resources.ts';
+import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
 
 /**
  * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
@@ -137,7 +138,7 @@ export function grantTable(to: Grantee, table: dynamodb.TableV2, definition: Tab
  * Prefixes of the artifacts bucket (core/uploads/archive-id.ts, core/artifacts/artifact.ts): work
  * directory archives per group, and artifacts per job and attempt.
  */
-export const BUCKET_PREFIXES = { workdirs: 'workdirs/', artifacts: 'artifacts/' } as const;
+export const BUCKET_PREFIXES = { workdirs: 'workdirs/', artifacts: 'artifacts/', logs: LOG_ARCHIVE_PREFIX } as const;
 
 export interface ObjectGrant {
   readonly actions: readonly string[];
@@ -161,6 +162,8 @@ export const OBJECT_GRANTS = {
   readArtifacts: { actions: ['s3:GetObject'], on: 'artifacts' },
   /** The worker's uploads (lib-storage: PutObject or multipart, aborted on failure) and their HeadObject check. */
   writeArtifacts: { actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], on: 'artifacts' },
+  /** The worker's upload of each ended attempt's output and index (PutObject or multipart). */
+  writeLogArchives: { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], on: 'logs' },
 } as const satisfies Record<string, ObjectGrant>;
 export type ObjectsGrant = keyof typeof OBJECT_GRANTS;
 

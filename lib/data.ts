@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { BUCKET_PREFIXES } from './access.ts';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -87,8 +88,9 @@ export class RunplaneData extends Construct {
       serverAccessLogsBucket: this.logs,
       serverAccessLogsPrefix: 'artifacts/',
       lifecycleRules: [
-        // Artifacts live as long as the job records that point at them are useful.
-        { expiration: Duration.days(retentionDays) },
+        // Artifacts and work directories live as long as the job records that point at them are
+        // useful; the log archive has its own rule below (a bucket-wide expiry would cut it short).
+        ...[BUCKET_PREFIXES.artifacts, BUCKET_PREFIXES.workdirs].map((prefix) => ({ prefix, expiration: Duration.days(retentionDays) })),
         // Logs are read less as they age: Standard-IA after a month, gone after a year (settings).
         {
           id: 'LogArchive',

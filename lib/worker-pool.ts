@@ -259,6 +259,8 @@ export class WorkerPoolService extends Construct {
     // nothing else of the bucket.
     grantObjects(role, data.artifacts, OBJECT_GRANTS.readArchives);
     grantObjects(role, data.artifacts, OBJECT_GRANTS.writeArtifacts);
+    // Each ended attempt's complete output (core/worker/attempt-log-archive.ts), write only.
+    grantObjects(role, data.artifacts, OBJECT_GRANTS.writeLogArchives);
 
     Validations.of(this.taskRole).acknowledge(
       {
@@ -272,6 +274,10 @@ export class WorkerPoolService extends Construct {
       {
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.artifacts.node.defaultChild as CfnResource)}.Arn>/workdirs/*]`,
         reason: 'Workers read the work directory archive of whichever job they run (workdirs/<group>/<sha256>.tar.gz); read only, that prefix only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.artifacts.node.defaultChild as CfnResource)}.Arn>/logs/*]`,
+        reason: 'Workers archive each attempt\'s output under logs/<job id>/<attempt>/, known only at run time; write only, that prefix only.',
       },
     );
   }

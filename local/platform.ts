@@ -386,9 +386,6 @@ async function recoverOwnLostAttempts(config: RuntimeConfig, store: JobStore): P
   return count;
 }
 
-function maintenanceLog(log: (line: string) => void): MaintenanceLogger {
-  return (level, message, fields) => log(`[maintenance] ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
-}
 /** The gateway's access-log line (`GET /v1/jobs 200 3ms`). */
 const ACCESS_LOG_LINE = /^[A-Z]+ \S* \d{3} \d+ms$/;
 

@@ -90,8 +90,10 @@ describe('RunplaneStack (default deployment)', () => {
         LoggingConfiguration: { DestinationBucketName: { Ref: s.id(s.stack.data.logs) }, LogFilePrefix: 'artifacts/' },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       });
+      // Expiry per prefix: a bucket-wide rule would delete log archives at 90 days too.
       expect((bucket.LifecycleConfiguration as { Rules: unknown[] }).Rules).toEqual([
-        { ExpirationInDays: 90, Status: 'Enabled' },
+        { Prefix: 'artifacts/', ExpirationInDays: 90, Status: 'Enabled' },
+        { Prefix: 'workdirs/', ExpirationInDays: 90, Status: 'Enabled' },
         {
           Id: 'LogArchive',
           Prefix: 'logs/',
@@ -446,6 +448,7 @@ describe('RunplaneStack (default deployment)', () => {
       writeArchives: () => ({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [`${bucket()}/workdirs/*`] }),
       readArtifacts: () => ({ actions: ['s3:GetObject'], resources: [`${bucket()}/artifacts/*`] }),
       writeArtifacts: () => ({ actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], resources: [`${bucket()}/artifacts/*`] }),
+      writeLogArchives: () => ({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [`${bucket()}/logs/*`] }),
     } satisfies Record<keyof typeof OBJECT_GRANTS, () => Statement>;
     const events = {
       query: () => ({ actions: ['dynamodb:Query'], resources: [arn(s.stack.data.events)] }),
@@ -608,6 +611,8 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.recordArtifacts(),
         objects.readArchives(),
         objects.writeArtifacts(),
+        // Each ended attempt's output archive: written, never read, by the worker.
+        objects.writeLogArchives(),
       ]);
       expect(properties(s.template, s.id(p.taskRole))).toMatchObject({
         AssumeRolePolicyDocument: { Statement: [expect.objectContaining({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })] },
