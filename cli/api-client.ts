@@ -37,7 +37,7 @@ import type { createApiKeySchema } from '../core/auth/api-key-service.ts';
 // Nothing here is Node-only (fetch, AbortSignal and crypto.randomUUID are globals in Node 20 and
 // in browsers), so the web console uses this same client.
 export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event.ts';
-import type { ArtifactView } from '../core/artifacts/artifact.ts';
+import type { ArtifactView } from '../core/artifact.ts';
 import type { CreateUploadResult, completeUploadSchema, createUploadSchema } from '../core/uploads/upload-service.ts';
 import type { UploadInstructions } from '../core/uploads/workdir-archive-store.ts';
 /** A worker as `GET /v1/workers` reports it. */

@@ -6,7 +6,7 @@ import { join, posix } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import * as tar from 'tar';
 import type { RunplaneClient } from './api-client.ts';
-import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from '../core/uploads/workdir-limits.ts';
+import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from '../core/workdir-limits.ts';
 
 /** The directory cannot be shipped as it is (over the limits, unreadable); the message says why. */
 export class WorkdirError extends Error {

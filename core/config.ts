@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { POOL_NAME_PATTERN, QUEUE_DEFAULTS } from './resources.ts';
-import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './uploads/workdir-limits.ts';
+import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './workdir-limits.ts';
 
 /**
  * Runtime configuration shared by the Lambda handlers and the worker, read from environment

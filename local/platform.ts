@@ -1,10 +1,10 @@
+import { projectRoot } from './project-root.ts';
 import { existsSync, renameSync, writeSync } from 'node:fs';
 import { logFunction } from '../core/observability/structured-logger.ts';
 import { workerMetrics } from '../core/observability/metrics.ts';
 import { PLATFORM_LOG_FILE, startPlatformTelemetry } from './platform-telemetry.ts';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { auditedKeyWrites, createApiDependencies } from '../core/app/api-dependencies.ts';
 import { bootstrapAdminKey } from '../core/auth/bootstrap-admin-key.ts';
@@ -114,7 +114,7 @@ export interface LocalPlatform {
 const LOCAL_PREFIX = 'runplane';
 export const DEFAULT_PORT = 8787;
 /** The built web console (`npm run build:console`, run by `npm ci`). */
-const CONSOLE_DIST = fileURLToPath(new URL('../console/dist', import.meta.url));
+const consoleDist = () => join(projectRoot(), 'console', 'dist');
 
 /**
  * The embedded platform: DynamoDB Local (data under `<dataDir>/dynamodb` unless in memory), fauxqs
@@ -258,7 +258,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       cors: { allowOrigins: ['*'] },
       // The handlers log each request themselves; the gateway's own lines are its failures.
       log: (line) => (ACCESS_LOG_LINE.test(line) ? undefined : telemetry.log('error', line, { component: 'gateway' })),
-      console: createConsoleSite({ dir: CONSOLE_DIST, config: { adminKeyFile: authPaths.adminKey, ...(options.consoleOidc ? { oidc: options.consoleOidc } : {}) } }),
+      console: createConsoleSite({ dir: consoleDist(), config: { adminKeyFile: authPaths.adminKey, ...(options.consoleOidc ? { oidc: options.consoleOidc } : {}) } }),
     });
 
     // The safety nets run here every few seconds; in AWS they are scheduled Lambdas.

@@ -10,7 +10,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isSafeRelativePath } from '../../core/artifacts/artifact.ts';
+import { isSafeRelativePath } from '../../core/artifact.ts';
 import type { Command } from 'commander';
 import type { ArtifactInfo, RunplaneClient } from '../api-client.ts';
 import type { RegisterCommand } from '../command-context.ts';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { COMMON_ERRORS, ROUTE_CONTRACTS, submitJobRequestSchema, TEXT_BODY, type RouteContract } from './route-contracts.ts';
+import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
+import { COMMON_ERRORS, REDIRECT, ROUTE_CONTRACTS, submitJobRequestSchema, TEXT_BODY, type RouteContract } from './route-contracts.ts';
 import { createApiKeySchema } from '../auth/api-key-service.ts';
 import { errorBodySchema } from './response-schemas.ts';
 
@@ -53,6 +54,8 @@ function responseComponents(): Record<string, JsonSchema> {
 const REQUEST_COMPONENTS: Readonly<Record<string, z.ZodType>> = {
   SubmitJobRequest: submitJobRequestSchema,
   CreateApiKeyRequest: createApiKeySchema,
+  CreateUploadRequest: createUploadSchema,
+  CompleteUploadRequest: completeUploadSchema,
 };
 
 function requestComponentId(schema: z.ZodType): string {
@@ -96,7 +99,14 @@ function operation(routeKey: string, contract: RouteContract, authenticated: boo
   for (const [status, { description, schema }] of Object.entries(contract.responses)) {
     responses[status] = {
       description,
-      content: schema === TEXT_BODY ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: schemaRef(schema) } },
+      ...(schema === REDIRECT
+        ? { headers: { Location: { schema: { type: 'string' }, description: 'where the answer is' } } }
+        : {
+            content:
+              schema === TEXT_BODY
+                ? { 'text/plain': { schema: { type: 'string' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+                : { 'application/json': { schema: schemaRef(schema) } },
+          }),
     };
   }
   for (const status of errorStatuses) responses[String(status)] = { $ref: `#/components/responses/E${status}` };

@@ -129,6 +129,43 @@ export const workerSchema = z
   })
   .meta({ id: 'Worker' });
 
+export const artifactSchema = z
+  .strictObject({
+    path: z.string().meta({ description: 'relative to the work directory, `/`-separated' }),
+    size: z.number().int(),
+    sha256: z.string().meta({ description: 'lowercase hex SHA-256 of the stored bytes' }),
+    attempt: z.number().int(),
+    createdAt: isoTime,
+  })
+  .meta({ id: 'Artifact' });
+
+export const artifactPageSchema = z
+  .strictObject({ artifacts: z.array(artifactSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'ArtifactPage' });
+
+export const artifactDownloadSchema = artifactSchema
+  .extend({ url: z.string().meta({ description: 'a presigned GET, also in Location' }), expiresInSeconds: z.number().int() })
+  .meta({ id: 'ArtifactDownload' });
+
+const uploadInstructionsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('put'), url: z.string(), headers: z.record(z.string(), z.string()) }),
+  z.strictObject({
+    kind: z.literal('multipart'),
+    uploadId: z.string(),
+    partBytes: z.number().int(),
+    parts: z.array(z.strictObject({ partNumber: z.number().int(), url: z.string() })),
+  }),
+]);
+
+export const createUploadResponseSchema = z
+  .union([
+    z.strictObject({ archive: z.string(), exists: z.literal(true) }),
+    z.strictObject({ archive: z.string(), exists: z.literal(false), upload: uploadInstructionsSchema, expiresInSeconds: z.number().int() }),
+  ])
+  .meta({ id: 'UploadInstructions', description: 'exists: nothing to send; otherwise where to PUT the archive (one URL, or parts then POST /v1/uploads/complete)' });
+
+export const completedUploadSchema = z.strictObject({ archive: z.string(), exists: z.literal(true) }).meta({ id: 'CompletedUpload' });
+
 export const workerListSchema = z.strictObject({ workers: z.array(workerSchema) }).meta({ id: 'WorkerList' });
 
 export const apiKeySummarySchema = z

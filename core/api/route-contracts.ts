@@ -18,7 +18,13 @@ import {
   jobViewSchema,
   openApiDocumentSchema,
   workerListSchema,
+  artifactDownloadSchema,
+  artifactPageSchema,
+  completedUploadSchema,
+  createUploadResponseSchema,
 } from './response-schemas.ts';
+import { getArtifactQuerySchema, listArtifactsQuerySchema } from '../artifacts/artifact-service.ts';
+import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
 
 /**
  * Each route's contract, keyed by its API Gateway route key (lambdas/routes.ts declares the routes
@@ -27,8 +33,10 @@ import {
  * against it.
  */
 
-/** A text/plain body (the logs route). */
+/** The job's bytes: text/plain when they are UTF-8, application/octet-stream otherwise (the logs route). */
 export const TEXT_BODY = 'text/plain';
+/** A 302 whose Location is the answer (a presigned URL); the body says nothing more. */
+export const REDIRECT = 'redirect';
 
 export interface RouteContract {
   readonly operationId: string;
@@ -39,7 +47,7 @@ export interface RouteContract {
   /** Request headers the route reads, beyond authorization and content-type. */
   readonly headers?: Readonly<Record<string, string>>;
   /** Successful answers; anything else is an error with errorBodySchema. */
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema: z.ZodType | typeof TEXT_BODY }>>;
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema: z.ZodType | typeof TEXT_BODY | typeof REDIRECT }>>;
   /** Error statuses the route can answer, beyond those every route can (see COMMON_ERRORS). */
   readonly errors: readonly number[];
 }
@@ -118,8 +126,11 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     summary: "An attempt's combined output as text",
     tag: 'jobs',
     query: logsQuerySchema,
-    responses: { 200: { description: 'the output; x-runplane-truncated says when it stops early', schema: TEXT_BODY } },
-    errors: [...AUTHENTICATED_ERRORS, 404],
+    responses: {
+      200: { description: 'the output, byte for byte; x-runplane-truncated says when it stops early', schema: TEXT_BODY },
+      302: { description: 'download=1: Location is a presigned GET (15 minutes) of the gzip log archive', schema: REDIRECT },
+    },
+    errors: [...AUTHENTICATED_ERRORS, 404, 409],
   },
   'POST /v1/jobs/{id}/retry': {
     operationId: 'retryJob',
@@ -167,6 +178,38 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     responses: { 200: { description: 'a page of entries', schema: auditPageSchema } },
     errors: [...AUTHENTICATED_ERRORS],
   },
+  'POST /v1/uploads': {
+    operationId: 'createUpload',
+    summary: 'Declare a work directory archive (content-addressed); answers where to upload it, if at all',
+    tag: 'jobs',
+    body: createUploadSchema,
+    responses: { 200: { description: 'the archive id, and upload instructions unless the group already has it', schema: createUploadResponseSchema } },
+    errors: [...AUTHENTICATED_ERRORS, ...BODY_ERRORS],
+  },
+  'POST /v1/uploads/complete': {
+    operationId: 'completeUpload',
+    summary: 'Finish a multipart archive upload',
+    tag: 'jobs',
+    body: completeUploadSchema,
+    responses: { 200: { description: 'the archive is stored', schema: completedUploadSchema } },
+    errors: [...AUTHENTICATED_ERRORS, ...BODY_ERRORS],
+  },
+  'GET /v1/jobs/{id}/artifacts': {
+    operationId: 'listArtifacts',
+    summary: "An attempt's artifacts (the latest attempt by default)",
+    tag: 'jobs',
+    query: listArtifactsQuerySchema,
+    responses: { 200: { description: 'a page of artifacts', schema: artifactPageSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'GET /v1/jobs/{id}/artifacts/{path+}': {
+    operationId: 'getArtifact',
+    summary: "Download one artifact: a redirect to a presigned GET valid at most 15 minutes",
+    tag: 'jobs',
+    query: getArtifactQuerySchema,
+    responses: { 302: { description: 'Location is the presigned URL; the body repeats the record and its SHA-256', schema: artifactDownloadSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
   'GET /v1/audit/verify': {
     operationId: 'verifyAudit',
     summary: 'Recompute every link of the audit chain (admins)',
@@ -177,7 +220,7 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
 };
 
 /** The schema a response with `status` on `routeKey` must match, or undefined for none known. */
-export function responseSchemaFor(routeKey: string, status: number): z.ZodType | typeof TEXT_BODY | undefined {
+export function responseSchemaFor(routeKey: string, status: number): z.ZodType | typeof TEXT_BODY | typeof REDIRECT | undefined {
   if (status >= 400) return errorBodySchema;
   return ROUTE_CONTRACTS[routeKey]?.responses[status]?.schema;
 }

@@ -4,7 +4,7 @@ import { createS3Client } from '../aws/s3-client.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RuntimeConfig } from '../config.ts';
 import { S3WorkdirArchiveStore } from '../uploads/s3-workdir-archive-store.ts';
-import { DEFAULT_WORKDIR_LIMITS } from '../uploads/workdir-limits.ts';
+import { DEFAULT_WORKDIR_LIMITS } from '../workdir-limits.ts';
 
 /**
  * The S3-backed parts of work in and out (archives, artifact bytes, artifact records), built from

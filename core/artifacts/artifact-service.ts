@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import type { Caller } from '../auth/caller.ts';
 import { DomainError } from '../errors.ts';
-import { parseOrThrow, type JobService } from '../jobs/job-service.ts';
-import { artifactObjectKey, artifactView, isSafeRelativePath, type ArtifactView } from './artifact.ts';
+import { parseOrThrow } from '../validation.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import { artifactObjectKey, artifactView, isSafeRelativePath, type ArtifactView } from '../artifact.ts';
 import type { ArtifactObjects } from './artifact-objects.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 

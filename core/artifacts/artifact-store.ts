@@ -1,5 +1,5 @@
 import type { Page } from '../jobs/store.ts';
-import type { ArtifactRecord } from './artifact.ts';
+import type { ArtifactRecord } from '../artifact.ts';
 
 /** The records of stored artifacts, keyed by job, attempt and path. */
 export interface ArtifactStore {

@@ -3,7 +3,7 @@ import { open, readdir, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { Minimatch } from 'minimatch';
 import type { Clock } from '../ids.ts';
-import { artifactObjectKey, isSafeRelativePath, MAX_ARTIFACTS_PER_ATTEMPT, type ArtifactRecord } from './artifact.ts';
+import { artifactObjectKey, isSafeRelativePath, MAX_ARTIFACTS_PER_ATTEMPT, type ArtifactRecord } from '../artifact.ts';
 import type { ArtifactObjects } from './artifact-objects.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 

@@ -2,7 +2,7 @@ import { BatchWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClien
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { dependencyFailure } from '../aws/errors.ts';
 import type { Page } from '../jobs/store.ts';
-import type { ArtifactRecord } from './artifact.ts';
+import type { ArtifactRecord } from '../artifact.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 
 /** Artifact items' partition keys: `ARTIFACT#<jobId>#<attempt>#<path>` (the worker's write grant is limited to these). */

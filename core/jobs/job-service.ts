@@ -25,7 +25,7 @@ import type { JobQueue } from '../queue/job-queue.ts';
 import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
 import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
-import { archiveDigest } from '../uploads/archive-id.ts';
+import { archiveDigest } from '../archive-id.ts';
 import * as z from 'zod';
 
 export interface JobServiceDependencies {

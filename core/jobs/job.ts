@@ -1,8 +1,8 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import * as z from 'zod';
-import { artifactPatternsSchema } from '../artifacts/artifact.ts';
+import { artifactPatternsSchema } from '../artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
-import { ARCHIVE_ID_PATTERN } from '../uploads/archive-id.ts';
+import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;

@@ -25,12 +25,9 @@ export interface OrphanOwner {
   readonly isLiveWorker: (workerId: string) => Promise<boolean>;
 }
 
-export interface RuntimeIsolation {
-  /** `none` = the job runs with the worker's own identity and sees what the worker sees. */
-  readonly kind: 'none' | 'sandbox' | 'slot-user' | 'container';
-  /** One line a person can act on: what the job can and cannot reach. */
-  readonly summary: string;
-}
+// Declared with the worker records that report it, so the registry needs nothing of the runtimes.
+export type { RuntimeIsolation } from '../workers/registry.ts';
+import type { RuntimeIsolation } from '../workers/registry.ts';
 
 export interface JobRunSpec {
   readonly jobId: string;

@@ -1,4 +1,4 @@
-import { spawnJobProcess } from '../worker/process-runner.ts';
+import { spawnJobProcess } from './process-runner.ts';
 import type { JobRunSpec, JobRuntime, RunningJob } from './job-runtime.ts';
 
 /**

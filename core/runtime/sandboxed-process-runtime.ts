@@ -1,6 +1,6 @@
 import { access, chmod, chown, constants, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { spawnJobProcess } from '../worker/process-runner.ts';
+import { spawnJobProcess } from './process-runner.ts';
 import type { JobExit, JobRunSpec, JobRuntime, RunningJob, RuntimeIsolation } from './job-runtime.ts';
 import { MemoryCgroup } from './memory-cgroup.ts';
 import { descendantsOf, listProcesses, signalPids } from './process-tree.ts';

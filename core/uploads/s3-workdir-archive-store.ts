@@ -11,8 +11,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { dependencyFailure } from '../aws/errors.ts';
 import { ValidationError } from '../errors.ts';
-import { archiveId, archiveObjectKey } from './archive-id.ts';
-import { UPLOAD_PART_BYTES } from './workdir-limits.ts';
+import { archiveId, archiveObjectKey } from '../archive-id.ts';
+import { UPLOAD_PART_BYTES } from '../workdir-limits.ts';
 import {
   ArchiveNotFoundError,
   type CompletedPart,

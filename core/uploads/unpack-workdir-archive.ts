@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import * as tar from 'tar';
-import type { WorkdirLimits } from './workdir-limits.ts';
+import type { WorkdirLimits } from '../workdir-limits.ts';
 
 /** The archive cannot become a work directory: corrupt, hostile or over the limits. The message says which. */
 export class WorkdirArchiveError extends Error {

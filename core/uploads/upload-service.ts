@@ -1,10 +1,10 @@
 import * as z from 'zod';
 import type { Caller } from '../auth/caller.ts';
 import { groupNameSchema, resolveGroup } from '../auth/groups.ts';
-import { parseOrThrow } from '../jobs/job-service.ts';
-import { archiveId, SHA256_HEX_PATTERN } from './archive-id.ts';
-import { MAX_UPLOAD_PARTS } from './workdir-limits.ts';
-import type { WorkdirLimits } from './workdir-limits.ts';
+import { parseOrThrow } from '../validation.ts';
+import { archiveId, SHA256_HEX_PATTERN } from '../archive-id.ts';
+import { MAX_UPLOAD_PARTS } from '../workdir-limits.ts';
+import type { WorkdirLimits } from '../workdir-limits.ts';
 import { UploadTooLargeError, type UploadInstructions, type WorkdirArchiveStore } from './workdir-archive-store.ts';
 
 /** The body of `POST /v1/uploads`: what the client is about to send, declared before it sends it. */

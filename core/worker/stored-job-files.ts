@@ -8,10 +8,10 @@ import type { ArtifactObjects } from '../artifacts/artifact-objects.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { systemClock, type Clock } from '../ids.ts';
 import type { Job } from '../jobs/job.ts';
-import { archiveDigest } from '../uploads/archive-id.ts';
+import { archiveDigest } from '../archive-id.ts';
 import { unpackWorkdirArchive } from '../uploads/unpack-workdir-archive.ts';
 import { ArchiveNotFoundError, type WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
-import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from '../uploads/workdir-limits.ts';
+import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from '../workdir-limits.ts';
 import type { JobFiles } from './job-files.ts';
 
 export interface StoredJobFilesOptions {

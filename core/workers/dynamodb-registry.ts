@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dependencyFailure } from '../aws/errors.ts';
-import type { RuntimeIsolation } from '../runtime/job-runtime.ts';
+import type { RuntimeIsolation } from './registry.ts';
 import type { WorkerRecord, WorkerRegistry } from './registry.ts';
 
 /** Registry items' key prefix in the jobs table; the worker's IAM policy is scoped to it. */

@@ -1,4 +1,3 @@
-import type { RuntimeIsolation } from '../runtime/job-runtime.ts';
 /** One GPU of a worker's machine, as nvidia-smi reports it (core/worker/gpus.ts detects them). */
 export interface Gpu {
   /** nvidia-smi's index; with CUDA_DEVICE_ORDER=PCI_BUS_ID (set in the worker image) CUDA numbers GPUs the same way. */
@@ -44,4 +43,12 @@ export interface WorkerRegistry {
   remove(workerId: string): Promise<void>;
   /** Workers of one pool that reported within `seenWithinMs`. */
   listWorkers(pool: string, seenWithinMs: number, now: Date): Promise<WorkerRecord[]>;
+}
+
+/** What keeps a worker's jobs from the platform and from each other (its JobRuntime says). */
+export interface RuntimeIsolation {
+  /** `none` = the job runs with the worker's own identity and sees what the worker sees. */
+  readonly kind: 'none' | 'sandbox' | 'slot-user' | 'container';
+  /** One line a person can act on: what the job can and cannot reach. */
+  readonly summary: string;
 }

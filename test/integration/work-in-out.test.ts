@@ -13,7 +13,7 @@ import { DynamoDbApiKeyStore } from '../../core/auth/dynamodb-api-key-store.ts';
 import { createS3Client } from '../../core/aws/s3-client.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
 import { isTerminal } from '../../core/jobs/job.ts';
-import { archiveObjectKey } from '../../core/uploads/archive-id.ts';
+import { archiveObjectKey } from '../../core/archive-id.ts';
 import { Worker } from '../../core/worker/worker.ts';
 import { createHandlers } from '../../lambdas/handlers.ts';
 import { ROUTES } from '../../lambdas/routes.ts';

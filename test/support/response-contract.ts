@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { responseSchemaFor, TEXT_BODY } from '../../core/api/route-contracts.ts';
+import { REDIRECT, responseSchemaFor, TEXT_BODY } from '../../core/api/route-contracts.ts';
 import type { ApiHandler, ApiResult } from '../../core/http/api-handler.ts';
 
 /**
@@ -43,7 +43,12 @@ export function contractViolation(routeKey: string, result: ApiResult): string |
   const schema = responseSchemaFor(routeKey, status);
   if (!schema) return `status ${status} is not declared for this route`;
   const contentType = String(result.headers?.['content-type'] ?? '');
-  if (schema === TEXT_BODY) return contentType.startsWith('text/plain') ? undefined : `content-type ${contentType}, expected text/plain`;
+  if (schema === TEXT_BODY) {
+    return contentType.startsWith('text/plain') || contentType.startsWith('application/octet-stream')
+      ? undefined
+      : `content-type ${contentType}, expected text/plain or application/octet-stream`;
+  }
+  if (schema === REDIRECT) return result.headers?.location ? undefined : 'a redirect without Location';
   if (!contentType.startsWith('application/json')) return `content-type ${contentType}, expected application/json`;
   let body: unknown;
   try {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { unpackWorkdirArchive, WorkdirArchiveError } from '../../core/uploads/unpack-workdir-archive.ts';
-import { DEFAULT_WORKDIR_LIMITS } from '../../core/uploads/workdir-limits.ts';
+import { DEFAULT_WORKDIR_LIMITS } from '../../core/workdir-limits.ts';
 import { listWorkdirEntries, packWorkdir } from '../../cli/workdir-archive.ts';
 
 describe('work directory archives', () => {
