@@ -52,7 +52,13 @@ export const JOBS_GRANTS = {
   query: { actions: ['dynamodb:Query'], on: 'indexes' },
   /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list). */
   batchGet: { actions: ['dynamodb:BatchGetItem'], on: 'table' },
-  /** Submit and retry: a job (or its transition) and its idempotency guard in one transaction, then `dispatched`. */
+  /** Submit: a new job and its idempotency guard, both puts in one transaction (nothing is updated). */
+  submitJobs: {
+    actions: ['dynamodb:PutItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.job, JOBS_TABLE_KEYS.idempotencyGuard],
+  },
+  /** Retry: a finished job's transition and its idempotency guard in one transaction. */
   createJobs: {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
     on: 'table',

@@ -48,7 +48,7 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   getOpenApi: {},
   notFound: {},
   // A job naming a work directory archive is refused unless the archive exists (HeadObject).
-  submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+  submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
   retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
   cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },

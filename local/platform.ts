@@ -442,7 +442,6 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   console.log(`Runplane is running at ${platform.url}`);
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
-  console.log(`  ${isolationNotice(platform.isolation)}`);
   console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
   console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
   console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);

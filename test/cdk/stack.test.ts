@@ -418,6 +418,7 @@ describe('RunplaneStack (default deployment)', () => {
       get: () => ({ actions: ['dynamodb:GetItem'], resources: [arn(s.stack.data.jobs)] }),
       query: () => ({ actions: ['dynamodb:Query'], resources: jobsIndexes() }),
       batchGet: () => ({ actions: ['dynamodb:BatchGetItem'], resources: [arn(s.stack.data.jobs)] }),
+      submitJobs: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*') }),
       createJobs: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -500,7 +501,7 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+        submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
         cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
         getJob: { jobs: ['get', 'query'] },

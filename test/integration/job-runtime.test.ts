@@ -68,7 +68,8 @@ describe.each(runtimes)('JobRuntime conformance: %s', (_name, makeRuntime) => {
     job.stop('SIGKILL');
     const exit = await job.exited;
     expect(exit.exitCode).toBeNull();
-    // `exited` waits for every holder of the output pipes: the backgrounded sleep must be dead too.
-    expect(Date.now() - t0).toBeLessThan(1_500);
+    // `exited` waits for every holder of the output: the backgrounded `sleep 60` must be dead too
+    // (the bound is far below its 60 s, and generous for a loaded machine).
+    expect(Date.now() - t0).toBeLessThan(10_000);
   });
 });
