@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -167,7 +167,10 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
   // for lives where a job can see it (read-only), under the repository's test-results/.
   const resultsDir = join(process.cwd(), 'test-results');
   mkdirSync(resultsDir, { recursive: true });
-  const signal = join(mkdtempSync(join(resultsDir, 'console-signal-')), 'go-on');
+  const signalDir = mkdtempSync(join(resultsDir, 'console-signal-'));
+  // mkdtemp makes it 0700; the job runs as a slot uid of its own and must be able to look in.
+  chmodSync(signalDir, 0o755);
+  const signal = join(signalDir, 'go-on');
 
   it('lists a job submitted through the API, then shows its output live, coloured, stderr apart', async () => {
     const script = [

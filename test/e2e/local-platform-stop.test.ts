@@ -178,9 +178,9 @@ describe('local platform Ctrl-C', () => {
     process.kill(platform!.pid!, 'SIGKILL');
     await exited(platform!);
     expect(await waitUntilGone(java, 20_000)).toBe(true);
-    // Jobs run in process groups of their own: a SIGKILLed platform takes none of them along.
+    // The job's processes were found while it ran. Sandboxed (bubblewrap dies with its parent)
+    // they may already be gone; unsandboxed they are left running, and the next start ends them.
     expect(orphans.length).toBeGreaterThan(0);
-    expect(orphans.every(isAlive)).toBe(true);
 
     await start();
     for (const pid of orphans) expect(isAlive(pid)).toBe(false);
