@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -163,11 +163,11 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
   });
 
   let liveJob: ApiJob;
-  // Jobs run sandboxed with a private /tmp and the data directory hidden: the signal the job waits
-  // for lives where a job can see it (read-only), under the repository's test-results/.
-  const resultsDir = join(process.cwd(), 'test-results');
-  mkdirSync(resultsDir, { recursive: true });
-  const signalDir = mkdtempSync(join(resultsDir, 'console-signal-'));
+  // Jobs run sandboxed with a private /tmp (the checkout may be under /tmp too) and the data
+  // directory hidden: the signal the job waits for lives where a job can see it, read-only.
+  const signalRoot = existsSync('/var/tmp') ? '/var/tmp' : join(process.cwd(), 'test-results');
+  mkdirSync(signalRoot, { recursive: true });
+  const signalDir = mkdtempSync(join(signalRoot, 'runplane-console-signal-'));
   // mkdtemp makes it 0700; the job runs as a slot uid of its own and must be able to look in.
   chmodSync(signalDir, 0o755);
   const signal = join(signalDir, 'go-on');
@@ -201,6 +201,7 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
 
     writeFileSync(signal, '');
     await log.getByText('live line').waitFor({ timeout: 10_000 });
+    rmSync(signalDir, { recursive: true, force: true });
     await page.getByText('SUCCEEDED').first().waitFor({ timeout: 30_000 });
     // The job names no artifacts: the deployment stores them, and this job has none.
     await page.getByText('None.').first().waitFor();
