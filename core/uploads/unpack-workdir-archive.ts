@@ -1,4 +1,7 @@
 import { posix } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import type { WorkdirLimits } from '../workdir-limits.ts';
 
@@ -33,8 +36,9 @@ export async function unpackWorkdirArchive(file: string, dest: string, limits: W
   let files = 0;
   let bytes = 0;
   try {
-    await tar.t({
-      file,
+    // The gzip layer is ours, in a pipeline: a corrupt stream then rejects here instead of
+    // surfacing as an uncaught error from inside tar's own file reader.
+    await pipeline(createReadStream(file), createGunzip(), tar.t({
       strict: true,
       onReadEntry: (entry) => {
         files++;
@@ -53,7 +57,7 @@ export async function unpackWorkdirArchive(file: string, dest: string, limits: W
         if (symlinks.some((link) => normal.startsWith(`${link}/`))) problems.push(`${JSON.stringify(path)} lies below a symlink`);
         entry.resume();
       },
-    });
+    }));
   } catch (err) {
     throw new WorkdirArchiveError(`not a valid tar.gz archive (${(err as Error).message})`, { cause: err });
   }
@@ -61,8 +65,7 @@ export async function unpackWorkdirArchive(file: string, dest: string, limits: W
   if (bytes > limits.maxUnpackedBytes) throw new WorkdirArchiveError(`unpacks to ${bytes} bytes; the limit is ${limits.maxUnpackedBytes}`);
   if (problems.length > 0) throw new WorkdirArchiveError(`refused: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`);
   try {
-    await tar.x({
-      file,
+    await pipeline(createReadStream(file), createGunzip(), tar.x({
       cwd: dest,
       strict: true,
       preservePaths: false,
@@ -71,7 +74,7 @@ export async function unpackWorkdirArchive(file: string, dest: string, limits: W
       umask: 0o7000,
       processUmask: 0o022,
       filter: (_path, entry) => ALLOWED_TYPES.has((entry as tar.ReadEntry).type),
-    });
+    }));
   } catch (err) {
     throw new WorkdirArchiveError(`could not be unpacked (${(err as Error).message})`, { cause: err });
   }

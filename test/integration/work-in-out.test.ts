@@ -165,8 +165,9 @@ describe('work directories and artifacts', () => {
     expect(await readFile(join(out, 'metrics.json'), 'utf8')).toBe('{"loss":0.25}');
 
     // Another group sees neither the job's files nor that they exist.
-    for (const attempt of [vision.listArtifacts(job.id), vision.artifactDownload(job.id, 'metrics.json')]) {
-      await expect(attempt).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    // One at a time: a second request started early would reject before anything awaits it.
+    for (const attempt of [() => vision.listArtifacts(job.id), () => vision.artifactDownload(job.id, 'metrics.json')]) {
+      await expect(attempt()).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
     }
     await expect(ml.artifactDownload(job.id, 'notes.txt')).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
     // Another group cannot run this group's code by naming its hash.
