@@ -214,6 +214,7 @@ function benchJob(queue: string): Job {
     cancelRequested: false,
     cancelRequestedBy: null,
     lease: null,
+    holdings: [],
     history: [{ at, from: null, to: 'QUEUED', reason: 'submitted by bench' }],
     attempts: [],
   };

@@ -17,7 +17,8 @@ import {
   NotCancellableError,
 } from '../errors.ts';
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
-import type { AttemptRecord, Job, StateChange } from './job.ts';
+import type { CapacityCounters, CounterAcquisition } from './capacity-counters.ts';
+import type { AttemptRecord, Holding, Job, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
 import { guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
@@ -45,6 +46,11 @@ export interface DynamoDbJobStoreOptions {
    * log (one per process, so its shard and group commit are shared), or the table to open one on.
    */
   readonly audit: DynamoDbAuditLog | { readonly tableName: string };
+  /**
+   * Capacity a running job holds besides its worker slot (group quotas, array parallelism): each
+   * claim takes from every counter in its transaction, each end of a RUNNING state gives it back.
+   */
+  readonly counters?: readonly CapacityCounters[];
 }
 
 /** A job write's own condition failed (the item as found, when there was one). */
@@ -54,15 +60,26 @@ class JobConditionFailed extends Error {
   }
 }
 
+/** Actions added to a job write's transaction, after the job's own update (index 1, 2, ...). */
+interface ExtraActions {
+  readonly actions: readonly TransactionAction[];
+  /** The error for a refusal of action `i` of `actions` (a capacity counter's condition). */
+  readonly refused?: (i: number, found: Item | undefined) => Error;
+}
+
+const NO_EXTRA: ExtraActions = { actions: [] };
+
 
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   readonly audit: DynamoDbAuditLog;
+  private readonly counters: readonly CapacityCounters[];
 
   constructor(options: DynamoDbJobStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.counters = options.counters ?? [];
     this.audit =
       options.audit instanceof DynamoDbAuditLog
         ? options.audit
@@ -160,6 +177,8 @@ export class DynamoDbJobStore implements JobStore {
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
     const { jobId, group, workerId, leaseId, leaseExpiresAt, expectedAttempt, now } = request;
+    const acquisitions = await this.acquireCounters(request);
+    const holdings = acquisitions.map((a) => a.holding);
     const at = now.toISOString();
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
@@ -175,7 +194,8 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :running, groupStateKey = :gsk, runningKey = #queue, attempt = :attempt, leaseId = :lid, ' +
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
-          'history = list_append(history, :change), attempts = list_append(attempts, :record) ' +
+          'history = list_append(history, :change), attempts = list_append(attempts, :record)' +
+          (holdings.length > 0 ? ', holdings = :holdings ' : ' ') +
           'REMOVE queuedKey, dispatchKey, retryAt',
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
@@ -189,8 +209,12 @@ export class DynamoDbJobStore implements JobStore {
           ':null': null,
           ':change': [change],
           ':record': [record],
+          ...(holdings.length > 0 ? { ':holdings': holdings } : {}),
         },
-      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }));
+      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }), {
+        actions: acquisitions.map((a) => a.action),
+        refused: (i, found) => acquisitions[i]!.refused(found),
+      });
     } catch (err) {
       throw this.stateError(err, jobId, ['QUEUED']);
     }
@@ -213,12 +237,13 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const audit = fencedRecord(request, to, { exitCode, reason });
+    const release = await this.releaseCounters(request.jobId, request.holdings);
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':to': to,
@@ -229,7 +254,7 @@ export class DynamoDbJobStore implements JobStore {
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
           ...outputArchiveValue(request),
         },
-      }, transitionCondition('finish', to, fenceValues(request)));
+      }, transitionCondition('finish', to, fenceValues(request)), release);
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -240,13 +265,14 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const audit = fencedRecord(request, 'QUEUED', { exitCode, reason, retryAt });
+    const release = await this.releaseCounters(request.jobId, request.holdings);
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
-          `REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
@@ -259,7 +285,7 @@ export class DynamoDbJobStore implements JobStore {
           ...outputArchiveValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)));
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), release);
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -336,7 +362,7 @@ export class DynamoDbJobStore implements JobStore {
       return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-          `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, ${LEASE_ATTRIBUTES}`,
+          `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, holdings, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
@@ -346,7 +372,9 @@ export class DynamoDbJobStore implements JobStore {
           ':change': [{ at, from: job.state, to: 'FAILED', reason } satisfies StateChange],
         },
         // Never end a live attempt: only a waiting job, or one whose lease has run out.
-      }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }));
+      }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }),
+      // A RUNNING job's claim held capacity: it is given back with the state.
+      job.state === 'RUNNING' ? this.releaseActions(job.holdings) : NO_EXTRA);
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
     }
@@ -412,6 +440,36 @@ export class DynamoDbJobStore implements JobStore {
     return current;
   }
 
+  /** Each counter's conditional take for a claim (none when no counters are configured). */
+  private async acquireCounters(request: ClaimRequest): Promise<CounterAcquisition[]> {
+    if (this.counters.length === 0) return [];
+    const job = request.job ?? (await this.getJob(request.jobId));
+    if (!job) throw new JobNotFoundError(request.jobId);
+    const taken = await Promise.all(this.counters.map((c) => c.acquire(job)));
+    return taken.filter((a): a is CounterAcquisition => a !== null);
+  }
+
+  /**
+   * The give-back of what the attempt's claim took. The holdings are read when the caller did not
+   * pass them: they are fixed for the life of a lease, and the write that uses them is fenced on
+   * that lease, so the read cannot be stale for the write it feeds.
+   */
+  private async releaseCounters(jobId: string, holdings: readonly Holding[] | undefined): Promise<ExtraActions> {
+    if (this.counters.length === 0) return NO_EXTRA;
+    return this.releaseActions(holdings ?? (await this.getJob(jobId))?.holdings ?? []);
+  }
+
+  private releaseActions(holdings: readonly Holding[]): ExtraActions {
+    return {
+      actions: holdings.map((holding) => {
+        const counter = this.counters.find((c) => c.kind === holding.kind);
+        // A holding whose counter is no longer configured cannot be given back; refusing the write
+        // would strand the job RUNNING, so the state change goes ahead without it.
+        return counter?.release(holding);
+      }).filter((a): a is TransactionAction => a !== undefined),
+    };
+  }
+
   /**
    * The idempotency guard's conditional put: it succeeds for a new key or one whose TTL has passed
    * (DynamoDB deletes expired items lazily), and hands back the existing guard when it fails.
@@ -438,16 +496,32 @@ export class DynamoDbJobStore implements JobStore {
    * cannot return the updated item; the read is strongly consistent). A failed condition of the
    * update throws JobConditionFailed with the item as found, and no entry is written.
    */
-  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, parts: UpdateParts, condition: Condition): Promise<Job> {
+  private async auditedUpdate(
+    jobId: string,
+    record: AuditRecord,
+    now: Date,
+    parts: UpdateParts,
+    condition: Condition,
+    extra: ExtraActions = NO_EXTRA,
+  ): Promise<Job> {
     const update = withCondition(parts, condition);
     try {
       await this.audit.transact({
-        items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }],
+        items: [
+          { Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+          ...extra.actions,
+        ],
         record,
         time: now,
       });
     } catch (err) {
-      if (err instanceof TransactionRefusedError) throw new JobConditionFailed(err.at(0)?.item);
+      if (err instanceof TransactionRefusedError) {
+        const own = err.at(0);
+        // The job's own condition first: a claim of a job that moved on is that, whatever the counters say.
+        if (own || !extra.refused) throw new JobConditionFailed(own?.item);
+        const counter = err.failed.find((f) => f.index > 0);
+        throw counter ? extra.refused(counter.index - 1, counter.item) : new JobConditionFailed(undefined);
+      }
       throw err;
     }
     const job = await this.getJob(jobId);

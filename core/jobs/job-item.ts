@@ -24,13 +24,14 @@ export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatch
 }
 
 export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, ...rest } = job;
+  const { lease, dispatched: _dispatched, holdings, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
     groupKey: job.group,
     groupQueueKey: `${job.group}#${job.queue}`,
     ...stateKeys(job),
+    ...(holdings.length > 0 ? { holdings } : {}),
     ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
@@ -70,6 +71,7 @@ export function itemToJob(item: Item): Job {
     lease: leaseId
       ? { id: leaseId, workerId: item.leaseWorkerId as string, expiresAt: item.leaseExpiresAt as number }
       : null,
+    holdings: (item.holdings as Job['holdings'] | undefined) ?? [],
     history: (item.history as StateChange[] | undefined) ?? [],
     attempts: (item.attempts as AttemptRecord[] | undefined) ?? [],
   };

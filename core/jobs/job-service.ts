@@ -172,6 +172,7 @@ export class JobService {
       cancelRequested: false,
       cancelRequestedBy: null,
       lease: null,
+      holdings: [],
       history: [{ at: now, from: null, to: 'QUEUED', reason: `submitted by ${caller.subject}` }],
       attempts: [],
     };

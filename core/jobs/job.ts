@@ -116,6 +116,19 @@ export interface AttemptRecord {
   readonly logArchive?: OutputArchiveRecord;
 }
 
+/**
+ * Capacity a RUNNING attempt holds besides its worker slot, recorded by its claim
+ * (core/jobs/capacity-counters.ts) and given back by whatever ends the attempt.
+ */
+export interface Holding {
+  /** The CapacityCounters implementation that took it. */
+  readonly kind: string;
+  /** Its counter item within that kind (a group name, an array parent's id). */
+  readonly key: string;
+  /** Amount taken per counter attribute, e.g. { runningGpus: 2, runningJobs: 1 }. */
+  readonly amounts: Readonly<Record<string, number>>;
+}
+
 export interface Lease {
   readonly id: string;
   readonly workerId: string;
@@ -165,6 +178,8 @@ export interface Job {
   readonly cancelRequested: boolean;
   readonly cancelRequestedBy: string | null;
   readonly lease: Lease | null;
+  /** What the running attempt's claim took from capacity counters; empty unless RUNNING. */
+  readonly holdings: readonly Holding[];
   readonly history: readonly StateChange[];
   readonly attempts: readonly AttemptRecord[];
   /** HMAC of the spec made at submit where the deployment has a dispatch key (core/jobs/dispatch-signature.ts). */

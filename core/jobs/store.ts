@@ -1,5 +1,5 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
-import type { Job, JobState } from './job.ts';
+import type { Holding, Job, JobState } from './job.ts';
 
 export interface ListJobsQuery {
   readonly group: string;
@@ -42,6 +42,11 @@ export interface ClaimRequest {
   readonly now: Date;
   /** Who claims, for the audit entry; `worker:<workerId>` when omitted. */
   readonly actor?: string;
+  /**
+   * The job as the claimer read it, for the capacity counters the claim takes (a group's quota, an
+   * array's parallelism); read by the store when omitted.
+   */
+  readonly job?: Job;
 }
 
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
@@ -63,6 +68,11 @@ export interface AttemptFence {
    * lost attempt, `system:reaper` for the reaper. `lease:<leaseId>` when omitted.
    */
   readonly actor?: string;
+  /**
+   * What the attempt's claim took from capacity counters (the claimed job's `holdings`), given back
+   * in the same write; read by the store when omitted.
+   */
+  readonly holdings?: readonly Holding[];
 }
 
 export interface FinishRequest extends AttemptFence {

@@ -34,6 +34,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     cancelRequested: false,
     cancelRequestedBy: null,
     lease: null,
+    holdings: [],
     history: [{ at: createdAt, from: null, to: 'QUEUED', reason: 'submitted by tester' }],
     attempts: [],
     ...overrides,

@@ -1,0 +1,31 @@
+import type { TransactionAction } from '../audit/dynamodb-audit-log.ts';
+import type { Holding, Job } from './job.ts';
+
+/**
+ * What one counter took for a claim, and how to throw when it would not give it: the action's
+ * condition (a group below its GPU quota, an array below its parallelism) is checked by DynamoDB in
+ * the claim's own transaction, so a limit holds under any number of concurrent claims.
+ */
+export interface CounterAcquisition {
+  readonly holding: Holding;
+  /** A conditional update of the counter item, added to the claim's transaction. */
+  readonly action: TransactionAction;
+  /** The error the claim throws when this action's condition refused the transaction. */
+  readonly refused: (found: Record<string, unknown> | undefined) => Error;
+}
+
+/**
+ * A kind of capacity a running job holds besides its worker slot (a group's quota, an array's
+ * running children). The store adds `acquire`'s action to the claim transaction, records the
+ * holding on the job item, and adds `release`'s action to the transaction that ends the RUNNING
+ * state (finish, requeue, recovery, dead letter): what a claim took is given back exactly once, on
+ * every exit path, because it changes together with the state.
+ */
+export interface CapacityCounters {
+  /** Names the holdings this implementation creates (Holding.kind). */
+  readonly kind: string;
+  /** The counter update for a claim of `job`, or null when the job takes nothing of this kind. */
+  acquire(job: Job): Promise<CounterAcquisition | null>;
+  /** The update that gives `holding` back (unconditional: the state change carries the fence). */
+  release(holding: Holding): TransactionAction;
+}
