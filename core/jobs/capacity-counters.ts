@@ -7,7 +7,8 @@ import type { Holding, Job } from './job.ts';
  * the claim's own transaction, so a limit holds under any number of concurrent claims.
  */
 export interface CounterAcquisition {
-  readonly holding: Holding;
+  /** What was taken (`takenAt` is set by the store to the claim's time). */
+  readonly holding: Omit<Holding, 'takenAt'>;
   /** A conditional update of the counter item, added to the claim's transaction. */
   readonly action: TransactionAction;
   /** The error the claim throws when this action's condition refused the transaction. */
@@ -26,6 +27,9 @@ export interface CapacityCounters {
   readonly kind: string;
   /** The counter update for a claim of `job`, or null when the job takes nothing of this kind. */
   acquire(job: Job): Promise<CounterAcquisition | null>;
-  /** The update that gives `holding` back (unconditional: the state change carries the fence). */
-  release(holding: Holding): TransactionAction;
+  /**
+   * The update that gives `holding` back at `releasedAt` (unconditional: the state change carries
+   * the fence). `releasedAt - holding.takenAt` is how long it was held (fair-share usage).
+   */
+  release(holding: Holding, releasedAt: Date): TransactionAction;
 }

@@ -178,8 +178,8 @@ export class DynamoDbJobStore implements JobStore {
   async claimAttempt(request: ClaimRequest): Promise<Job> {
     const { jobId, group, workerId, leaseId, leaseExpiresAt, expectedAttempt, now } = request;
     const acquisitions = await this.acquireCounters(request);
-    const holdings = acquisitions.map((a) => a.holding);
     const at = now.toISOString();
+    const holdings: Holding[] = acquisitions.map((a) => ({ ...a.holding, takenAt: at }));
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
     const record: AttemptRecord = { attempt, workerId, startedAt: at };
@@ -237,7 +237,7 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const audit = fencedRecord(request, to, { exitCode, reason });
-    const release = await this.releaseCounters(request.jobId, request.holdings);
+    const release = await this.releaseCounters(request.jobId, request.holdings, request.now);
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
@@ -265,7 +265,7 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const audit = fencedRecord(request, 'QUEUED', { exitCode, reason, retryAt });
-    const release = await this.releaseCounters(request.jobId, request.holdings);
+    const release = await this.releaseCounters(request.jobId, request.holdings, request.now);
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
@@ -374,7 +374,7 @@ export class DynamoDbJobStore implements JobStore {
         // Never end a live attempt: only a waiting job, or one whose lease has run out.
       }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }),
       // A RUNNING job's claim held capacity: it is given back with the state.
-      job.state === 'RUNNING' ? this.releaseActions(job.holdings) : NO_EXTRA);
+      job.state === 'RUNNING' ? this.releaseActions(job.holdings, now) : NO_EXTRA);
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
     }
@@ -454,18 +454,18 @@ export class DynamoDbJobStore implements JobStore {
    * pass them: they are fixed for the life of a lease, and the write that uses them is fenced on
    * that lease, so the read cannot be stale for the write it feeds.
    */
-  private async releaseCounters(jobId: string, holdings: readonly Holding[] | undefined): Promise<ExtraActions> {
+  private async releaseCounters(jobId: string, holdings: readonly Holding[] | undefined, now: Date): Promise<ExtraActions> {
     if (this.counters.length === 0) return NO_EXTRA;
-    return this.releaseActions(holdings ?? (await this.getJob(jobId))?.holdings ?? []);
+    return this.releaseActions(holdings ?? (await this.getJob(jobId))?.holdings ?? [], now);
   }
 
-  private releaseActions(holdings: readonly Holding[]): ExtraActions {
+  private releaseActions(holdings: readonly Holding[], releasedAt: Date): ExtraActions {
     return {
       actions: holdings.map((holding) => {
         const counter = this.counters.find((c) => c.kind === holding.kind);
         // A holding whose counter is no longer configured cannot be given back; refusing the write
         // would strand the job RUNNING, so the state change goes ahead without it.
-        return counter?.release(holding);
+        return counter?.release(holding, releasedAt);
       }).filter((a): a is TransactionAction => a !== undefined),
     };
   }

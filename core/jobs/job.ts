@@ -127,6 +127,8 @@ export interface Holding {
   readonly key: string;
   /** Amount taken per counter attribute, e.g. { runningGpus: 2, runningJobs: 1 }. */
   readonly amounts: Readonly<Record<string, number>>;
+  /** When the claim took it (ISO). */
+  readonly takenAt: string;
 }
 
 export interface Lease {

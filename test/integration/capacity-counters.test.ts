@@ -87,7 +87,7 @@ describe('capacity counters in the claim and exit transactions', () => {
     const [a, b, c, d] = await Promise.all([queued('b'), queued('b'), queued('c'), queued('c')]);
     const ra = await claim(a!, 'la');
     await claim(b!, 'lb');
-    expect(ra.holdings).toEqual([{ kind: 'test-limit', key: 'COUNTER#b', amounts: { running: 1 } }]);
+    expect(ra.holdings).toEqual([{ kind: 'test-limit', key: 'COUNTER#b', amounts: { running: 1 }, takenAt: now.toISOString() }]);
     expect(await running('b')).toBe(2);
     await store.finishAttempt({ jobId: a!.id, group: 'default', leaseId: 'la', attempt: 1, holdings: ra.holdings, to: 'SUCCEEDED', exitCode: 0, reason: 'ok', now });
     expect(await running('b')).toBe(1);
