@@ -58,6 +58,10 @@ export const JOBS_TABLE = {
     // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
     // lease expiry, so heartbeats do not rewrite the index.
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Array children (`arrayParentKey` = the parent's id) in index order: GET /v1/jobs/{id}/children.
+    { indexName: 'byArrayParent', partitionKey: { name: 'arrayParentKey', type: 'S' }, sortKey: { name: 'arrayIndex', type: 'N' } },
+    // Sparse: array parents with work left, per queue (the maintenance sweep's list).
+    { indexName: 'activeArrays', partitionKey: { name: 'activeArrayKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
     // Worker registry items (`pk = WORKER#<id>`), per pool.
     {
       indexName: 'workersByPool',

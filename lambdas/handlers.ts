@@ -7,6 +7,7 @@ import { createHealthzHandler } from './healthz.ts';
 import { createGetOpenApiHandler } from './get-openapi.ts';
 import { createListJobEventsHandler } from './list-job-events.ts';
 import { createListJobsHandler } from './list-jobs.ts';
+import { createListJobChildrenHandler } from './list-job-children.ts';
 import { createNotFoundHandler } from './not-found.ts';
 import type { RouteName } from './routes.ts';
 import { createSubmitJobHandler } from './submit-job.ts';
@@ -33,6 +34,7 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     submitJob: createSubmitJobHandler(dependencies),
     getJob: createGetJobHandler(dependencies),
     listJobs: createListJobsHandler(dependencies),
+    listJobChildren: createListJobChildrenHandler(dependencies),
     cancelJob: createCancelJobHandler(dependencies),
     listJobEvents: createListJobEventsHandler(dependencies),
     getJobLogs: createGetJobLogsHandler(dependencies),

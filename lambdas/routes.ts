@@ -20,6 +20,7 @@ export type RouteName =
   | 'submitJob'
   | 'getJob'
   | 'listJobs'
+  | 'listJobChildren'
   | 'cancelJob'
   | 'listJobEvents'
   | 'getJobLogs'
@@ -43,6 +44,12 @@ export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: 'GET /v1/jobs', name: 'listJobs', entry: 'lambdas/list-jobs.ts', authenticated: true },
   { routeKey: 'GET /v1/jobs/{id}', name: 'getJob', entry: 'lambdas/get-job.ts', authenticated: true },
   { routeKey: 'POST /v1/jobs/{id}/cancel', name: 'cancelJob', entry: 'lambdas/cancel-job.ts', authenticated: true },
+  {
+    routeKey: 'GET /v1/jobs/{id}/children',
+    name: 'listJobChildren',
+    entry: 'lambdas/list-job-children.ts',
+    authenticated: true,
+  },
   {
     routeKey: 'GET /v1/jobs/{id}/events',
     name: 'listJobEvents',

@@ -64,6 +64,11 @@ export const JOBS_GRANTS = {
     on: 'table',
     keys: [JOBS_TABLE_KEYS.job, JOBS_TABLE_KEYS.idempotencyGuard],
   },
+  /**
+   * Array children written in batches with their parent's cursor (DynamoDbJobStore.materialiseArrayChildren):
+   * by the submit, by the worker that ends a child, and by the sweep. Only job items.
+   */
+  materialiseChildren: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.job] },
   /** State transitions of existing jobs: cancel, claims and finishes, the sweeper and reaper, dead letters. */
   updateJobs: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.job] },
   /** A key item and its id in the index item, one transaction (DynamoDbApiKeyStore.createIfAbsent). */

@@ -48,13 +48,17 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   getOpenApi: {},
   notFound: {},
   // A job naming a work directory archive is refused unless the archive exists (HeadObject).
-  submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+  // An array's first children are materialised by its submit.
+  submitJob: { jobs: ['get', 'submitJobs', 'materialiseChildren'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
-  retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-  cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+  // An array's retry lists its failed children (the byArrayParent GSI).
+  retryJob: { jobs: ['get', 'createJobs', 'query'], audit: 'append', enqueue: true },
+  // An array's cancel lists its unfinished children (the byArrayParent GSI) and cancels each.
+  cancelJob: { jobs: ['get', 'updateJobs', 'query'], audit: 'append' },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
   listJobs: { jobs: ['get', 'query'] },
+  listJobChildren: { jobs: ['get', 'query'] },
   listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
   getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
   listWorkers: { jobs: ['get', 'query'] },

@@ -71,6 +71,24 @@ export const jobViewSchema = z
     cancelRequestedBy: z.string().nullable(),
     attempts: z.array(attemptRecordSchema),
     history: z.array(stateChangeSchema),
+    array: z
+      .strictObject({ size: z.number().int(), parallelism: z.number().int().nullable() })
+      .nullable()
+      .meta({ description: 'set on an array parent: its size and throttle' }),
+    arrayStatus: z
+      .strictObject({
+        total: z.number().int(),
+        QUEUED: z.number().int(),
+        RUNNING: z.number().int(),
+        SUCCEEDED: z.number().int(),
+        FAILED: z.number().int(),
+        CANCELLED: z.number().int(),
+        TIMED_OUT: z.number().int(),
+      })
+      .nullable()
+      .meta({ description: "an array parent's children per state; children not materialised yet count as QUEUED" }),
+    arrayParent: z.string().nullable().meta({ description: "an array child's parent id" }),
+    arrayIndex: z.number().int().nullable().meta({ description: "an array child's 0-based index (RUNPLANE_ARRAY_INDEX)" }),
   })
   .meta({ id: 'Job' });
 

@@ -3,7 +3,7 @@ import { listAuditQuerySchema } from '../audit/audit-service.ts';
 import { createApiKeySchema, listApiKeysQuerySchema } from '../auth/api-key-service.ts';
 import { groupNameSchema } from '../auth/groups.ts';
 import { jobSpecSchema } from '../jobs/job.ts';
-import { listEventsQuerySchema, listJobsQuerySchema, logsQuerySchema } from '../jobs/job-service.ts';
+import { listChildrenQuerySchema, listEventsQuerySchema, listJobsQuerySchema, logsQuerySchema } from '../jobs/job-service.ts';
 import {
   apiKeyPageSchema,
   apiKeySummarySchema,
@@ -104,6 +104,14 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     summary: 'A job with its history, attempts and why it waits',
     tag: 'jobs',
     responses: { 200: { description: 'the job', schema: jobDetailSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'GET /v1/jobs/{id}/children': {
+    operationId: 'listJobChildren',
+    summary: "An array's materialised children in index order (all are counted in the parent's arrayStatus)",
+    tag: 'jobs',
+    query: listChildrenQuerySchema,
+    responses: { 200: { description: 'a page of children; with state, a page may hold fewer than limit', schema: jobPageSchema } },
     errors: [...AUTHENTICATED_ERRORS, 404],
   },
   'POST /v1/jobs/{id}/cancel': {

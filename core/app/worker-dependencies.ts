@@ -3,6 +3,7 @@ import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { dispatchRefusal } from '../jobs/dispatch-signature.ts';
 import { logArchiveDependencies } from './log-archive-dependencies.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
+import { ArrayCoordinator } from '../jobs/array-coordinator.ts';
 import type { Job } from '../jobs/job.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
@@ -16,15 +17,19 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
+  const store = new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });
+  const queue = new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) });
   return {
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
+    store,
     events: new DynamoDbEventStore({
       client: documentClient,
       tableName: config.tables.events,
       ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
     }),
     ...logArchiveDependencies(config),
-    queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
+    queue,
+    // A worker advances the array of each child it runs; its new children go straight to the queue.
+    arrays: new ArrayCoordinator({ store, dispatch: (job) => queue.enqueue(job.queue, { jobId: job.id }) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),
     ...(dispatchKey ? { admitJob: (job: Job) => dispatchRefusal(dispatchKey, job) } : {}),

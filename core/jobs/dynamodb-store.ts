@@ -1,14 +1,17 @@
 import {
   GetCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog, TransactionRefusedError, type TransactionAction } from '../audit/dynamodb-audit-log.ts';
 import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
-import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
+import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed, isTransactionCanceled } from '../aws/errors.ts';
+import { parseArrayChildId } from '../ids.ts';
 import {
+  CapacityRefusedError,
   DomainError,
   IdempotencyKeyReusedError,
   JobNotFoundError,
@@ -18,14 +21,17 @@ import {
 } from '../errors.ts';
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { CapacityCounters, CounterAcquisition } from './capacity-counters.ts';
-import type { AttemptRecord, Holding, Job, StateChange } from './job.ts';
+import type { AttemptRecord, Holding, Job, JobState, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
+import { arrayCountsGuard, arrayOutcomeReason } from './array-progress.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
-import { guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
+import { arrayCountAttribute, guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
+  ArrayParentTransition,
   ClaimRequest,
+  ListChildrenQuery,
   CreateJobResult,
   FinishRequest,
   IdempotencyGuard,
@@ -68,6 +74,25 @@ interface ExtraActions {
 }
 
 const NO_EXTRA: ExtraActions = { actions: [] };
+
+/** Children cancelled per transaction: 100 actions less the parent's count move, the audit entry and its chain head. */
+export const MAX_CHILDREN_PER_CANCEL = 90;
+
+/** A child's move between its array parent's counts, and the error its refused condition means. */
+interface ArrayMove {
+  readonly action: TransactionAction;
+  readonly refused: () => Error;
+}
+
+/** `extra` with the array count move appended as its last action. */
+function withArrayMove(extra: ExtraActions, move: ArrayMove | null): ExtraActions {
+  if (!move) return extra;
+  const last = extra.actions.length;
+  return {
+    actions: [...extra.actions, move.action],
+    refused: (i, found) => (i === last ? move.refused() : (extra.refused?.(i, found) ?? new JobConditionFailed(undefined))),
+  };
+}
 
 
 export class DynamoDbJobStore implements JobStore {
@@ -211,10 +236,10 @@ export class DynamoDbJobStore implements JobStore {
           ':record': [record],
           ...(holdings.length > 0 ? { ':holdings': holdings } : {}),
         },
-      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }), {
-        actions: acquisitions.map((a) => a.action),
-        refused: (i, found) => acquisitions[i]!.refused(found),
-      });
+      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }), withArrayMove(
+        { actions: acquisitions.map((a) => a.action), refused: (i, found) => acquisitions[i]!.refused(found) },
+        await this.claimCountMove(request),
+      ));
     } catch (err) {
       throw this.stateError(err, jobId, ['QUEUED']);
     }
@@ -254,7 +279,7 @@ export class DynamoDbJobStore implements JobStore {
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
           ...outputArchiveValue(request),
         },
-      }, transitionCondition('finish', to, fenceValues(request)), release);
+      }, transitionCondition('finish', to, fenceValues(request)), withArrayMove(release, this.arrayCountMove(request.jobId, 'RUNNING', to)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -285,7 +310,7 @@ export class DynamoDbJobStore implements JobStore {
           ...outputArchiveValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), release);
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), withArrayMove(release, this.arrayCountMove(request.jobId, 'RUNNING', 'QUEUED')));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -341,8 +366,9 @@ export class DynamoDbJobStore implements JobStore {
         job.state === 'QUEUED'
           ? transitionCondition('cancelQueued', 'CANCELLED', { attempt: job.attempt })
           : transitionCondition('requestCancel', 'RUNNING', { attempt: job.attempt });
+      const move = job.state === 'QUEUED' ? withArrayMove(NO_EXTRA, this.arrayCountMove(jobId, 'QUEUED', 'CANCELLED')) : NO_EXTRA;
       try {
-        return await this.auditedUpdate(jobId, audit, now, update, condition);
+        return await this.auditedUpdate(jobId, audit, now, update, condition, move);
       } catch (err) {
         if (!(err instanceof JobConditionFailed)) throw storeFailure(err);
       }
@@ -374,7 +400,7 @@ export class DynamoDbJobStore implements JobStore {
         // Never end a live attempt: only a waiting job, or one whose lease has run out.
       }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }),
       // A RUNNING job's claim held capacity: it is given back with the state.
-      job.state === 'RUNNING' ? this.releaseActions(job.holdings, now) : NO_EXTRA);
+      withArrayMove(job.state === 'RUNNING' ? this.releaseActions(job.holdings, now) : NO_EXTRA, this.arrayCountMove(job.id, job.state, 'FAILED')));
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
     }
@@ -415,6 +441,8 @@ export class DynamoDbJobStore implements JobStore {
       { Update: { TableName: this.tableName, Key: jobKey(job.id), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
     ];
     if (guard) items.push(this.guardPut(guard, job.id, now));
+    const move = this.arrayCountMove(job.id, job.state, 'QUEUED');
+    if (move) items.push(move.action);
     try {
       await this.audit.transact({ items, record: audit, time: now });
     } catch (err) {
@@ -438,6 +466,234 @@ export class DynamoDbJobStore implements JobStore {
     const current = await this.getJob(job.id);
     if (!current) throw new JobNotFoundError(job.id);
     return current;
+  }
+
+  async materialiseArrayChildren(parent: Job, children: readonly Job[]): Promise<boolean> {
+    const array = parent.array;
+    if (!array || children.length === 0) return false;
+    // The cursor moves from the value read to past these children, in the transaction that writes
+    // them: two materialisers racing for one batch cannot both win (one cursor condition fails),
+    // a crash writes all of it or none, and a child written twice is impossible (attribute_not_exists).
+    const items: TransactionAction[] = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: jobKey(parent.id),
+          UpdateExpression: 'SET arrayMaterialised = :to',
+          ConditionExpression: 'arrayMaterialised = :from AND cancelRequested = :false',
+          ExpressionAttributeValues: { ':from': array.materialised, ':to': array.materialised + children.length, ':false': false },
+        },
+      },
+      ...children.map((child) => ({
+        Put: { TableName: this.tableName, Item: jobToItem(child), ConditionExpression: 'attribute_not_exists(pk)' },
+      })),
+    ];
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items as never }));
+      return true;
+    } catch (err) {
+      if (isTransactionCanceled(err) && err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  async transitionArrayParent(parent: Job, change: ArrayParentTransition): Promise<Job> {
+    const array = parent.array;
+    if (!array) throw new RangeError(`job ${parent.id} is not an array`);
+    const { name, to, actor, now } = change;
+    const at = now.toISOString();
+    const reason = change.reason ?? (name === 'finishArray' ? arrayOutcomeReason(array.status) : `${name} (${array.status.RUNNING} running, ${array.status.QUEUED} queued)`);
+    const values: Record<string, unknown> = {
+      ':to': to,
+      ':gsk': `${parent.group}#${to}`,
+      ':reason': reason,
+      ':change': [{ at, from: parent.state, to, reason } satisfies StateChange],
+    };
+    const names: Record<string, string> = { '#state': 'state' };
+    let expression = 'SET #state = :to, groupStateKey = :gsk, reason = :reason, history = list_append(history, :change)';
+    const finishing = to === 'SUCCEEDED' || to === 'FAILED' || to === 'CANCELLED';
+    if (finishing) {
+      expression += ', finishedAt = :at';
+      values[':at'] = at;
+    }
+    if (to === 'RUNNING' && parent.startedAt === null) {
+      expression += ', startedAt = :at';
+      values[':at'] = at;
+    }
+    if (name === 'reopenArray') {
+      expression += ', finishedAt = :null, activeArrayKey = #queue';
+      values[':null'] = null;
+      names['#queue'] = 'queue';
+    }
+    if (name === 'cancelArray') {
+      // Children not materialised yet will never be: they are counted CANCELLED at once.
+      const never = array.size - array.materialised;
+      expression += ', cancelRequested = :true, cancelRequestedBy = :actor';
+      values[':true'] = true;
+      values[':actor'] = actor;
+      if (never > 0) {
+        expression += ` ADD ${arrayCountAttribute('QUEUED')} :minusNever, ${arrayCountAttribute('CANCELLED')} :never`;
+        values[':minusNever'] = -never;
+        values[':never'] = never;
+      }
+    }
+    // A finished array is off the sweep's list; a cancelled one stays until its children have ended.
+    if (to === 'SUCCEEDED' || to === 'FAILED') expression += ' REMOVE activeArrayKey';
+    const audit: AuditRecord = {
+      actor,
+      action: name === 'cancelArray' ? AUDIT_ACTIONS.jobCancel : AUDIT_ACTIONS.jobArrayProgress,
+      target: jobTarget(parent.id),
+      details: { group: parent.group, from: parent.state, to, reason, arrayStatus: { ...array.status }, materialised: array.materialised },
+    };
+    try {
+      return await this.auditedUpdate(
+        parent.id,
+        audit,
+        now,
+        { UpdateExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values },
+        transitionCondition(name, to, { arrayCounts: arrayCountsGuard(array) }),
+      );
+    } catch (err) {
+      throw this.stateError(err, parent.id, [parent.state]);
+    }
+  }
+
+  async cancelQueuedChildren(parent: Job, children: readonly Job[], actor: string, now: Date): Promise<boolean> {
+    const queued = children.filter((c) => c.state === 'QUEUED' && c.arrayChild?.parentId === parent.id);
+    if (queued.length === 0) return false;
+    if (queued.length > MAX_CHILDREN_PER_CANCEL) throw new RangeError(`at most ${MAX_CHILDREN_PER_CANCEL} children per cancel`);
+    const at = now.toISOString();
+    const reason = `cancelled by ${actor} (array ${parent.id} cancelled)`;
+    // Each child's own cancel (the same update and condition as cancelQueued), and one move of the
+    // parent's counts for all of them: a transaction may touch the parent only once.
+    const items: TransactionAction[] = queued.map((child) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: jobKey(child.id),
+        ...withCondition(
+          {
+            UpdateExpression:
+              'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
+              'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
+              'REMOVE queuedKey, dispatchKey, retryAt',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: {
+              ':cancelled': 'CANCELLED',
+              ':gsk': `${child.group}#CANCELLED`,
+              ':reason': reason,
+              ':at': at,
+              ':true': true,
+              ':actor': actor,
+              ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
+            },
+          },
+          transitionCondition('cancelQueued', 'CANCELLED', { attempt: child.attempt }),
+        ),
+      },
+    }));
+    items.push({
+      Update: {
+        TableName: this.tableName,
+        Key: jobKey(parent.id),
+        UpdateExpression: 'ADD #from :minus, #to :n',
+        ExpressionAttributeNames: { '#from': arrayCountAttribute('QUEUED'), '#to': arrayCountAttribute('CANCELLED') },
+        ExpressionAttributeValues: { ':minus': -queued.length, ':n': queued.length },
+      },
+    });
+    // One entry names every child the write cancelled, as their cancels' own entries would.
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobCancel,
+      target: jobTarget(parent.id),
+      details: { group: parent.group, from: 'QUEUED', to: 'CANCELLED', reason, children: queued.map((c) => c.id) },
+    };
+    try {
+      await this.audit.transact({ items, record: audit, time: now });
+      return true;
+    } catch (err) {
+      // A child was claimed (or cancelled) since it was read: the caller cancels them one by one.
+      if (err instanceof TransactionRefusedError) return false;
+      throw storeFailure(err);
+    }
+  }
+
+  async retireArray(parent: Job): Promise<boolean> {
+    if (!parent.array) return false;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(parent.id),
+          UpdateExpression: 'REMOVE activeArrayKey',
+          // Only once nothing of it can change any more: every child has ended.
+          ConditionExpression: `${arrayCountAttribute('QUEUED')} = :zero AND ${arrayCountAttribute('RUNNING')} = :zero`,
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  listActiveArrays(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('activeArrays', 'activeArrayKey', queue, limit, cursor);
+  }
+
+  async listArrayChildren(query: ListChildrenQuery): Promise<Page<Job>> {
+    const startKey = decodeCursor(query.cursor, { pk: 'S', arrayParentKey: 'S', arrayIndex: 'N' }, { arrayParentKey: query.parentId });
+    const states = query.states ?? [];
+    const values: Record<string, unknown> = { ':p': query.parentId };
+    states.forEach((state, i) => (values[`:s${i}`] = state));
+    return this.query({
+      IndexName: 'byArrayParent',
+      KeyConditionExpression: 'arrayParentKey = :p',
+      ExpressionAttributeValues: values,
+      ...(states.length > 0
+        ? { FilterExpression: `#state IN (${states.map((_, i) => `:s${i}`).join(', ')})`, ExpressionAttributeNames: { '#state': 'state' } }
+        : {}),
+      ScanIndexForward: true,
+      Limit: query.limit,
+      ExclusiveStartKey: startKey,
+    });
+  }
+
+  /**
+   * The move of one child between its parent's counts, in the child's own state-change transaction
+   * (so the counts are exact the moment the change commits); null for a job that is no array's child.
+   * The id names the parent, so no read is needed.
+   */
+  private arrayCountMove(jobId: string, from: JobState, to: JobState, parallelism: number | null = null): ArrayMove | null {
+    const child = parseArrayChildId(jobId);
+    if (!child || from === to) return null;
+    const throttled = parallelism !== null;
+    return {
+      action: {
+        Update: {
+          TableName: this.tableName,
+          Key: jobKey(child.parentId),
+          UpdateExpression: 'ADD #from :minus, #to :one',
+          // The parallelism throttle: a claim takes a running slot only while fewer than K run.
+          ConditionExpression: throttled ? 'attribute_exists(pk) AND #running < :limit' : 'attribute_exists(pk)',
+          ExpressionAttributeNames: {
+            '#from': arrayCountAttribute(from),
+            '#to': arrayCountAttribute(to),
+            ...(throttled ? { '#running': arrayCountAttribute('RUNNING') } : {}),
+          },
+          ExpressionAttributeValues: { ':minus': -1, ':one': 1, ...(throttled ? { ':limit': parallelism } : {}) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      refused: () =>
+        new CapacityRefusedError(jobId, 'ArrayThrottle', `array ${child.parentId} already runs its ${parallelism} children at once (its parallelism)`),
+    };
+  }
+
+  private async claimCountMove(request: ClaimRequest): Promise<ArrayMove | null> {
+    if (!parseArrayChildId(request.jobId)) return null;
+    const job = request.job ?? (await this.getJob(request.jobId));
+    return this.arrayCountMove(request.jobId, 'QUEUED', 'RUNNING', job?.arrayChild?.parallelism ?? null);
   }
 
   /** Each counter's conditional take for a claim (none when no counters are configured). */

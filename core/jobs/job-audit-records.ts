@@ -36,6 +36,10 @@ export function submitRecord(job: Job): AuditRecord {
       labels: bounded(job.labels, 2048),
       timeoutSeconds: job.timeoutSeconds,
       maxAttempts: job.maxAttempts,
+      // One entry creates the whole array: its children's creation is this submit.
+      ...(job.array
+        ? { array: { size: job.array.size, parallelism: job.array.parallelism, ...(job.array.indices ? { indices: bounded(job.array.indices, 2048) } : {}) } }
+        : {}),
     },
   };
 }

@@ -1,5 +1,5 @@
-import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON } from './job.ts';
-import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
+import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, JOB_STATES } from './job.ts';
+import type { ArrayChildState, ArrayParentState, ArrayStatus, AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
 
 /**
  * The job as a DynamoDB item and back (pure): its key, the GSI keys that follow its state, the
@@ -14,7 +14,9 @@ export const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
  * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
  * sparse ones exist only in the state whose work list they serve.
  */
-export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched'>) {
+export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched' | 'array'>) {
+  // An array parent is never run by a worker: it is on no worker's, sweeper's or reaper's list.
+  if (job.array) return { groupStateKey: `${job.group}#${job.state}` };
   return {
     groupStateKey: `${job.group}#${job.state}`,
     ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
@@ -23,11 +25,79 @@ export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatch
   };
 }
 
+/** The attribute counting an array parent's children in `state` (top-level, so ADD can move it). */
+export const arrayCountAttribute = (state: JobState) => `arrayCount${state}`;
+
+/**
+ * An array parent's own attributes: its counts (every child counted from the start, as QUEUED until
+ * it is materialised and runs), its materialisation cursor, and `activeArrayKey` (sparse GSI
+ * `activeArrays`, the maintenance sweep's list) until nothing of it is left to do.
+ */
+function arrayParentAttributes(job: Job): Item {
+  const array = job.array;
+  if (!array) return {};
+  return {
+    arraySize: array.size,
+    arrayParallelism: array.parallelism,
+    arrayIndices: array.indices,
+    arrayMaterialised: array.materialised,
+    activeArrayKey: job.queue,
+    ...Object.fromEntries(JOB_STATES.map((state) => [arrayCountAttribute(state), array.status[state]])),
+  };
+}
+
+/** An array child's link to its parent: `arrayParentKey` (GSI `byArrayParent`, sorted by index). */
+function arrayChildAttributes(job: Job): Item {
+  const child = job.arrayChild;
+  if (!child) return {};
+  return {
+    arrayParentKey: child.parentId,
+    arrayIndex: child.index,
+    arrayChildSize: child.size,
+    arrayChildParallelism: child.parallelism,
+    arrayTaskId: child.taskId,
+  };
+}
+
+function arrayParentOf(item: Item): ArrayParentState | null {
+  if (typeof item.arraySize !== 'number') return null;
+  const count = (state: JobState) => (item[arrayCountAttribute(state)] as number | undefined) ?? 0;
+  const status: ArrayStatus = {
+    total: item.arraySize,
+    QUEUED: count('QUEUED'),
+    RUNNING: count('RUNNING'),
+    SUCCEEDED: count('SUCCEEDED'),
+    FAILED: count('FAILED'),
+    CANCELLED: count('CANCELLED'),
+    TIMED_OUT: count('TIMED_OUT'),
+  };
+  return {
+    size: item.arraySize,
+    parallelism: (item.arrayParallelism as number | null | undefined) ?? null,
+    indices: (item.arrayIndices as number[] | null | undefined) ?? null,
+    status,
+    materialised: (item.arrayMaterialised as number | undefined) ?? 0,
+  };
+}
+
+function arrayChildOf(item: Item): ArrayChildState | null {
+  if (typeof item.arrayParentKey !== 'string') return null;
+  return {
+    parentId: item.arrayParentKey,
+    index: item.arrayIndex as number,
+    size: item.arrayChildSize as number,
+    parallelism: (item.arrayChildParallelism as number | null | undefined) ?? null,
+    taskId: (item.arrayTaskId as number | undefined) ?? (item.arrayIndex as number),
+  };
+}
+
 export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, holdings, ...rest } = job;
+  const { lease, dispatched: _dispatched, holdings, array: _array, arrayChild: _child, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
+    ...arrayParentAttributes(job),
+    ...arrayChildAttributes(job),
     groupKey: job.group,
     groupQueueKey: `${job.group}#${job.queue}`,
     ...stateKeys(job),
@@ -72,6 +142,8 @@ export function itemToJob(item: Item): Job {
       ? { id: leaseId, workerId: item.leaseWorkerId as string, expiresAt: item.leaseExpiresAt as number }
       : null,
     holdings: (item.holdings as Job['holdings'] | undefined) ?? [],
+    array: arrayParentOf(item),
+    arrayChild: arrayChildOf(item),
     history: (item.history as StateChange[] | undefined) ?? [],
     attempts: (item.attempts as AttemptRecord[] | undefined) ?? [],
   };

@@ -23,6 +23,8 @@ import type { EventStore } from '../events/store.ts';
 import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
+import { ArrayCoordinator } from './array-coordinator.ts';
+import { finishedCount, newArrayState } from './array-progress.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
 import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
 import { archiveDigest } from '../archive-id.ts';
@@ -55,6 +57,15 @@ export const listJobsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(2048).optional(),
 });
+
+export const listChildrenQuerySchema = z.strictObject({
+  state: z.enum(JOB_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(2048).optional(),
+});
+
+/** The states a retry of an array parent queues again: every child that did not succeed. */
+const RETRIED_CHILD_STATES: readonly JobState[] = ['FAILED', 'TIMED_OUT', 'CANCELLED'];
 
 export const listEventsQuerySchema = z.strictObject({
   attempt: z.coerce.number().int().min(1).max(10_000).optional(),
@@ -94,6 +105,8 @@ export class JobService {
   private readonly dispatchKey: string | undefined;
   private readonly logArchive: LogArchiveStore | undefined;
   private readonly archivedEvents: ArchivedEventReader | undefined;
+  /** Array parents: their state, their children's materialisation, their cancels. */
+  readonly arrays: ArrayCoordinator;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -108,12 +121,14 @@ export class JobService {
     this.dispatchKey = deps.dispatchKey;
     this.logArchive = deps.logArchive;
     this.archivedEvents = deps.logArchive ? new ArchivedEventReader(deps.logArchive) : undefined;
+    this.arrays = new ArrayCoordinator({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
   }
 
   /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
   async describe(jobId: string, caller: Caller): Promise<{ job: Job; waitingReason: string | null }> {
     const job = await this.get(jobId, caller);
     if (job.state !== 'QUEUED') return { job, waitingReason: null };
+    if (job.array) return { job, waitingReason: `none of its ${job.array.size} children has started yet; each waits as a job of its own` };
     const now = this.clock();
     const workers = this.registry ? await this.registry.listWorkers(job.queue, WORKER_SEEN_WITHIN_MS, now) : [];
     return { job, waitingReason: waitingReason(job, workers, now) };
@@ -175,6 +190,8 @@ export class JobService {
       holdings: [],
       history: [{ at: now, from: null, to: 'QUEUED', reason: `submitted by ${caller.subject}` }],
       attempts: [],
+      // An array parent is stored alone (one item, one audit entry); its children follow in batches.
+      ...(spec.array ? { array: newArrayState(spec.array) } : {}),
     };
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'submit', body, this.clock());
     const signed = this.dispatchKey ? { ...job, dispatchSignature: signJobSpec(this.dispatchKey, job) } : job;
@@ -185,9 +202,44 @@ export class JobService {
     if (!result.created && (result.job.group !== group || !canSeeGroup(caller, result.job.group))) {
       throw new JobNotFoundError(result.job.id);
     }
+    if (result.job.array) {
+      // The first batch now, so children start at once; the rest as children end, or by the sweep.
+      const advanced = await this.advanceQuietly(result.job.id);
+      return { ...result, job: advanced ?? result.job };
+    }
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
     if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
     return result;
+  }
+
+  /**
+   * The parent's state, and up to `maxBatches` materialisation batches; a failure is left to the
+   * sweep (the parent is stored, the request stands).
+   */
+  private async advanceQuietly(parentId: string, maxBatches = 1): Promise<Job | undefined> {
+    try {
+      return (await this.arrays.advance(parentId, { maxBatches })).parent;
+    } catch (err) {
+      this.log('array materialisation failed; the sweep will continue it', { parentId, error: String(err) });
+      return undefined;
+    }
+  }
+
+  /**
+   * An array's materialised children in index order (children not materialised yet are counted
+   * QUEUED in the parent's `arrayStatus` but not listed). With `state`, a page may hold fewer than
+   * `limit` children and still have a `nextCursor`.
+   */
+  async listChildren(parentId: string, query: unknown, caller: Caller): Promise<Page<Job>> {
+    const q = parseOrThrow(listChildrenQuerySchema, query, 'query');
+    const parent = await this.get(parentId, caller);
+    if (!parent.array) return { items: [], nextCursor: null };
+    return this.store.listArrayChildren({
+      parentId: parent.id,
+      limit: q.limit,
+      ...(q.state ? { states: [q.state as JobState] } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
   }
 
   /** A job may only name an archive its group has: otherwise its every attempt would fail to start. */
@@ -268,6 +320,10 @@ export class JobService {
   async cancel(jobId: string, caller: Caller): Promise<Job> {
     const job = await this.get(jobId, caller);
     requirePermission(caller, 'job:cancel', job.group);
+    if (job.array) {
+      if (isTerminal(job.state) && job.state !== 'CANCELLED') throw new NotCancellableError(jobId, job.state);
+      return this.arrays.cancel(job, caller.subject);
+    }
     if (job.state === 'CANCELLED' && job.cancelRequestedBy === caller.subject) return job;
     try {
       return await this.store.requestCancel(jobId, caller.subject, this.clock());
@@ -287,6 +343,7 @@ export class JobService {
   async retry(jobId: string, caller: Caller, options: { idempotencyKey?: string } = {}): Promise<Job> {
     const job = await this.get(jobId, caller);
     requirePermission(caller, 'job:retry', job.group);
+    if (job.array) return this.retryArray(job, caller);
     const guard = idempotencyGuard(options.idempotencyKey, caller.subject, 'retry', { jobId }, this.clock());
     // With a key, a replay of a retry already under way is answered by the store's guard check.
     if (!guard && !isTerminal(job.state)) {
@@ -295,6 +352,40 @@ export class JobService {
     const result = await this.store.retryFinishedJob(job, caller.subject, this.clock(), guard);
     if (result.state === 'QUEUED' && !result.dispatched) await this.dispatch(result);
     return result;
+  }
+
+  /**
+   * Retries an array's children that did not succeed (each one attempt more, audited as any retry),
+   * then moves the parent on. A replay finds no failed children left and answers the parent as it is.
+   * A cancelled array stays cancelled: its unmaterialised children were counted CANCELLED for good.
+   */
+  private async retryArray(parent: Job, caller: Caller): Promise<Job> {
+    if (parent.state === 'CANCELLED' || parent.cancelRequested) {
+      throw new JobNotInStateError(parent.id, ['FAILED'], parent.state, `array ${parent.id} was cancelled; submit it again to rerun it`);
+    }
+    const status = parent.array!.status;
+    if (finishedCount(status) - status.SUCCEEDED === 0) {
+      throw new JobNotInStateError(parent.id, ['FAILED'], parent.state, `array ${parent.id} is ${parent.state} with no failed child to retry`);
+    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.listArrayChildren({ parentId: parent.id, states: RETRIED_CHILD_STATES, limit: 100, ...(cursor ? { cursor } : {}) });
+      await Promise.all(
+        page.items.map(async (child) => {
+          try {
+            const retried = await this.store.retryFinishedJob(child, caller.subject, this.clock());
+            if (retried.state === 'QUEUED' && !retried.dispatched) await this.dispatch(retried);
+          } catch (err) {
+            // Retried by someone else in the meantime: already what we want.
+            if (!(err instanceof JobNotInStateError)) throw err;
+          }
+        }),
+      );
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    // Its state only: the retried children are materialised already, and materialising the rest
+    // stays with the children's workers and the sweep.
+    return (await this.advanceQuietly(parent.id, 0)) ?? parent;
   }
 
   async listEvents(jobId: string, query: unknown, caller: Caller) {

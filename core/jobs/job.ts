@@ -4,6 +4,7 @@ import { artifactPatternsSchema } from '../artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
+import { MAX_ARRAY_SIZE } from '../ids.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -65,6 +66,25 @@ export const IMAGE_REFERENCE_PATTERN =
 export const IMAGE_PULL_POLICIES = ['IfNotPresent', 'Always', 'Never'] as const;
 export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
 
+/**
+ * An array job: `size` children (`<id>-0` … `<id>-<size-1>`), at most `parallelism` running at
+ * once. `indices` (Slurm's `--array 1,3,5-7`) gives each child a task id of its own, passed as
+ * RUNPLANE_ARRAY_TASK_ID; its length is the size. Either `size` or `indices`, or both agreeing.
+ */
+export const arraySpecSchema = z
+  .strictObject({
+    size: z.number().int().min(1).max(MAX_ARRAY_SIZE).optional(),
+    parallelism: z.number().int().min(1).max(MAX_ARRAY_SIZE).optional(),
+    indices: z.array(z.number().int().min(0).max(4_000_000)).min(1).max(MAX_ARRAY_SIZE).optional(),
+  })
+  .refine((a) => a.size !== undefined || a.indices !== undefined, { message: 'give size (1..10000) or indices', path: ['size'] })
+  .refine((a) => a.size === undefined || a.indices === undefined || a.indices.length === a.size, {
+    message: 'size must equal the number of indices',
+    path: ['size'],
+  })
+  .transform((a) => ({ size: a.size ?? a.indices!.length, parallelism: a.parallelism ?? null, indices: a.indices ?? null }));
+export type ArraySpec = z.output<typeof arraySpecSchema>;
+
 /** The body of `POST /v1/jobs`. Unknown fields are rejected so typos never silently do nothing. */
 export const jobSpecSchema = z.strictObject({
   command: z
@@ -94,6 +114,8 @@ export const jobSpecSchema = z.strictObject({
     .optional(),
   /** Files stored after the process ends: globs relative to the work directory. */
   artifacts: artifactPatternsSchema.default([]),
+  /** Makes this job an array parent of `size` children; the parent itself never runs. */
+  array: arraySpecSchema.optional(),
 });
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
@@ -136,6 +158,38 @@ export interface Lease {
   readonly workerId: string;
   /** Epoch milliseconds; conditions compare against it. */
   readonly expiresAt: number;
+}
+
+/** Children per state of an array parent; not-yet-materialised children count as QUEUED. */
+export interface ArrayStatus {
+  readonly total: number;
+  readonly QUEUED: number;
+  readonly RUNNING: number;
+  readonly SUCCEEDED: number;
+  readonly FAILED: number;
+  readonly CANCELLED: number;
+  readonly TIMED_OUT: number;
+}
+
+/** What an array parent carries besides a job's fields (null on every other job). */
+export interface ArrayParentState {
+  readonly size: number;
+  readonly parallelism: number | null;
+  /** Task ids per child position (`--array 1,3,5-7`); null: the position is the task id. */
+  readonly indices: readonly number[] | null;
+  readonly status: ArrayStatus;
+  /** Children `0 … materialised-1` exist as job items; the rest are still only counted. */
+  readonly materialised: number;
+}
+
+/** What an array child knows of its parent (null on every other job). */
+export interface ArrayChildState {
+  readonly parentId: string;
+  readonly index: number;
+  readonly size: number;
+  readonly parallelism: number | null;
+  /** RUNPLANE_ARRAY_TASK_ID: the index from the parent's `indices`, or the position. */
+  readonly taskId: number;
 }
 
 /** A job as the core sees it. Storage keys and GSI attributes live only in the store adapter. */
@@ -184,6 +238,10 @@ export interface Job {
   readonly holdings: readonly Holding[];
   readonly history: readonly StateChange[];
   readonly attempts: readonly AttemptRecord[];
+  /** Set on an array parent (it is never run by a worker). */
+  readonly array?: ArrayParentState | null;
+  /** Set on an array child. */
+  readonly arrayChild?: ArrayChildState | null;
   /** HMAC of the spec made at submit where the deployment has a dispatch key (core/jobs/dispatch-signature.ts). */
   readonly dispatchSignature?: string;
 }
@@ -224,6 +282,10 @@ export function jobView(job: Job) {
     cancelRequestedBy: job.cancelRequestedBy,
     attempts: job.attempts,
     history: job.history,
+    array: job.array ? { size: job.array.size, parallelism: job.array.parallelism } : null,
+    arrayStatus: job.array ? job.array.status : null,
+    arrayParent: job.arrayChild?.parentId ?? null,
+    arrayIndex: job.arrayChild?.index ?? null,
   };
 }
 export type JobView = ReturnType<typeof jobView>;

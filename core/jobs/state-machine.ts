@@ -10,8 +10,11 @@ import { JOB_STATES, TERMINAL_STATES, type JobState } from './job.ts';
  * - `leaseId`: the writer holds the lease, whatever the attempt (heartbeat).
  * - `expiredIfRunning`: a RUNNING job's lease ran out before `nowMs` (a live attempt is never ended
  *   from outside); a QUEUED job passes.
+ * - `arrayCounts`: an array parent's child counts and materialisation cursor are still the ones the
+ *   writer read, so a parent's state is always derived from one consistent snapshot of its
+ *   children (a child that moved since makes the write fail, and the writer decides again).
  */
-export type Guard = 'expectedAttempt' | 'notCancelRequested' | 'lease' | 'leaseId' | 'expiredIfRunning';
+export type Guard = 'expectedAttempt' | 'notCancelRequested' | 'lease' | 'leaseId' | 'expiredIfRunning' | 'arrayCounts';
 
 export interface Transition {
   readonly from: readonly JobState[];
@@ -42,9 +45,20 @@ export const TRANSITIONS = {
   failDeadLettered: { from: ['QUEUED', 'RUNNING'], to: ['FAILED'], guards: ['expectedAttempt', 'expiredIfRunning'] },
   // An explicit user retry of a finished job: one more attempt.
   retryFinished: { from: FINISHED, to: ['QUEUED'], guards: ['expectedAttempt'] },
+  // An array parent is never claimed: its state follows its children's counts (core/jobs/array-progress.ts).
+  // The first child claimed (or finished):
+  startArray: { from: ['QUEUED'], to: ['RUNNING'], guards: ['arrayCounts', 'notCancelRequested'] },
+  // Every child finished: SUCCEEDED if all succeeded, else FAILED.
+  finishArray: { from: ['RUNNING'], to: ['SUCCEEDED', 'FAILED'], guards: ['arrayCounts', 'notCancelRequested'] },
+  // A finished parent with a child queued again (a retry of the parent or of one child).
+  reopenArray: { from: ['SUCCEEDED', 'FAILED'], to: ['QUEUED'], guards: ['arrayCounts', 'notCancelRequested'] },
+  // Cancelling the parent: its not-yet-materialised children are counted CANCELLED in the same write.
+  cancelArray: { from: ['QUEUED', 'RUNNING'], to: ['CANCELLED'], guards: ['arrayCounts'] },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
+/** The writes of an array parent's state (it is never claimed; its children's counts move it). */
+export type ArrayTransitionName = Extract<TransitionName, 'startArray' | 'finishArray' | 'reopenArray' | 'cancelArray'>;
 
 /** Changes of state only (self-transitions left out): from → the states it may become. */
 export const NEXT_STATES: Readonly<Record<JobState, readonly JobState[]>> = Object.fromEntries(
@@ -71,6 +85,8 @@ export interface GuardValues {
   readonly expiredBefore?: number;
   /** Epoch ms, for `expiredIfRunning`. */
   readonly nowMs?: number;
+  /** For `arrayCounts`: each count attribute (and the cursor) with the value the writer read. */
+  readonly arrayCounts?: Readonly<Record<string, number>>;
 }
 
 /** A DynamoDB condition with its placeholders (`#c_*`, `:c_*`: never clash with an update's own). */
@@ -127,6 +143,13 @@ export function transitionCondition(name: TransitionName, to: JobState, given: G
         values[':c_running'] = 'RUNNING';
         values[':c_nowMs'] = need('nowMs');
         parts.push('(#c_state <> :c_running OR leaseExpiresAt < :c_nowMs)');
+        break;
+      case 'arrayCounts':
+        Object.entries(need('arrayCounts')).forEach(([attribute, value], i) => {
+          names[`#c_ac${i}`] = attribute;
+          values[`:c_ac${i}`] = value;
+          parts.push(`#c_ac${i} = :c_ac${i}`);
+        });
         break;
     }
   }

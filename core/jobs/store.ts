@@ -1,5 +1,6 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { Holding, Job, JobState } from './job.ts';
+import type { ArrayTransitionName } from './state-machine.ts';
 
 export interface ListJobsQuery {
   readonly group: string;
@@ -7,6 +8,23 @@ export interface ListJobsQuery {
   readonly queue?: string;
   readonly limit: number;
   readonly cursor?: string;
+}
+
+export interface ListChildrenQuery {
+  readonly parentId: string;
+  /** Only children in one of these states (a filter: a page may hold fewer than `limit`). */
+  readonly states?: readonly JobState[];
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** A change of an array parent's state (core/jobs/array-progress.ts decides which). */
+export interface ArrayParentTransition {
+  readonly name: ArrayTransitionName;
+  readonly to: JobState;
+  readonly actor: string;
+  readonly now: Date;
+  readonly reason?: string;
 }
 
 export interface Page<T> {
@@ -140,4 +158,27 @@ export interface JobStore {
    * guard, a replay (same key) returns the job as it is now instead of retrying again.
    */
   retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job>;
+  /**
+   * Writes `children` (the next ones of the parent's array, from its cursor) with the cursor moved
+   * past them, in one unaudited transaction conditional on the cursor the caller read and on no
+   * cancel of the parent: false when another materialiser got there first or the parent was
+   * cancelled. (The children's creation is the parent's audited submit; their transitions are audited.)
+   */
+  materialiseArrayChildren(parent: Job, children: readonly Job[]): Promise<boolean>;
+  /**
+   * An array parent's change of state, audited, conditional on the counts and cursor the caller read
+   * (`arrayCounts`): JobNotInStateError when they moved since.
+   */
+  transitionArrayParent(parent: Job, change: ArrayParentTransition): Promise<Job>;
+  /**
+   * Cancels QUEUED children of a cancelled parent (at most 90) in one audited transaction, with one
+   * move of the parent's counts; false (nothing written) when one of them moved since it was read.
+   */
+  cancelQueuedChildren(parent: Job, children: readonly Job[], actor: string, now: Date): Promise<boolean>;
+  /** Takes a cancelled parent whose children have all ended off the sweep's list; false if some have not. */
+  retireArray(parent: Job): Promise<boolean>;
+  /** Array parents of one queue with work left (materialising, running, or a cancel to finish): the sweep's list. */
+  listActiveArrays(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /** The parent's materialised children in index order. */
+  listArrayChildren(query: ListChildrenQuery): Promise<Page<Job>>;
 }

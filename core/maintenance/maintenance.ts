@@ -29,6 +29,8 @@ export const DEFAULT_SWEEP_OPTIONS: SweepOptions = { dispatchGraceSeconds: 30, l
 export interface SweepReport {
   readonly redispatched: string[];
   readonly recovered: { jobId: string; state: string }[];
+  /** Array parents the sweep moved on (children materialised or cancelled). */
+  readonly arrays: { parentId: string; materialised: number; cancelled: number }[];
 }
 
 async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGenerator<Job> {
@@ -50,11 +52,14 @@ async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGe
  *   for a worker gets one harmless duplicate (claims are conditional on the attempt).
  * - Reaper: a RUNNING job whose lease expired more than `leaseGraceSeconds` ago and whose message
  *   did not bring a worker back (deleted, dead-lettered) is recovered as if its worker were lost.
+ * - Arrays: every array parent with work left is advanced (its state put where its counts say, its
+ *   next children materialised as the window allows, a cancel's leftover children cancelled): what
+ *   a crashed submit, worker or canceller did not finish.
  */
 export async function sweep(deps: MaintenanceDependencies, pools: readonly string[], options: SweepOptions = DEFAULT_SWEEP_OPTIONS): Promise<SweepReport> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? (() => undefined);
-  const report: SweepReport = { redispatched: [], recovered: [] };
+  const report: SweepReport = { redispatched: [], recovered: [], arrays: [] };
   for (const pool of pools) {
     const now = clock().getTime();
     for await (const job of allPages((cursor) => deps.store.listUndispatchedJobs(pool, 100, cursor))) {
@@ -63,6 +68,14 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
       if (await deps.jobs.redispatch(job)) {
         report.redispatched.push(job.id);
         log('info', 're-sent the message of a job still unclaimed after the grace period', { jobId: job.id });
+      }
+    }
+    for await (const parent of allPages((cursor) => deps.store.listActiveArrays(pool, 100, cursor))) {
+      try {
+        const { materialised, cancelled } = await deps.jobs.arrays.advance(parent.id, { actor: 'system:sweeper', cancelChildren: true });
+        if (materialised > 0 || cancelled > 0) report.arrays.push({ parentId: parent.id, materialised, cancelled });
+      } catch (err) {
+        log('warn', 'could not advance an array', { jobId: parent.id, error: String(err) });
       }
     }
     for await (const job of allPages((cursor) => deps.store.listRunningJobs(pool, 100, cursor))) {

@@ -128,6 +128,7 @@ export class AttemptRunner {
             jobId: job.id,
             attempt,
             workDir,
+            arrayChild: job.arrayChild ?? null,
             // Pin only on a GPU machine; elsewhere CUDA_VISIBLE_DEVICES stays as the user set it.
             // A container sees only its own GPUs (DeviceRequests), renumbered from 0: no pinning there.
             ...(this.o.pinGpus && !job.image ? { gpuIndices: claim.gpuIndices } : {}),

@@ -1,3 +1,5 @@
+import type { ArrayChildState } from '../jobs/job.ts';
+
 /**
  * Variables a job inherits from its worker. Everything else is withheld: a worker's own secrets
  * (AWS credentials, tokens) must never leak into user code, but jobs still need a sane PATH, locale
@@ -21,6 +23,8 @@ export interface JobEnvironmentInput {
   readonly workDir: string;
   /** GPU indices assigned to this job; an empty list hides every GPU. Undefined on a machine without GPUs. */
   readonly gpuIndices?: readonly number[];
+  /** Set for an array child: its place in the array. */
+  readonly arrayChild?: ArrayChildState | null;
 }
 
 /**
@@ -37,6 +41,15 @@ export function jobEnvironment(input: JobEnvironmentInput): Record<string, strin
     RUNPLANE_JOB_ID: input.jobId,
     RUNPLANE_ATTEMPT: String(input.attempt),
     RUNPLANE_WORKDIR: input.workDir,
+    ...(input.arrayChild
+      ? {
+          RUNPLANE_ARRAY_PARENT: input.arrayChild.parentId,
+          RUNPLANE_ARRAY_INDEX: String(input.arrayChild.index),
+          RUNPLANE_ARRAY_SIZE: String(input.arrayChild.size),
+          // Slurm's SLURM_ARRAY_TASK_ID: the index from `--array 1,3,5-7`, or the position.
+          RUNPLANE_ARRAY_TASK_ID: String(input.arrayChild.taskId),
+        }
+      : {}),
     ...(input.gpuIndices ? { CUDA_VISIBLE_DEVICES: input.gpuIndices.join(',') } : {}),
   };
 }

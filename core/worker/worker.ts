@@ -67,6 +67,11 @@ export interface WorkerOptions {
   readonly jobFiles?: JobFiles | undefined;
   /** Where each attempt's complete output is archived when it ends (none: events only). */
   readonly logArchive?: LogArchiveStore;
+  /**
+   * Told of each array child's claim and end, so its parent's state follows and its next children
+   * are materialised (core/jobs/array-coordinator.ts); absent: the maintenance sweep does it.
+   */
+  readonly arrays?: { childChanged(job: Job): Promise<void> };
 }
 
 const DEFAULTS = {
@@ -406,6 +411,8 @@ export class Worker {
       }
       throw err;
     }
+    // The parent starts when its first child does; the next child is materialised meanwhile.
+    const claimed = running.arrayChild ? this.options.arrays?.childChanged(running) : undefined;
     try {
       await this.runner.run({ job: running, leaseId, message, gpuIndices }, (stop) => {
         this.attempts.set(running.id, stop);
@@ -416,6 +423,10 @@ export class Worker {
       this.attempts.delete(running.id);
       this.attemptGroups.delete(running.id);
       void this.updateBusy();
+      if (running.arrayChild) {
+        await claimed;
+        await this.options.arrays?.childChanged(running);
+      }
     }
   }
 }

@@ -11,6 +11,7 @@ import { createWorkerDependencies } from '../../core/app/worker-dependencies.ts'
 import { DynamoDbAuditLog } from '../../core/audit/dynamodb-audit-log.ts';
 import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../core/config.ts';
+import { newArrayState } from '../../core/jobs/array-progress.ts';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import { handleDeadLetter, sweep } from '../../core/maintenance/maintenance.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
@@ -273,6 +274,11 @@ describe('IAM grants against the calls the code makes', () => {
     await call('revokeApiKey', 'POST', `/v1/api-keys/${created.body.id as string}/revoke`);
     await call('listAudit', 'GET', '/v1/audit');
     await call('verifyAudit', 'GET', '/v1/audit/verify');
+    // Arrays: a throttled one (its worker materialises the rest, one child fails), a cancelled one.
+    const array = await call('submitJob', 'POST', '/v1/jobs', { command: ['sh', '-c', 'test "$RUNPLANE_ARRAY_INDEX" != 3'], array: { size: 4, parallelism: 1 } });
+    const arrayId = array.body.id as string;
+    const cancelledArray = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'], array: { size: 3 } });
+    expect((await call('cancelJob', 'POST', `/v1/jobs/${cancelledArray.body.id as string}/cancel`)).body.state).toBe('CANCELLED');
 
     // The worker: claim, heartbeat, output, finish, its registry item; the retried job runs.
     const workerDeps = createWorkerDependencies(config);
@@ -281,10 +287,13 @@ describe('IAM grants against the calls the code makes', () => {
       worker.start();
       try {
         await waitForJob(workerDeps.store, jobId, (j) => j.state === 'SUCCEEDED');
+        await waitForJob(workerDeps.store, arrayId, (j) => j.state === 'FAILED', 60_000);
       } finally {
         await worker.stop({ drainSeconds: 0 });
       }
     });
+    expect((await call('listJobChildren', 'GET', `/v1/jobs/${arrayId}/children`)).body.jobs).toHaveLength(4);
+    expect((await call('retryJob', 'POST', `/v1/jobs/${arrayId}/retry`)).status).toBe(200);
     // Its artifact, listed (the GSI) and fetched by key.
     expect((await call('listArtifacts', 'GET', `/v1/jobs/${jobId}/artifacts`)).body.artifacts).toHaveLength(1);
     expect((await call('getArtifact', 'GET', `/v1/jobs/${jobId}/artifacts/result.txt`)).status).toBe(302);
@@ -296,7 +305,11 @@ describe('IAM grants against the calls the code makes', () => {
     const orphan = makeJob({ queue: 'default' });
     await store.createJob(orphan);
     await store.claimAttempt({ jobId: orphan.id, group: orphan.group, workerId: 'gone', leaseId: 'lease', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
+    // An array whose submit materialised nothing (it died first): the sweep does.
+    const unmaterialised = makeJob({ queue: 'default', array: newArrayState({ size: 2, parallelism: null, indices: null }) });
+    await store.createJob(unmaterialised);
     const report = await proxy.as('reaper', () => sweep({ ...createMaintenanceDependencies(config), log: () => undefined }, ['default']));
+    expect(report.arrays.map((a) => a.parentId)).toContain(unmaterialised.id);
     expect(report.redispatched).toContain(lost.id);
     expect(report.recovered.map((r) => r.jobId)).toContain(orphan.id);
 

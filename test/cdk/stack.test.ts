@@ -441,6 +441,11 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('ARTIFACT#*'),
       }),
+      materialiseChildren: () => ({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: leadingKeys('JOB#*'),
+      }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -501,11 +506,13 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
-        retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-        cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+        // Arrays: the submit materialises the first children, a retry lists and may materialise, a cancel lists.
+        submitJob: { jobs: ['get', 'submitJobs', 'materialiseChildren'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+        retryJob: { jobs: ['get', 'createJobs', 'query'], audit: 'append', enqueue: true },
+        cancelJob: { jobs: ['get', 'updateJobs', 'query'], audit: 'append' },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },
+        listJobChildren: { jobs: ['get', 'query'] },
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
@@ -560,6 +567,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.query(),
         jobs.updateJobs(),
+        jobs.materialiseChildren(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -601,6 +609,8 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
+        // An ended array child's worker materialises the array's next children.
+        jobs.materialiseChildren(),
         jobs.registerWorkers(),
         events.append(),
         audit.append(),

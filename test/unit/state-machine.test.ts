@@ -30,7 +30,8 @@ describe('job state machine', () => {
     expect(isTerminal(state)).toBe(true);
     expect(NEXT_STATES[state]).toEqual(['QUEUED']);
     const leaving = (Object.keys(TRANSITIONS) as TransitionName[]).filter((name) => (TRANSITIONS[name].from as readonly JobState[]).includes(state));
-    expect(leaving).toEqual(['retryFinished']);
+    // An array parent that finished is reopened when a child of it is queued again.
+    expect(leaving).toEqual(state === 'SUCCEEDED' || state === 'FAILED' ? ['retryFinished', 'reopenArray'] : ['retryFinished']);
   });
 
   it('knows where each state can be reached from', () => {
@@ -94,13 +95,37 @@ describe('conditions built from the transition table', () => {
     expect(transitionCondition(name, to, given)).toEqual({ expression, names: { '#c_state': 'state' }, values });
   });
 
+  // An array parent's writes: conditional on the counts the writer read (the snapshot its state is derived from).
+  const counts = { arrayCountQUEUED: 0, arrayMaterialised: 4 };
+  const countNames = { '#c_state': 'state', '#c_ac0': 'arrayCountQUEUED', '#c_ac1': 'arrayMaterialised' };
+  const arrayCases: [TransitionName, JobState, string, Record<string, unknown>][] = [
+    ['startArray', 'RUNNING', '#c_state = :c_from0 AND #c_ac0 = :c_ac0 AND #c_ac1 = :c_ac1 AND cancelRequested = :c_false', { ':c_from0': 'QUEUED', ':c_false': false }],
+    ['finishArray', 'FAILED', '#c_state = :c_from0 AND #c_ac0 = :c_ac0 AND #c_ac1 = :c_ac1 AND cancelRequested = :c_false', { ':c_from0': 'RUNNING', ':c_false': false }],
+    [
+      'reopenArray',
+      'QUEUED',
+      '#c_state IN (:c_from0, :c_from1) AND #c_ac0 = :c_ac0 AND #c_ac1 = :c_ac1 AND cancelRequested = :c_false',
+      { ':c_from0': 'SUCCEEDED', ':c_from1': 'FAILED', ':c_false': false },
+    ],
+    ['cancelArray', 'CANCELLED', '#c_state IN (:c_from0, :c_from1) AND #c_ac0 = :c_ac0 AND #c_ac1 = :c_ac1', { ':c_from0': 'QUEUED', ':c_from1': 'RUNNING' }],
+  ];
+
+  it.each(arrayCases)('%s → %s', (name, to, expression, values) => {
+    expect(transitionCondition(name, to, { arrayCounts: counts })).toEqual({
+      expression,
+      names: countNames,
+      values: { ...values, ':c_ac0': 0, ':c_ac1': 4 },
+    });
+  });
+
   it('covers every transition of the table', () => {
-    expect(new Set(cases.map(([name]) => name))).toEqual(new Set(Object.keys(TRANSITIONS)));
+    expect(new Set([...cases.map(([name]) => name), ...arrayCases.map(([name]) => name)])).toEqual(new Set(Object.keys(TRANSITIONS)));
   });
 
   it('refuses a target the transition cannot reach, and a missing guard value', () => {
     expect(() => transitionCondition('finish', 'QUEUED', { leaseId: 'L', attempt: 1 })).toThrow(RangeError);
     expect(() => transitionCondition('claim', 'RUNNING', {})).toThrow(/needs attempt/);
     expect(() => transitionCondition('requeue', 'QUEUED', { attempt: 1 })).toThrow(/needs leaseId/);
+    expect(() => transitionCondition('finishArray', 'SUCCEEDED', {})).toThrow(/needs arrayCounts/);
   });
 });

@@ -1,0 +1,204 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CALLER } from '../../core/auth/caller.ts';
+import { runtimeConfigToEnv } from '../../core/config.ts';
+import { ArrayCoordinator } from '../../core/jobs/array-coordinator.ts';
+import { newArrayState } from '../../core/jobs/array-progress.ts';
+import { isTerminal, type Job } from '../../core/jobs/job.ts';
+import { sweep } from '../../core/maintenance/maintenance.ts';
+import { queueDefinition } from '../../core/resources.ts';
+import { Worker } from '../../core/worker/worker.ts';
+import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
+import { makeJob } from '../support/jobs.ts';
+import { platformParts, waitForJob } from '../support/platform-parts.ts';
+
+/**
+ * Array jobs on the real emulators with real local workers: the throttle, the counts, cancel,
+ * retry, racing materialisers and a killed worker (specs/12-arrays-and-dependencies.md, "Arrays").
+ */
+describe('array jobs', () => {
+  let env: TestEnvironment;
+  let parts: ReturnType<typeof platformParts>;
+  const workers: Worker[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnvironment([queueDefinition('default', { visibilityTimeoutSeconds: 4, maxReceiveCount: 50 })]);
+    parts = platformParts(env);
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop({ drainSeconds: 0 })));
+  });
+  afterAll(async () => env.cleanup());
+
+  /** A worker as worker-dependencies.ts builds one: it advances the array of each child it runs. */
+  const startWorker = (concurrency = 4) => {
+    const worker = new Worker({
+      ...parts,
+      pool: 'default',
+      concurrency,
+      leaseSeconds: 4,
+      heartbeatSeconds: 0.3,
+      killGraceSeconds: 1,
+      pollWaitSeconds: 1,
+      flushIntervalMs: 20,
+      arrays: new ArrayCoordinator({ store: parts.store, dispatch: (job) => parts.queue.enqueue(job.queue, { jobId: job.id }) }),
+    });
+    worker.start();
+    workers.push(worker);
+    return worker;
+  };
+  const finished = (parentId: string, timeoutMs = 120_000) => waitForJob(parts.store, parentId, (j) => isTerminal(j.state), timeoutMs);
+  const allChildren = async (parentId: string): Promise<Job[]> => {
+    const children: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await parts.service.listChildren(parentId, { limit: '100', ...(cursor ? { cursor } : {}) }, LOCAL_CALLER);
+      children.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return children;
+  };
+  const output = async (jobId: string) => (await parts.service.logs(jobId, {}, LOCAL_CALLER)).bytes.toString('utf8');
+
+  /** The most attempts running at one instant, from their start and finish times. */
+  const peakConcurrency = (children: Job[]) => {
+    const edges = children.flatMap((c) =>
+      c.attempts.flatMap((a) => [
+        { at: Date.parse(a.startedAt), delta: 1 },
+        { at: Date.parse(a.finishedAt ?? new Date().toISOString()), delta: -1 },
+      ]),
+    );
+    // At one instant, an end comes before a start: the slot is free the moment the child ends.
+    edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let running = 0;
+    let peak = 0;
+    for (const edge of edges) peak = Math.max(peak, (running += edge.delta));
+    return peak;
+  };
+
+  // Break verified: without the throttle condition in the claim's count move, the peak reaches 8.
+  it('a 50-child array with parallelism 5 runs every index exactly once, never more than 5 at a time', async () => {
+    const script = 'echo "$RUNPLANE_ARRAY_INDEX/$RUNPLANE_ARRAY_SIZE/$RUNPLANE_ARRAY_PARENT/$RUNPLANE_JOB_ID/$RUNPLANE_ATTEMPT"; sleep 0.3';
+    const { job } = await parts.service.submit({ command: ['sh', '-c', script], array: { size: 50, parallelism: 5 } }, LOCAL_CALLER);
+    expect(job).toMatchObject({ state: 'QUEUED', array: { size: 50, parallelism: 5 } });
+    // Every child is counted at once, though only the first few are materialised.
+    expect(job.array?.status).toMatchObject({ total: 50, QUEUED: 50 });
+    expect(job.array!.materialised).toBeLessThanOrEqual(5 + 2);
+    startWorker();
+    startWorker();
+
+    const done = await finished(job.id);
+    expect(done.state).toBe('SUCCEEDED');
+    expect(done.array?.status).toEqual({ total: 50, QUEUED: 0, RUNNING: 0, SUCCEEDED: 50, FAILED: 0, CANCELLED: 0, TIMED_OUT: 0 });
+    const children = await allChildren(job.id);
+    expect(children.map((c) => c.arrayChild?.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    for (const child of children) {
+      expect(child).toMatchObject({ state: 'SUCCEEDED', attempt: 1, group: job.group, owner: job.owner });
+      expect(child.attempts).toHaveLength(1);
+    }
+    const outputs = await Promise.all(children.map((c) => output(c.id)));
+    expect(outputs).toEqual(children.map((c) => `${c.arrayChild!.index}/50/${job.id}/${c.id}/1\n`));
+    expect(peakConcurrency(children)).toBeLessThanOrEqual(5);
+    expect(peakConcurrency(children)).toBeGreaterThan(1);
+  }, 240_000);
+
+  // Break verified: without cancelUnfinishedChildren in the cancel, running children run on.
+  it('a cancel of a running 200-child array leaves no child running or queued within 10 s', async () => {
+    startWorker();
+    startWorker();
+    const { job } = await parts.service.submit({ command: ['sleep', '60'], array: { size: 200 } }, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => (j.array?.status.RUNNING ?? 0) >= 4, 60_000);
+    const t0 = Date.now();
+    const cancelled = await parts.service.cancel(job.id, LOCAL_CALLER);
+    expect(cancelled.state).toBe('CANCELLED');
+    const settled = await waitForJob(parts.store, job.id, (j) => j.array!.status.QUEUED + j.array!.status.RUNNING === 0, 10_000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(settled.array?.status).toMatchObject({ total: 200, QUEUED: 0, RUNNING: 0, CANCELLED: 200 });
+    const children = await allChildren(job.id);
+    expect(children.filter((c) => !isTerminal(c.state))).toEqual([]);
+    // None is materialised after the cancel.
+    const after = await parts.store.getJob(job.id);
+    expect(after?.array?.materialised).toBe(children.length);
+  }, 120_000);
+
+  // Break verified: with retryArray retrying every child (states unfiltered), the succeeded ones run twice.
+  it('a failed child marks the parent FAILED; retrying the parent re-runs that child only', async () => {
+    startWorker();
+    const marker = join(mkdtempSync(join(tmpdir(), 'rp-array-')), 'fixed');
+    const script = `[ "$RUNPLANE_ARRAY_INDEX" != 2 ] || [ -e '${marker}' ]`;
+    const { job } = await parts.service.submit({ command: ['sh', '-c', script], array: { size: 4, parallelism: 2 } }, LOCAL_CALLER);
+    const failed = await finished(job.id);
+    expect(failed.state).toBe('FAILED');
+    expect(failed.reason).toMatch(/1 of 4 children did not succeed \(1 FAILED\)/);
+    expect(failed.array?.status).toMatchObject({ SUCCEEDED: 3, FAILED: 1 });
+
+    writeFileSync(marker, '');
+    expect(existsSync(marker)).toBe(true);
+    await parts.service.retry(job.id, LOCAL_CALLER);
+    const done = await waitForJob(parts.store, job.id, (j) => j.state === 'SUCCEEDED', 60_000);
+    expect(done.array?.status).toMatchObject({ SUCCEEDED: 4, FAILED: 0 });
+    const children = await allChildren(job.id);
+    expect(children.map((c) => c.attempts.length)).toEqual([1, 1, 2, 1]);
+  }, 180_000);
+
+  // Break verified: without the cursor condition in materialiseArrayChildren, both racers write and dispatch.
+  it('materialises each child exactly once under two racing materialisers', async () => {
+    const parent: Job = makeJob({ array: newArrayState({ size: 300, parallelism: null, indices: null }) });
+    await parts.store.createJob(parent);
+    const dispatched: string[] = [];
+    const racer = () => new ArrayCoordinator({ store: parts.store, dispatch: async (j) => void dispatched.push(j.id) });
+    const results = await Promise.all([racer().advance(parent.id), racer().advance(parent.id), racer().advance(parent.id)]);
+    expect(results.reduce((n, r) => n + r.materialised, 0)).toBe(300);
+    expect(dispatched).toHaveLength(300);
+    expect(new Set(dispatched).size).toBe(300);
+    const children = await allChildren(parent.id);
+    expect(children.map((c) => c.arrayChild?.index)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect((await parts.store.getJob(parent.id))?.array?.materialised).toBe(300);
+  }, 120_000);
+
+  it('SIGKILL of a worker during an array loses no child', async () => {
+    const { job } = await parts.service.submit(
+      { command: ['sh', '-c', 'sleep 1; echo "$RUNPLANE_ARRAY_INDEX"'], array: { size: 12, parallelism: 4 }, maxAttempts: 3 },
+      LOCAL_CALLER,
+    );
+    const child = spawn(process.execPath, ['bin/runplane.js', 'worker', '--queue', 'default'], {
+      env: { ...process.env, ...runtimeConfigToEnv(runtimeConfigFor(env)) },
+      stdio: 'ignore',
+    });
+    try {
+      await waitForJob(parts.store, job.id, (j) => (j.array?.status.RUNNING ?? 0) >= 1, 60_000);
+      child.kill('SIGKILL');
+      // The killed worker's job processes are in their own groups; on ECS the container would take them down.
+      for (const c of await allChildren(job.id)) {
+        if (c.state !== 'RUNNING') continue;
+        const pid = (await parts.events.list({ jobId: c.id, attempt: c.attempt, limit: 5 })).events.find((e) => e.kind === 'lifecycle')?.details.pid;
+        if (typeof pid === 'number') {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
+      }
+      startWorker();
+      // The reaper (the sweep) recovers lost attempts whose message did not come back; the array's own sweep continues it.
+      const timer = setInterval(() => void sweep({ store: parts.store, jobs: parts.service, queue: parts.queue }, ['default'], { dispatchGraceSeconds: 5, leaseGraceSeconds: 1 }).catch(() => undefined), 2000);
+      try {
+        const done = await finished(job.id, 150_000);
+        expect(done.state).toBe('SUCCEEDED');
+        expect(done.array?.status).toMatchObject({ total: 12, SUCCEEDED: 12, QUEUED: 0, RUNNING: 0 });
+      } finally {
+        clearInterval(timer);
+      }
+      const children = await allChildren(job.id);
+      expect(children.map((c) => c.arrayChild?.index)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+      expect(children.some((c) => c.attempts.length > 1 && /lost/.test(c.attempts[0]?.reason ?? ''))).toBe(true);
+      for (const c of children) expect(await output(c.id)).toBe(`${c.arrayChild!.index}\n`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 240_000);
+});
