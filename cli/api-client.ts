@@ -270,6 +270,16 @@ export class RunplaneClient {
     });
   }
 
+  /** One page of an array's materialised children, in index order. */
+  async listJobChildren(id: string, query: { state?: string; limit?: number; cursor?: string } = {}): Promise<JobPage> {
+    return this.request<JobPage>({
+      method: 'GET',
+      path: `/v1/jobs/${encodeURIComponent(id)}/children`,
+      query: { ...query },
+      retry: 'idempotent',
+    });
+  }
+
   /** Cancels a queued job at once, or asks a running job's worker to stop it. */
   async cancelJob(id: string): Promise<ApiJob> {
     return this.request<ApiJob>({

@@ -154,7 +154,8 @@ export async function waitForJob(options: WaitForJobOptions): Promise<ApiJob> {
   let previous: string | undefined;
   for (;;) {
     const job = await options.client.getJob(options.jobId);
-    const signature = `${job.state}/${job.attempt}/${job.waitingReason ?? ''}`;
+    // An array's counts are part of it: its progress is a change too.
+    const signature = `${job.state}/${job.attempt}/${job.waitingReason ?? ''}/${job.arrayStatus ? JSON.stringify(job.arrayStatus) : ''}`;
     if (signature !== previous) {
       previous = signature;
       await options.onChange?.(job);

@@ -85,6 +85,24 @@ export function formatState(job: ApiJob): string {
   return notes.length > 0 ? `${job.state} (${notes.join('; ')})` : job.state;
 }
 
+type ArrayCounts = NonNullable<ApiJob['arrayStatus']>;
+
+/** An array's one-line progress: `12/50 done (10 SUCCEEDED, 2 FAILED), 5 RUNNING, 33 QUEUED`. */
+export function formatArrayProgress(status: ArrayCounts): string {
+  const done = status.SUCCEEDED + status.FAILED + status.CANCELLED + status.TIMED_OUT;
+  const ended = (['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'] as const).filter((s) => status[s] > 0).map((s) => `${status[s]} ${s}`);
+  const waiting = (['RUNNING', 'QUEUED'] as const).filter((s) => status[s] > 0).map((s) => `${status[s]} ${s}`);
+  return [`${done}/${status.total} done${ended.length > 0 ? ` (${ended.join(', ')})` : ''}`, ...waiting].join(', ');
+}
+
+/** The progress line with a bar, for `--wait`: `[######--------------]  30% 15/50 done …`. */
+export function formatArrayProgressBar(status: ArrayCounts, width = 20): string {
+  const done = status.SUCCEEDED + status.FAILED + status.CANCELLED + status.TIMED_OUT;
+  const filled = status.total === 0 ? width : Math.floor((done / status.total) * width);
+  const percent = status.total === 0 ? 100 : Math.floor((done / status.total) * 100);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}% ${formatArrayProgress(status)}`;
+}
+
 /**
  * The `get` block. Environment values are not shown (they often hold secrets and terminals get
  * shared); `--json` prints them.
@@ -106,7 +124,10 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     ['Labels', formatPairs(job.labels)],
     ['Resources', `gpus=${job.resources.gpus} cpu=${job.resources.cpu} memory=${job.resources.memoryMiB}MiB`],
     ['Timeout', formatDuration(job.timeoutSeconds * 1000)],
-    ['Attempt', `${job.attempt} of ${job.maxAttempts}`],
+    ...(job.arrayStatus
+      ? ([['Array', `${formatArrayProgress(job.arrayStatus)}${job.array?.parallelism ? `; at most ${job.array.parallelism} at once` : ''}`]] as [string, string][])
+      : ([['Attempt', `${job.attempt} of ${job.maxAttempts}`]] as [string, string][])),
+    ...(job.arrayParent ? ([['Array child', `${job.arrayIndex} of array ${job.arrayParent}`]] as [string, string][]) : []),
     ['Exit code', job.exitCode === null || job.exitCode === undefined ? DASH : String(job.exitCode)],
     ['Created', formatTimestamp(job.createdAt)],
     ['Started', formatTimestamp(job.startedAt)],

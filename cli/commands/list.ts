@@ -16,6 +16,8 @@ interface ListOptions {
   readonly limit?: number;
   readonly cursor?: string;
   readonly all?: boolean;
+  /** An array parent's id: list its children instead. */
+  readonly array?: string;
 }
 
 export const registerList: RegisterCommand = (command, context) => {
@@ -31,6 +33,7 @@ export const registerList: RegisterCommand = (command, context) => {
     .option('--limit <n>', 'jobs per page (with --all: page size)', parsePositiveInt)
     .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)')
     .option('-a, --all', 'fetch every page')
+    .option('--array <parent>', "an array's children, in index order (only those materialised so far; `runplane get` counts all)")
     .action(async (options: ListOptions, cmd: Command) => {
       const { client, json } = await context.connect(cmd);
       const query = {
@@ -42,7 +45,13 @@ export const registerList: RegisterCommand = (command, context) => {
       const jobs: ApiJob[] = [];
       let cursor: string | null = options.cursor ?? null;
       do {
-        const page = await client.listJobs({ ...query, ...(cursor ? { cursor } : {}) });
+        const page = options.array
+          ? await client.listJobChildren(options.array, {
+              ...(options.state ? { state: options.state } : {}),
+              ...(options.limit ? { limit: options.limit } : {}),
+              ...(cursor ? { cursor } : {}),
+            })
+          : await client.listJobs({ ...query, ...(cursor ? { cursor } : {}) });
         jobs.push(...page.jobs);
         cursor = page.nextCursor;
       } while (options.all && cursor);

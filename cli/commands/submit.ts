@@ -14,7 +14,7 @@ import { ExitWith } from '../cli-errors.ts';
 import type { RegisterCommand } from '../command-context.ts';
 import { EXIT_OK, exitCodeForJob } from '../exit-codes.ts';
 import { waitForJob } from '../follow.ts';
-import { formatFinalStatus, formatState } from '../format.ts';
+import { formatArrayProgressBar, formatFinalStatus, formatState } from '../format.ts';
 import {
   parseEnvOption,
   parseGroup,
@@ -25,6 +25,7 @@ import {
   parseRetryOn,
 } from '../options.ts';
 import { streamJob } from '../stream-job.ts';
+import { parseArrayOption, type ArrayOption } from '../array-option.ts';
 import { shipWorkdir } from '../workdir-archive.ts';
 
 export interface SubmitOptions {
@@ -50,6 +51,8 @@ export interface SubmitOptions {
   readonly artifact?: string[];
   /** Set by the action once the work directory is stored. */
   readonly archive?: string;
+  /** An array of children (cli/array-option.ts). */
+  readonly array?: ArrayOption;
 }
 
 const SUBMIT_HINT =
@@ -93,7 +96,12 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     .option('--image-pull-policy <policy>', 'IfNotPresent (default), Always or Never', parseImagePullPolicy)
     .option('--workdir <dir>', 'ship this directory (minus .git, .gitignore and .runplaneignore matches); the job starts in it')
     .option('--artifact <glob>', 'store files matching this glob (relative to the work directory) after the job ends (repeatable)', collectOption)
-    .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
+    .option(
+      '-a, --array <indices>',
+      'an array job, as in Slurm: 0-99%8 (100 children, 8 at once), 1,3,5-7, 0-15:4; each child gets RUNPLANE_ARRAY_INDEX',
+      parseArrayOption,
+    )
+    .option('-w, --wait', 'wait until the job ends (an array: all its children); exit 0 only if it succeeded')
     .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
     .option('--raw', "with --follow: write the job's terminal control sequences to a terminal as they are")
     .configureOutput({
@@ -121,6 +129,7 @@ export const registerSubmit: RegisterCommand = (command, context) => {
       }
 
       let final: ApiJob;
+      if (options.follow && options.array) cmd.error('error: --follow streams one job; use --wait for an array', { exitCode: 2 });
       if (options.follow) {
         // stdout carries the job's own output, so the id goes to stderr.
         if (!json) await output.err(`submitted ${job.id}\n`);
@@ -132,7 +141,10 @@ export const registerSubmit: RegisterCommand = (command, context) => {
           jobId: job.id,
           // Progress in between (started, why it waits); the outcome is printed once, below.
           onChange: (j) => {
-            if (json || isTerminal(j.state) || (j.state === 'QUEUED' && !j.waitingReason)) return;
+            if (json || isTerminal(j.state)) return;
+            // An array's progress bar, redrawn as its children move.
+            if (j.arrayStatus) return output.note(formatArrayProgressBar(j.arrayStatus));
+            if (j.state === 'QUEUED' && !j.waitingReason) return;
             return output.note(`${j.id} ${formatState(j)}`);
           },
           ...(io.sleep ? { sleep: io.sleep } : {}),
@@ -170,6 +182,7 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.imagePullPolicy === undefined ? {} : { imagePullPolicy: options.imagePullPolicy }),
     ...(options.archive === undefined ? {} : { workdir: { archive: options.archive } }),
     ...(options.artifact === undefined ? {} : { artifacts: options.artifact }),
+    ...(options.array === undefined ? {} : { array: options.array }),
   };
 }
 

@@ -128,9 +128,9 @@ export class ArrayCoordinator {
       const queued = page.items.filter((c) => c.state === 'QUEUED');
       // The queued ones in one write (each child's cancel moves the parent's counts, and one by one
       // those writes would queue behind each other on the parent item); one by one only if that lost a race.
-      const batched = await this.store.cancelQueuedChildren(parent, queued, actor, this.clock());
-      if (batched) cancelled += queued.length;
-      const rest = page.items.filter((c) => (c.state === 'RUNNING' ? !c.cancelRequested : !batched));
+      const batched = new Set(await this.store.cancelQueuedChildren(parent, queued, actor, this.clock()));
+      cancelled += batched.size;
+      const rest = page.items.filter((c) => (c.state === 'RUNNING' ? !c.cancelRequested : !batched.has(c.id)));
       const results = await Promise.allSettled(rest.map((child) => this.store.requestCancel(child.id, actor, this.clock())));
       for (const result of results) {
         if (result.status === 'fulfilled') cancelled++;

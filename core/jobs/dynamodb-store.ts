@@ -558,10 +558,22 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  async cancelQueuedChildren(parent: Job, children: readonly Job[], actor: string, now: Date): Promise<boolean> {
-    const queued = children.filter((c) => c.state === 'QUEUED' && c.arrayChild?.parentId === parent.id);
-    if (queued.length === 0) return false;
+  async cancelQueuedChildren(parent: Job, children: readonly Job[], actor: string, now: Date): Promise<string[]> {
+    let queued = children.filter((c) => c.state === 'QUEUED' && c.arrayChild?.parentId === parent.id);
     if (queued.length > MAX_CHILDREN_PER_CANCEL) throw new RangeError(`at most ${MAX_CHILDREN_PER_CANCEL} children per cancel`);
+    // A child claimed (or cancelled) since it was read refuses the whole write: it is left out and
+    // the rest tried again, so a few racing claims do not send every child down the slow path.
+    for (let round = 0; round < 4 && queued.length > 0; round++) {
+      const refused = await this.cancelQueuedBatch(parent, queued, actor, now);
+      if (refused === null) return queued.map((c) => c.id);
+      if (refused.length === 0) break;
+      queued = queued.filter((_, i) => !refused.includes(i));
+    }
+    return [];
+  }
+
+  /** One cancel write for `queued`: null when it committed, else the indices of the children that refused it. */
+  private async cancelQueuedBatch(parent: Job, queued: readonly Job[], actor: string, now: Date): Promise<number[] | null> {
     const at = now.toISOString();
     const reason = `cancelled by ${actor} (array ${parent.id} cancelled)`;
     // Each child's own cancel (the same update and condition as cancelQueued), and one move of the
@@ -609,10 +621,9 @@ export class DynamoDbJobStore implements JobStore {
     };
     try {
       await this.audit.transact({ items, record: audit, time: now });
-      return true;
+      return null;
     } catch (err) {
-      // A child was claimed (or cancelled) since it was read: the caller cancels them one by one.
-      if (err instanceof TransactionRefusedError) return false;
+      if (err instanceof TransactionRefusedError) return err.failed.map((f) => f.index).filter((i) => i < queued.length);
       throw storeFailure(err);
     }
   }

@@ -172,9 +172,9 @@ export interface JobStore {
   transitionArrayParent(parent: Job, change: ArrayParentTransition): Promise<Job>;
   /**
    * Cancels QUEUED children of a cancelled parent (at most 90) in one audited transaction, with one
-   * move of the parent's counts; false (nothing written) when one of them moved since it was read.
+   * move of the parent's counts, leaving out any that moved since they were read: the ids cancelled.
    */
-  cancelQueuedChildren(parent: Job, children: readonly Job[], actor: string, now: Date): Promise<boolean>;
+  cancelQueuedChildren(parent: Job, children: readonly Job[], actor: string, now: Date): Promise<string[]>;
   /** Takes a cancelled parent whose children have all ended off the sweep's list; false if some have not. */
   retireArray(parent: Job): Promise<boolean>;
   /** Array parents of one queue with work left (materialising, running, or a cancel to finish): the sweep's list. */

@@ -50,7 +50,16 @@ describe('array jobs', () => {
     workers.push(worker);
     return worker;
   };
-  const finished = (parentId: string, timeoutMs = 120_000) => waitForJob(parts.store, parentId, (j) => isTerminal(j.state), timeoutMs);
+  const finished = async (parentId: string, timeoutMs = 120_000) => {
+    try {
+      return await waitForJob(parts.store, parentId, (j) => isTerminal(j.state), timeoutMs);
+    } catch (err) {
+      // What was left: the parent's counts and every unfinished child.
+      const parent = await parts.store.getJob(parentId);
+      const left = (await allChildren(parentId)).filter((c) => !isTerminal(c.state)).map((c) => `${c.id} ${c.state} attempt ${c.attempt} lease ${JSON.stringify(c.lease)}`);
+      throw new Error(`${String(err)}; counts ${JSON.stringify(parent?.array)}; unfinished: ${left.join("; ")}`, { cause: err });
+    }
+  };
   const allChildren = async (parentId: string): Promise<Job[]> => {
     const children: Job[] = [];
     let cursor: string | undefined;
