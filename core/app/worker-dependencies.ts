@@ -7,6 +7,7 @@ import type { Job } from '../jobs/job.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
+import { createGroupParts } from './group-dependencies.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
 import { StoredJobFiles } from '../worker/stored-job-files.ts';
 import { createJobFilesParts } from './job-files-dependencies.ts';
@@ -16,8 +17,14 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
+  const { quotas } = createGroupParts(config, documentClient);
   return {
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
+    store: new DynamoDbJobStore({
+      client: documentClient,
+      tableName: config.tables.jobs,
+      audit: { tableName: config.tables.audit },
+      counters: [quotas],
+    }),
     events: new DynamoDbEventStore({
       client: documentClient,
       tableName: config.tables.events,
