@@ -62,6 +62,15 @@ export const JOBS_TABLE = {
     { indexName: 'byArrayParent', partitionKey: { name: 'arrayParentKey', type: 'S' }, sortKey: { name: 'arrayIndex', type: 'N' } },
     // Sparse: array parents with work left, per queue (the maintenance sweep's list).
     { indexName: 'activeArrays', partitionKey: { name: 'activeArrayKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Sparse: QUEUED jobs held for their dependencies, per queue (the maintenance sweep re-checks them).
+    { indexName: 'held', partitionKey: { name: 'heldKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Dependency edges (`pk = DEP#<dependencyId>#<dependentId>`): who waits for a job, found by the
+    // writer of its final state (core/jobs/dependency-release.ts).
+    {
+      indexName: 'dependents',
+      partitionKey: { name: 'dependencyKey', type: 'S' },
+      sortKey: { name: 'dependentId', type: 'S' },
+    },
     // Worker registry items (`pk = WORKER#<id>`), per pool.
     {
       indexName: 'workersByPool',

@@ -250,6 +250,8 @@ export class WorkerPoolService extends Construct {
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
     // A worker that ends an array child materialises the array's next children.
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.materialiseChildren);
+    // A group's first claim lists it (core/groups/group-quota-counters.ts acquire).
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
     grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);
     grantTable(role, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);

@@ -79,9 +79,10 @@ export function arrayOutcomeReason(status: ArrayStatus): string {
  * The children to materialise now (`from` … `from + count - 1`), or null: none left, the parent was
  * cancelled, or enough are already materialised and unfinished (K + look-ahead with a throttle).
  */
-export function nextMaterialisation(parent: Pick<Job, 'cancelRequested' | 'array' | 'state'>): { from: number; count: number } | null {
+export function nextMaterialisation(parent: Pick<Job, 'cancelRequested' | 'array' | 'state' | 'hold'>): { from: number; count: number } | null {
   const array = parent.array;
-  if (!array || parent.cancelRequested || parent.state === 'CANCELLED') return null;
+  // A parent held for its dependencies has no children yet: they are made once it is released.
+  if (!array || parent.cancelRequested || parent.state === 'CANCELLED' || parent.hold) return null;
   const left = array.size - array.materialised;
   if (left <= 0) return null;
   const window = array.parallelism === null ? UNTHROTTLED_WINDOW : array.parallelism + throttleLookahead(array.parallelism);
@@ -116,6 +117,11 @@ export function arrayChildJob(parent: Job, index: number, now: Date): Job {
     holdings: [],
     attempts: [],
     history: [{ at: now.toISOString(), from: null, to: 'QUEUED', reason: `child ${index} of array ${parent.id}` }],
+    // The parent's dependencies were satisfied before any child was made (aftercorr is waited for
+    // as the whole array: specs/12, Arrays).
+    dependsOn: [],
+    hold: null,
+    reasonCode: null,
     array: null,
     arrayChild: {
       parentId: parent.id,

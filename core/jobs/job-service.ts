@@ -26,6 +26,10 @@ import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATE
 import { ArrayCoordinator } from './array-coordinator.ts';
 import { finishedCount, newArrayState } from './array-progress.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
+import type { Dependency } from './dependencies.ts';
+import { decideDependencies, dependencyHold } from './dependency-decision.ts';
+import { DependencyRelease, type SettleOutcome } from './dependency-release.ts';
+import { isRunnable } from './job-item.ts';
 import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
 import { archiveDigest } from '../archive-id.ts';
 import * as z from 'zod';
@@ -96,6 +100,7 @@ export class JobService {
   private readonly store: JobStore;
   private readonly queue: JobQueue | undefined;
   private readonly events: EventStore;
+  private readonly dependencies: DependencyRelease;
   private readonly queues: ReadonlyMap<string, RuntimeQueue>;
   private readonly clock: Clock;
   private readonly newId: IdGenerator;
@@ -121,6 +126,7 @@ export class JobService {
     this.dispatchKey = deps.dispatchKey;
     this.logArchive = deps.logArchive;
     this.archivedEvents = deps.logArchive ? new ArchivedEventReader(deps.logArchive) : undefined;
+    this.dependencies = new DependencyRelease({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
     this.arrays = new ArrayCoordinator({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
   }
 
@@ -156,6 +162,7 @@ export class JobService {
     const queue = this.queues.get(spec.queue);
     if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
     if (spec.workdir) await this.requireArchive(group, spec.workdir.archive);
+    const hold = await this.initialHold(spec.dependsOn, group);
     const now = this.clock().toISOString();
     const job: Job = {
       id: this.newId(),
@@ -181,6 +188,9 @@ export class JobService {
       attempt: 0,
       exitCode: null,
       reason: null,
+      reasonCode: null,
+      dependsOn: spec.dependsOn,
+      hold,
       createdAt: now,
       startedAt: null,
       finishedAt: null,
@@ -202,14 +212,46 @@ export class JobService {
     if (!result.created && (result.job.group !== group || !canSeeGroup(caller, result.job.group))) {
       throw new JobNotFoundError(result.job.id);
     }
+    // The re-check after the create: a dependency that finished after initialHold read it, but
+    // before the edges were visible to its finisher, is seen here (specs/12, Dependencies). A held
+    // array parent's release dispatches it, which materialises its first children.
+    if (result.job.hold) return { ...result, job: (await this.dependencies.settle(result.job)).job };
     if (result.job.array) {
       // The first batch now, so children start at once; the rest as children end, or by the sweep.
       const advanced = await this.advanceQuietly(result.job.id);
       return { ...result, job: advanced ?? result.job };
     }
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
-    if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
+    if (isRunnable(result.job) && !result.job.dispatched) await this.dispatch(result.job);
     return result;
+  }
+
+  /**
+   * The hold a new job starts with: none when every dependency is already satisfied, else one
+   * naming what it waits for (a dependency that can never be satisfied is failed by the re-check
+   * after the create, through the same path as any later one). Every dependency must be a job of
+   * the new job's group: another group's job is refused exactly as a missing one (404), so a
+   * submit reveals nothing about other groups.
+   */
+  private async initialHold(dependsOn: readonly Dependency[], group: string): Promise<Job['hold']> {
+    if (dependsOn.length === 0) return null;
+    const ids = [...new Set(dependsOn.map((d) => d.job))];
+    const found = await Promise.all(ids.map((id) => this.store.getJob(id)));
+    const states = new Map<string, JobState>();
+    ids.forEach((id, i) => {
+      const job = found[i];
+      if (!job || job.group !== group) throw new JobNotFoundError(id);
+      states.set(id, job.state);
+    });
+    const decision = decideDependencies(dependsOn, states);
+    if (decision.kind === 'satisfied') return null;
+    if (decision.kind === 'waiting') return dependencyHold(decision.on);
+    return { code: 'Dependency', message: `waiting for ${decision.dependency.type}:${decision.dependency.job}` };
+  }
+
+  /** The maintenance sweep's re-check of a held job (its safety net for a release that was missed). */
+  async settleHeld(job: Job): Promise<SettleOutcome> {
+    return (await this.dependencies.settle(job)).outcome;
   }
 
   /**
@@ -261,7 +303,9 @@ export class JobService {
    * submit itself still succeeds. Scale-out is not on this path: the scheduled scaler reads the
    * queue's backlog (core/scaling, specs/05-reliability.md).
    */
-  async dispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
+  async dispatch(job: Pick<Job, 'id' | 'queue'> & Partial<Pick<Job, 'array'>>): Promise<boolean> {
+    // An array parent is never run: made runnable (its dependencies released), its children start.
+    if (job.array) return (await this.advanceQuietly(job.id)) !== undefined;
     if (!this.queue) throw new Error('JobService was built without a queue; only dispatching routes get one');
     try {
       await this.queue.enqueue(job.queue, { jobId: job.id });

@@ -5,6 +5,7 @@ import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 import { MAX_ARRAY_SIZE } from '../ids.ts';
+import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -116,6 +117,8 @@ export const jobSpecSchema = z.strictObject({
   artifacts: artifactPatternsSchema.default([]),
   /** Makes this job an array parent of `size` children; the parent itself never runs. */
   array: arraySpecSchema.optional(),
+  /** Jobs of the same group this one waits for (core/jobs/dependencies.ts); each must exist at submit. */
+  dependsOn: dependsOnSchema.default([]),
 });
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
@@ -228,6 +231,18 @@ export interface Job {
   readonly attempt: number;
   readonly exitCode: number | null;
   readonly reason: string | null;
+  /**
+   * Machine-readable companion of `reason` where the platform, not the process, decided the end
+   * (DEPENDENCY_NEVER_SATISFIED); null otherwise.
+   */
+  readonly reasonCode: string | null;
+  /** What the job waits for, as submitted (aftercorr already mapped for an array child). */
+  readonly dependsOn: readonly Dependency[];
+  /**
+   * Set while a QUEUED job is not runnable (its dependencies are unsatisfied): it has no dispatch
+   * or pending key and no claim takes it until `releaseHold` clears it (job-item.ts isRunnable).
+   */
+  readonly hold: Hold | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -268,6 +283,9 @@ export function jobView(job: Job) {
     retryAt: job.retryAt,
     exitCode: job.exitCode,
     reason: job.reason,
+    reasonCode: job.reasonCode,
+    dependsOn: job.dependsOn,
+    hold: job.hold,
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,

@@ -31,6 +31,8 @@ export interface SweepReport {
   readonly recovered: { jobId: string; state: string }[];
   /** Array parents the sweep moved on (children materialised or cancelled). */
   readonly arrays: { parentId: string; materialised: number; cancelled: number }[];
+  /** Held jobs the sweep released or failed: a release their last dependency's finisher missed. */
+  readonly settled: { jobId: string; outcome: 'released' | 'failed' }[];
 }
 
 async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGenerator<Job> {
@@ -55,11 +57,14 @@ async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGe
  * - Arrays: every array parent with work left is advanced (its state put where its counts say, its
  *   next children materialised as the window allows, a cancel's leftover children cancelled): what
  *   a crashed submit, worker or canceller did not finish.
+ * - Dependency release: every job held for its dependencies (`held` GSI) is settled again, so one
+ *   whose release was missed (its last dependency's finisher died between the final state and the
+ *   release, or the dependents GSI lagged behind its edges) is released or failed within a sweep.
  */
 export async function sweep(deps: MaintenanceDependencies, pools: readonly string[], options: SweepOptions = DEFAULT_SWEEP_OPTIONS): Promise<SweepReport> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? (() => undefined);
-  const report: SweepReport = { redispatched: [], recovered: [], arrays: [] };
+  const report: SweepReport = { redispatched: [], recovered: [], arrays: [], settled: [] };
   for (const pool of pools) {
     const now = clock().getTime();
     for await (const job of allPages((cursor) => deps.store.listUndispatchedJobs(pool, 100, cursor))) {
@@ -76,6 +81,18 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
         if (materialised > 0 || cancelled > 0) report.arrays.push({ parentId: parent.id, materialised, cancelled });
       } catch (err) {
         log('warn', 'could not advance an array', { jobId: parent.id, error: String(err) });
+      }
+    }
+    for await (const job of allPages((cursor) => deps.store.listHeldJobs(pool, 100, cursor))) {
+      try {
+        const outcome = await deps.jobs.settleHeld(job);
+        if (outcome === 'released' || outcome === 'failed') {
+          report.settled.push({ jobId: job.id, outcome });
+          log('warn', 'settled a held job whose release was missed', { jobId: job.id, outcome });
+        }
+      } catch (err) {
+        // One job's failure does not stop the sweep; the next sweep tries it again.
+        log('error', 'could not settle a held job', { jobId: job.id, error: String(err) });
       }
     }
     for await (const job of allPages((cursor) => deps.store.listRunningJobs(pool, 100, cursor))) {

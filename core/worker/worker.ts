@@ -309,6 +309,11 @@ export class Worker {
   private async handle(message: ReceivedJobMessage): Promise<void> {
     const { store, queue } = this.options;
     let job = message.jobId ? await store.getJob(message.jobId) : undefined;
+    if (job?.array) {
+      // An array parent is never run: its children are the jobs (a stray message of it is dropped).
+      await queue.ack(message);
+      return;
+    }
     const refusal = job && !isTerminal(job.state) ? (this.options.admitJob?.(job) ?? null) : null;
     if (job && refusal) {
       // Not a job of this deployment (an item no audited submit created): nothing is written for
@@ -327,6 +332,7 @@ export class Worker {
           await queue.ack(message);
           return;
         case 'ack-finished':
+        case 'ack-held':
           await queue.ack(message);
           return;
         case 'wait-for-lease':

@@ -446,6 +446,7 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('JOB#*'),
       }),
+      writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -486,6 +487,8 @@ describe('RunplaneStack (default deployment)', () => {
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
         artifact: 'ARTIFACT#*',
+        group: 'GROUP#*',
+        groupIndex: 'GROUP_INDEX',
       });
     });
 
@@ -516,6 +519,9 @@ describe('RunplaneStack (default deployment)', () => {
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
+        listGroups: { jobs: ['get', 'batchGet'] },
+        getGroup: { jobs: ['get', 'batchGet'] },
+        updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -553,6 +559,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(deadLetterConsumer!.logGroup),
         jobs.get(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -568,6 +575,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.query(),
         jobs.updateJobs(),
         jobs.materialiseChildren(),
+        jobs.writeGroups(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -611,6 +619,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.updateJobs(),
         // An ended array child's worker materialises the array's next children.
         jobs.materialiseChildren(),
+        jobs.writeGroups(),
         jobs.registerWorkers(),
         events.append(),
         audit.append(),
