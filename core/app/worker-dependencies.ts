@@ -23,7 +23,7 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
       tableName: config.tables.events,
       ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
     }),
-    ...logArchiveDependencies(config),
+    ...logArchiveDependencies(config, options),
     queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),
