@@ -27,6 +27,16 @@ export const stateChangeSchema = z.strictObject({
   reason: z.string(),
 });
 
+export const usageSchema = z
+  .strictObject({
+    wallSeconds: z.number().meta({ description: 'from the claim to the end of the attempt' }),
+    gpuSeconds: z.number().meta({ description: 'wall seconds × GPUs held' }),
+    cpuSeconds: z.number().nullable().meta({ description: "user + system CPU time of the job's processes or container; null: not measured (lost worker)" }),
+    peakMemoryBytes: z.number().int().nullable().meta({ description: "peak memory of the job's processes or container; null: not measured" }),
+    costUsd: z.number().meta({ description: "the pool's price per instance-hour × the attempt's share of the instance × hours held" }),
+  })
+  .meta({ id: 'Usage' });
+
 export const attemptRecordSchema = z.strictObject({
   attempt: z.number().int(),
   workerId: z.string(),
@@ -38,6 +48,11 @@ export const attemptRecordSchema = z.strictObject({
     .strictObject({ key: z.string(), indexKey: z.string(), bytes: z.number().int(), lastSeq: z.number().int(), sha256: z.string() })
     .optional()
     .meta({ description: "the attempt's complete output in the log archive, once the attempt ended" }),
+  costRate: z
+    .strictObject({ usdPerInstanceHour: z.number(), instanceShare: z.number() })
+    .optional()
+    .meta({ description: "the price the attempt is charged at: its worker's instance price and the attempt's share of it" }),
+  usage: usageSchema.optional().meta({ description: 'what the attempt used and cost, once it ended' }),
 });
 
 export const jobViewSchema = z
@@ -71,6 +86,7 @@ export const jobViewSchema = z
     cancelRequestedBy: z.string().nullable(),
     attempts: z.array(attemptRecordSchema),
     history: z.array(stateChangeSchema),
+    usage: usageSchema.nullable().meta({ description: 'the sum over attempts that ended (peak memory: the largest); null before any ended' }),
   })
   .meta({ id: 'Job' });
 
@@ -123,6 +139,10 @@ export const workerSchema = z
       .strictObject({ kind: z.enum(['none', 'sandbox', 'slot-user', 'container']), summary: z.string() })
       .optional()
       .meta({ description: "what keeps the worker's jobs from the platform and from each other" }),
+    pricing: z
+      .strictObject({ usdPerInstanceHour: z.number(), gpus: z.number().int(), vcpus: z.number().int() })
+      .optional()
+      .meta({ description: "the worker's instance: its price per hour and the GPUs and vCPUs its jobs' shares are taken of" }),
     startedAt: isoTime,
     lastSeenAt: isoTime,
     draining: z.boolean(),

@@ -22,6 +22,8 @@ import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
 import { guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
+import { usageRecordItems } from '../usage/usage-record-item.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
   ClaimRequest,
@@ -163,7 +165,7 @@ export class DynamoDbJobStore implements JobStore {
     const at = now.toISOString();
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
-    const record: AttemptRecord = { attempt, workerId, startedAt: at };
+    const record: AttemptRecord = { attempt, workerId, startedAt: at, ...(request.costRate ? { costRate: request.costRate } : {}) };
     const audit: AuditRecord = {
       actor: request.actor ?? `worker:${workerId}`,
       action: AUDIT_ACTIONS.jobClaim,
@@ -218,7 +220,7 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':to': to,
@@ -228,8 +230,9 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
           ...outputArchiveValue(request),
+          ...usageValue(request),
         },
-      }, transitionCondition('finish', to, fenceValues(request)));
+      }, transitionCondition('finish', to, fenceValues(request)), this.usagePut(request));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -245,7 +248,7 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
-          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
+          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) ` +
           `REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
@@ -257,9 +260,10 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
           ...outputArchiveValue(request),
+          ...usageValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)));
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), this.usagePut(request));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -428,6 +432,11 @@ export class DynamoDbJobStore implements JobStore {
     };
   }
 
+  /** The attempt's usage record (core/usage/usage-record-item.ts), put in the transaction that ends the attempt. */
+  private usagePut(request: { usage?: UsageRecord }): TransactionAction[] {
+    return request.usage ? usageRecordItems(request.usage).map((Item) => ({ Put: { TableName: this.tableName, Item } })) : [];
+  }
+
   private async readGuard(key: string): Promise<Item | undefined> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: guardKey(key), ConsistentRead: true }));
     return out.Item;
@@ -438,11 +447,19 @@ export class DynamoDbJobStore implements JobStore {
    * cannot return the updated item; the read is strongly consistent). A failed condition of the
    * update throws JobConditionFailed with the item as found, and no entry is written.
    */
-  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, parts: UpdateParts, condition: Condition): Promise<Job> {
+  private async auditedUpdate(
+    jobId: string,
+    record: AuditRecord,
+    now: Date,
+    parts: UpdateParts,
+    condition: Condition,
+    /** Further writes that commit with the job's (after it, so `err.at(0)` stays the job's). */
+    alongside: readonly TransactionAction[] = [],
+  ): Promise<Job> {
     const update = withCondition(parts, condition);
     try {
       await this.audit.transact({
-        items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }],
+        items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }, ...alongside],
         record,
         time: now,
       });
@@ -531,4 +548,15 @@ function outputArchiveSet(i: number, request: { logArchive?: OutputArchiveRecord
 
 function outputArchiveValue(request: { logArchive?: OutputArchiveRecord }): Record<string, unknown> {
   return request.logArchive ? { ':logArchive': request.logArchive } : {};
+}
+
+/** The attempt's usage is recorded on its attempt record in the write that ends it (and as a usage record beside it). */
+function usageSet(i: number, request: { usage?: UsageRecord }): string {
+  return request.usage ? `attempts[${i}].usage = :usage, ` : '';
+}
+
+function usageValue(request: { usage?: UsageRecord }): Record<string, unknown> {
+  if (!request.usage) return {};
+  const { wallSeconds, gpuSeconds, cpuSeconds, peakMemoryBytes, costUsd } = request.usage;
+  return { ':usage': { wallSeconds, gpuSeconds, cpuSeconds, peakMemoryBytes, costUsd } };
 }

@@ -4,6 +4,7 @@ import { artifactPatternsSchema } from '../artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
+import { sumUsage, type AttemptUsage, type CostRate } from '../usage/usage.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -114,6 +115,10 @@ export interface AttemptRecord {
   readonly reason?: string;
   /** The attempt's complete output in the log archive, recorded when the attempt ended. */
   readonly logArchive?: OutputArchiveRecord;
+  /** The price the attempt is charged at, fixed by the worker that claimed it (core/usage/usage.ts). */
+  readonly costRate?: CostRate;
+  /** What the attempt used and cost, recorded in the write that ended it. */
+  readonly usage?: AttemptUsage;
 }
 
 export interface Lease {
@@ -207,6 +212,8 @@ export function jobView(job: Job) {
     cancelRequestedBy: job.cancelRequestedBy,
     attempts: job.attempts,
     history: job.history,
+    /** Sum over the attempts that recorded usage; null before any attempt ended. */
+    usage: sumUsage(job.attempts.map((a) => a.usage)),
   };
 }
 export type JobView = ReturnType<typeof jobView>;

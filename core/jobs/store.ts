@@ -1,5 +1,7 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { Job, JobState } from './job.ts';
+import type { CostRate } from '../usage/usage.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
 
 export interface ListJobsQuery {
   readonly group: string;
@@ -42,6 +44,8 @@ export interface ClaimRequest {
   readonly now: Date;
   /** Who claims, for the audit entry; `worker:<workerId>` when omitted. */
   readonly actor?: string;
+  /** The price the attempt is charged at (its worker's instance), kept on the attempt record. */
+  readonly costRate?: CostRate;
 }
 
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
@@ -71,6 +75,8 @@ export interface FinishRequest extends AttemptFence {
   readonly reason: string;
   /** The attempt's archived output, recorded on its attempt record in the same write. */
   readonly logArchive?: OutputArchiveRecord;
+  /** The attempt's usage: on its attempt record and as a usage record, in the same transaction. */
+  readonly usage?: UsageRecord;
 }
 
 export interface RequeueRequest extends AttemptFence {
@@ -79,6 +85,7 @@ export interface RequeueRequest extends AttemptFence {
   /** End of the retry backoff (ISO), or null for a hand-back that may run at once. */
   readonly retryAt: string | null;
   readonly logArchive?: OutputArchiveRecord;
+  readonly usage?: UsageRecord;
 }
 
 /**

@@ -16,6 +16,8 @@ import { retryDependency } from '../retry.ts';
 import { notStartedJob, type JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import { attemptStartMeasures } from './attempt-measures.ts';
+import { attemptUsageRecord } from '../jobs/attempt-usage.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -171,18 +173,22 @@ export class AttemptRunner {
       await batcher.close();
       const archived = await logArchive?.upload();
       const logArchiveRecord: ArchivedOutput = archived ? { logArchive: archived } : {};
+      // The attempt holds its share of the instance until the write that ends it.
+      const endedAt = this.o.clock();
+      const usage = attemptUsageRecord(job, endedAt, exit.resourceUse ?? (exit.startError !== undefined ? NOTHING_RAN : { cpuSeconds: null, peakMemoryBytes: null }));
       if (end.kind === 'hand-back') {
         await this.requeue(claim, {
           exitCode: null,
           reason: `handed back by ${this.o.workerId} (worker stopping)`,
           delaySeconds: 0,
+          usage,
           ...logArchiveRecord,
         });
         this.o.log('info', 'job handed back', { jobId: job.id, attempt });
         return;
       }
       if (end.kind === 'retry') {
-        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, ...logArchiveRecord });
+        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, usage, ...logArchiveRecord });
         this.o.log('info', 'job will retry', { jobId: job.id, attempt, delaySeconds: end.delaySeconds });
         return;
       }
@@ -196,8 +202,9 @@ export class AttemptRunner {
             to: end.outcome.state,
             exitCode: exit.exitCode,
             reason: end.outcome.reason,
-            now: this.o.clock(),
+            now: endedAt,
             actor: this.actor,
+            usage,
             ...logArchiveRecord,
           }),
         );
@@ -234,10 +241,10 @@ export class AttemptRunner {
    * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
    * fails, the current delivery is kept and made visible after the same delay instead.
    */
-  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number } & ArchivedOutput) {
+  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number; usage: UsageRecord } & ArchivedOutput) {
     const { store, queue } = this.o;
     const { job, leaseId, message } = claim;
-    const now = this.o.clock();
+    const now = new Date(plan.usage.finishedAt);
     try {
       await retryDependency(() =>
         store.requeueAttempt({
@@ -250,6 +257,7 @@ export class AttemptRunner {
           retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
           now,
           actor: this.actor,
+          usage: plan.usage,
           ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       );
@@ -269,6 +277,7 @@ export class AttemptRunner {
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.o.clock(),
           actor: this.actor,
+          usage: plan.usage,
           ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       ).catch((e: unknown) => {
@@ -303,6 +312,9 @@ export class AttemptRunner {
     }
   }
 }
+
+/** A job that never started used nothing. */
+const NOTHING_RAN = { cpuSeconds: 0, peakMemoryBytes: 0 } as const;
 
 export function cancelActor(job: Job): string {
   return job.cancelRequestedBy ?? 'a user';
