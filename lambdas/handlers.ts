@@ -12,6 +12,7 @@ import type { RouteName } from './routes.ts';
 import { createSubmitJobHandler } from './submit-job.ts';
 import { createRetryJobHandler } from './retry-job.ts';
 import { createListWorkersHandler } from './list-workers.ts';
+import { createGetUsageHandler } from './get-usage.ts';
 import { createCreateApiKeyHandler } from './create-api-key.ts';
 import { createListApiKeysHandler } from './list-api-keys.ts';
 import { createRevokeApiKeyHandler } from './revoke-api-key.ts';
@@ -42,6 +43,7 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     listArtifacts: createListArtifactsHandler(dependencies),
     getArtifact: createGetArtifactHandler(dependencies),
     listWorkers: createListWorkersHandler(dependencies),
+    getUsage: createGetUsageHandler(dependencies),
     createApiKey: createCreateApiKeyHandler(dependencies),
     listApiKeys: createListApiKeysHandler(dependencies),
     revokeApiKey: createRevokeApiKeyHandler(dependencies),

@@ -29,6 +29,7 @@ export type RouteName =
   | 'listArtifacts'
   | 'getArtifact'
   | 'listWorkers'
+  | 'getUsage'
   | 'createApiKey'
   | 'listApiKeys'
   | 'revokeApiKey'
@@ -71,6 +72,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     authenticated: true,
   },
   { routeKey: 'GET /v1/workers', name: 'listWorkers', entry: 'lambdas/list-workers.ts', authenticated: true },
+  { routeKey: 'GET /v1/usage', name: 'getUsage', entry: 'lambdas/get-usage.ts', authenticated: true },
   { routeKey: 'POST /v1/api-keys', name: 'createApiKey', entry: 'lambdas/create-api-key.ts', authenticated: true },
   { routeKey: 'GET /v1/api-keys', name: 'listApiKeys', entry: 'lambdas/list-api-keys.ts', authenticated: true },
   {

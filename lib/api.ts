@@ -58,6 +58,8 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
   getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
   listWorkers: { jobs: ['get', 'query'] },
+  // Usage records and worker lifetimes: the `usage` GSI.
+  getUsage: { jobs: ['get', 'query'] },
   createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
   // The revoked key is read back (GetItem) after its transaction.
   revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },

@@ -249,6 +249,7 @@ export class WorkerPoolService extends Construct {
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordUsage);
     grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);
     grantTable(role, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
     // The agent endpoint (ECS_AGENT_URI/task-protection/v1/state) calls UpdateTaskProtection with

@@ -8,6 +8,8 @@ import type { ApiKeySummary } from '../auth/api-key-store.ts';
 import type { EventPage } from '../events/store.ts';
 import type { ErrorBody } from '../http/api-error.ts';
 import type { WorkerView } from '../workers/worker-view.ts';
+import type { UsageReport } from '../usage/usage-service.ts';
+import { USAGE_GROUPINGS } from '../usage/usage-report.ts';
 
 /**
  * What the API answers, as zod schemas: the single definition the OpenAPI document
@@ -149,6 +151,29 @@ export const workerSchema = z
   })
   .meta({ id: 'Worker' });
 
+export const usageReportSchema = z
+  .strictObject({
+    by: z.enum(USAGE_GROUPINGS),
+    from: isoTime.meta({ description: 'the window, [from, to): attempts count where they ended' }),
+    to: isoTime,
+    rows: z.array(
+      z.strictObject({
+        key: z.string().meta({ description: 'the group, the user (jobs’ owner), the queue or the UTC day (YYYY-MM-DD)' }),
+        jobs: z.number().int(),
+        attempts: z.number().int(),
+        wallSeconds: z.number(),
+        gpuSeconds: z.number(),
+        cpuSeconds: z.number().meta({ description: 'over the attempts that measured it' }),
+        costUsd: z.number(),
+      }),
+    ),
+    idle: z
+      .strictObject({ instanceSeconds: z.number(), costUsd: z.number() })
+      .nullable()
+      .meta({ description: 'instance time no job held, and its cost: in admins’ reports over every group and user; null otherwise' }),
+  })
+  .meta({ id: 'UsageReport' });
+
 export const artifactSchema = z
   .strictObject({
     path: z.string().meta({ description: 'relative to the work directory, `/`-separated' }),
@@ -285,4 +310,5 @@ export const CORE_VIEWS_FIT_THE_CONTRACT: readonly [
   Fits<AuditPage, typeof auditPageSchema>,
   Fits<VerifyResult, typeof auditVerificationSchema>,
   Fits<ErrorBody, typeof errorBodySchema>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  Fits<UsageReport, typeof usageReportSchema>,
+] = [true, true, true, true, true, true, true, true, true, true, true];

@@ -18,6 +18,7 @@ import {
   jobViewSchema,
   openApiDocumentSchema,
   workerListSchema,
+  usageReportSchema,
   artifactDownloadSchema,
   artifactPageSchema,
   completedUploadSchema,
@@ -25,6 +26,7 @@ import {
 } from './response-schemas.ts';
 import { getArtifactQuerySchema, listArtifactsQuerySchema } from '../artifacts/artifact-service.ts';
 import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
+import { usageQuerySchema } from '../usage/usage-service.ts';
 
 /**
  * Each route's contract, keyed by its API Gateway route key (lambdas/routes.ts declares the routes
@@ -41,7 +43,7 @@ export const REDIRECT = 'redirect';
 export interface RouteContract {
   readonly operationId: string;
   readonly summary: string;
-  readonly tag: 'jobs' | 'workers' | 'api-keys' | 'audit' | 'meta';
+  readonly tag: 'jobs' | 'workers' | 'usage' | 'api-keys' | 'audit' | 'meta';
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
   /** Request headers the route reads, beyond authorization and content-type. */
@@ -145,6 +147,15 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     summary: 'Workers that reported in the last minute',
     tag: 'workers',
     responses: { 200: { description: 'the workers', schema: workerListSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+  'GET /v1/usage': {
+    operationId: 'getUsage',
+    summary: 'Usage and cost of attempts that ended in a window, by group, user, queue or day',
+    tag: 'usage',
+    query: usageQuerySchema,
+    responses: { 200: { description: 'one row per key; idle capacity for admins', schema: usageReportSchema } },
+    // 403: naming a group the caller is not in, as listing its jobs does.
     errors: [...AUTHENTICATED_ERRORS],
   },
   'POST /v1/api-keys': {

@@ -18,6 +18,8 @@ import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
 import { ArtifactService } from '../artifacts/artifact-service.ts';
 import { UploadService } from '../uploads/upload-service.ts';
+import { UsageService } from '../usage/usage-service.ts';
+import { DynamoDbUsageStore } from '../usage/dynamodb-usage-store.ts';
 import type { JobFilesFactory } from './job-files-dependencies.ts';
 import type { JWK } from 'jose';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
@@ -30,6 +32,8 @@ export interface ApiDependencies {
   readonly authenticate: Authenticator;
   /** GET /v1/audit and /v1/audit/verify, over the same audit log the writers append to. */
   readonly audit: AuditService;
+  /** GET /v1/usage: usage and cost by group, user, queue or day. */
+  readonly usage: UsageService;
   /** Present when the deployment stores files (an artifacts bucket) and the route was given them. */
   readonly uploads?: UploadService;
   readonly artifacts?: ArtifactService;
@@ -101,7 +105,8 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);
   const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: options.log ?? jsonLogger });
-  return { config, jobs, apiKeys, authenticate, audit: new AuditService(audit), ...(uploads ? { uploads } : {}), ...(artifacts ? { artifacts } : {}) };
+  const usage = new UsageService({ store: new DynamoDbUsageStore({ client: documentClient, tableName: config.tables.jobs }), ...clock });
+  return { config, jobs, apiKeys, authenticate, audit: new AuditService(audit), usage, ...(uploads ? { uploads } : {}), ...(artifacts ? { artifacts } : {}) };
 }
 
 /** Key creation and revocation commit with their audit entry (see core/auth/api-key-service.ts). */

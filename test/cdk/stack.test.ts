@@ -434,8 +434,9 @@ describe('RunplaneStack (default deployment)', () => {
       registerWorkers: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [arn(s.stack.data.jobs)],
-        conditions: leadingKeys('WORKER#*'),
+        conditions: leadingKeys('WORKER#*', 'WORKERLIFE#*'),
       }),
+      recordUsage: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('USAGE#*', 'USAGEDAY#*') }),
       recordArtifacts: () => ({
         actions: ['dynamodb:BatchWriteItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -481,6 +482,9 @@ describe('RunplaneStack (default deployment)', () => {
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
         artifact: 'ARTIFACT#*',
+        usage: 'USAGE#*',
+        usageByDay: 'USAGEDAY#*',
+        workerLifetime: 'WORKERLIFE#*',
       });
     });
 
@@ -509,6 +513,7 @@ describe('RunplaneStack (default deployment)', () => {
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
+        getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -560,6 +565,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.query(),
         jobs.updateJobs(),
+        jobs.recordUsage(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -602,6 +608,8 @@ describe('RunplaneStack (default deployment)', () => {
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
         jobs.registerWorkers(),
+        // Usage records (USAGE#, USAGEDAY# items) in the transaction that ends an attempt.
+        jobs.recordUsage(),
         events.append(),
         audit.append(),
         {
