@@ -221,7 +221,7 @@ export class DynamoDbJobStore implements JobStore {
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
           `${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeNames: { '#state': 'state', ...usageName(request) },
         ExpressionAttributeValues: {
           ':to': to,
           ':gsk': `${request.group}#${to}`,
@@ -250,7 +250,7 @@ export class DynamoDbJobStore implements JobStore {
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) ` +
           `REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue', ...usageName(request) },
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
           ':gsk': `${request.group}#QUEUED`,
@@ -552,7 +552,12 @@ function outputArchiveValue(request: { logArchive?: OutputArchiveRecord }): Reco
 
 /** The attempt's usage is recorded on its attempt record in the write that ends it (and as a usage record beside it). */
 function usageSet(i: number, request: { usage?: UsageRecord }): string {
-  return request.usage ? `attempts[${i}].usage = :usage, ` : '';
+  return request.usage ? `attempts[${i}].#usage = :usage, ` : '';
+}
+
+/** `usage` is a DynamoDB reserved word: the expression names it through `#usage`. */
+function usageName(request: { usage?: UsageRecord }): Record<string, string> {
+  return request.usage ? { '#usage': 'usage' } : {};
 }
 
 function usageValue(request: { usage?: UsageRecord }): Record<string, unknown> {
