@@ -71,6 +71,11 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/workers.ts')).registerWorkers,
   },
   {
+    name: 'groups',
+    summary: "show groups' quotas, weights and use; `groups set` changes them (admins)",
+    load: async () => (await import('./commands/groups/groups.ts')).registerGroups,
+  },
+  {
     name: 'usage',
     summary: 'usage and cost by group, user, queue or day, like sacct (--from, --to, --by)',
     load: async () => (await import('./commands/usage.ts')).registerUsage,

@@ -1,3 +1,4 @@
+import { groupSettingsSchema } from '../groups/group.ts';
 import * as z from 'zod';
 import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
 import { COMMON_ERRORS, REDIRECT, ROUTE_CONTRACTS, submitJobRequestSchema, TEXT_BODY, type RouteContract } from './route-contracts.ts';
@@ -56,6 +57,7 @@ const REQUEST_COMPONENTS: Readonly<Record<string, z.ZodType>> = {
   CreateApiKeyRequest: createApiKeySchema,
   CreateUploadRequest: createUploadSchema,
   CompleteUploadRequest: completeUploadSchema,
+  UpdateGroupRequest: groupSettingsSchema,
 };
 
 function requestComponentId(schema: z.ZodType): string {
@@ -162,7 +164,7 @@ export function buildOpenApiDocument(routes: readonly DocumentedRoute[]): JsonSc
       version: API_VERSION,
       description: 'Submit, follow and manage jobs. Every error is {"error":{"code","message","details"}}; a client mistake is a 4xx.',
     },
-    tags: [{ name: 'jobs' }, { name: 'workers' }, { name: 'usage' }, { name: 'api-keys' }, { name: 'audit' }, { name: 'meta' }],
+    tags: [{ name: 'jobs' }, { name: 'workers' }, { name: 'groups' }, { name: 'usage' }, { name: 'api-keys' }, { name: 'audit' }, { name: 'meta' }],
     paths,
     components: {
       schemas: {
