@@ -467,8 +467,9 @@ describe('RunplaneStack (default deployment)', () => {
       registerWorkers: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [arn(s.stack.data.jobs)],
-        conditions: leadingKeys('WORKER#*'),
+        conditions: leadingKeys('WORKER#*', 'WORKERLIFE#*'),
       }),
+      recordUsage: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('USAGE#*', 'USAGEDAY#*') }),
       recordArtifacts: () => ({
         actions: ['dynamodb:BatchWriteItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -517,6 +518,9 @@ describe('RunplaneStack (default deployment)', () => {
         artifact: 'ARTIFACT#*',
         group: 'GROUP#*',
         groupIndex: 'GROUP_INDEX',
+        usage: 'USAGE#*',
+        usageByDay: 'USAGEDAY#*',
+        workerLifetime: 'WORKERLIFE#*',
       });
     });
 
@@ -548,6 +552,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+        getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -601,6 +606,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.query(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.recordUsage(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -644,6 +650,8 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.updateJobs(),
         jobs.writeGroups(),
         jobs.registerWorkers(),
+        // Usage records (USAGE#, USAGEDAY# items) in the transaction that ends an attempt.
+        jobs.recordUsage(),
         events.append(),
         audit.append(),
         {
