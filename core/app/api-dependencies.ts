@@ -13,6 +13,7 @@ import { jsonLogger } from '../http/api-handler.ts';
 import { observability, recordAuditAppend } from '../observability/observability.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
+import type { Job } from '../jobs/job.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
@@ -74,8 +75,16 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     onAppendCommitted: (ms) => recordAuditAppend(observability(), ms),
   });
   const { groups, quotas } = createGroupParts(config, documentClient, audit);
-  const jobs = new JobService({
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit, counters: [quotas] }),
+  const log = (message: string, fields?: Record<string, unknown>) => jsonLogger('warn', message, fields);
+  const jobs: JobService = new JobService({
+    store: new DynamoDbJobStore({
+      client: documentClient,
+      tableName: config.tables.jobs,
+      audit,
+      counters: [quotas],
+      // Routes that can end a job (cancel) release the jobs waiting for it: they are given a queue.
+      ...(options.queue ? { dispatch: (job: Job) => jobs.dispatch(job), log } : {}),
+    }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     ...(options.queue ? { queue: options.queue } : {}),
     queues: config.queues,
@@ -84,7 +93,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(config.dispatchKey ? { dispatchKey: config.dispatchKey } : {}),
     ...(options.logArchive ? { logArchive: options.logArchive } : {}),
     ...clock,
-    log: (message, fields) => jsonLogger('warn', message, fields),
+    log,
   });
   const uploads = files ? new UploadService({ archives: files.archives, limits: files.limits }) : undefined;
   const artifacts = files

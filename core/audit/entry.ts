@@ -54,6 +54,10 @@ export const AUDIT_ACTIONS = {
   /** An attempt whose lease expired ended by the reaper or by the worker that got its message back. */
   jobRecover: 'job.recover',
   jobDeadLetter: 'job.dead-letter',
+  /** A QUEUED job held for its dependencies made runnable: they are all satisfied. */
+  jobReleaseHold: 'job.release-hold',
+  /** A QUEUED job held for its dependencies → FAILED: one can never be satisfied. */
+  jobDependencyFailed: 'job.dependency-failed',
   apiKeyCreate: 'apikey.create',
   apiKeyRevoke: 'apikey.revoke',
   principalRoleChange: 'principal.role-change',
