@@ -38,8 +38,8 @@ describe('group quotas with concurrent submitters and workers', () => {
     await env?.cleanup();
   });
 
-  // Break verified: with the quota conditions removed from GroupQuotaCounters.acquire, the sampled
-  // counter and the attempts' overlap both reach 4+ jobs.
+  // Break verified: with the quota conditions removed from GroupQuotaCounters.acquire, the
+  // counter reaches 8 GPUs (the test fails on its first assertion of the peak).
   it('never runs more than the quota, every job SUCCEEDS, counters end at 0 and usage matches the attempts', async () => {
     await api.groups.update('ml', { maxGpus: 3, maxRunningJobs: 2 }, admin);
     for (let i = 0; i < 2; i++) {
