@@ -248,6 +248,8 @@ export class WorkerPoolService extends Construct {
     );
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+    // A finished job's dependents are settled by its worker (core/jobs/dependency-release.ts).
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.queryDependents);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
     grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);
     grantTable(role, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);

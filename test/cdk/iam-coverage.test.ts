@@ -285,6 +285,10 @@ describe('IAM grants against the calls the code makes', () => {
         await worker.stop({ drainSeconds: 0 });
       }
     });
+    // A job that depends on it: edges, the re-check that fails it at once (afternotok on a success),
+    // and that failure's own dependents looked up.
+    const dependent = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'], dependsOn: [{ job: jobId, type: 'afternotok' }] });
+    expect(dependent.body).toMatchObject({ state: 'FAILED', reasonCode: 'DEPENDENCY_NEVER_SATISFIED' });
     // Its artifact, listed (the GSI) and fetched by key.
     expect((await call('listArtifacts', 'GET', `/v1/jobs/${jobId}/artifacts`)).body.artifacts).toHaveLength(1);
     expect((await call('getArtifact', 'GET', `/v1/jobs/${jobId}/artifacts/result.txt`)).status).toBe(302);

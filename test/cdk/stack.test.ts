@@ -418,6 +418,8 @@ describe('RunplaneStack (default deployment)', () => {
       get: () => ({ actions: ['dynamodb:GetItem'], resources: [arn(s.stack.data.jobs)] }),
       query: () => ({ actions: ['dynamodb:Query'], resources: jobsIndexes() }),
       batchGet: () => ({ actions: ['dynamodb:BatchGetItem'], resources: [arn(s.stack.data.jobs)] }),
+      queryDependents: () => ({ actions: ['dynamodb:Query'], resources: [`${arn(s.stack.data.jobs)}/index/dependents`] }),
+      recordDependencyEdges: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('DEP#*') }),
       submitJobs: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*') }),
       createJobs: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -476,6 +478,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('names the jobs table item kinds the writes are limited to', () => {
       expect(JOBS_TABLE_KEYS).toEqual({
         job: 'JOB#*',
+        dependencyEdge: 'DEP#*',
         idempotencyGuard: 'IDEMPOTENCY#*',
         apiKey: 'APIKEY#*',
         apiKeyIndex: 'APIKEY_INDEX',
@@ -501,9 +504,14 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+        submitJob: {
+          jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
+          audit: 'append',
+          enqueue: true,
+          objects: ['readArchives', 'listBucket'],
+        },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-        cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+        cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
@@ -546,6 +554,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(deadLetterConsumer!.logGroup),
         jobs.get(),
         jobs.updateJobs(),
+        jobs.queryDependents(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -601,6 +610,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
+        jobs.queryDependents(),
         jobs.registerWorkers(),
         events.append(),
         audit.append(),
