@@ -9,6 +9,7 @@ import type { Job } from '../jobs/job.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
+import { createGroupParts } from './group-dependencies.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
 import { StoredJobFiles } from '../worker/stored-job-files.ts';
 import { createJobFilesParts } from './job-files-dependencies.ts';
@@ -18,6 +19,7 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
+  const { quotas } = createGroupParts(config, documentClient);
   const queue = new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) });
   const events = new DynamoDbEventStore({
     client: documentClient,
@@ -30,6 +32,7 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
     client: documentClient,
     tableName: config.tables.jobs,
     audit: { tableName: config.tables.audit },
+    counters: [quotas],
     dispatch: (job) => dispatcher.dispatch(job),
     log: (message, fields) => observability().log('warn', message, fields ?? {}),
   });

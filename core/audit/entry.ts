@@ -62,6 +62,8 @@ export const AUDIT_ACTIONS = {
   apiKeyRevoke: 'apikey.revoke',
   principalRoleChange: 'principal.role-change',
   principalGroupChange: 'principal.group-change',
+  /** A group's quotas or fair-share weight changed (details: from, to). */
+  groupUpdate: 'group.update',
   /** Root chain only: the heads of every shard at one moment. */
   checkpoint: 'audit.checkpoint',
 } as const;

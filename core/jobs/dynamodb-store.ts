@@ -10,6 +10,7 @@ import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import {
+  CapacityRefusedError,
   DomainError,
   IdempotencyKeyReusedError,
   JobNotFoundError,
@@ -18,7 +19,7 @@ import {
   NotCancellableError,
 } from '../errors.ts';
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
-import type { CapacityCounters, CounterAcquisition } from './capacity-counters.ts';
+import { CounterChangedError, type CapacityCounters, type CounterAcquisition } from './capacity-counters.ts';
 import type { Hold } from './dependencies.ts';
 import { DependencyRelease } from './dependency-release.ts';
 import type { AttemptRecord, Holding, Job, StateChange } from './job.ts';
@@ -78,6 +79,9 @@ interface ExtraActions {
 }
 
 const NO_EXTRA: ExtraActions = { actions: [] };
+
+/** Claims tried when a capacity counter's limits keep changing under them. */
+const CLAIM_COUNTER_ROUNDS = 4;
 
 
 export class DynamoDbJobStore implements JobStore {
@@ -193,6 +197,20 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
+    // A counter whose limits changed between its read and the transaction is read again.
+    for (let round = 1; ; round++) {
+      try {
+        return await this.claimOnce(request);
+      } catch (err) {
+        if (!(err instanceof CounterChangedError)) throw err;
+        if (round >= CLAIM_COUNTER_ROUNDS) {
+          throw new CapacityRefusedError(request.jobId, err.waitingCode, `${err.message}; the claim is tried again later`);
+        }
+      }
+    }
+  }
+
+  private async claimOnce(request: ClaimRequest): Promise<Job> {
     const { jobId, group, workerId, leaseId, leaseExpiresAt, expectedAttempt, now } = request;
     const acquisitions = await this.acquireCounters(request);
     const at = now.toISOString();
@@ -233,6 +251,7 @@ export class DynamoDbJobStore implements JobStore {
         refused: (i, found) => acquisitions[i]!.refused(found),
       });
     } catch (err) {
+      if (err instanceof CounterChangedError || err instanceof CapacityRefusedError) throw err;
       throw this.stateError(err, jobId, ['QUEUED']);
     }
   }

@@ -5,6 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiDependencies } from '../../core/app/api-dependencies.ts';
+import { createGroupParts } from '../../core/app/group-dependencies.ts';
 import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
 import { createMaintenanceDependencies } from '../../core/app/maintenance-dependencies.ts';
 import { createWorkerDependencies } from '../../core/app/worker-dependencies.ts';
@@ -264,6 +265,9 @@ describe('IAM grants against the calls the code makes', () => {
     await call('listJobEvents', 'GET', `/v1/jobs/${jobId}/events`);
     await call('getJobLogs', 'GET', `/v1/jobs/${jobId}/logs`);
     await call('listWorkers', 'GET', '/v1/workers');
+    expect((await call('updateGroup', 'PUT', '/v1/groups/default', { maxGpus: 8, maxRunningJobs: 20, weight: 2 })).status).toBe(200);
+    await call('listGroups', 'GET', '/v1/groups');
+    await call('getGroup', 'GET', '/v1/groups/default');
     expect((await call('cancelJob', 'POST', `/v1/jobs/${jobId}/cancel`)).status).toBe(200);
     expect((await call('retryJob', 'POST', `/v1/jobs/${jobId}/retry`, undefined, { 'idempotency-key': 'retry-1' })).status).toBeLessThan(300);
     const created = await call('createApiKey', 'POST', '/v1/api-keys', { name: 'ci', role: 'member', groups: ['default'] });
@@ -294,7 +298,10 @@ describe('IAM grants against the calls the code makes', () => {
     expect((await call('getArtifact', 'GET', `/v1/jobs/${jobId}/artifacts/result.txt`)).status).toBe(302);
 
     // Maintenance: a job whose send was lost, and an attempt whose lease expired long ago.
-    const store = new DynamoDbJobStore({ client: createDocumentClient({ endpoint: env.dynamoEndpoint }), tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });
+    // The test's own writes go straight to DynamoDB Local (no role); claims take group quota, so
+    // the reaper's and the dead-letter consumer's recoveries give it back.
+    const direct = createDocumentClient({ endpoint: env.dynamoEndpoint });
+    const store = new DynamoDbJobStore({ client: direct, tableName: config.tables.jobs, audit: { tableName: config.tables.audit }, counters: [createGroupParts(config, direct).quotas] });
     const lost = makeJob({ queue: 'default' });
     await store.createJob(lost);
     const orphan = makeJob({ queue: 'default' });
@@ -307,6 +314,8 @@ describe('IAM grants against the calls the code makes', () => {
     // A dead letter whose job is still queued.
     const dead = makeJob({ queue: 'default' });
     await store.createJob(dead);
+    // Its worker was lost: the dead letter fails it and gives back what its claim took.
+    await store.claimAttempt({ jobId: dead.id, group: dead.group, workerId: 'gone', leaseId: 'lease-dead', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
     await expect(proxy.as('deadLetterConsumer', () => handleDeadLetter({ store: createWorkerDependencies(config).store }, { jobId: dead.id, receiveCount: 5 }))).resolves.toBe('failed');
 
     // The checkpoint of every shard head.

@@ -219,6 +219,7 @@ describe('RunplaneStack (default deployment)', () => {
         'GET /v1/api-keys': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'POST /v1/api-keys/{id}/revoke': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'GET /v1/audit/verify': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+        'PUT /v1/groups/{group}': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
       });
       for (const limit of Object.values(ROUTE_THROTTLES)) {
         expect(limit!.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLE.rateLimit);
@@ -443,6 +444,7 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('ARTIFACT#*'),
       }),
+      writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -484,6 +486,8 @@ describe('RunplaneStack (default deployment)', () => {
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
         artifact: 'ARTIFACT#*',
+        group: 'GROUP#*',
+        groupIndex: 'GROUP_INDEX',
       });
     });
 
@@ -517,6 +521,9 @@ describe('RunplaneStack (default deployment)', () => {
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
+        listGroups: { jobs: ['get', 'batchGet'] },
+        getGroup: { jobs: ['get', 'batchGet'] },
+        updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -554,6 +561,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(deadLetterConsumer!.logGroup),
         jobs.get(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         jobs.queryDependents(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
@@ -569,6 +577,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.query(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -610,6 +619,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
+        jobs.writeGroups(),
         jobs.queryDependents(),
         jobs.registerWorkers(),
         events.append(),
