@@ -10,12 +10,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { isTerminal } from '../terminal-states.ts';
 import { IMAGE_PULL_POLICIES, type ImagePullPolicy, type RetryCondition } from '../../core/jobs/job.ts';
 import type { ApiJob, SubmitRequest } from '../api-client.ts';
+import type { Dependency } from '../../core/jobs/dependencies.ts';
 import { ExitWith } from '../cli-errors.ts';
 import type { RegisterCommand } from '../command-context.ts';
 import { EXIT_OK, exitCodeForJob } from '../exit-codes.ts';
 import { waitForJob } from '../follow.ts';
 import { formatArrayProgressBar, formatFinalStatus, formatState } from '../format.ts';
 import {
+  parseDependencyOption,
   parseEnvOption,
   parseGroup,
   parseLabelOption,
@@ -49,6 +51,8 @@ export interface SubmitOptions {
   /** A directory to pack and ship; the job starts in it. */
   readonly workdir?: string;
   readonly artifact?: string[];
+  /** `--dependency afterok:ID[:ID...][,afterany:ID]` (Slurm syntax). */
+  readonly dependency?: Dependency[];
   /** Set by the action once the work directory is stored. */
   readonly archive?: string;
   /** An array of children (cli/array-option.ts). */
@@ -100,6 +104,11 @@ export const registerSubmit: RegisterCommand = (command, context) => {
       '-a, --array <indices>',
       'an array job, as in Slurm: 0-99%8 (100 children, 8 at once), 1,3,5-7, 0-15:4; each child gets RUNPLANE_ARRAY_INDEX',
       parseArrayOption,
+    )
+    .option(
+      '-d, --dependency <TYPE:ID[:ID...][,...]>',
+      'start only after other jobs of the group: afterok (succeeded), afterany (ended), afternotok (failed, cancelled or timed out), aftercorr (array child i after child i); e.g. afterok:ID:ID,afterany:ID',
+      parseDependencyOption,
     )
     .option('-w, --wait', 'wait until the job ends (an array: all its children); exit 0 only if it succeeded')
     .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
@@ -183,6 +192,7 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.archive === undefined ? {} : { workdir: { archive: options.archive } }),
     ...(options.artifact === undefined ? {} : { artifacts: options.artifact }),
     ...(options.array === undefined ? {} : { array: options.array }),
+    ...(options.dependency === undefined ? {} : { dependsOn: options.dependency }),
   };
 }
 

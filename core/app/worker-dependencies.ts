@@ -40,7 +40,7 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   return {
     store,
     events,
-    ...logArchiveDependencies(config),
+    ...logArchiveDependencies(config, options),
     queue,
     // A worker advances the array of each child it runs: its next children go out through JobService.dispatch.
     arrays: dispatcher.arrays,
