@@ -93,3 +93,18 @@ export class LogNotArchivedError extends DomainError {
     super(`attempt ${attempt} of job ${jobId} has no log archive yet; it is written when the attempt ends`, { jobId, attempt });
   }
 }
+
+/**
+ * A claim that a capacity counter refused (its group's quota, its array's parallelism is full):
+ * the job stays QUEUED and waits, for the reason `waitingCode` names (a `waiting.code`).
+ */
+export class CapacityRefusedError extends DomainError {
+  readonly code = 'CAPACITY_REFUSED';
+  constructor(
+    readonly jobId: string,
+    readonly waitingCode: string,
+    message: string,
+  ) {
+    super(message, { jobId, waitingCode });
+  }
+}

@@ -87,6 +87,16 @@ export const JOBS_TABLE = {
     // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
     // lease expiry, so lease renewals do not rewrite the index.
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
+    // Sparse: QUEUED jobs held for their dependencies, per queue (the maintenance sweep re-checks them).
+    { indexName: 'held', partitionKey: { name: 'heldKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
+    // Dependency edges (`pk = DEP#<dependencyId>#<dependentId>`): who waits for a job, found by the
+    // writer of its final state (core/jobs/dependency-release.ts).
+    {
+      indexName: 'dependents',
+      partitionKey: { name: 'dependencyKey', type: 'S' },
+      sortKey: { name: 'dependentId', type: 'S' },
+      projection: KEYS_ONLY,
+    },
     // Worker registry items (`pk = WORKER#<id>`), per pool.
     {
       indexName: 'workersByPool',

@@ -1,5 +1,6 @@
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   GetCommand,
   QueryCommand,
   UpdateCommand,
@@ -10,6 +11,7 @@ import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import {
+  CapacityRefusedError,
   DomainError,
   IdempotencyKeyReusedError,
   JobNotFoundError,
@@ -18,10 +20,13 @@ import {
   NotCancellableError,
 } from '../errors.ts';
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
-import type { AttemptRecord, Job, StateChange } from './job.ts';
+import { CounterChangedError, type CapacityCounters, type CounterAcquisition } from './capacity-counters.ts';
+import type { Hold } from './dependencies.ts';
+import { DependencyRelease } from './dependency-release.ts';
+import type { AttemptRecord, Holding, Job, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
-import { guardKey, itemToJob, jobKey, jobToItem, type Item } from './job-item.ts';
+import { dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, stateKeys, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
@@ -47,6 +52,18 @@ export interface DynamoDbJobStoreOptions {
    * log (one per process, so its shard and group commit are shared), or the table to open one on.
    */
   readonly audit: DynamoDbAuditLog | { readonly tableName: string };
+  /**
+   * Capacity a running job holds besides its worker slot (group quotas, array parallelism): each
+   * claim takes from every counter in its transaction, each end of a RUNNING state gives it back.
+   */
+  readonly counters?: readonly CapacityCounters[];
+  /**
+   * How a job released from its dependencies' hold gets going (JobService.dispatch). Given, every
+   * write of a final state made through this store settles the jobs that wait for it
+   * (DependencyRelease) before it returns; absent, only the maintenance sweep releases them.
+   */
+  readonly dispatch?: (job: Job) => Promise<unknown>;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** A job write's own condition failed (the item as found, when there was one). */
@@ -56,15 +73,33 @@ class JobConditionFailed extends Error {
   }
 }
 
+/** Actions added to a job write's transaction, after the job's own update (index 1, 2, ...). */
+interface ExtraActions {
+  readonly actions: readonly TransactionAction[];
+  /** The error for a refusal of action `i` of `actions` (a capacity counter's condition). */
+  readonly refused?: (i: number, found: Item | undefined) => Error;
+}
+
+const NO_EXTRA: ExtraActions = { actions: [] };
+
+/** Claims tried when a capacity counter's limits keep changing under them. */
+const CLAIM_COUNTER_ROUNDS = 4;
+
 
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   readonly audit: DynamoDbAuditLog;
+  private readonly counters: readonly CapacityCounters[];
+  private readonly release: DependencyRelease | undefined;
+  private readonly log: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(options: DynamoDbJobStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.counters = options.counters ?? [];
+    this.log = options.log ?? (() => undefined);
+    this.release = options.dispatch ? new DependencyRelease({ store: this, dispatch: options.dispatch, log: this.log }) : undefined;
     this.audit =
       options.audit instanceof DynamoDbAuditLog
         ? options.audit
@@ -80,6 +115,9 @@ export class DynamoDbJobStore implements JobStore {
       { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
     ];
     if (guard) items.push(this.guardPut(guard, job.id, new Date(job.createdAt)));
+    // The edges first: once the job exists, whoever finishes one of its dependencies can find it
+    // (specs/12-arrays-and-dependencies.md). An edge whose job is never created is ignored.
+    await this.writeDependencyEdges(job);
     try {
       await this.audit.transact({ items, record: submitRecord(job), time: new Date(job.createdAt) });
       return { job: { ...job, dispatched: false }, created: true };
@@ -161,8 +199,24 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
+    // A counter whose limits changed between its read and the transaction is read again.
+    for (let round = 1; ; round++) {
+      try {
+        return await this.claimOnce(request);
+      } catch (err) {
+        if (!(err instanceof CounterChangedError)) throw err;
+        if (round >= CLAIM_COUNTER_ROUNDS) {
+          throw new CapacityRefusedError(request.jobId, err.waitingCode, `${err.message}; the claim is tried again later`);
+        }
+      }
+    }
+  }
+
+  private async claimOnce(request: ClaimRequest): Promise<Job> {
     const { jobId, group, workerId, leaseId, leaseExpiresAt, expectedAttempt, now } = request;
+    const acquisitions = await this.acquireCounters(request);
     const at = now.toISOString();
+    const holdings: Holding[] = acquisitions.map((a) => ({ ...a.holding, takenAt: at }));
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
     const record: AttemptRecord = { attempt, workerId, startedAt: at };
@@ -177,7 +231,8 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :running, groupStateKey = :gsk, runningKey = #queue, attempt = :attempt, leaseId = :lid, ' +
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
-          'history = list_append(history, :change), attempts = list_append(attempts, :record) ' +
+          'history = list_append(history, :change), attempts = list_append(attempts, :record)' +
+          (holdings.length > 0 ? ', holdings = :holdings ' : ' ') +
           'REMOVE queuedKey, dispatchKey, retryAt',
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
@@ -191,9 +246,14 @@ export class DynamoDbJobStore implements JobStore {
           ':null': null,
           ':change': [change],
           ':record': [record],
+          ...(holdings.length > 0 ? { ':holdings': holdings } : {}),
         },
-      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }));
+      }, transitionCondition('claim', 'RUNNING', { attempt: expectedAttempt }), {
+        actions: acquisitions.map((a) => a.action),
+        refused: (i, found) => acquisitions[i]!.refused(found),
+      });
     } catch (err) {
+      if (err instanceof CounterChangedError || err instanceof CapacityRefusedError) throw err;
       throw this.stateError(err, jobId, ['QUEUED']);
     }
   }
@@ -261,12 +321,13 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const audit = fencedRecord(request, to, { exitCode, reason });
+    const release = await this.releaseCounters(request.jobId, request.holdings, request.now);
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':to': to,
@@ -277,7 +338,7 @@ export class DynamoDbJobStore implements JobStore {
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
           ...outputArchiveValue(request),
         },
-      }, transitionCondition('finish', to, fenceValues(request)));
+      }, transitionCondition('finish', to, fenceValues(request)), release);
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -288,13 +349,14 @@ export class DynamoDbJobStore implements JobStore {
     const at = request.now.toISOString();
     const i = attemptIndex(request.attempt);
     const audit = fencedRecord(request, 'QUEUED', { exitCode, reason, retryAt });
+    const release = await this.releaseCounters(request.jobId, request.holdings, request.now);
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
-          `REMOVE runningKey, ${LEASE_ATTRIBUTES}`,
+          `REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
@@ -307,7 +369,7 @@ export class DynamoDbJobStore implements JobStore {
           ...outputArchiveValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)));
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), release);
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -343,8 +405,8 @@ export class DynamoDbJobStore implements JobStore {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-                'REMOVE queuedKey, dispatchKey, retryAt',
-              ExpressionAttributeNames: { '#state': 'state' },
+                'REMOVE queuedKey, dispatchKey, retryAt, #hold, heldKey',
+              ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
                 ':gsk': `${job.group}#CANCELLED`,
@@ -384,8 +446,8 @@ export class DynamoDbJobStore implements JobStore {
       return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-          `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state' },
+          `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, holdings, #hold, heldKey, ${LEASE_ATTRIBUTES}`,
+        ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
           ':gsk': `${job.group}#FAILED`,
@@ -394,7 +456,9 @@ export class DynamoDbJobStore implements JobStore {
           ':change': [{ at, from: job.state, to: 'FAILED', reason } satisfies StateChange],
         },
         // Never end a live attempt: only a waiting job, or one whose lease has run out.
-      }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }));
+      }, transitionCondition('failDeadLettered', 'FAILED', { attempt: job.attempt, nowMs: now.getTime() }),
+      // A RUNNING job's claim held capacity: it is given back with the state.
+      job.state === 'RUNNING' ? this.releaseActions(job.holdings, now) : NO_EXTRA);
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED', 'RUNNING']);
     }
@@ -409,7 +473,9 @@ export class DynamoDbJobStore implements JobStore {
       UpdateExpression:
         'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, dispatchKey = #queue, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
-        'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change)',
+        'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change) ' +
+        // A retried job runs: its dependencies are not checked again (specs/12, Dependencies).
+        'REMOVE reasonCode',
       ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
       ExpressionAttributeValues: {
         ':queued': 'QUEUED',
@@ -460,6 +526,159 @@ export class DynamoDbJobStore implements JobStore {
     return current;
   }
 
+  async listDependents(dependencyId: string, limit: number, cursor?: string): Promise<Page<string>> {
+    const startKey = decodeCursor(cursor, { pk: 'S', dependencyKey: 'S', dependentId: 'S' }, { dependencyKey: dependencyId });
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'dependents',
+          KeyConditionExpression: 'dependencyKey = :d',
+          ExpressionAttributeValues: { ':d': dependencyId },
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      return { items: (out.Items ?? []).map((i) => i.dependentId as string), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+    } catch (err) {
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('held', 'heldKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && job.hold !== null);
+  }
+
+  async releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job> {
+    const at = now.toISOString();
+    // The keys of the job as runnable come from stateKeys, the one place that decides them.
+    const keys = stateKeys({ ...job, state: 'QUEUED', hold: null, dispatched: false });
+    const names = Object.keys(keys);
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobReleaseHold,
+      target: jobTarget(job.id),
+      details: { group: job.group, attempt: job.attempt, from: 'QUEUED', to: 'QUEUED', hold: job.hold?.code ?? null, reason },
+    };
+    try {
+      return await this.auditedUpdate(job.id, audit, now, {
+        UpdateExpression:
+          `SET ${names.map((k) => `${k} = :k_${k}`).join(', ')}, history = list_append(history, :change) REMOVE #hold, heldKey`,
+        ExpressionAttributeNames: { '#hold': 'hold' },
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`:k_${k}`, v])),
+          ':change': [{ at, from: 'QUEUED', to: 'QUEUED', reason } satisfies StateChange],
+        },
+      }, transitionCondition('releaseHold', 'QUEUED'));
+    } catch (err) {
+      throw this.stateError(err, job.id, ['QUEUED (held)']);
+    }
+  }
+
+  async failHeldJob(job: Job, failure: { readonly code: string; readonly reason: string }, actor: string, now: Date): Promise<Job> {
+    const at = now.toISOString();
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobDependencyFailed,
+      target: jobTarget(job.id),
+      details: { group: job.group, attempt: job.attempt, from: 'QUEUED', to: 'FAILED', reasonCode: failure.code, reason: failure.reason },
+    };
+    try {
+      return await this.auditedUpdate(job.id, audit, now, {
+        UpdateExpression:
+          'SET #state = :failed, groupStateKey = :gsk, reason = :reason, reasonCode = :code, finishedAt = :at, ' +
+          'history = list_append(history, :change) REMOVE #hold, heldKey, queuedKey, dispatchKey',
+        ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':gsk': `${job.group}#FAILED`,
+          ':reason': failure.reason,
+          ':code': failure.code,
+          ':at': at,
+          ':change': [{ at, from: 'QUEUED', to: 'FAILED', reason: failure.reason } satisfies StateChange],
+        },
+      }, transitionCondition('failHeld', 'FAILED'));
+    } catch (err) {
+      throw this.stateError(err, job.id, ['QUEUED (held)']);
+    }
+  }
+
+  async rewriteHold(jobId: string, hold: Hold): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          ...withCondition({ UpdateExpression: 'SET #hold = :hold', ExpressionAttributeNames: { '#hold': 'hold' }, ExpressionAttributeValues: { ':hold': hold } }, transitionCondition('rewriteHold', 'QUEUED')),
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return;
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  /** The edges of a new job's dependencies, 25 per BatchWriteItem (puts: writing one twice is harmless). */
+  private async writeDependencyEdges(job: Job): Promise<void> {
+    const ids = [...new Set(job.dependsOn.map((d) => d.job))];
+    for (let i = 0; i < ids.length; i += 25) {
+      let pending: Record<string, unknown>[] = ids.slice(i, i + 25).map((id) => ({ PutRequest: { Item: dependencyEdgeItem(id, job.id) } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= 8) throw dependencyFailure('job store', new Error(`${pending.length} dependency edges left unprocessed`));
+        if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
+        try {
+          const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
+          pending = (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+        } catch (err) {
+          throw dependencyFailure('job store', err);
+        }
+      }
+    }
+  }
+
+  /**
+   * After a final state is stored: the jobs waiting for this one are settled. A failure here never
+   * fails the write that finished the job (it is committed); the maintenance sweep settles them.
+   */
+  private async afterFinish(job: Job): Promise<void> {
+    if (!this.release) return;
+    try {
+      await this.release.dependencyFinished(job);
+    } catch (err) {
+      this.log('could not settle the dependents of a finished job; the maintenance sweep will', { jobId: job.id, error: String(err) });
+    }
+  }
+
+  /** Each counter's conditional take for a claim (none when no counters are configured). */
+  private async acquireCounters(request: ClaimRequest): Promise<CounterAcquisition[]> {
+    if (this.counters.length === 0) return [];
+    const job = request.job ?? (await this.getJob(request.jobId));
+    if (!job) throw new JobNotFoundError(request.jobId);
+    const taken = await Promise.all(this.counters.map((c) => c.acquire(job)));
+    return taken.filter((a): a is CounterAcquisition => a !== null);
+  }
+
+  /**
+   * The give-back of what the attempt's claim took. The holdings are read when the caller did not
+   * pass them: they are fixed for the life of a lease, and the write that uses them is fenced on
+   * that lease, so the read cannot be stale for the write it feeds.
+   */
+  private async releaseCounters(jobId: string, holdings: readonly Holding[] | undefined, now: Date): Promise<ExtraActions> {
+    if (this.counters.length === 0) return NO_EXTRA;
+    return this.releaseActions(holdings ?? (await this.getJob(jobId))?.holdings ?? [], now);
+  }
+
+  private releaseActions(holdings: readonly Holding[], releasedAt: Date): ExtraActions {
+    return {
+      actions: holdings.map((holding) => {
+        const counter = this.counters.find((c) => c.kind === holding.kind);
+        // A holding whose counter is no longer configured cannot be given back; refusing the write
+        // would strand the job RUNNING, so the state change goes ahead without it.
+        return counter?.release(holding, releasedAt);
+      }).filter((a): a is TransactionAction => a !== undefined),
+    };
+  }
+
   /**
    * The idempotency guard's conditional put: it succeeds for a new key or one whose TTL has passed
    * (DynamoDB deletes expired items lazily), and hands back the existing guard when it fails.
@@ -486,20 +705,38 @@ export class DynamoDbJobStore implements JobStore {
    * cannot return the updated item; the read is strongly consistent). A failed condition of the
    * update throws JobConditionFailed with the item as found, and no entry is written.
    */
-  private async auditedUpdate(jobId: string, record: AuditRecord, now: Date, parts: UpdateParts, condition: Condition): Promise<Job> {
+  private async auditedUpdate(
+    jobId: string,
+    record: AuditRecord,
+    now: Date,
+    parts: UpdateParts,
+    condition: Condition,
+    extra: ExtraActions = NO_EXTRA,
+  ): Promise<Job> {
     const update = withCondition(parts, condition);
     try {
       await this.audit.transact({
-        items: [{ Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }],
+        items: [
+          { Update: { TableName: this.tableName, Key: jobKey(jobId), ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+          ...extra.actions,
+        ],
         record,
         time: now,
       });
     } catch (err) {
-      if (err instanceof TransactionRefusedError) throw new JobConditionFailed(err.at(0)?.item);
+      if (err instanceof TransactionRefusedError) {
+        const own = err.at(0);
+        // The job's own condition first: a claim of a job that moved on is that, whatever the counters say.
+        if (own || !extra.refused) throw new JobConditionFailed(own?.item);
+        const counter = err.failed.find((f) => f.index > 0);
+        throw counter ? extra.refused(counter.index - 1, counter.item) : new JobConditionFailed(undefined);
+      }
       throw err;
     }
     const job = await this.getJob(jobId);
     if (!job) throw new JobNotFoundError(jobId);
+    // Every write of a final state passes here: the one place its dependents are released from.
+    if (isTerminal(job.state)) await this.afterFinish(job);
     return job;
   }
 

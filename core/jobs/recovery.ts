@@ -26,6 +26,7 @@ export async function recoverLostAttempt(
     group: job.group,
     leaseId: job.lease.id,
     attempt: job.attempt,
+    holdings: job.holdings,
     ...(options.holderStopped ? {} : { expiredBefore: now.getTime() }),
     now,
     actor,

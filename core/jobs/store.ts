@@ -1,5 +1,6 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
-import type { Job, JobState } from './job.ts';
+import type { Hold } from './dependencies.ts';
+import type { Holding, Job, JobState } from './job.ts';
 
 export interface ListJobsQuery {
   readonly group: string;
@@ -42,6 +43,11 @@ export interface ClaimRequest {
   readonly now: Date;
   /** Who claims, for the audit entry; `worker:<workerId>` when omitted. */
   readonly actor?: string;
+  /**
+   * The job as the claimer read it, for the capacity counters the claim takes (a group's quota, an
+   * array's parallelism); read by the store when omitted.
+   */
+  readonly job?: Job;
 }
 
 /** What readAttemptStatus returns. */
@@ -74,6 +80,11 @@ export interface AttemptFence {
    * lost attempt, `system:reaper` for the reaper. `lease:<leaseId>` when omitted.
    */
   readonly actor?: string;
+  /**
+   * What the attempt's claim took from capacity counters (the claimed job's `holdings`), given back
+   * in the same write; read by the store when omitted.
+   */
+  readonly holdings?: readonly Holding[];
 }
 
 export interface FinishRequest extends AttemptFence {
@@ -152,4 +163,20 @@ export interface JobStore {
    * guard, a replay (same key) returns the job as it is now instead of retrying again.
    */
   retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job>;
+  /**
+   * Ids of the jobs that named `dependencyId` in their `dependsOn` (edge items recorded by
+   * createJob before the job itself), in id order. A listed id may have no job: its create failed.
+   */
+  listDependents(dependencyId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** QUEUED jobs of one queue held for their dependencies, oldest first: the sweep's list. */
+  listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /**
+   * A held job → runnable (QUEUED, undispatched: on the dispatch sweeper's list until a claim),
+   * audited. Throws JobNotInStateError when it is no longer held (someone released or ended it).
+   */
+  releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job>;
+  /** A held job → FAILED with a reason code (DEPENDENCY_NEVER_SATISFIED), audited; JobNotInStateError when no longer held. */
+  failHeldJob(job: Job, failure: { readonly code: string; readonly reason: string }, actor: string, now: Date): Promise<Job>;
+  /** Rewrites what a held job waits for; a job no longer held is left alone (bookkeeping, not audited). */
+  rewriteHold(jobId: string, hold: Hold): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type { JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
+import { CapacityRefusedError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import type { LogArchiveStore } from '../events/log-archive.ts';
 import type { EventStore } from '../events/store.ts';
 import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
@@ -333,6 +333,7 @@ export class Worker {
           await queue.ack(message);
           return;
         case 'ack-finished':
+        case 'ack-held':
           await queue.ack(message);
           return;
         case 'wait-for-lease':
@@ -401,8 +402,15 @@ export class Worker {
         expectedAttempt: claimable.attempt,
         now: this.clock(),
         actor: this.actor,
+        job: claimable,
       });
     } catch (err) {
+      if (err instanceof CapacityRefusedError) {
+        // A quota or an array's parallelism is full: the job waits in the queue, not on this worker.
+        this.log('info', 'claim refused by a capacity limit', { jobId: claimable.id, waiting: err.waitingCode });
+        await queue.release(message, 5);
+        return;
+      }
       if (err instanceof JobNotInStateError || err instanceof JobNotFoundError) {
         // Someone else changed it between our read and our claim; the next delivery re-decides.
         await queue.release(message, 1);

@@ -251,6 +251,7 @@ describe('RunplaneStack (default deployment)', () => {
         'GET /v1/api-keys': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'POST /v1/api-keys/{id}/revoke': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'GET /v1/audit/verify': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+        'PUT /v1/groups/{group}': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
       });
       for (const limit of Object.values(ROUTE_THROTTLES)) {
         expect(limit!.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLE.rateLimit);
@@ -473,6 +474,7 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('ARTIFACT#*'),
       }),
+      writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -513,6 +515,8 @@ describe('RunplaneStack (default deployment)', () => {
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
         artifact: 'ARTIFACT#*',
+        group: 'GROUP#*',
+        groupIndex: 'GROUP_INDEX',
       });
     });
 
@@ -541,6 +545,9 @@ describe('RunplaneStack (default deployment)', () => {
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
+        listGroups: { jobs: ['get', 'batchGet'] },
+        getGroup: { jobs: ['get', 'batchGet'] },
+        updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -578,6 +585,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(deadLetterConsumer!.logGroup),
         jobs.get(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -592,6 +600,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.query(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -633,6 +642,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
+        jobs.writeGroups(),
         jobs.registerWorkers(),
         events.append(),
         audit.append(),
