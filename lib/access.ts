@@ -4,6 +4,7 @@ import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts
 import { ARTIFACT_KEY_PREFIX } from '../core/artifacts/dynamodb-artifact-store.ts';
 import type { TableDefinition } from '../core/resources.ts';
 import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
+import { WORKER_LIFETIME_PARTITION } from '../core/usage/worker-lifetime.ts';
 
 /**
  * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
@@ -50,6 +51,9 @@ export const JOBS_TABLE_KEYS = {
   artifact: `${ARTIFACT_KEY_PREFIX}*`,
   group: 'GROUP#*',
   groupIndex: 'GROUP_INDEX',
+  usage: 'USAGE#*',
+  usageByDay: 'USAGEDAY#*',
+  workerLifetime: `${WORKER_LIFETIME_PARTITION}#*`,
 } as const;
 
 export const JOBS_GRANTS = {
@@ -94,8 +98,14 @@ export const JOBS_GRANTS = {
   },
   /** `revokedAt`/`revokedBy` on a key item (DynamoDbApiKeyStore.revoke). */
   revokeApiKeys: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.apiKey] },
-  /** A worker's heartbeat item, removed when it stops (DynamoDbWorkerRegistry). */
-  registerWorkers: { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.worker] },
+  /** A worker's heartbeat item, removed when it stops, and its lifetime record, kept (DynamoDbWorkerRegistry). */
+  registerWorkers: {
+    actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.worker, JOBS_TABLE_KEYS.workerLifetime],
+  },
+  /** An ended attempt's usage records, put in the transaction that ends it (core/usage/usage-record-item.ts). */
+  recordUsage: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.usage, JOBS_TABLE_KEYS.usageByDay] },
   /** An attempt's artifact records, 25 a call (DynamoDbArtifactStore.record): only `ARTIFACT#` items. */
   recordArtifacts: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.artifact] },
 } as const satisfies Record<string, TableGrant>;

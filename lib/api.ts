@@ -71,6 +71,8 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   getGroup: { jobs: ['get', 'batchGet'] },
   // The group item and the names index, updated with the audit entry in one transaction.
   updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+  // Usage records and worker lifetimes: the `usage` GSI.
+  getUsage: { jobs: ['get', 'query'] },
   createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
   // The revoked key is read back (GetItem) after its transaction.
   revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },

@@ -86,6 +86,8 @@ export class RunplaneReliability extends Construct {
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
       // A reaped attempt gives its group quota back.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
+      // A reaped attempt's usage (wall time to its lease's expiry) is recorded with its end.
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordUsage);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
       this.reaperRule = new events.Rule(this, 'ReaperSchedule', {

@@ -1,6 +1,6 @@
 import type { JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
-import { hostname, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CapacityRefusedError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import type { LogArchiveStore } from '../events/log-archive.ts';
@@ -19,6 +19,7 @@ import { decideDelivery, decideGpuAdmission } from './delivery-decision.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment } from './job-environment.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { costRate, type InstancePricing } from '../usage/usage.ts';
 
 export type { WorkerLogger } from './attempt-runner.ts';
 
@@ -30,9 +31,12 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Jobs run at once by this worker. */
   readonly concurrency?: number;
-  /** Lease length = the visibility the worker keeps on the message; renewed every heartbeat. */
+  /**
+   * Lease length = the visibility the worker keeps on the message (set at receive); both are
+   * renewed together once less than a third of the lease is left (core/worker/lease-keeping.ts).
+   */
   readonly leaseSeconds?: number;
-  /** How often the lease is renewed and cancel requests are checked (at most 5 s per the lifecycle contract). */
+  /** How often cancel requests and the lease are checked (at most 5 s per the lifecycle contract). */
   readonly heartbeatSeconds?: number;
   /** SIGTERM → SIGKILL grace when a job is cancelled or times out. */
   readonly killGraceSeconds?: number;
@@ -50,8 +54,13 @@ export interface WorkerOptions {
   readonly admitJob?: (job: Job) => string | null;
   /** Dispatch latency, queue wait, output bytes and finished jobs by state (core/observability/metrics.ts). */
   readonly metrics?: WorkerMetrics;
-  /** Output batcher flush interval. */
+  /** Output batcher flush interval while someone follows the job's output (default 200 ms). */
   readonly flushIntervalMs?: number;
+  /**
+   * The interval while nobody follows it (specs/05-output-batching.md, decision 16): default
+   * 30 s, or flushIntervalMs when only that is given (one interval for all output).
+   */
+  readonly unwatchedFlushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
   readonly gpus?: readonly Gpu[];
   /** Where the worker reports itself (GET /v1/workers, "why is my job waiting?"). */
@@ -67,6 +76,12 @@ export interface WorkerOptions {
   readonly jobFiles?: JobFiles | undefined;
   /** Where each attempt's complete output is archived when it ends (none: events only). */
   readonly logArchive?: LogArchiveStore;
+  /**
+   * The instance this worker runs on, for each attempt's cost (core/usage/usage.ts): its price per
+   * hour (the stack's price table; RUNPLANE_PRICE_PER_INSTANCE_HOUR locally), GPUs and vCPUs.
+   * Default: price 0, this machine's GPUs and CPUs.
+   */
+  readonly pricing?: Partial<InstancePricing>;
 }
 
 const DEFAULTS = {
@@ -75,6 +90,7 @@ const DEFAULTS = {
   heartbeatSeconds: 5,
   killGraceSeconds: 10,
   pollWaitSeconds: 20,
+  unwatchedFlushIntervalMs: 30_000,
 };
 
 /**
@@ -111,13 +127,16 @@ export class Worker {
   private busy = false;
   /** When the worker last had nothing to do, for idle exit; undefined while busy. */
   private idleSinceMs: number | undefined;
+  /** What this worker's instance costs, and how it is shared among its jobs. */
+  readonly pricing: InstancePricing;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.concurrency = options.concurrency ?? DEFAULTS.concurrency;
     this.leaseSeconds = options.leaseSeconds ?? DEFAULTS.leaseSeconds;
-    // Three heartbeats per lease at least, so one or two missed renewals never cost the lease.
+    // Three heartbeats per lease at least; renewals start three heartbeats before expiry at the
+    // latest, so one or two missed renewals never cost the lease.
     this.heartbeatMs = (options.heartbeatSeconds ?? Math.min(DEFAULTS.heartbeatSeconds, this.leaseSeconds / 3)) * 1000;
     this.clock = options.clock ?? systemClock;
     this.newLeaseId = options.newLeaseId ?? newLeaseId;
@@ -126,6 +145,11 @@ export class Worker {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
     this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.pricing = {
+      usdPerInstanceHour: options.pricing?.usdPerInstanceHour ?? 0,
+      gpus: options.pricing?.gpus ?? this.gpus.total,
+      vcpus: options.pricing?.vcpus ?? availableParallelism(),
+    };
     this.runtime = options.runtime ?? new ProcessRuntime();
     this.runner = new AttemptRunner({
       workerId: this.workerId,
@@ -143,6 +167,7 @@ export class Worker {
       baseEnv: options.baseEnv ?? inheritedEnvironment(process.env),
       pinGpus: this.gpus.total > 0,
       flushIntervalMs: options.flushIntervalMs,
+      unwatchedFlushIntervalMs: options.unwatchedFlushIntervalMs ?? options.flushIntervalMs ?? DEFAULTS.unwatchedFlushIntervalMs,
       onProcessStarted: options.onProcessStarted,
       jobFiles: options.jobFiles,
       logArchive: options.logArchive,
@@ -214,6 +239,7 @@ export class Worker {
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
         isolation: this.runtime.isolation,
+        pricing: this.pricing,
       });
     } catch (err) {
       this.log('warn', 'worker report failed', { error: String(err) });
@@ -392,6 +418,7 @@ export class Worker {
         now: this.clock(),
         actor: this.actor,
         job: claimable,
+        costRate: costRate(claimable.resources, this.pricing),
       });
     } catch (err) {
       if (err instanceof CapacityRefusedError) {

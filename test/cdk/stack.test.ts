@@ -4,7 +4,17 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_POOLS, poolQueueDefinition } from '../../core/pools.ts';
-import { DEFAULT_QUEUES, JOBS_TABLE, TABLES, deadLetterQueueName, queueName, tableName, type TableDefinition } from '../../core/resources.ts';
+import {
+  DEFAULT_QUEUES,
+  JOBS_TABLE,
+  TABLES,
+  deadLetterQueueName,
+  indexProjection,
+  queueName,
+  tableName,
+  type GlobalIndexDefinition,
+  type TableDefinition,
+} from '../../core/resources.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { DEFAULT_ROUTE_THROTTLE, ROUTE_ACCESS, ROUTE_THROTTLES, type RouteAccess } from '../../lib/api.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANTS } from '../../lib/access.ts';
@@ -13,6 +23,14 @@ import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 import { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../core/observability/metric-names.ts';
+
+/** The CloudFormation form of a GSI's projection as core/resources.ts declares it. */
+function projectionOf(index: GlobalIndexDefinition) {
+  const projection = indexProjection(index);
+  return projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.attributes] }
+    : { ProjectionType: projection.type };
+}
 
 const RUNTIME_VARIABLES = [
   'RUNPLANE_JOBS_TABLE',
@@ -40,6 +58,20 @@ describe('RunplaneStack (default deployment)', () => {
   });
 
   describe('data', () => {
+    it('projects no job index whole: a lease renewal or a history entry rewrites none of them', () => {
+      const [jobs] = Object.values(s.template.findResources('AWS::DynamoDB::GlobalTable')).filter(
+        (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
+      );
+      const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
+      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt'].includes(g.IndexName));
+      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
+      for (const g of jobIndexes) {
+        expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
+        expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['leaseExpiresAt']));
+        expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['history']));
+      }
+    });
+
     it('creates each table of core/resources.ts with its keys, GSIs and TTL', () => {
       const tables = s.template.findResources('AWS::DynamoDB::GlobalTable');
       expect(Object.keys(tables)).toHaveLength(TABLES.length);
@@ -58,7 +90,7 @@ describe('RunplaneStack (default deployment)', () => {
               { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
               ...(g.sortKey ? [{ AttributeName: g.sortKey.name, KeyType: 'RANGE' }] : []),
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: projectionOf(g),
           })),
         );
         const keys = [definition.partitionKey, definition.sortKey, ...definition.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey])];
@@ -437,8 +469,9 @@ describe('RunplaneStack (default deployment)', () => {
       registerWorkers: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [arn(s.stack.data.jobs)],
-        conditions: leadingKeys('WORKER#*'),
+        conditions: leadingKeys('WORKER#*', 'WORKERLIFE#*'),
       }),
+      recordUsage: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('USAGE#*', 'USAGEDAY#*') }),
       recordArtifacts: () => ({
         actions: ['dynamodb:BatchWriteItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -488,6 +521,9 @@ describe('RunplaneStack (default deployment)', () => {
         artifact: 'ARTIFACT#*',
         group: 'GROUP#*',
         groupIndex: 'GROUP_INDEX',
+        usage: 'USAGE#*',
+        usageByDay: 'USAGEDAY#*',
+        workerLifetime: 'WORKERLIFE#*',
       });
     });
 
@@ -524,6 +560,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+        getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -578,6 +615,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.query(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.recordUsage(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -622,6 +660,8 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.writeGroups(),
         jobs.queryDependents(),
         jobs.registerWorkers(),
+        // Usage records (USAGE#, USAGEDAY# items) in the transaction that ends an attempt.
+        jobs.recordUsage(),
         events.append(),
         audit.append(),
         {
