@@ -1,5 +1,6 @@
 import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON } from './job.ts';
 import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
+import type { Dependency, Hold } from './dependencies.ts';
 
 /**
  * The job as a DynamoDB item and back (pure): its key, the GSI keys that follow its state, the
@@ -11,20 +12,41 @@ export const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
 export const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
 
 /**
+ * The edge from a dependency to a job that named it in `dependsOn`, found by the `dependents` GSI
+ * (partition `dependencyKey`): how the writer of a final state finds who waits for it without a scan.
+ */
+export const dependencyEdgeKey = (dependencyId: string, dependentId: string) => ({ pk: `DEP#${dependencyId}#${dependentId}` });
+
+export function dependencyEdgeItem(dependencyId: string, dependentId: string): Item {
+  return { ...dependencyEdgeKey(dependencyId, dependentId), dependencyKey: dependencyId, dependentId };
+}
+
+/**
+ * Whether a QUEUED job may be run: the one place that decision is made. A held job (unsatisfied
+ * dependencies, an array's throttle) carries no key of a list that leads to a claim (queued,
+ * undispatched and, with the scheduler, pending), only `heldKey` for the sweep that re-checks it.
+ */
+export function isRunnable(job: Pick<Job, 'state' | 'hold'>): boolean {
+  return job.state === 'QUEUED' && job.hold === null;
+}
+
+/**
  * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
  * sparse ones exist only in the state whose work list they serve.
  */
-export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched'>) {
+export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched' | 'hold'>) {
+  const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
-    ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
+    ...(runnable ? { queuedKey: job.queue } : {}),
     ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
-    ...(job.state === 'QUEUED' && !job.dispatched ? { dispatchKey: job.queue } : {}),
+    ...(runnable && !job.dispatched ? { dispatchKey: job.queue } : {}),
+    ...(job.state === 'QUEUED' && job.hold !== null ? { heldKey: job.queue } : {}),
   };
 }
 
 export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, holdings, ...rest } = job;
+  const { lease, dispatched: _dispatched, holdings, hold, reasonCode, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
@@ -32,6 +54,9 @@ export function jobToItem(job: Job): Item {
     groupQueueKey: `${job.group}#${job.queue}`,
     ...stateKeys(job),
     ...(holdings.length > 0 ? { holdings } : {}),
+    // Stored only while set: conditions test `attribute_exists(hold)` (state-machine.ts guards).
+    ...(hold ? { hold } : {}),
+    ...(reasonCode ? { reasonCode } : {}),
     ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
@@ -56,6 +81,7 @@ export function itemToJob(item: Item): Job {
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
     ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),
+    ...(typeof item.outputWatchedUntil === 'number' ? { outputWatchedUntil: item.outputWatchedUntil } : {}),
     workdir: (item.workdir as Job['workdir'] | undefined) ?? null,
     artifacts: (item.artifacts as string[] | undefined) ?? [],
     imagePullPolicy: (item.imagePullPolicy as Job['imagePullPolicy'] | undefined) ?? 'IfNotPresent',
@@ -63,6 +89,9 @@ export function itemToJob(item: Item): Job {
     attempt: item.attempt as number,
     exitCode: (item.exitCode as number | null | undefined) ?? null,
     reason: (item.reason as string | null | undefined) ?? null,
+    reasonCode: (item.reasonCode as string | undefined) ?? null,
+    dependsOn: (item.dependsOn as Dependency[] | undefined) ?? [],
+    hold: (item.hold as Hold | undefined) ?? null,
     createdAt: item.createdAt as string,
     startedAt: (item.startedAt as string | null | undefined) ?? null,
     finishedAt: (item.finishedAt as string | null | undefined) ?? null,

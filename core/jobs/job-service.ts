@@ -13,6 +13,7 @@ import {
 import { parseOrThrow } from '../validation.ts';
 import { signJobSpec } from './dispatch-signature.ts';
 import { idempotencyGuard } from './idempotency.ts';
+import { outputWatchRenewal } from './output-watch.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
 import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
@@ -24,6 +25,10 @@ import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } f
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
+import type { Dependency } from './dependencies.ts';
+import { decideDependencies, dependencyHold } from './dependency-decision.ts';
+import { DependencyRelease, type SettleOutcome } from './dependency-release.ts';
+import { isRunnable } from './job-item.ts';
 import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
 import { archiveDigest } from '../archive-id.ts';
 import * as z from 'zod';
@@ -94,6 +99,7 @@ export class JobService {
   private readonly dispatchKey: string | undefined;
   private readonly logArchive: LogArchiveStore | undefined;
   private readonly archivedEvents: ArchivedEventReader | undefined;
+  private readonly dependencies: DependencyRelease;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -108,6 +114,7 @@ export class JobService {
     this.dispatchKey = deps.dispatchKey;
     this.logArchive = deps.logArchive;
     this.archivedEvents = deps.logArchive ? new ArchivedEventReader(deps.logArchive) : undefined;
+    this.dependencies = new DependencyRelease({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
   }
 
   /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
@@ -141,6 +148,7 @@ export class JobService {
     const queue = this.queues.get(spec.queue);
     if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
     if (spec.workdir) await this.requireArchive(group, spec.workdir.archive);
+    const hold = await this.initialHold(spec.dependsOn, group);
     const now = this.clock().toISOString();
     const job: Job = {
       id: this.newId(),
@@ -166,6 +174,9 @@ export class JobService {
       attempt: 0,
       exitCode: null,
       reason: null,
+      reasonCode: null,
+      dependsOn: spec.dependsOn,
+      hold,
       createdAt: now,
       startedAt: null,
       finishedAt: null,
@@ -185,9 +196,40 @@ export class JobService {
     if (!result.created && (result.job.group !== group || !canSeeGroup(caller, result.job.group))) {
       throw new JobNotFoundError(result.job.id);
     }
+    // The re-check after the create: a dependency that finished after initialHold read it, but
+    // before the edges were visible to its finisher, is seen here (specs/12, Dependencies).
+    if (result.job.hold) return { ...result, job: (await this.dependencies.settle(result.job)).job };
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
-    if (result.job.state === 'QUEUED' && !result.job.dispatched) await this.dispatch(result.job);
+    if (isRunnable(result.job) && !result.job.dispatched) await this.dispatch(result.job);
     return result;
+  }
+
+  /**
+   * The hold a new job starts with: none when every dependency is already satisfied, else one
+   * naming what it waits for (a dependency that can never be satisfied is failed by the re-check
+   * after the create, through the same path as any later one). Every dependency must be a job of
+   * the new job's group: another group's job is refused exactly as a missing one (404), so a
+   * submit reveals nothing about other groups.
+   */
+  private async initialHold(dependsOn: readonly Dependency[], group: string): Promise<Job['hold']> {
+    if (dependsOn.length === 0) return null;
+    const ids = [...new Set(dependsOn.map((d) => d.job))];
+    const found = await Promise.all(ids.map((id) => this.store.getJob(id)));
+    const states = new Map<string, JobState>();
+    ids.forEach((id, i) => {
+      const job = found[i];
+      if (!job || job.group !== group) throw new JobNotFoundError(id);
+      states.set(id, job.state);
+    });
+    const decision = decideDependencies(dependsOn, states);
+    if (decision.kind === 'satisfied') return null;
+    if (decision.kind === 'waiting') return dependencyHold(decision.on);
+    return { code: 'Dependency', message: `waiting for ${decision.dependency.type}:${decision.dependency.job}` };
+  }
+
+  /** The maintenance sweep's re-check of a held job (its safety net for a release that was missed). */
+  async settleHeld(job: Job): Promise<SettleOutcome> {
+    return (await this.dependencies.settle(job)).outcome;
   }
 
   /** A job may only name an archive its group has: otherwise its every attempt would fail to start. */
@@ -303,10 +345,19 @@ export class JobService {
     const attempt = q.attempt ?? Math.max(1, job.attempt);
     const fromTable = () => this.events.list({ jobId, attempt, afterSeq: q.after, limit: q.limit });
     const archive = this.archiveOf(job, attempt);
-    const page = archive
-      ? await this.orFromTable(() => this.archivedEvents!.list(archive, { afterSeq: q.after, limit: q.limit }), fromTable, archive)
-      : await fromTable();
+    const [page] = await Promise.all([
+      archive ? this.orFromTable(() => this.archivedEvents!.list(archive, { afterSeq: q.after, limit: q.limit }), fromTable, archive) : fromTable(),
+      this.markWatched(job, attempt),
+    ]);
     return { jobId, attempt, ...page };
+  }
+
+  /** A read of a live attempt's output (events or logs) keeps that output flowing at once (core/jobs/output-watch.ts). */
+  private async markWatched(job: Job, attempt: number): Promise<void> {
+    const until = outputWatchRenewal(job, attempt, this.clock().getTime());
+    if (until === null) return;
+    // The read answers either way: without the mark the output only arrives in larger batches.
+    await this.store.markOutputWatched(job.id, until).catch((err: unknown) => this.log('could not mark output watched', { jobId: job.id, error: String(err) }));
   }
 
   /**
@@ -353,7 +404,10 @@ export class JobService {
     const attempt = q.attempt ?? Math.max(1, job.attempt);
     const archive = this.archiveOf(job, attempt);
     const fromTable = () => this.logBytesFromTable(jobId, attempt);
-    const read = archive ? await this.orFromTable(() => this.archivedEvents!.readBytes(archive, MAX_LOG_RESPONSE_BYTES), fromTable, archive) : await fromTable();
+    const [read] = await Promise.all([
+      archive ? this.orFromTable(() => this.archivedEvents!.readBytes(archive, MAX_LOG_RESPONSE_BYTES), fromTable, archive) : fromTable(),
+      this.markWatched(job, attempt),
+    ]);
     return { attempt, ...read };
   }
 

@@ -4,6 +4,7 @@ import { artifactPatternsSchema } from '../artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
+import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -94,6 +95,8 @@ export const jobSpecSchema = z.strictObject({
     .optional(),
   /** Files stored after the process ends: globs relative to the work directory. */
   artifacts: artifactPatternsSchema.default([]),
+  /** Jobs of the same group this one waits for (core/jobs/dependencies.ts); each must exist at submit. */
+  dependsOn: dependsOnSchema.default([]),
 });
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
@@ -174,6 +177,18 @@ export interface Job {
   readonly attempt: number;
   readonly exitCode: number | null;
   readonly reason: string | null;
+  /**
+   * Machine-readable companion of `reason` where the platform, not the process, decided the end
+   * (DEPENDENCY_NEVER_SATISFIED); null otherwise.
+   */
+  readonly reasonCode: string | null;
+  /** What the job waits for, as submitted (aftercorr already mapped for an array child). */
+  readonly dependsOn: readonly Dependency[];
+  /**
+   * Set while a QUEUED job is not runnable (its dependencies are unsatisfied): it has no dispatch
+   * or pending key and no claim takes it until `releaseHold` clears it (job-item.ts isRunnable).
+   */
+  readonly hold: Hold | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -186,6 +201,11 @@ export interface Job {
   readonly attempts: readonly AttemptRecord[];
   /** HMAC of the spec made at submit where the deployment has a dispatch key (core/jobs/dispatch-signature.ts). */
   readonly dispatchSignature?: string;
+  /**
+   * Epoch ms until which someone follows the job's output (set by reads of its events): the
+   * worker stores output at once while it is in the future, and in larger batches otherwise.
+   */
+  readonly outputWatchedUntil?: number;
 }
 
 export function isTerminal(state: JobState): boolean {
@@ -210,6 +230,9 @@ export function jobView(job: Job) {
     retryAt: job.retryAt,
     exitCode: job.exitCode,
     reason: job.reason,
+    reasonCode: job.reasonCode,
+    dependsOn: job.dependsOn,
+    hold: job.hold,
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,

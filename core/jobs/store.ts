@@ -1,4 +1,5 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
+import type { Hold } from './dependencies.ts';
 import type { Holding, Job, JobState } from './job.ts';
 
 export interface ListJobsQuery {
@@ -49,6 +50,17 @@ export interface ClaimRequest {
   readonly job?: Job;
 }
 
+/** What readAttemptStatus returns. */
+export interface AttemptStatus {
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly leaseId: string | null;
+  readonly cancelRequested: boolean;
+  readonly cancelRequestedBy: string | null;
+  /** Epoch ms until which someone follows the output (Job.outputWatchedUntil), or null. */
+  readonly outputWatchedUntil: number | null;
+}
+
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 
 /** Identifies the attempt a worker-side write belongs to. */
@@ -97,7 +109,7 @@ export interface RequeueRequest extends AttemptFence {
  * When the change does not apply it throws a domain error describing what it found
  * (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`, `IdempotencyKeyReusedError`) and
  * leaves no audit entry. `markDispatched` and `renewLease` are bookkeeping, not changes of record,
- * and are not audited.
+ * and are not audited; `readAttemptStatus` only reads.
  */
 export interface JobStore {
   /**
@@ -121,6 +133,17 @@ export interface JobStore {
   claimAttempt(request: ClaimRequest): Promise<Job>;
   /** Extends the lease the caller holds; returns the job so the caller sees cancel requests. */
   renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job>;
+  /**
+   * The job's state, lease and cancel request, read cheaply and possibly a moment stale (an
+   * eventually consistent read of a few attributes): what a running attempt polls between lease
+   * renewals. Never proof that a lease is lost: confirm with renewLease, which is fenced.
+   */
+  readAttemptStatus(jobId: string): Promise<AttemptStatus | undefined>;
+  /**
+   * Records that someone follows the job's output until `untilMs` (epoch ms), while the job is
+   * QUEUED or RUNNING; false when it is neither (or gone). Bookkeeping, not audited.
+   */
+  markOutputWatched(jobId: string, untilMs: number): Promise<boolean>;
   /** RUNNING → a final state, fenced by the lease. */
   finishAttempt(request: FinishRequest): Promise<Job>;
   /**
@@ -140,4 +163,20 @@ export interface JobStore {
    * guard, a replay (same key) returns the job as it is now instead of retrying again.
    */
   retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job>;
+  /**
+   * Ids of the jobs that named `dependencyId` in their `dependsOn` (edge items recorded by
+   * createJob before the job itself), in id order. A listed id may have no job: its create failed.
+   */
+  listDependents(dependencyId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** QUEUED jobs of one queue held for their dependencies, oldest first: the sweep's list. */
+  listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /**
+   * A held job → runnable (QUEUED, undispatched: on the dispatch sweeper's list until a claim),
+   * audited. Throws JobNotInStateError when it is no longer held (someone released or ended it).
+   */
+  releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job>;
+  /** A held job → FAILED with a reason code (DEPENDENCY_NEVER_SATISFIED), audited; JobNotInStateError when no longer held. */
+  failHeldJob(job: Job, failure: { readonly code: string; readonly reason: string }, actor: string, now: Date): Promise<Job>;
+  /** Rewrites what a held job waits for; a job no longer held is left alone (bookkeeping, not audited). */
+  rewriteHold(jobId: string, hold: Hold): Promise<void>;
 }

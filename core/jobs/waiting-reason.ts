@@ -11,6 +11,8 @@ export const WORKER_SEEN_WITHIN_MS = 60_000;
  */
 export function waitingReason(job: Job, workers: readonly WorkerRecord[], now: Date): string | null {
   if (job.state !== 'QUEUED') return null;
+  // A held job is not waiting for a worker at all: its hold says what it waits for.
+  if (job.hold) return job.hold.message;
   if (job.retryAt && new Date(job.retryAt).getTime() > now.getTime()) {
     return `waiting for retry backoff until ${job.retryAt} (attempt ${job.attempt + 1} of ${job.maxAttempts})`;
   }

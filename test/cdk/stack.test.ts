@@ -4,7 +4,17 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_POOLS, poolQueueDefinition } from '../../core/pools.ts';
-import { DEFAULT_QUEUES, JOBS_TABLE, TABLES, deadLetterQueueName, queueName, tableName, type TableDefinition } from '../../core/resources.ts';
+import {
+  DEFAULT_QUEUES,
+  JOBS_TABLE,
+  TABLES,
+  deadLetterQueueName,
+  indexProjection,
+  queueName,
+  tableName,
+  type GlobalIndexDefinition,
+  type TableDefinition,
+} from '../../core/resources.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { DEFAULT_ROUTE_THROTTLE, ROUTE_ACCESS, ROUTE_THROTTLES, type RouteAccess } from '../../lib/api.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANTS } from '../../lib/access.ts';
@@ -13,6 +23,14 @@ import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 import { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../core/observability/metric-names.ts';
+
+/** The CloudFormation form of a GSI's projection as core/resources.ts declares it. */
+function projectionOf(index: GlobalIndexDefinition) {
+  const projection = indexProjection(index);
+  return projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.attributes] }
+    : { ProjectionType: projection.type };
+}
 
 const RUNTIME_VARIABLES = [
   'RUNPLANE_JOBS_TABLE',
@@ -40,6 +58,20 @@ describe('RunplaneStack (default deployment)', () => {
   });
 
   describe('data', () => {
+    it('projects no job index whole: a lease renewal or a history entry rewrites none of them', () => {
+      const [jobs] = Object.values(s.template.findResources('AWS::DynamoDB::GlobalTable')).filter(
+        (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
+      );
+      const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
+      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt'].includes(g.IndexName));
+      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
+      for (const g of jobIndexes) {
+        expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
+        expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['leaseExpiresAt']));
+        expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['history']));
+      }
+    });
+
     it('creates each table of core/resources.ts with its keys, GSIs and TTL', () => {
       const tables = s.template.findResources('AWS::DynamoDB::GlobalTable');
       expect(Object.keys(tables)).toHaveLength(TABLES.length);
@@ -58,7 +90,7 @@ describe('RunplaneStack (default deployment)', () => {
               { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
               ...(g.sortKey ? [{ AttributeName: g.sortKey.name, KeyType: 'RANGE' }] : []),
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: projectionOf(g),
           })),
         );
         const keys = [definition.partitionKey, definition.sortKey, ...definition.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey])];
@@ -219,6 +251,7 @@ describe('RunplaneStack (default deployment)', () => {
         'GET /v1/api-keys': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'POST /v1/api-keys/{id}/revoke': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'GET /v1/audit/verify': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+        'PUT /v1/groups/{group}': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
       });
       for (const limit of Object.values(ROUTE_THROTTLES)) {
         expect(limit!.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLE.rateLimit);
@@ -441,6 +474,7 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('ARTIFACT#*'),
       }),
+      writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -481,6 +515,8 @@ describe('RunplaneStack (default deployment)', () => {
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
         artifact: 'ARTIFACT#*',
+        group: 'GROUP#*',
+        groupIndex: 'GROUP_INDEX',
       });
     });
 
@@ -509,6 +545,9 @@ describe('RunplaneStack (default deployment)', () => {
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
+        listGroups: { jobs: ['get', 'batchGet'] },
+        getGroup: { jobs: ['get', 'batchGet'] },
+        updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -546,6 +585,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(deadLetterConsumer!.logGroup),
         jobs.get(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -560,6 +600,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.query(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -601,6 +642,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
+        jobs.writeGroups(),
         jobs.registerWorkers(),
         events.append(),
         audit.append(),
