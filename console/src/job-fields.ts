@@ -1,5 +1,6 @@
 import type { ApiJob } from '../../cli/api-client.ts';
 import type { JobSpecInput, JobState } from '../../core/jobs/job.ts';
+import type { DependencyRequest } from './slurm-syntax.ts';
 
 // The states as a value without importing core/jobs/job.ts (and zod with it) into the first page;
 // the type makes the list fail to compile if a state is added or renamed.
@@ -36,10 +37,7 @@ export interface Waiting {
 
 export type ArrayStatus = { readonly total: number } & Readonly<Record<JobState, number>>;
 
-export interface JobDependency {
-  readonly job: string;
-  readonly type: string;
-}
+export type JobDependency = DependencyRequest;
 
 /**
  * Fields that newer APIs add to a job (issues 11 and 12: priority, `waiting`, usage and cost,

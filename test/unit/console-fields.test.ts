@@ -103,7 +103,7 @@ describe('console: job fields', () => {
     expect(copySpecOf(job)).not.toHaveProperty('priority');
     expect(copySpecOf(job)).not.toHaveProperty('array');
     expect(copySpecOf(job)).not.toHaveProperty('dependsOn');
-    const rich = { ...job, priority: 5, array: { size: 4, parallelism: 2 }, dependsOn: [{ job: 'X', type: 'afterany' }] };
+    const rich = { ...job, priority: 5, array: { size: 4, parallelism: 2 }, dependsOn: [{ job: 'X', type: 'afterany' as const }] };
     expect(copySpecOf(rich)).toMatchObject({ priority: 5, array: { size: 4, parallelism: 2 }, dependsOn: [{ job: 'X', type: 'afterany' }] });
   });
 });
