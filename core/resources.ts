@@ -113,6 +113,10 @@ export const JOBS_TABLE = {
       // Written once; the list shows whole records.
       projection: { type: 'ALL' },
     },
+    // Usage (core/usage/usage-record-item.ts): attempts' usage records by group and by UTC day, and
+    // worker lifetimes by when they were last seen, so GET /v1/usage is a query, never a scan. One
+    // index for all three: CloudFormation adds a single GSI per table update.
+    { indexName: 'usage', partitionKey: { name: 'usageKey', type: 'S' }, sortKey: { name: 'usageSortKey', type: 'S' } },
   ],
   ttlAttribute: 'expiresAt',
 } as const satisfies TableDefinition;

@@ -451,6 +451,8 @@ describe('RunplaneStack (default deployment)', () => {
       get: () => ({ actions: ['dynamodb:GetItem'], resources: [arn(s.stack.data.jobs)] }),
       query: () => ({ actions: ['dynamodb:Query'], resources: jobsIndexes() }),
       batchGet: () => ({ actions: ['dynamodb:BatchGetItem'], resources: [arn(s.stack.data.jobs)] }),
+      queryDependents: () => ({ actions: ['dynamodb:Query'], resources: [`${arn(s.stack.data.jobs)}/index/dependents`] }),
+      recordDependencyEdges: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('DEP#*') }),
       submitJobs: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*') }),
       createJobs: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -467,8 +469,9 @@ describe('RunplaneStack (default deployment)', () => {
       registerWorkers: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [arn(s.stack.data.jobs)],
-        conditions: leadingKeys('WORKER#*'),
+        conditions: leadingKeys('WORKER#*', 'WORKERLIFE#*'),
       }),
+      recordUsage: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('USAGE#*', 'USAGEDAY#*') }),
       recordArtifacts: () => ({
         actions: ['dynamodb:BatchWriteItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -510,6 +513,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('names the jobs table item kinds the writes are limited to', () => {
       expect(JOBS_TABLE_KEYS).toEqual({
         job: 'JOB#*',
+        dependencyEdge: 'DEP#*',
         idempotencyGuard: 'IDEMPOTENCY#*',
         apiKey: 'APIKEY#*',
         apiKeyIndex: 'APIKEY_INDEX',
@@ -517,6 +521,9 @@ describe('RunplaneStack (default deployment)', () => {
         artifact: 'ARTIFACT#*',
         group: 'GROUP#*',
         groupIndex: 'GROUP_INDEX',
+        usage: 'USAGE#*',
+        usageByDay: 'USAGEDAY#*',
+        workerLifetime: 'WORKERLIFE#*',
       });
     });
 
@@ -537,9 +544,14 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+        submitJob: {
+          jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
+          audit: 'append',
+          enqueue: true,
+          objects: ['readArchives', 'listBucket'],
+        },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-        cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+        cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
@@ -548,6 +560,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+        getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -586,6 +599,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.queryDependents(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -601,6 +615,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.query(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.recordUsage(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -643,7 +658,10 @@ describe('RunplaneStack (default deployment)', () => {
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.queryDependents(),
         jobs.registerWorkers(),
+        // Usage records (USAGE#, USAGEDAY# items) in the transaction that ends an attempt.
+        jobs.recordUsage(),
         events.append(),
         audit.append(),
         {
