@@ -62,9 +62,11 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
-  listJobs: { jobs: ['get', 'query'] },
-  listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
-  getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
+  // The index holds keys only: the page's jobs are read with one BatchGetItem.
+  listJobs: { jobs: ['get', 'query', 'batchGet'] },
+  // Reading a live job's output marks it followed (its output is then stored every 200 ms).
+  listJobEvents: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
+  getJobLogs: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
   listWorkers: { jobs: ['get', 'query'] },
   // The names index (GetItem), then the groups (BatchGetItem).
   listGroups: { jobs: ['get', 'batchGet'] },

@@ -479,6 +479,12 @@ describe('RunplaneStack (default deployment)', () => {
         conditions: leadingKeys('ARTIFACT#*'),
       }),
       writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
+      // A read route may set the follow mark and nothing else on a job.
+      markOutputWatched: () => ({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: { ...leadingKeys('JOB#*'), 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'outputWatchedUntil', 'state'] } },
+      }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -554,9 +560,9 @@ describe('RunplaneStack (default deployment)', () => {
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
         cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
         getJob: { jobs: ['get', 'query'] },
-        listJobs: { jobs: ['get', 'query'] },
-        listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
-        getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
+        listJobs: { jobs: ['get', 'query', 'batchGet'] },
+        listJobEvents: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
+        getJobLogs: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
@@ -614,6 +620,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(reaper!.logGroup),
         jobs.get(),
         jobs.query(),
+        jobs.batchGet(),
         jobs.updateJobs(),
         jobs.writeGroups(),
         jobs.recordUsage(),
