@@ -58,6 +58,9 @@ export const JOBS_TABLE = {
     // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
     // lease expiry, so heartbeats do not rewrite the index.
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Sparse: runnable QUEUED jobs no scheduler pass admitted yet, per queue, each group's keys
+    // contiguous in priority then submit order (core/jobs/job-item.ts pendingSortKey).
+    { indexName: 'pending', partitionKey: { name: 'pendingKey', type: 'S' }, sortKey: { name: 'pendingSort', type: 'S' } },
     // Worker registry items (`pk = WORKER#<id>`), per pool.
     {
       indexName: 'workersByPool',

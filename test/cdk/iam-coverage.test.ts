@@ -293,6 +293,8 @@ describe('IAM grants against the calls the code makes', () => {
     const store = new DynamoDbJobStore({ client: createDocumentClient({ endpoint: env.dynamoEndpoint }), tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });
     const lost = makeJob({ queue: 'default' });
     await store.createJob(lost);
+    // Admitted long ago, never claimed: the admission sweeper repairs it.
+    await store.admitJob(lost, new Date('2026-01-01T00:00:00Z'));
     const orphan = makeJob({ queue: 'default' });
     await store.createJob(orphan);
     await store.claimAttempt({ jobId: orphan.id, group: orphan.group, workerId: 'gone', leaseId: 'lease', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
@@ -303,6 +305,7 @@ describe('IAM grants against the calls the code makes', () => {
     // A dead letter whose job is still queued.
     const dead = makeJob({ queue: 'default' });
     await store.createJob(dead);
+    await store.admitJob(dead, new Date('2026-01-01T00:00:00Z'));
     await expect(proxy.as('deadLetterConsumer', () => handleDeadLetter({ store: createWorkerDependencies(config).store }, { jobId: dead.id, receiveCount: 5 }))).resolves.toBe('failed');
 
     // The checkpoint of every shard head.

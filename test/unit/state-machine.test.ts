@@ -88,6 +88,27 @@ describe('conditions built from the transition table', () => {
       '#c_state IN (:c_from0, :c_from1, :c_from2, :c_from3) AND attempt = :c_attempt',
       { ':c_from0': 'SUCCEEDED', ':c_from1': 'FAILED', ':c_from2': 'CANCELLED', ':c_from3': 'TIMED_OUT', ':c_attempt': 3 },
     ],
+    [
+      'admit',
+      'QUEUED',
+      { attempt: 0 },
+      '#c_state = :c_from0 AND attempt = :c_attempt AND attribute_exists(pendingKey) AND cancelRequested = :c_false',
+      { ':c_from0': 'QUEUED', ':c_attempt': 0, ':c_false': false },
+    ],
+    [
+      'unadmit',
+      'QUEUED',
+      { attempt: 1, priority: 5 },
+      '#c_state = :c_from0 AND attempt = :c_attempt AND attribute_exists(admittedAt) AND attribute_not_exists(pendingKey) AND priority = :c_priority',
+      { ':c_from0': 'QUEUED', ':c_attempt': 1, ':c_priority': 5 },
+    ],
+    [
+      'reprioritize',
+      'QUEUED',
+      { attempt: 0, priority: 0 },
+      '#c_state = :c_from0 AND attempt = :c_attempt AND (attribute_not_exists(priority) OR priority = :c_priority)',
+      { ':c_from0': 'QUEUED', ':c_attempt': 0, ':c_priority': 0 },
+    ],
   ];
 
   it.each(cases)('%s → %s', (name, to, given, expression, values) => {
