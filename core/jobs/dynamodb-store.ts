@@ -138,45 +138,26 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  async admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(job.id),
-          ...withCondition(
-            {
-              UpdateExpression: 'SET dispatchKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort',
-              ExpressionAttributeNames: { '#queue': 'queue' },
-              ExpressionAttributeValues: { ':at': now.toISOString() },
-            },
-            transitionCondition('admit', 'QUEUED', { attempt: job.attempt }),
-          ),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw dependencyFailure('job store', err);
-    }
+  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean> {
+    return this.bookkeeping(job.id, {
+      UpdateExpression: 'SET dispatchKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort',
+      ExpressionAttributeNames: { '#queue': 'queue' },
+      ExpressionAttributeValues: { ':at': now.toISOString() },
+    }, transitionCondition('admit', 'QUEUED', { attempt: job.attempt }));
   }
 
-  async unadmitJob(job: Pick<Job, 'id' | 'attempt' | 'group' | 'priority'>): Promise<boolean> {
+  unadmitJob(job: Pick<Job, 'id' | 'attempt' | 'group' | 'priority'>): Promise<boolean> {
+    return this.bookkeeping(job.id, {
+      UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, admittedAt',
+      ExpressionAttributeNames: { '#queue': 'queue' },
+      ExpressionAttributeValues: { ':psort': pendingSortKey(job) },
+    }, transitionCondition('unadmit', 'QUEUED', { attempt: job.attempt, priority: job.priority }));
+  }
+
+  /** A conditional, unaudited write (admission is bookkeeping, like markDispatched); false when its condition failed. */
+  private async bookkeeping(jobId: string, parts: UpdateParts, condition: Condition): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(job.id),
-          ...withCondition(
-            {
-              UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, admittedAt',
-              ExpressionAttributeNames: { '#queue': 'queue' },
-              ExpressionAttributeValues: { ':psort': pendingSortKey(job) },
-            },
-            transitionCondition('unadmit', 'QUEUED', { attempt: job.attempt, priority: job.priority }),
-          ),
-        }),
-      );
+      await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: jobKey(jobId), ...withCondition(parts, condition) }));
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
