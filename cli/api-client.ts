@@ -23,6 +23,7 @@ import type {
   auditVerificationSchema,
   createdApiKeySchema,
   eventPageSchema,
+  groupViewSchema,
   jobPageSchema,
   jobViewSchema,
   ResponseBody,
@@ -30,6 +31,7 @@ import type {
 } from '../core/api/response-schemas.ts';
 import type { submitJobRequestSchema } from '../core/api/route-contracts.ts';
 import type { createApiKeySchema } from '../core/auth/api-key-service.ts';
+import type { groupSettingsSchema } from '../core/groups/group.ts';
 
 // The request and response types are inferred from the API contract's zod schemas
 // (core/api/response-schemas.ts, the source of specs/openapi.json): type-only imports, erased at
@@ -40,6 +42,11 @@ export type { JobEvent, LifecycleEvent, OutputEvent } from '../core/events/event
 import type { ArtifactView } from '../core/artifact.ts';
 import type { CreateUploadResult, completeUploadSchema, createUploadSchema } from '../core/uploads/upload-service.ts';
 import type { UploadInstructions } from '../core/uploads/workdir-archive-store.ts';
+/** A group as `GET /v1/groups` reports it: quotas, weight, current use, decayed recent GPU-seconds. */
+export type GroupInfo = ResponseBody<typeof groupViewSchema>;
+/** The body of `PUT /v1/groups/{group}`: omitted fields keep their value, null removes a quota. */
+export type GroupSettingsRequest = z.input<typeof groupSettingsSchema>;
+
 /** A worker as `GET /v1/workers` reports it. */
 export type WorkerInfo = ResponseBody<typeof workerSchema>;
 
@@ -199,7 +206,7 @@ export interface RunplaneClientOptions {
 type RetryClass = 'idempotent' | 'unprocessed-only';
 
 interface RequestOptions {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly path: string;
   readonly query?: Record<string, string | number | undefined>;
   readonly body?: unknown;
@@ -356,6 +363,25 @@ export class RunplaneClient {
     return this.request<ApiKeyInfo>({
       method: 'POST',
       path: `/v1/api-keys/${encodeURIComponent(id)}/revoke`,
+      retry: 'idempotent',
+    });
+  }
+
+  /** The groups the caller may see (admins: all), with their quotas and current use. */
+  async listGroups(): Promise<{ groups: GroupInfo[] }> {
+    return this.request<{ groups: GroupInfo[] }>({ method: 'GET', path: '/v1/groups', retry: 'idempotent' });
+  }
+
+  async getGroup(name: string): Promise<{ group: GroupInfo }> {
+    return this.request<{ group: GroupInfo }>({ method: 'GET', path: `/v1/groups/${encodeURIComponent(name)}`, retry: 'idempotent' });
+  }
+
+  /** Sets a group's quotas and weight (admins). The values are absolute, so a retry sets the same. */
+  async updateGroup(name: string, settings: GroupSettingsRequest): Promise<{ group: GroupInfo }> {
+    return this.request<{ group: GroupInfo }>({
+      method: 'PUT',
+      path: `/v1/groups/${encodeURIComponent(name)}`,
+      body: settings,
       retry: 'idempotent',
     });
   }

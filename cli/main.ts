@@ -71,6 +71,11 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/workers.ts')).registerWorkers,
   },
   {
+    name: 'groups',
+    summary: "show groups' quotas, weights and use; `groups set` changes them (admins)",
+    load: async () => (await import('./commands/groups/groups.ts')).registerGroups,
+  },
+  {
     name: 'keys',
     summary: 'manage API keys (admins)',
     load: async () => (await import('./commands/keys/keys.ts')).registerKeys,

@@ -18,6 +18,8 @@ import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './workdir-limits.ts'
  * RUNPLANE_DISPATCH_KEY  HMAC key (base64url, at least 32 bytes) with which submits sign a job's
  *                        spec and workers check it before running the job (specs/09-local-platform.md)
  * RUNPLANE_EVENT_RETENTION_DAYS  days output events stay in the events table (their TTL); none: forever
+ * RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS  half-life of the groups' decayed GPU usage that fair share
+ *                        weighs (whole seconds, default 86400; core/groups/decayed-usage.ts)
  * AWS_REGION             region (set by Lambda and ECS)
  *
  * Authentication (API only; all optional, see specs/08-auth.md). API keys need no settings.
@@ -88,6 +90,7 @@ const envSchema = z.object({
   RUNPLANE_EMULATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Za-z0-9]{1,128}$/).optional(),
   RUNPLANE_DISPATCH_KEY: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, 'must be base64url, at least 32 bytes').optional(),
   RUNPLANE_EVENT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+  RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS: z.coerce.number().int().min(60).max(366 * 24 * 3600).optional(),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -151,6 +154,8 @@ export interface RuntimeConfig {
   readonly dispatchKey?: string;
   /** Days events stay in the events table before DynamoDB's TTL removes them (the log archive keeps them). */
   readonly eventRetentionDays?: number;
+  /** Half-life of the groups' decayed GPU usage (seconds); absent: DEFAULT_USAGE_HALF_LIFE_SECONDS. */
+  readonly groupUsageHalfLifeSeconds?: number;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
@@ -201,6 +206,9 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     ...(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID ? { emulatorCredentials: emulatorCredentials(e.RUNPLANE_EMULATOR_ACCESS_KEY_ID) } : {}),
     ...(e.RUNPLANE_DISPATCH_KEY ? { dispatchKey: e.RUNPLANE_DISPATCH_KEY } : {}),
     ...(e.RUNPLANE_EVENT_RETENTION_DAYS !== undefined ? { eventRetentionDays: e.RUNPLANE_EVENT_RETENTION_DAYS } : {}),
+    ...(e.RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS !== undefined
+      ? { groupUsageHalfLifeSeconds: e.RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS }
+      : {}),
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -234,6 +242,9 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
     ...(config.emulatorCredentials ? { RUNPLANE_EMULATOR_ACCESS_KEY_ID: config.emulatorCredentials.accessKeyId } : {}),
     ...(config.dispatchKey ? { RUNPLANE_DISPATCH_KEY: config.dispatchKey } : {}),
     ...(config.eventRetentionDays !== undefined ? { RUNPLANE_EVENT_RETENTION_DAYS: String(config.eventRetentionDays) } : {}),
+    ...(config.groupUsageHalfLifeSeconds !== undefined
+      ? { RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS: String(config.groupUsageHalfLifeSeconds) }
+      : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

@@ -61,6 +61,15 @@ export const JOBS_TABLE = {
     // Sparse: runnable QUEUED jobs no scheduler pass admitted yet, per queue, each group's keys
     // contiguous in priority then submit order (core/jobs/job-item.ts pendingSortKey).
     { indexName: 'pending', partitionKey: { name: 'pendingKey', type: 'S' }, sortKey: { name: 'pendingSort', type: 'S' } },
+    // Sparse: QUEUED jobs held for their dependencies, per queue (the maintenance sweep re-checks them).
+    { indexName: 'held', partitionKey: { name: 'heldKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // Dependency edges (`pk = DEP#<dependencyId>#<dependentId>`): who waits for a job, found by the
+    // writer of its final state (core/jobs/dependency-release.ts).
+    {
+      indexName: 'dependents',
+      partitionKey: { name: 'dependencyKey', type: 'S' },
+      sortKey: { name: 'dependentId', type: 'S' },
+    },
     // Worker registry items (`pk = WORKER#<id>`), per pool.
     {
       indexName: 'workersByPool',

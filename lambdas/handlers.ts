@@ -12,6 +12,9 @@ import type { RouteName } from './routes.ts';
 import { createSubmitJobHandler } from './submit-job.ts';
 import { createRetryJobHandler } from './retry-job.ts';
 import { createListWorkersHandler } from './list-workers.ts';
+import { createGetGroupHandler } from './get-group.ts';
+import { createListGroupsHandler } from './list-groups.ts';
+import { createUpdateGroupHandler } from './update-group.ts';
 import { createCreateApiKeyHandler } from './create-api-key.ts';
 import { createListApiKeysHandler } from './list-api-keys.ts';
 import { createRevokeApiKeyHandler } from './revoke-api-key.ts';
@@ -42,6 +45,9 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     listArtifacts: createListArtifactsHandler(dependencies),
     getArtifact: createGetArtifactHandler(dependencies),
     listWorkers: createListWorkersHandler(dependencies),
+    listGroups: createListGroupsHandler(dependencies),
+    getGroup: createGetGroupHandler(dependencies),
+    updateGroup: createUpdateGroupHandler(dependencies),
     createApiKey: createCreateApiKeyHandler(dependencies),
     listApiKeys: createListApiKeysHandler(dependencies),
     revokeApiKey: createRevokeApiKeyHandler(dependencies),

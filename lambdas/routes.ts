@@ -29,6 +29,9 @@ export type RouteName =
   | 'listArtifacts'
   | 'getArtifact'
   | 'listWorkers'
+  | 'listGroups'
+  | 'getGroup'
+  | 'updateGroup'
   | 'createApiKey'
   | 'listApiKeys'
   | 'revokeApiKey'
@@ -71,6 +74,9 @@ export const ROUTES: readonly RouteDefinition[] = [
     authenticated: true,
   },
   { routeKey: 'GET /v1/workers', name: 'listWorkers', entry: 'lambdas/list-workers.ts', authenticated: true },
+  { routeKey: 'GET /v1/groups', name: 'listGroups', entry: 'lambdas/list-groups.ts', authenticated: true },
+  { routeKey: 'GET /v1/groups/{group}', name: 'getGroup', entry: 'lambdas/get-group.ts', authenticated: true },
+  { routeKey: 'PUT /v1/groups/{group}', name: 'updateGroup', entry: 'lambdas/update-group.ts', authenticated: true },
   { routeKey: 'POST /v1/api-keys', name: 'createApiKey', entry: 'lambdas/create-api-key.ts', authenticated: true },
   { routeKey: 'GET /v1/api-keys', name: 'listApiKeys', entry: 'lambdas/list-api-keys.ts', authenticated: true },
   {

@@ -34,7 +34,8 @@ export interface TableGrant {
 /**
  * Partition keys of the jobs table's item kinds: `JOB#<id>` and `IDEMPOTENCY#<key>`
  * (core/jobs/dynamodb-store.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
- * `WORKER#<id>` (core/workers/dynamodb-registry.ts).
+ * `WORKER#<id>` (core/workers/dynamodb-registry.ts), `GROUP#<name>` and `GROUP_INDEX`
+ * (core/groups/dynamodb-group-store.ts).
  */
 export const JOBS_TABLE_KEYS = {
   job: 'JOB#*',
@@ -43,6 +44,8 @@ export const JOBS_TABLE_KEYS = {
   apiKeyIndex: 'APIKEY_INDEX',
   worker: `${WORKER_REGISTRY_KEY_PREFIX}*`,
   artifact: `${ARTIFACT_KEY_PREFIX}*`,
+  group: 'GROUP#*',
+  groupIndex: 'GROUP_INDEX',
 } as const;
 
 export const JOBS_GRANTS = {
@@ -50,7 +53,7 @@ export const JOBS_GRANTS = {
   get: { actions: ['dynamodb:GetItem'], on: 'table' },
   /** Job lists (`byGroup*`), sweeps (`undispatched`, `running`), the worker registry (`workersByPool`). */
   query: { actions: ['dynamodb:Query'], on: 'indexes' },
-  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list). */
+  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list); groups by name. */
   batchGet: { actions: ['dynamodb:BatchGetItem'], on: 'table' },
   /** Submit: a new job and its idempotency guard, both puts in one transaction (nothing is updated). */
   submitJobs: {
@@ -66,6 +69,12 @@ export const JOBS_GRANTS = {
   },
   /** State transitions of existing jobs: cancel, claims and finishes, the sweeper and reaper, dead letters. */
   updateJobs: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.job] },
+  /**
+   * Group items and the names index (core/groups/dynamodb-group-store.ts): a settings change
+   * (PUT /v1/groups), and the quota counters that claims take (a group's first claim lists it) and
+   * every end of RUNNING gives back (workers, the reaper, the dead-letter consumer).
+   */
+  writeGroups: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.group, JOBS_TABLE_KEYS.groupIndex] },
   /** A key item and its id in the index item, one transaction (DynamoDbApiKeyStore.createIfAbsent). */
   createApiKeys: {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],

@@ -58,6 +58,11 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
   getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
   listWorkers: { jobs: ['get', 'query'] },
+  // The names index (GetItem), then the groups (BatchGetItem).
+  listGroups: { jobs: ['get', 'batchGet'] },
+  getGroup: { jobs: ['get', 'batchGet'] },
+  // The group item and the names index, updated with the audit entry in one transaction.
+  updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
   createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
   // The revoked key is read back (GetItem) after its transaction.
   revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
@@ -101,6 +106,7 @@ export const ROUTE_THROTTLES: Readonly<Partial<Record<RouteName, ApiThrottle>>> 
   createApiKey: { rateLimit: 2, burstLimit: 5 },
   revokeApiKey: { rateLimit: 2, burstLimit: 5 },
   listApiKeys: { rateLimit: 2, burstLimit: 5 },
+  updateGroup: { rateLimit: 2, burstLimit: 5 },
   verifyAudit: { rateLimit: 1, burstLimit: 2 },
 };
 

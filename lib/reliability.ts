@@ -55,6 +55,8 @@ export class RunplaneReliability extends Construct {
       // Reads the job, fails it (an audited update), reads it back (core/maintenance handleDeadLetter).
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+      // A RUNNING job that fails gives its group quota back.
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       // A lost worker's attempt that may retry gets a fresh message on its pool's queue.
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
@@ -80,6 +82,8 @@ export class RunplaneReliability extends Construct {
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.query);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+      // A reaped attempt gives its group quota back.
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
       this.reaperRule = new events.Rule(this, 'ReaperSchedule', {

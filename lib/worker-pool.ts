@@ -248,6 +248,8 @@ export class WorkerPoolService extends Construct {
     );
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+    // A group's first claim lists it (core/groups/group-quota-counters.ts acquire).
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
     grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);
     grantTable(role, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);

@@ -1,4 +1,5 @@
 import { buildApp } from 'fauxqs';
+import { EXPIRED_REQUEST_XML, presignedRequestExpired } from './presigned-expiry.ts';
 
 export interface LocalSqsServer {
   /** `http://127.0.0.1:<port>`: the endpoint every SQS client is given. */
@@ -14,6 +15,13 @@ export interface LocalSqsServer {
  */
 export async function startLocalSqs(options: { port?: number } = {}): Promise<LocalSqsServer> {
   const app = buildApp({ logger: false, host: '127.0.0.1' });
+  // fauxqs accepts presigned S3 URLs forever; S3 refuses them once X-Amz-Expires has passed.
+  app.addHook('onRequest', async (request, reply) => {
+    const query = new URL(request.url, 'http://local').searchParams;
+    if (presignedRequestExpired(query, new Date())) {
+      await reply.code(403).header('content-type', 'application/xml').send(EXPIRED_REQUEST_XML);
+    }
+  });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address !== 'object') throw new Error('fauxqs did not report its address');

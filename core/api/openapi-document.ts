@@ -1,3 +1,4 @@
+import { groupSettingsSchema } from '../groups/group.ts';
 import * as z from 'zod';
 import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
 import { COMMON_ERRORS, REDIRECT, ROUTE_CONTRACTS, submitJobRequestSchema, TEXT_BODY, type RouteContract } from './route-contracts.ts';
@@ -56,6 +57,7 @@ const REQUEST_COMPONENTS: Readonly<Record<string, z.ZodType>> = {
   CreateApiKeyRequest: createApiKeySchema,
   CreateUploadRequest: createUploadSchema,
   CompleteUploadRequest: completeUploadSchema,
+  UpdateGroupRequest: groupSettingsSchema,
 };
 
 function requestComponentId(schema: z.ZodType): string {

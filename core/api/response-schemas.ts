@@ -9,6 +9,7 @@ import type { ApiKeySummary } from '../auth/api-key-store.ts';
 import type { EventPage } from '../events/store.ts';
 import type { ErrorBody } from '../http/api-error.ts';
 import type { WorkerView } from '../workers/worker-view.ts';
+import type { GroupView } from '../groups/group.ts';
 
 /**
  * What the API answers, as zod schemas: the single definition the OpenAPI document
@@ -180,6 +181,20 @@ export const completedUploadSchema = z.strictObject({ archive: z.string(), exist
 
 export const workerListSchema = z.strictObject({ workers: z.array(workerSchema) }).meta({ id: 'WorkerList' });
 
+export const groupViewSchema = z
+  .strictObject({
+    name: z.string(),
+    maxGpus: z.number().int().nullable().meta({ description: 'GPUs its RUNNING jobs may hold together; null: no quota' }),
+    maxRunningJobs: z.number().int().nullable().meta({ description: 'jobs it may run at once; null: no quota' }),
+    weight: z.number().meta({ description: 'fair-share weight: weight 3 is entitled to three times the share of weight 1' }),
+    runningGpus: z.number().int(),
+    runningJobs: z.number().int(),
+    recentGpuSeconds: z.number().meta({ description: 'GPU-seconds of finished attempts, exponentially decayed (half-life 24 h by default)' }),
+  })
+  .meta({ id: 'Group' });
+export const groupResponseSchema = z.strictObject({ group: groupViewSchema }).meta({ id: 'GroupResponse' });
+export const groupListSchema = z.strictObject({ groups: z.array(groupViewSchema) }).meta({ id: 'GroupList' });
+
 export const apiKeySummarySchema = z
   .strictObject({
     id: z.string(),
@@ -277,4 +292,6 @@ export const CORE_VIEWS_FIT_THE_CONTRACT: readonly [
   Fits<AuditPage, typeof auditPageSchema>,
   Fits<VerifyResult, typeof auditVerificationSchema>,
   Fits<ErrorBody, typeof errorBodySchema>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  Fits<{ group: GroupView }, typeof groupResponseSchema>,
+  Fits<{ groups: GroupView[] }, typeof groupListSchema>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];

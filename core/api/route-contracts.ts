@@ -3,6 +3,7 @@ import { listAuditQuerySchema } from '../audit/audit-service.ts';
 import { createApiKeySchema, listApiKeysQuerySchema } from '../auth/api-key-service.ts';
 import { groupNameSchema } from '../auth/groups.ts';
 import { jobSpecSchema } from '../jobs/job.ts';
+import { groupSettingsSchema } from '../groups/group.ts';
 import { listEventsQuerySchema, listJobsQuerySchema, logsQuerySchema } from '../jobs/job-service.ts';
 import {
   apiKeyPageSchema,
@@ -18,6 +19,8 @@ import {
   jobViewSchema,
   openApiDocumentSchema,
   workerListSchema,
+  groupListSchema,
+  groupResponseSchema,
   artifactDownloadSchema,
   artifactPageSchema,
   completedUploadSchema,
@@ -41,7 +44,7 @@ export const REDIRECT = 'redirect';
 export interface RouteContract {
   readonly operationId: string;
   readonly summary: string;
-  readonly tag: 'jobs' | 'workers' | 'api-keys' | 'audit' | 'meta';
+  readonly tag: 'jobs' | 'workers' | 'groups' | 'api-keys' | 'audit' | 'meta';
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
   /** Request headers the route reads, beyond authorization and content-type. */
@@ -146,6 +149,28 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     tag: 'workers',
     responses: { 200: { description: 'the workers', schema: workerListSchema } },
     errors: [...AUTHENTICATED_ERRORS],
+  },
+  'GET /v1/groups': {
+    operationId: 'listGroups',
+    summary: 'Groups with their quotas, weights and current use (admins: every group; others: their own)',
+    tag: 'groups',
+    responses: { 200: { description: 'the groups', schema: groupListSchema } },
+    errors: [...AUTHENTICATED_ERRORS],
+  },
+  'GET /v1/groups/{group}': {
+    operationId: 'getGroup',
+    summary: "A group's quotas, weight and current use (the defaults for a group never configured)",
+    tag: 'groups',
+    responses: { 200: { description: 'the group', schema: groupResponseSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 404],
+  },
+  'PUT /v1/groups/{group}': {
+    operationId: 'updateGroup',
+    summary: "Set a group's quotas and fair-share weight (admins; audited). Omitted fields keep their value; null removes a quota",
+    tag: 'groups',
+    body: groupSettingsSchema,
+    responses: { 200: { description: 'the group as it is now', schema: groupResponseSchema } },
+    errors: [...AUTHENTICATED_ERRORS, ...BODY_ERRORS, 409],
   },
   'POST /v1/api-keys': {
     operationId: 'createApiKey',

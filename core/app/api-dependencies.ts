@@ -13,6 +13,7 @@ import { jsonLogger } from '../http/api-handler.ts';
 import { observability, recordAuditAppend } from '../observability/observability.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
+import type { Job } from '../jobs/job.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { JobAdmission } from '../jobs/job-admission.ts';
 import { DynamoDbWaitingBoards } from '../jobs/dynamodb-waiting-boards.ts';
@@ -23,6 +24,8 @@ import { UploadService } from '../uploads/upload-service.ts';
 import type { JobFilesFactory } from './job-files-dependencies.ts';
 import type { JWK } from 'jose';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
+import { createGroupParts } from './group-dependencies.ts';
+import { GroupService } from '../groups/group-service.ts';
 
 /** Everything an API handler needs, built once per Lambda container or per local platform. */
 export interface ApiDependencies {
@@ -32,6 +35,8 @@ export interface ApiDependencies {
   readonly authenticate: Authenticator;
   /** GET /v1/audit and /v1/audit/verify, over the same audit log the writers append to. */
   readonly audit: AuditService;
+  /** /v1/groups: quotas, weights and current use. */
+  readonly groups: GroupService;
   /** Present when the deployment stores files (an artifacts bucket) and the route was given them. */
   readonly uploads?: UploadService;
   readonly artifacts?: ArtifactService;
@@ -73,8 +78,17 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...clock,
     onAppendCommitted: (ms) => recordAuditAppend(observability(), ms),
   });
-  const jobs = new JobService({
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit }),
+  const { groups, quotas } = createGroupParts(config, documentClient, audit);
+  const log = (message: string, fields?: Record<string, unknown>) => jsonLogger('warn', message, fields);
+  const jobs: JobService = new JobService({
+    store: new DynamoDbJobStore({
+      client: documentClient,
+      tableName: config.tables.jobs,
+      audit,
+      counters: [quotas],
+      // Routes that can end a job (cancel) release the jobs waiting for it: they are given a queue.
+      ...(options.queue ? { dispatch: (job: Job) => jobs.dispatch(job), log } : {}),
+    }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     ...(options.queue ? { queue: options.queue } : {}),
     ...(options.admission ? { admission: options.admission } : {}),
@@ -85,7 +99,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(config.dispatchKey ? { dispatchKey: config.dispatchKey } : {}),
     ...(options.logArchive ? { logArchive: options.logArchive } : {}),
     ...clock,
-    log: (message, fields) => jsonLogger('warn', message, fields),
+    log,
   });
   const uploads = files ? new UploadService({ archives: files.archives, limits: files.limits }) : undefined;
   const artifacts = files
@@ -107,7 +121,16 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);
   const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: options.log ?? jsonLogger });
-  return { config, jobs, apiKeys, authenticate, audit: new AuditService(audit), ...(uploads ? { uploads } : {}), ...(artifacts ? { artifacts } : {}) };
+  return {
+    config,
+    jobs,
+    apiKeys,
+    authenticate,
+    audit: new AuditService(audit),
+    groups: new GroupService({ store: groups, ...clock }),
+    ...(uploads ? { uploads } : {}),
+    ...(artifacts ? { artifacts } : {}),
+  };
 }
 
 /** Key creation and revocation commit with their audit entry (see core/auth/api-key-service.ts). */

@@ -2,7 +2,8 @@ import type { RuntimeConfig } from '../config.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { DynamoDbWaitingBoards } from '../jobs/dynamodb-waiting-boards.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
-import { DEFAULT_GROUP_STATES, type GroupStates } from '../scheduling/group-states.ts';
+import type { GroupStates } from '../scheduling/group-states.ts';
+import { createGroupStates } from './group-dependencies.ts';
 import { Scheduler, type SchedulerDependencies } from '../scheduling/scheduler.ts';
 import { InProcessScheduler } from '../scheduling/scheduler-kicker.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
@@ -10,7 +11,7 @@ import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
 
 export interface SchedulerOptions extends ClientsOptions {
-  /** Fair-share weights, quotas and recent use of groups (the group store); defaults otherwise. */
+  /** Fair-share weights, quotas and recent use of groups; the group items of the jobs table by default. */
   readonly groups?: GroupStates;
   readonly log?: SchedulerDependencies['log'];
 }
@@ -23,7 +24,7 @@ export function createScheduler(config: RuntimeConfig, options: SchedulerOptions
     store,
     queue: new SqsJobQueue({ client: createSqsClientFor(config, options), queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
     registry: new DynamoDbWorkerRegistry({ client, tableName: config.tables.jobs }),
-    groups: options.groups ?? DEFAULT_GROUP_STATES,
+    groups: options.groups ?? createGroupStates(config, { client }),
     boards: new DynamoDbWaitingBoards({ client, tableName: config.tables.jobs }),
     ...(options.log ? { log: options.log } : {}),
   });

@@ -3,10 +3,13 @@ import { DynamoDbEventStore } from '../events/dynamodb-event-store.ts';
 import { dispatchRefusal } from '../jobs/dispatch-signature.ts';
 import { logArchiveDependencies } from './log-archive-dependencies.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
+import { JobService } from '../jobs/job-service.ts';
+import { observability } from '../observability/observability.ts';
 import type { Job } from '../jobs/job.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
+import { createGroupParts } from './group-dependencies.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
 import { StoredJobFiles } from '../worker/stored-job-files.ts';
 import { createJobFilesParts } from './job-files-dependencies.ts';
@@ -16,15 +19,29 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
+  const { quotas } = createGroupParts(config, documentClient);
+  const queue = new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) });
+  const events = new DynamoDbEventStore({
+    client: documentClient,
+    tableName: config.tables.events,
+    ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
+  });
+  // A worker (or the reaper, or the dead-letter handler) that ends a job releases the jobs that
+  // wait for it, through the same dispatch as a submit's.
+  const store: DynamoDbJobStore = new DynamoDbJobStore({
+    client: documentClient,
+    tableName: config.tables.jobs,
+    audit: { tableName: config.tables.audit },
+    counters: [quotas],
+    dispatch: (job) => dispatcher.dispatch(job),
+    log: (message, fields) => observability().log('warn', message, fields ?? {}),
+  });
+  const dispatcher = new JobService({ store, events, queue, queues: config.queues });
   return {
-    store: new DynamoDbJobStore({ client: documentClient, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } }),
-    events: new DynamoDbEventStore({
-      client: documentClient,
-      tableName: config.tables.events,
-      ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
-    }),
+    store,
+    events,
     ...logArchiveDependencies(config),
-    queue: new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) }),
+    queue,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),
     ...(dispatchKey ? { admitJob: (job: Job) => dispatchRefusal(dispatchKey, job) } : {}),

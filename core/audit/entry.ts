@@ -56,10 +56,16 @@ export const AUDIT_ACTIONS = {
   jobDeadLetter: 'job.dead-letter',
   /** A QUEUED job's priority changed. */
   jobPriority: 'job.priority',
+  /** A QUEUED job held for its dependencies made runnable: they are all satisfied. */
+  jobReleaseHold: 'job.release-hold',
+  /** A QUEUED job held for its dependencies → FAILED: one can never be satisfied. */
+  jobDependencyFailed: 'job.dependency-failed',
   apiKeyCreate: 'apikey.create',
   apiKeyRevoke: 'apikey.revoke',
   principalRoleChange: 'principal.role-change',
   principalGroupChange: 'principal.group-change',
+  /** A group's quotas or fair-share weight changed (details: from, to). */
+  groupUpdate: 'group.update',
   /** Root chain only: the heads of every shard at one moment. */
   checkpoint: 'audit.checkpoint',
 } as const;

@@ -5,7 +5,7 @@ import { PermissionDeniedError } from './errors.ts';
  * Authorization as data: what each role may do, in its own groups and in others'. Pure, so the
  * whole table is tested cell by cell (test/unit/auth-policy.test.ts) and read in one place.
  *
- * Job actions are scoped by the job's group. The rest are deployment-wide: `ownGroup` does not
+ * Job and group actions are scoped by the group. The rest are deployment-wide: `ownGroup` does not
  * change their answer.
  */
 export const ACTIONS = [
@@ -16,6 +16,8 @@ export const ACTIONS = [
   'worker:read',
   'apikey:manage',
   'audit:read',
+  'group:read',
+  'group:manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -31,6 +33,8 @@ export const POLICY: Readonly<Record<Role, Readonly<Record<Action, Scope>>>> = {
     'worker:read': 'any',
     'apikey:manage': 'any',
     'audit:read': 'any',
+    'group:read': 'any',
+    'group:manage': 'any',
   },
   member: {
     'job:read': 'own',
@@ -41,6 +45,9 @@ export const POLICY: Readonly<Record<Role, Readonly<Record<Action, Scope>>>> = {
     'worker:read': 'any',
     'apikey:manage': 'none',
     'audit:read': 'none',
+    // A group's quotas and use are its members' business; setting them is an admin's.
+    'group:read': 'own',
+    'group:manage': 'none',
   },
   viewer: {
     'job:read': 'own',
@@ -50,6 +57,8 @@ export const POLICY: Readonly<Record<Role, Readonly<Record<Action, Scope>>>> = {
     'worker:read': 'any',
     'apikey:manage': 'none',
     'audit:read': 'none',
+    'group:read': 'own',
+    'group:manage': 'none',
   },
 };
 

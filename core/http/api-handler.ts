@@ -108,21 +108,34 @@ function requestLimits(): MiddlewareObj<APIGatewayProxyEventV2, ApiResult> {
         }
       }
       for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
-        // A greedy `{path+}` holds slashes by design; its route checks it as a relative path.
-        if (!FILE_PATH_PARAMETERS.has(name)) checkPathParameter(name, value);
+        // A greedy `{path+}` holds slashes by design, a group name may hold `/`, `@` and `:`:
+        // their routes check them as what they are.
+        if (!SELF_CHECKED_PATH_PARAMETERS.has(name)) checkPathParameter(name, value);
       }
     },
   };
 }
 
-/** Path parameters that are file paths (`GET /v1/jobs/{id}/artifacts/{path+}`), not ids. */
-const FILE_PATH_PARAMETERS = new Set(['path']);
+/**
+ * Path parameters that are not ids: file paths (`GET /v1/jobs/{id}/artifacts/{path+}`) and group
+ * names (`/v1/groups/{group}`, URL-encoded; checked against GROUP_NAME_PATTERN by the group service).
+ */
+const SELF_CHECKED_PATH_PARAMETERS = new Set(['path', 'group']);
 
 /** A `{path+}` parameter: present and free of control characters; what it may name is the route's business. */
 export function filePathParameter(event: APIGatewayProxyEventV2, name: string): string {
   const value = event.pathParameters?.[name];
   if (value === undefined || value === '' || CONTROL_OR_REPLACEMENT.test(value)) {
     throw invalidRequest(`path parameter ${name} must be a file path`, name);
+  }
+  return value;
+}
+
+/** The `{group}` parameter, free of control characters; the group service checks it is a group name. */
+export function groupPathParameter(event: APIGatewayProxyEventV2): string {
+  const value = event.pathParameters?.group;
+  if (value === undefined || value === '' || value.length > REQUEST_LIMITS.maxPathParameterLength || CONTROL_OR_REPLACEMENT.test(value)) {
+    throw invalidRequest('path parameter group must be a group name like "ml-team"', 'group');
   }
   return value;
 }

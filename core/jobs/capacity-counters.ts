@@ -33,3 +33,19 @@ export interface CapacityCounters {
    */
   release(holding: Holding, releasedAt: Date): TransactionAction;
 }
+
+/**
+ * A counter's condition failed because what its `acquire` read changed before the claim's
+ * transaction (a limit raised or lowered): not a refusal. The store acquires again on what is
+ * there now, a few times, and then treats it as a refusal with `waitingCode`.
+ */
+export class CounterChangedError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly key: string,
+    readonly waitingCode: string,
+  ) {
+    super(`the ${kind} counter ${key} changed while a claim read it`);
+    this.name = 'CounterChangedError';
+  }
+}

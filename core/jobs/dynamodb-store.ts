@@ -1,4 +1,5 @@
 import {
+  BatchWriteCommand,
   GetCommand,
   QueryCommand,
   UpdateCommand,
@@ -9,6 +10,7 @@ import { AUDIT_ACTIONS, type AuditRecord } from '../audit/entry.ts';
 import { decodeCursor, encodeCursor } from '../aws/cursor.ts';
 import { conditionFailedItem, dependencyFailure, isConditionalCheckFailed } from '../aws/errors.ts';
 import {
+  CapacityRefusedError,
   DomainError,
   IdempotencyKeyReusedError,
   JobNotFoundError,
@@ -17,11 +19,13 @@ import {
   NotCancellableError,
 } from '../errors.ts';
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
-import type { CapacityCounters, CounterAcquisition } from './capacity-counters.ts';
+import { CounterChangedError, type CapacityCounters, type CounterAcquisition } from './capacity-counters.ts';
+import type { Hold } from './dependencies.ts';
+import { DependencyRelease } from './dependency-release.ts';
 import type { AttemptRecord, Holding, Job, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
-import { guardKey, itemToJob, jobKey, jobToItem, pendingSortKey, pendingSortKeyAfterGroup, type Item } from './job-item.ts';
+import { dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, pendingSortKey, pendingSortKeyAfterGroup, stateKeys, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
@@ -52,6 +56,13 @@ export interface DynamoDbJobStoreOptions {
    * claim takes from every counter in its transaction, each end of a RUNNING state gives it back.
    */
   readonly counters?: readonly CapacityCounters[];
+  /**
+   * How a job released from its dependencies' hold gets going (JobService.dispatch). Given, every
+   * write of a final state made through this store settles the jobs that wait for it
+   * (DependencyRelease) before it returns; absent, only the maintenance sweep releases them.
+   */
+  readonly dispatch?: (job: Job) => Promise<unknown>;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** A job write's own condition failed (the item as found, when there was one). */
@@ -76,17 +87,24 @@ const ADMISSION_ATTRIBUTES = 'pendingKey, pendingSort, dispatchKey, admittedAt';
 /** What the pending index copies of a job: what the scheduler decides with (plus the keys). */
 export const PENDING_INDEX_ATTRIBUTES = ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] as const;
 
+/** Claims tried when a capacity counter's limits keep changing under them. */
+const CLAIM_COUNTER_ROUNDS = 4;
+
 
 export class DynamoDbJobStore implements JobStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   readonly audit: DynamoDbAuditLog;
   private readonly counters: readonly CapacityCounters[];
+  private readonly release: DependencyRelease | undefined;
+  private readonly log: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(options: DynamoDbJobStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.counters = options.counters ?? [];
+    this.log = options.log ?? (() => undefined);
+    this.release = options.dispatch ? new DependencyRelease({ store: this, dispatch: options.dispatch, log: this.log }) : undefined;
     this.audit =
       options.audit instanceof DynamoDbAuditLog
         ? options.audit
@@ -103,6 +121,9 @@ export class DynamoDbJobStore implements JobStore {
       { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
     ];
     if (guard) items.push(this.guardPut(guard, job.id, new Date(job.createdAt)));
+    // The edges first: once the job exists, whoever finishes one of its dependencies can find it
+    // (specs/12-arrays-and-dependencies.md). An edge whose job is never created is ignored.
+    await this.writeDependencyEdges(job);
     try {
       await this.audit.transact({ items, record: submitRecord(job), time: new Date(job.createdAt) });
       return { job: { ...job, admittedAt: null, dispatched: false }, created: true };
@@ -281,6 +302,20 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
+    // A counter whose limits changed between its read and the transaction is read again.
+    for (let round = 1; ; round++) {
+      try {
+        return await this.claimOnce(request);
+      } catch (err) {
+        if (!(err instanceof CounterChangedError)) throw err;
+        if (round >= CLAIM_COUNTER_ROUNDS) {
+          throw new CapacityRefusedError(request.jobId, err.waitingCode, `${err.message}; the claim is tried again later`);
+        }
+      }
+    }
+  }
+
+  private async claimOnce(request: ClaimRequest): Promise<Job> {
     const { jobId, group, workerId, leaseId, leaseExpiresAt, expectedAttempt, now } = request;
     const acquisitions = await this.acquireCounters(request);
     const at = now.toISOString();
@@ -321,6 +356,7 @@ export class DynamoDbJobStore implements JobStore {
         refused: (i, found) => acquisitions[i]!.refused(found),
       });
     } catch (err) {
+      if (err instanceof CounterChangedError || err instanceof CapacityRefusedError) throw err;
       throw this.stateError(err, jobId, ['QUEUED']);
     }
   }
@@ -428,8 +464,8 @@ export class DynamoDbJobStore implements JobStore {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-                `REMOVE queuedKey, retryAt, ${ADMISSION_ATTRIBUTES}`,
-              ExpressionAttributeNames: { '#state': 'state' },
+                `REMOVE queuedKey, retryAt, #hold, heldKey, ${ADMISSION_ATTRIBUTES}`,
+              ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
                 ':gsk': `${job.group}#CANCELLED`,
@@ -469,8 +505,8 @@ export class DynamoDbJobStore implements JobStore {
       return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-          `history = list_append(history, :change) REMOVE queuedKey, runningKey, retryAt, holdings, ${ADMISSION_ATTRIBUTES}, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state' },
+          `history = list_append(history, :change) REMOVE queuedKey, runningKey, retryAt, holdings, #hold, heldKey, ${ADMISSION_ATTRIBUTES}, ${LEASE_ATTRIBUTES}`,
+        ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
           ':gsk': `${job.group}#FAILED`,
@@ -496,7 +532,9 @@ export class DynamoDbJobStore implements JobStore {
       UpdateExpression:
         'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, pendingKey = #queue, pendingSort = :psort, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
-        'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change)',
+        'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change) ' +
+        // A retried job runs: its dependencies are not checked again (specs/12, Dependencies).
+        'REMOVE reasonCode',
       ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
       ExpressionAttributeValues: {
         ':queued': 'QUEUED',
@@ -553,6 +591,129 @@ export class DynamoDbJobStore implements JobStore {
     const job = await this.getJob(jobId);
     if (!job) throw new JobNotFoundError(jobId);
     return job;
+  }
+
+  async listDependents(dependencyId: string, limit: number, cursor?: string): Promise<Page<string>> {
+    const startKey = decodeCursor(cursor, { pk: 'S', dependencyKey: 'S', dependentId: 'S' }, { dependencyKey: dependencyId });
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'dependents',
+          KeyConditionExpression: 'dependencyKey = :d',
+          ExpressionAttributeValues: { ':d': dependencyId },
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      return { items: (out.Items ?? []).map((i) => i.dependentId as string), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+    } catch (err) {
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('held', 'heldKey', queue, limit, cursor);
+  }
+
+  async releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job> {
+    const at = now.toISOString();
+    // The keys of the job as runnable come from stateKeys, the one place that decides them.
+    const keys = stateKeys({ ...job, state: 'QUEUED', hold: null });
+    const names = Object.keys(keys);
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobReleaseHold,
+      target: jobTarget(job.id),
+      details: { group: job.group, attempt: job.attempt, from: 'QUEUED', to: 'QUEUED', hold: job.hold?.code ?? null, reason },
+    };
+    try {
+      return await this.auditedUpdate(job.id, audit, now, {
+        UpdateExpression:
+          `SET ${names.map((k) => `${k} = :k_${k}`).join(', ')}, history = list_append(history, :change) REMOVE #hold, heldKey`,
+        ExpressionAttributeNames: { '#hold': 'hold' },
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`:k_${k}`, v])),
+          ':change': [{ at, from: 'QUEUED', to: 'QUEUED', reason } satisfies StateChange],
+        },
+      }, transitionCondition('releaseHold', 'QUEUED'));
+    } catch (err) {
+      throw this.stateError(err, job.id, ['QUEUED (held)']);
+    }
+  }
+
+  async failHeldJob(job: Job, failure: { readonly code: string; readonly reason: string }, actor: string, now: Date): Promise<Job> {
+    const at = now.toISOString();
+    const audit: AuditRecord = {
+      actor,
+      action: AUDIT_ACTIONS.jobDependencyFailed,
+      target: jobTarget(job.id),
+      details: { group: job.group, attempt: job.attempt, from: 'QUEUED', to: 'FAILED', reasonCode: failure.code, reason: failure.reason },
+    };
+    try {
+      return await this.auditedUpdate(job.id, audit, now, {
+        UpdateExpression:
+          'SET #state = :failed, groupStateKey = :gsk, reason = :reason, reasonCode = :code, finishedAt = :at, ' +
+          'history = list_append(history, :change) REMOVE #hold, heldKey, queuedKey, dispatchKey',
+        ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':gsk': `${job.group}#FAILED`,
+          ':reason': failure.reason,
+          ':code': failure.code,
+          ':at': at,
+          ':change': [{ at, from: 'QUEUED', to: 'FAILED', reason: failure.reason } satisfies StateChange],
+        },
+      }, transitionCondition('failHeld', 'FAILED'));
+    } catch (err) {
+      throw this.stateError(err, job.id, ['QUEUED (held)']);
+    }
+  }
+
+  async rewriteHold(jobId: string, hold: Hold): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          ...withCondition({ UpdateExpression: 'SET #hold = :hold', ExpressionAttributeNames: { '#hold': 'hold' }, ExpressionAttributeValues: { ':hold': hold } }, transitionCondition('rewriteHold', 'QUEUED')),
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return;
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  /** The edges of a new job's dependencies, 25 per BatchWriteItem (puts: writing one twice is harmless). */
+  private async writeDependencyEdges(job: Job): Promise<void> {
+    const ids = [...new Set(job.dependsOn.map((d) => d.job))];
+    for (let i = 0; i < ids.length; i += 25) {
+      let pending: Record<string, unknown>[] = ids.slice(i, i + 25).map((id) => ({ PutRequest: { Item: dependencyEdgeItem(id, job.id) } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= 8) throw dependencyFailure('job store', new Error(`${pending.length} dependency edges left unprocessed`));
+        if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
+        try {
+          const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
+          pending = (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+        } catch (err) {
+          throw dependencyFailure('job store', err);
+        }
+      }
+    }
+  }
+
+  /**
+   * After a final state is stored: the jobs waiting for this one are settled. A failure here never
+   * fails the write that finished the job (it is committed); the maintenance sweep settles them.
+   */
+  private async afterFinish(job: Job): Promise<void> {
+    if (!this.release) return;
+    try {
+      await this.release.dependencyFinished(job);
+    } catch (err) {
+      this.log('could not settle the dependents of a finished job; the maintenance sweep will', { jobId: job.id, error: String(err) });
+    }
   }
 
   /** Each counter's conditional take for a claim (none when no counters are configured). */
@@ -641,6 +802,8 @@ export class DynamoDbJobStore implements JobStore {
     }
     const job = await this.getJob(jobId);
     if (!job) throw new JobNotFoundError(jobId);
+    // Every write of a final state passes here: the one place its dependents are released from.
+    if (isTerminal(job.state)) await this.afterFinish(job);
     return job;
   }
 

@@ -1,5 +1,6 @@
 import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, MAX_PRIORITY } from './job.ts';
 import type { AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
+import type { Dependency, Hold } from './dependencies.ts';
 
 /**
  * The job as a DynamoDB item and back (pure): its key, the GSI keys that follow its state, the
@@ -9,6 +10,25 @@ export type Item = Record<string, unknown>;
 
 export const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}` });
 export const guardKey = (key: string) => ({ pk: `IDEMPOTENCY#${key}` });
+
+/**
+ * The edge from a dependency to a job that named it in `dependsOn`, found by the `dependents` GSI
+ * (partition `dependencyKey`): how the writer of a final state finds who waits for it without a scan.
+ */
+export const dependencyEdgeKey = (dependencyId: string, dependentId: string) => ({ pk: `DEP#${dependencyId}#${dependentId}` });
+
+export function dependencyEdgeItem(dependencyId: string, dependentId: string): Item {
+  return { ...dependencyEdgeKey(dependencyId, dependentId), dependencyKey: dependencyId, dependentId };
+}
+
+/**
+ * Whether a QUEUED job may be run: the one place that decision is made. A held job (unsatisfied
+ * dependencies, an array's throttle) carries no key of a list that leads to a claim (queued,
+ * undispatched and, with the scheduler, pending), only `heldKey` for the sweep that re-checks it.
+ */
+export function isRunnable(job: Pick<Job, 'state' | 'hold'>): boolean {
+  return job.state === 'QUEUED' && job.hold === null;
+}
 
 /**
  * The pending index's sort key: group, then inverted priority (so the highest comes first), then
@@ -26,7 +46,7 @@ export function pendingSortKeyAfterGroup(group: string): string {
 
 /** A QUEUED job the scheduler may admit: not held and not admitted yet. */
 export function isPending(job: Pick<Job, 'state' | 'admittedAt' | 'hold'>): boolean {
-  return job.state === 'QUEUED' && !job.admittedAt && !job.hold;
+  return isRunnable(job) && !job.admittedAt;
 }
 
 /**
@@ -34,19 +54,21 @@ export function isPending(job: Pick<Job, 'state' | 'admittedAt' | 'hold'>): bool
  * sparse ones exist only in the state whose work list they serve.
  */
 export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'priority' | 'admittedAt' | 'hold'>) {
+  const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
-    ...(job.state === 'QUEUED' ? { queuedKey: job.queue } : {}),
+    ...(runnable ? { queuedKey: job.queue } : {}),
     ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
     // Admitted, message maybe not sent: the admission sweeper's list (and the scheduler's count of
     // capacity promised but not claimed yet).
-    ...(job.state === 'QUEUED' && job.admittedAt && !job.hold ? { dispatchKey: job.queue } : {}),
+    ...(runnable && job.admittedAt ? { dispatchKey: job.queue } : {}),
     ...(isPending(job) ? { pendingKey: job.queue, pendingSort: pendingSortKey(job) } : {}),
+    ...(job.state === 'QUEUED' && job.hold !== null ? { heldKey: job.queue } : {}),
   };
 }
 
 export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, holdings, hold, admittedAt, ...rest } = job;
+  const { lease, dispatched: _dispatched, holdings, hold, reasonCode, admittedAt, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
@@ -54,7 +76,9 @@ export function jobToItem(job: Job): Item {
     groupQueueKey: `${job.group}#${job.queue}`,
     ...stateKeys(job),
     ...(holdings.length > 0 ? { holdings } : {}),
+    // Stored only while set: conditions test `attribute_exists(hold)` (state-machine.ts guards).
     ...(hold ? { hold } : {}),
+    ...(reasonCode ? { reasonCode } : {}),
     // Present only while admitted: conditions test for the attribute.
     ...(admittedAt ? { admittedAt } : {}),
     ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
@@ -80,7 +104,6 @@ export function itemToJob(item: Item): Job {
     dispatched: item.dispatchKey === undefined && item.pendingKey === undefined,
     priority: (item.priority as number | undefined) ?? 0,
     admittedAt: (item.admittedAt as string | null | undefined) ?? null,
-    hold: (item.hold as Job['hold'] | undefined) ?? null,
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
     ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),
@@ -91,6 +114,9 @@ export function itemToJob(item: Item): Job {
     attempt: item.attempt as number,
     exitCode: (item.exitCode as number | null | undefined) ?? null,
     reason: (item.reason as string | null | undefined) ?? null,
+    reasonCode: (item.reasonCode as string | undefined) ?? null,
+    dependsOn: (item.dependsOn as Dependency[] | undefined) ?? [],
+    hold: (item.hold as Hold | undefined) ?? null,
     createdAt: item.createdAt as string,
     startedAt: (item.startedAt as string | null | undefined) ?? null,
     finishedAt: (item.finishedAt as string | null | undefined) ?? null,

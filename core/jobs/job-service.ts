@@ -25,6 +25,10 @@ import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } f
 import type { JobQueue } from '../queue/job-queue.ts';
 import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, prioritySchema, TERMINAL_STATES, type Job, type JobState } from './job.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
+import type { Dependency } from './dependencies.ts';
+import { decideDependencies, dependencyHold } from './dependency-decision.ts';
+import { DependencyRelease, type SettleOutcome } from './dependency-release.ts';
+import { isPending } from './job-item.ts';
 import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
 import { archiveDigest } from '../archive-id.ts';
 import * as z from 'zod';
@@ -106,6 +110,7 @@ export class JobService {
   private readonly dispatchKey: string | undefined;
   private readonly logArchive: LogArchiveStore | undefined;
   private readonly archivedEvents: ArchivedEventReader | undefined;
+  private readonly dependencies: DependencyRelease;
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
@@ -121,6 +126,7 @@ export class JobService {
     this.dispatchKey = deps.dispatchKey;
     this.logArchive = deps.logArchive;
     this.archivedEvents = deps.logArchive ? new ArchivedEventReader(deps.logArchive) : undefined;
+    this.dependencies = new DependencyRelease({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
   }
 
   /** The job plus, while it waits, the platform's answer to "why is it still waiting?" (as data). */
@@ -181,6 +187,7 @@ export class JobService {
       ]);
     }
     if (spec.workdir) await this.requireArchive(group, spec.workdir.archive);
+    const hold = await this.initialHold(spec.dependsOn, group);
     const now = this.clock().toISOString();
     const job: Job = {
       id: this.newId(),
@@ -200,7 +207,6 @@ export class JobService {
       resources: spec.resources,
       priority: spec.priority,
       admittedAt: null,
-      hold: null,
       image: spec.image ?? null,
       imagePullPolicy: spec.imagePullPolicy,
       labels: spec.labels,
@@ -209,6 +215,9 @@ export class JobService {
       attempt: 0,
       exitCode: null,
       reason: null,
+      reasonCode: null,
+      dependsOn: spec.dependsOn,
+      hold,
       createdAt: now,
       startedAt: null,
       finishedAt: null,
@@ -228,9 +237,40 @@ export class JobService {
     if (!result.created && (result.job.group !== group || !canSeeGroup(caller, result.job.group))) {
       throw new JobNotFoundError(result.job.id);
     }
+    // The re-check after the create: a dependency that finished after initialHold read it, but
+    // before the edges were visible to its finisher, is seen here (specs/12, Dependencies).
+    if (result.job.hold) return { ...result, job: (await this.dependencies.settle(result.job)).job };
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
-    if (result.job.state === 'QUEUED' && !result.job.admittedAt && !result.job.hold) await this.dispatch(result.job);
+    if (isPending(result.job)) await this.dispatch(result.job);
     return result;
+  }
+
+  /**
+   * The hold a new job starts with: none when every dependency is already satisfied, else one
+   * naming what it waits for (a dependency that can never be satisfied is failed by the re-check
+   * after the create, through the same path as any later one). Every dependency must be a job of
+   * the new job's group: another group's job is refused exactly as a missing one (404), so a
+   * submit reveals nothing about other groups.
+   */
+  private async initialHold(dependsOn: readonly Dependency[], group: string): Promise<Job['hold']> {
+    if (dependsOn.length === 0) return null;
+    const ids = [...new Set(dependsOn.map((d) => d.job))];
+    const found = await Promise.all(ids.map((id) => this.store.getJob(id)));
+    const states = new Map<string, JobState>();
+    ids.forEach((id, i) => {
+      const job = found[i];
+      if (!job || job.group !== group) throw new JobNotFoundError(id);
+      states.set(id, job.state);
+    });
+    const decision = decideDependencies(dependsOn, states);
+    if (decision.kind === 'satisfied') return null;
+    if (decision.kind === 'waiting') return dependencyHold(decision.on);
+    return { code: 'Dependency', message: `waiting for ${decision.dependency.type}:${decision.dependency.job}` };
+  }
+
+  /** The maintenance sweep's re-check of a held job (its safety net for a release that was missed). */
+  async settleHeld(job: Job): Promise<SettleOutcome> {
+    return (await this.dependencies.settle(job)).outcome;
   }
 
   /** A job may only name an archive its group has: otherwise its every attempt would fail to start. */

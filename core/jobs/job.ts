@@ -5,6 +5,7 @@ import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 import { waitingFor, type Waiting } from './waiting-reason.ts';
+import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -102,6 +103,8 @@ export const jobSpecSchema = z.strictObject({
     .optional(),
   /** Files stored after the process ends: globs relative to the work directory. */
   artifacts: artifactPatternsSchema.default([]),
+  /** Jobs of the same group this one waits for (core/jobs/dependencies.ts); each must exist at submit. */
+  dependsOn: dependsOnSchema.default([]),
 });
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
@@ -137,12 +140,6 @@ export interface Holding {
   readonly amounts: Readonly<Record<string, number>>;
   /** When the claim took it (ISO). */
   readonly takenAt: string;
-}
-
-/** Why a QUEUED job is not runnable yet; set and released by the features that hold jobs. */
-export interface JobHold {
-  readonly code: 'Dependency' | 'ArrayThrottle';
-  readonly message: string;
 }
 
 export interface Lease {
@@ -183,8 +180,6 @@ export interface Job {
    * while it waits on the scheduler's pending list (or under a hold).
    */
   readonly admittedAt: string | null;
-  /** A QUEUED job with a hold is not runnable: the scheduler never admits it (dependencies, array throttles). */
-  readonly hold?: JobHold | null;
   /** The container image the job runs in; null for a (sandboxed) process job. */
   readonly image: string | null;
   readonly imagePullPolicy: ImagePullPolicy;
@@ -197,6 +192,18 @@ export interface Job {
   readonly attempt: number;
   readonly exitCode: number | null;
   readonly reason: string | null;
+  /**
+   * Machine-readable companion of `reason` where the platform, not the process, decided the end
+   * (DEPENDENCY_NEVER_SATISFIED); null otherwise.
+   */
+  readonly reasonCode: string | null;
+  /** What the job waits for, as submitted (aftercorr already mapped for an array child). */
+  readonly dependsOn: readonly Dependency[];
+  /**
+   * Set while a QUEUED job is not runnable (its dependencies are unsatisfied): it has no dispatch
+   * or pending key and no claim takes it until `releaseHold` clears it (job-item.ts isRunnable).
+   */
+  readonly hold: Hold | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -236,6 +243,9 @@ export function jobView(job: Job, waiting?: Waiting | null) {
     retryAt: job.retryAt,
     exitCode: job.exitCode,
     reason: job.reason,
+    reasonCode: job.reasonCode,
+    dependsOn: job.dependsOn,
+    hold: job.hold,
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,

@@ -13,8 +13,20 @@ import { JOB_STATES, TERMINAL_STATES, type JobState } from './job.ts';
  * - `pending`: the job is on the scheduler's pending list (not admitted, not held).
  * - `admitted`: the scheduler admitted it (its message is out) and no claim took it since.
  * - `priority`: the priority is the one the writer read (the pending sort key it rewrites embeds it).
+ * - `held` / `notHeld`: the job carries a `hold` (unsatisfied dependencies) / carries none. A held
+ *   job is never claimed, and its hold is cleared or the job failed once, by one writer.
  */
-export type Guard = 'expectedAttempt' | 'notCancelRequested' | 'lease' | 'leaseId' | 'expiredIfRunning' | 'pending' | 'admitted' | 'priority';
+export type Guard =
+  | 'expectedAttempt'
+  | 'notCancelRequested'
+  | 'lease'
+  | 'leaseId'
+  | 'expiredIfRunning'
+  | 'pending'
+  | 'admitted'
+  | 'priority'
+  | 'held'
+  | 'notHeld';
 
 export interface Transition {
   readonly from: readonly JobState[];
@@ -29,11 +41,12 @@ const FINISHED: readonly JobState[] = TERMINAL_STATES;
  * to, and the guards its condition adds. The store's condition expressions are built from this
  * table (transitionCondition) and from nothing else, so a rule changes here or nowhere.
  *
- * `renewLease` and `requestCancel` keep the state (RUNNING → RUNNING): they are in the table for
- * their guards; `canTransition` lists only changes of state.
+ * `renewLease`, `requestCancel`, `releaseHold` and `rewriteHold` keep the state: they are in the
+ * table for their guards; `canTransition` lists only changes of state.
  */
 export const TRANSITIONS = {
-  claim: { from: ['QUEUED'], to: ['RUNNING'], guards: ['expectedAttempt', 'notCancelRequested'] },
+  // A message of a held job (a duplicate, a re-send after a restart) never starts it.
+  claim: { from: ['QUEUED'], to: ['RUNNING'], guards: ['expectedAttempt', 'notCancelRequested', 'notHeld'] },
   renewLease: { from: ['RUNNING'], to: ['RUNNING'], guards: ['leaseId'] },
   finish: { from: ['RUNNING'], to: FINISHED, guards: ['lease'] },
   // A retry after a failed attempt, or a hand-back: refused once a cancel was requested, so the
@@ -51,6 +64,14 @@ export const TRANSITIONS = {
   unadmit: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'admitted', 'priority'] },
   // A new priority for a waiting job; the pending sort key changes with it.
   reprioritize: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'priority'] },
+  // A held job's dependencies are all satisfied: it becomes runnable. Whoever writes it first (the
+  // finisher of its last dependency, the submit's re-check, the sweep) dispatches; the others find
+  // it no longer held. Held → runnable, so QUEUED → QUEUED.
+  releaseHold: { from: ['QUEUED'], to: ['QUEUED'], guards: ['held'] },
+  // A held job one of whose dependencies can never be satisfied ends FAILED (DEPENDENCY_NEVER_SATISFIED).
+  failHeld: { from: ['QUEUED'], to: ['FAILED'], guards: ['held'] },
+  // What a held job waits for changed (one of several dependencies finished): bookkeeping, not audited.
+  rewriteHold: { from: ['QUEUED'], to: ['QUEUED'], guards: ['held'] },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -149,6 +170,14 @@ export function transitionCondition(name: TransitionName, to: JobState, given: G
         values[':c_running'] = 'RUNNING';
         values[':c_nowMs'] = need('nowMs');
         parts.push('(#c_state <> :c_running OR leaseExpiresAt < :c_nowMs)');
+        break;
+      case 'held':
+        names['#c_hold'] = 'hold';
+        parts.push('attribute_exists(#c_hold)');
+        break;
+      case 'notHeld':
+        names['#c_hold'] = 'hold';
+        parts.push('attribute_not_exists(#c_hold)');
         break;
     }
   }

@@ -1,4 +1,5 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
+import type { Hold } from './dependencies.ts';
 import type { Holding, Job, JobState } from './job.ts';
 
 export interface ListJobsQuery {
@@ -170,4 +171,20 @@ export interface JobStore {
    * guard, a replay (same key) returns the job as it is now instead of retrying again.
    */
   retryFinishedJob(job: Job, actor: string, now: Date, guard?: IdempotencyGuard): Promise<Job>;
+  /**
+   * Ids of the jobs that named `dependencyId` in their `dependsOn` (edge items recorded by
+   * createJob before the job itself), in id order. A listed id may have no job: its create failed.
+   */
+  listDependents(dependencyId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** QUEUED jobs of one queue held for their dependencies, oldest first: the sweep's list. */
+  listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /**
+   * A held job → runnable (QUEUED, undispatched: on the dispatch sweeper's list until a claim),
+   * audited. Throws JobNotInStateError when it is no longer held (someone released or ended it).
+   */
+  releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job>;
+  /** A held job → FAILED with a reason code (DEPENDENCY_NEVER_SATISFIED), audited; JobNotInStateError when no longer held. */
+  failHeldJob(job: Job, failure: { readonly code: string; readonly reason: string }, actor: string, now: Date): Promise<Job>;
+  /** Rewrites what a held job waits for; a job no longer held is left alone (bookkeeping, not audited). */
+  rewriteHold(jobId: string, hold: Hold): Promise<void>;
 }

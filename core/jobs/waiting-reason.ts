@@ -73,6 +73,7 @@ export function waitingFor(
   if (job.state !== 'QUEUED') return null;
   const { now } = facts;
   const since = lastChangeAt(job);
+  // A held job is not waiting for a worker at all: its hold says what it waits for.
   if (job.hold) return { code: job.hold.code, message: job.hold.message, since, position: null };
   if (job.retryAt && new Date(job.retryAt).getTime() > now.getTime()) {
     return {

@@ -29,6 +29,8 @@ export const DEFAULT_SWEEP_OPTIONS: SweepOptions = { dispatchGraceSeconds: 30, l
 export interface SweepReport {
   readonly redispatched: string[];
   readonly recovered: { jobId: string; state: string }[];
+  /** Held jobs the sweep released or failed: a release their last dependency's finisher missed. */
+  readonly settled: { jobId: string; outcome: 'released' | 'failed' }[];
 }
 
 async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGenerator<Job> {
@@ -50,11 +52,14 @@ async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGe
  *   list and a pass places it again; with direct dispatch its message is sent again once.
  * - Reaper: a RUNNING job whose lease expired more than `leaseGraceSeconds` ago and whose message
  *   did not bring a worker back (deleted, dead-lettered) is recovered as if its worker were lost.
+ * - Dependency release: every job held for its dependencies (`held` GSI) is settled again, so one
+ *   whose release was missed (its last dependency's finisher died between the final state and the
+ *   release, or the dependents GSI lagged behind its edges) is released or failed within a sweep.
  */
 export async function sweep(deps: MaintenanceDependencies, pools: readonly string[], options: SweepOptions = DEFAULT_SWEEP_OPTIONS): Promise<SweepReport> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? (() => undefined);
-  const report: SweepReport = { redispatched: [], recovered: [] };
+  const report: SweepReport = { redispatched: [], recovered: [], settled: [] };
   for (const pool of pools) {
     const now = clock().getTime();
     for await (const job of allPages((cursor) => deps.store.listAdmittedJobs(pool, 100, cursor))) {
@@ -63,6 +68,18 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
       if (await deps.jobs.redispatch(job)) {
         report.redispatched.push(job.id);
         log('info', 're-sent the message of a job still unclaimed after the grace period', { jobId: job.id });
+      }
+    }
+    for await (const job of allPages((cursor) => deps.store.listHeldJobs(pool, 100, cursor))) {
+      try {
+        const outcome = await deps.jobs.settleHeld(job);
+        if (outcome === 'released' || outcome === 'failed') {
+          report.settled.push({ jobId: job.id, outcome });
+          log('warn', 'settled a held job whose release was missed', { jobId: job.id, outcome });
+        }
+      } catch (err) {
+        // One job's failure does not stop the sweep; the next sweep tries it again.
+        log('error', 'could not settle a held job', { jobId: job.id, error: String(err) });
       }
     }
     for await (const job of allPages((cursor) => deps.store.listRunningJobs(pool, 100, cursor))) {

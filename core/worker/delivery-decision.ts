@@ -9,6 +9,11 @@ export type DeliveryDecision =
   | { readonly action: 'drop-unknown' }
   | { readonly action: 'ack-finished' }
   /**
+   * A job held for its dependencies is not runnable (a stray copy of a message, a re-send after a
+   * restart): the message goes; the job's release dispatches it afresh.
+   */
+  | { readonly action: 'ack-held' }
+  /**
    * The message is visible again while a lease still runs, so its holder stopped extending it:
    * most likely a lost worker whose lease is about to run out. Keep the delivery and wait for the
    * lease rather than hand it back, which would spend one of the message's receives.
@@ -23,6 +28,7 @@ export type DeliveryDecision =
 export function decideDelivery(job: Job | undefined, nowMs: number, waitedForLease: boolean): DeliveryDecision {
   if (!job) return { action: 'drop-unknown' };
   if (isTerminal(job.state)) return { action: 'ack-finished' };
+  if (job.state === 'QUEUED' && job.hold) return { action: 'ack-held' };
   if (job.state !== 'RUNNING') return { action: 'claim' };
   const remainingMs = (job.lease?.expiresAt ?? 0) - nowMs;
   if (remainingMs <= 0) return { action: 'recover-lost-attempt' };

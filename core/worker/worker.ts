@@ -334,6 +334,7 @@ export class Worker {
           await queue.ack(message);
           return;
         case 'ack-finished':
+        case 'ack-held':
           await queue.ack(message);
           return;
         case 'wait-for-lease':

@@ -264,6 +264,9 @@ describe('IAM grants against the calls the code makes', () => {
     await call('listJobEvents', 'GET', `/v1/jobs/${jobId}/events`);
     await call('getJobLogs', 'GET', `/v1/jobs/${jobId}/logs`);
     await call('listWorkers', 'GET', '/v1/workers');
+    expect((await call('updateGroup', 'PUT', '/v1/groups/default', { maxGpus: 8, maxRunningJobs: 20, weight: 2 })).status).toBe(200);
+    await call('listGroups', 'GET', '/v1/groups');
+    await call('getGroup', 'GET', '/v1/groups/default');
     expect((await call('cancelJob', 'POST', `/v1/jobs/${jobId}/cancel`)).status).toBe(200);
     expect((await call('retryJob', 'POST', `/v1/jobs/${jobId}/retry`, undefined, { 'idempotency-key': 'retry-1' })).status).toBeLessThan(300);
     const created = await call('createApiKey', 'POST', '/v1/api-keys', { name: 'ci', role: 'member', groups: ['default'] });

@@ -441,6 +441,7 @@ describe('RunplaneStack (default deployment)', () => {
         resources: [arn(s.stack.data.jobs)],
         conditions: leadingKeys('ARTIFACT#*'),
       }),
+      writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -481,6 +482,8 @@ describe('RunplaneStack (default deployment)', () => {
         apiKeyIndex: 'APIKEY_INDEX',
         worker: 'WORKER#*',
         artifact: 'ARTIFACT#*',
+        group: 'GROUP#*',
+        groupIndex: 'GROUP_INDEX',
       });
     });
 
@@ -509,6 +512,9 @@ describe('RunplaneStack (default deployment)', () => {
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
         getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
+        listGroups: { jobs: ['get', 'batchGet'] },
+        getGroup: { jobs: ['get', 'batchGet'] },
+        updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -546,6 +552,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(deadLetterConsumer!.logGroup),
         jobs.get(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -560,6 +567,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.query(),
         jobs.updateJobs(),
+        jobs.writeGroups(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -601,6 +609,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
+        jobs.writeGroups(),
         jobs.registerWorkers(),
         events.append(),
         audit.append(),

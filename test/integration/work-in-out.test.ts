@@ -238,8 +238,12 @@ describe('work directories and artifacts', () => {
     const signedMs = Date.UTC(+signedAt.slice(0, 4), +signedAt.slice(4, 6) - 1, +signedAt.slice(6, 8), +signedAt.slice(9, 11), +signedAt.slice(11, 13), +signedAt.slice(13, 15));
     expect(Math.abs(signedMs - Date.now())).toBeLessThan(60_000);
     expect(await (await fetch(location)).text()).toBe('hello\n');
-    // fauxqs does not enforce presigned expiry (AWS does, with 403 AccessDenied "Request has
-    // expired"); what we own is that the URL is signed to expire: at most 15 minutes, whatever is configured.
+    // Once its 2 s have passed the link is refused as S3 refuses it (the local S3 enforces expiry).
+    await new Promise((r) => setTimeout(r, Math.max(0, signedMs + 3_000 - Date.now())));
+    const expired = await fetch(location);
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toContain('Request has expired');
+    // Whatever is configured, a link is signed for at most 15 minutes.
     const { ArtifactService, MAX_DOWNLOAD_URL_SECONDS } = await import('../../core/artifacts/artifact-service.ts');
     expect(new ArtifactService({ jobs: ml as never, store: {} as never, objects: {} as never, urlExpirySeconds: 7 * 24 * 3600 }).urlExpirySeconds).toBe(
       MAX_DOWNLOAD_URL_SECONDS,

@@ -8,14 +8,20 @@ import type { TestEnvironment } from './emulators.ts';
 
 /** The real adapters over a test environment's tables and queues. */
 export function platformParts(env: TestEnvironment) {
-  const store = new DynamoDbJobStore({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE), audit: { tableName: tableName(env.prefix, AUDIT_TABLE) } });
+  // Its final states release the jobs waiting for them, through the service's dispatch (as deployed).
+  const store: DynamoDbJobStore = new DynamoDbJobStore({
+    client: env.documentClient,
+    tableName: tableName(env.prefix, JOBS_TABLE),
+    audit: { tableName: tableName(env.prefix, AUDIT_TABLE) },
+    dispatch: (job) => service.dispatch(job),
+  });
   const events = new DynamoDbEventStore({ client: env.documentClient, tableName: tableName(env.prefix, EVENTS_TABLE) });
   const queue = new SqsJobQueue({ client: env.sqs, queueUrls: Object.fromEntries(env.queues.map((q) => [q.pool, q.url])) });
   const queues = env.queues.map((q) => {
     const d = env.queueDefinitions.find((x) => x.pool === q.pool)!;
     return { ...q, visibilityTimeoutSeconds: d.visibilityTimeoutSeconds, maxReceiveCount: d.maxReceiveCount, defaultMaxAttempts: d.defaultMaxAttempts };
   });
-  const service = new JobService({ store, events, queue, queues });
+  const service: JobService = new JobService({ store, events, queue, queues });
   return { store, events, queue, queues, service };
 }
 

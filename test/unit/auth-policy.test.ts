@@ -15,6 +15,8 @@ const EXPECTED: [Role, Action, boolean, boolean][] = [
   ['admin', 'worker:read', true, true],
   ['admin', 'apikey:manage', true, true],
   ['admin', 'audit:read', true, true],
+  ['admin', 'group:read', true, true],
+  ['admin', 'group:manage', true, true],
   ['member', 'job:read', true, false],
   ['member', 'job:submit', true, false],
   ['member', 'job:cancel', true, false],
@@ -22,6 +24,8 @@ const EXPECTED: [Role, Action, boolean, boolean][] = [
   ['member', 'worker:read', true, true],
   ['member', 'apikey:manage', false, false],
   ['member', 'audit:read', false, false],
+  ['member', 'group:read', true, false],
+  ['member', 'group:manage', false, false],
   ['viewer', 'job:read', true, false],
   ['viewer', 'job:submit', false, false],
   ['viewer', 'job:cancel', false, false],
@@ -29,6 +33,8 @@ const EXPECTED: [Role, Action, boolean, boolean][] = [
   ['viewer', 'worker:read', true, true],
   ['viewer', 'apikey:manage', false, false],
   ['viewer', 'audit:read', false, false],
+  ['viewer', 'group:read', true, false],
+  ['viewer', 'group:manage', false, false],
 ];
 
 describe('authorization policy', () => {

@@ -47,7 +47,7 @@ describe('conditions built from the transition table', () => {
       'claim',
       'RUNNING',
       { attempt: 2 },
-      '#c_state = :c_from0 AND attempt = :c_attempt AND cancelRequested = :c_false',
+      '#c_state = :c_from0 AND attempt = :c_attempt AND cancelRequested = :c_false AND attribute_not_exists(#c_hold)',
       { ':c_from0': 'QUEUED', ':c_attempt': 2, ':c_false': false },
     ],
     ['renewLease', 'RUNNING', { leaseId: 'L' }, '#c_state = :c_from0 AND leaseId = :c_lid', { ':c_from0': 'RUNNING', ':c_lid': 'L' }],
@@ -109,10 +109,14 @@ describe('conditions built from the transition table', () => {
       '#c_state = :c_from0 AND attempt = :c_attempt AND (attribute_not_exists(priority) OR priority = :c_priority)',
       { ':c_from0': 'QUEUED', ':c_attempt': 0, ':c_priority': 0 },
     ],
+    ['releaseHold', 'QUEUED', {}, '#c_state = :c_from0 AND attribute_exists(#c_hold)', { ':c_from0': 'QUEUED' }],
+    ['failHeld', 'FAILED', {}, '#c_state = :c_from0 AND attribute_exists(#c_hold)', { ':c_from0': 'QUEUED' }],
+    ['rewriteHold', 'QUEUED', {}, '#c_state = :c_from0 AND attribute_exists(#c_hold)', { ':c_from0': 'QUEUED' }],
   ];
 
   it.each(cases)('%s → %s', (name, to, given, expression, values) => {
-    expect(transitionCondition(name, to, given)).toEqual({ expression, names: { '#c_state': 'state' }, values });
+    const names = { '#c_state': 'state', ...(expression.includes('#c_hold') ? { '#c_hold': 'hold' } : {}) };
+    expect(transitionCondition(name, to, given)).toEqual({ expression, names, values });
   });
 
   it('covers every transition of the table', () => {

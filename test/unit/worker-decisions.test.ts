@@ -51,6 +51,7 @@ describe('decideDelivery: what a delivery means', () => {
     ['no job', undefined, false, 'drop-unknown'],
     ['finished job', makeJob({ state: 'SUCCEEDED' }), false, 'ack-finished'],
     ['queued job', makeJob({ state: 'QUEUED' }), false, 'claim'],
+    ['job held for its dependencies', makeJob({ state: 'QUEUED', hold: { code: 'Dependency', message: 'waiting' } }), false, 'ack-held'],
     ['live lease, first look', running(now + 5_000), false, 'wait-for-lease'],
     ['live lease after waiting', running(now + 5_000), true, 'release-duplicate'],
     ['expired lease', running(now - 1), false, 'recover-lost-attempt'],
