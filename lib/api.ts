@@ -48,10 +48,13 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   getOpenApi: {},
   notFound: {},
   // A job naming a work directory archive is refused unless the archive exists (HeadObject).
-  submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+  // Its admission (DirectAdmission: pending → admitted, then SendMessage) is an UpdateItem.
+  submitJob: { jobs: ['get', 'submitJobs', 'updateJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
   retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
   cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+  // A new priority (audited), then the job's admission like a submit's.
+  updateJob: { jobs: ['get', 'updateJobs'], audit: 'append', enqueue: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
   listJobs: { jobs: ['get', 'query'] },
