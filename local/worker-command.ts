@@ -5,6 +5,8 @@ import { createInProcessScheduler } from '../core/app/scheduler-dependencies.ts'
 import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
+import { describeGpus, detectGpus } from '../core/worker/gpus.ts';
+import { loadWorkerPricing } from '../core/worker/worker-config.ts';
 import { readLocalConfig } from './local-state.ts';
 
 export interface WorkerCommandOptions {
@@ -30,6 +32,8 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
     containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK),
   });
   console.error(isolationNotice(runtime.isolation));
+  const gpus = await detectGpus(undefined, { warn: (message) => console.error(message) });
+  console.error(`GPUs: ${describeGpus(gpus)}`);
   // This worker runs passes for its pool itself when it joins and when its jobs end; the platform's
   // (or the AWS scheduler's) periodic pass is the safety net. Concurrent passes are harmless.
   const scheduler = createInProcessScheduler(config, { log: (level, message, fields) => console.error(JSON.stringify({ level, message, ...fields })) });
@@ -37,6 +41,8 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
     ...createWorkerDependencies(config),
     scheduler,
     runtime,
+    gpus,
+    pricing: loadWorkerPricing(),
     pool,
     concurrency: options.concurrency ?? 1,
     leaseSeconds: queue.visibilityTimeoutSeconds,

@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   GetCommand,
   QueryCommand,
@@ -27,8 +28,11 @@ import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
 import { dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, pendingSortKey, pendingSortKeyAfterGroup, stateKeys, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
+import { usageRecordItems } from '../usage/usage-record-item.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
+  AttemptStatus,
   ClaimRequest,
   CreateJobResult,
   FinishRequest,
@@ -282,23 +286,23 @@ export class DynamoDbJobStore implements JobStore {
       ScanIndexForward: false,
       Limit: query.limit,
       ExclusiveStartKey: startKey,
-    });
+    }, (job) => job.group === group && (!state || job.state === state) && (!queue || job.queue === queue));
   }
 
   listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('queued', 'queuedKey', queue, limit, cursor);
+    return this.queryWorkList('queued', 'queuedKey', queue, limit, cursor, (job) => job.state === 'QUEUED');
   }
 
   listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor);
+    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && !job.dispatched);
   }
 
   listAdmittedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor);
+    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && job.admittedAt !== null);
   }
 
   listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('running', 'runningKey', queue, limit, cursor);
+    return this.queryWorkList('running', 'runningKey', queue, limit, cursor, (job) => job.state === 'RUNNING');
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
@@ -322,7 +326,7 @@ export class DynamoDbJobStore implements JobStore {
     const holdings: Holding[] = acquisitions.map((a) => ({ ...a.holding, takenAt: at }));
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
-    const record: AttemptRecord = { attempt, workerId, startedAt: at };
+    const record: AttemptRecord = { attempt, workerId, startedAt: at, ...(request.costRate ? { costRate: request.costRate } : {}) };
     const audit: AuditRecord = {
       actor: request.actor ?? `worker:${workerId}`,
       action: AUDIT_ACTIONS.jobClaim,
@@ -373,6 +377,52 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
+  async readAttemptStatus(jobId: string): Promise<AttemptStatus | undefined> {
+    try {
+      // Eventually consistent, a few attributes: half a read unit (items up to 4 KB), every few
+      // seconds of every running attempt. Renewals and every fenced write stay strongly consistent.
+      const out = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          ProjectionExpression: '#state, attempt, leaseId, cancelRequested, cancelRequestedBy, outputWatchedUntil',
+          ExpressionAttributeNames: { '#state': 'state' },
+        }),
+      );
+      const item = out.Item;
+      if (!item) return undefined;
+      return {
+        state: item.state as AttemptStatus['state'],
+        attempt: item.attempt as number,
+        leaseId: (item.leaseId as string | undefined) ?? null,
+        cancelRequested: (item.cancelRequested as boolean | undefined) ?? false,
+        cancelRequestedBy: (item.cancelRequestedBy as string | null | undefined) ?? null,
+        outputWatchedUntil: typeof item.outputWatchedUntil === 'number' ? item.outputWatchedUntil : null,
+      };
+    } catch (err) {
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  async markOutputWatched(jobId: string, untilMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET outputWatchedUntil = :until',
+          ConditionExpression: '#state IN (:queued, :running)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':until': untilMs, ':queued': 'QUEUED', ':running': 'RUNNING' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw dependencyFailure('job store', err);
+    }
+  }
+
   async finishAttempt(request: FinishRequest): Promise<Job> {
     const { to, exitCode, reason } = request;
     const at = request.now.toISOString();
@@ -384,8 +434,8 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state' },
+          `${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
+        ExpressionAttributeNames: { '#state': 'state', ...usageName(request) },
         ExpressionAttributeValues: {
           ':to': to,
           ':gsk': `${request.group}#${to}`,
@@ -394,8 +444,9 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
           ...outputArchiveValue(request),
+          ...usageValue(request),
         },
-      }, transitionCondition('finish', to, fenceValues(request)), release);
+      }, transitionCondition('finish', to, fenceValues(request)), withUsage(release, this.usagePut(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -413,9 +464,9 @@ export class DynamoDbJobStore implements JobStore {
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, pendingKey = #queue, pendingSort = :psort, ' +
           'exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
-          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
+          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) ` +
           `REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue', ...usageName(request) },
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
           ':gsk': `${request.group}#QUEUED`,
@@ -426,9 +477,10 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
           ...outputArchiveValue(request),
+          ...usageValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), release);
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), withUsage(release, this.usagePut(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -613,7 +665,7 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('held', 'heldKey', queue, limit, cursor);
+    return this.queryWorkList('held', 'heldKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && job.hold !== null);
   }
 
   async releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job> {
@@ -762,6 +814,11 @@ export class DynamoDbJobStore implements JobStore {
     };
   }
 
+  /** The attempt's usage record (core/usage/usage-record-item.ts), put in the transaction that ends the attempt. */
+  private usagePut(request: { usage?: UsageRecord }): TransactionAction[] {
+    return request.usage ? usageRecordItems(request.usage).map((Item) => ({ Put: { TableName: this.tableName, Item } })) : [];
+  }
+
   private async readGuard(key: string): Promise<Item | undefined> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: guardKey(key), ConsistentRead: true }));
     return out.Item;
@@ -841,7 +898,7 @@ export class DynamoDbJobStore implements JobStore {
     });
   }
 
-  private queryWorkList(indexName: string, keyName: string, queue: string, limit: number, cursor?: string) {
+  private queryWorkList(indexName: string, keyName: string, queue: string, limit: number, cursor: string | undefined, inPartition: (job: Job) => boolean) {
     const startKey = decodeCursor(cursor, { pk: 'S', id: 'S', [keyName]: 'S' }, { [keyName]: queue });
     return this.query({
       IndexName: indexName,
@@ -851,16 +908,41 @@ export class DynamoDbJobStore implements JobStore {
       ScanIndexForward: true,
       Limit: limit,
       ExclusiveStartKey: startKey,
-    });
+    }, inPartition);
   }
 
-  private async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>): Promise<Page<Job>> {
+  /**
+   * A page of an index, as whole jobs: the job indexes hold keys only (core/resources.ts), so the
+   * page's jobs are read from the table in one BatchGetItem, in the index's order. A job that left
+   * the index's partition since the index saw it (its state moved on, or it is gone) is left out,
+   * as the index itself will soon leave it out.
+   */
+  private async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>, inPartition?: (job: Job) => boolean): Promise<Page<Job>> {
     try {
       const out = await this.client.send(new QueryCommand({ TableName: this.tableName, ...input }));
-      return { items: (out.Items ?? []).map(itemToJob), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+      const ids = (out.Items ?? []).map((i) => i.id as string);
+      const jobs = await this.readJobs(ids);
+      const items = ids.map((id) => jobs.get(id)).filter((j): j is Job => j !== undefined && (inPartition?.(j) ?? true));
+      return { items, nextCursor: encodeCursor(out.LastEvaluatedKey) };
     } catch (err) {
-      throw dependencyFailure('job store', err);
+      throw storeFailure(err);
     }
+  }
+
+  /** Jobs by id (at most 100, one page), strongly consistent; keys DynamoDB left unprocessed are asked again. */
+  private async readJobs(ids: readonly string[]): Promise<Map<string, Job>> {
+    const found = new Map<string, Job>();
+    let keys: Record<string, unknown>[] = ids.map(jobKey);
+    for (let round = 0; keys.length > 0; round++) {
+      if (round > 8) throw dependencyFailure('job store', new Error(`BatchGetItem left ${keys.length} keys unprocessed`));
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+      const out = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.id as string, itemToJob(item));
+      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
   }
 }
 
@@ -894,4 +976,25 @@ function outputArchiveSet(i: number, request: { logArchive?: OutputArchiveRecord
 
 function outputArchiveValue(request: { logArchive?: OutputArchiveRecord }): Record<string, unknown> {
   return request.logArchive ? { ':logArchive': request.logArchive } : {};
+}
+
+/** The attempt's usage is recorded on its attempt record in the write that ends it (and as a usage record beside it). */
+function usageSet(i: number, request: { usage?: UsageRecord }): string {
+  return request.usage ? `attempts[${i}].#usage = :usage, ` : '';
+}
+
+/** `usage` is a DynamoDB reserved word: the expression names it through `#usage`. */
+function usageName(request: { usage?: UsageRecord }): Record<string, string> {
+  return request.usage ? { '#usage': 'usage' } : {};
+}
+
+function usageValue(request: { usage?: UsageRecord }): Record<string, unknown> {
+  if (!request.usage) return {};
+  const { wallSeconds, gpuSeconds, cpuSeconds, peakMemoryBytes, costUsd } = request.usage;
+  return { ':usage': { wallSeconds, gpuSeconds, cpuSeconds, peakMemoryBytes, costUsd } };
+}
+
+/** The counter give-backs with the attempt's usage records after them (a refusal's index still points at its counter). */
+function withUsage(extra: ExtraActions, usage: readonly TransactionAction[]): ExtraActions {
+  return { ...extra, actions: [...extra.actions, ...usage] };
 }

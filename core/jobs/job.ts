@@ -6,6 +6,7 @@ import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 import { waitingFor, type Waiting } from './waiting-reason.ts';
 import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
+import { sumUsage, type AttemptUsage, type CostRate } from '../usage/usage.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -125,6 +126,10 @@ export interface AttemptRecord {
   readonly reason?: string;
   /** The attempt's complete output in the log archive, recorded when the attempt ended. */
   readonly logArchive?: OutputArchiveRecord;
+  /** The price the attempt is charged at, fixed by the worker that claimed it (core/usage/usage.ts). */
+  readonly costRate?: CostRate;
+  /** What the attempt used and cost, recorded in the write that ended it. */
+  readonly usage?: AttemptUsage;
 }
 
 /**
@@ -216,6 +221,11 @@ export interface Job {
   readonly attempts: readonly AttemptRecord[];
   /** HMAC of the spec made at submit where the deployment has a dispatch key (core/jobs/dispatch-signature.ts). */
   readonly dispatchSignature?: string;
+  /**
+   * Epoch ms until which someone follows the job's output (set by reads of its events): the
+   * worker stores output at once while it is in the future, and in larger batches otherwise.
+   */
+  readonly outputWatchedUntil?: number;
 }
 
 export function isTerminal(state: JobState): boolean {
@@ -262,6 +272,8 @@ export function jobView(job: Job, waiting?: Waiting | null) {
     cancelRequestedBy: job.cancelRequestedBy,
     attempts: job.attempts,
     history: job.history,
+    /** Sum over the attempts that recorded usage; null before any attempt ended. */
+    usage: sumUsage(job.attempts.map((a) => a.usage)),
   };
 }
 export type JobView = ReturnType<typeof jobView>;

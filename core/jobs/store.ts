@@ -1,6 +1,8 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { Hold } from './dependencies.ts';
 import type { Holding, Job, JobState } from './job.ts';
+import type { CostRate } from '../usage/usage.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
 
 export interface ListJobsQuery {
   readonly group: string;
@@ -59,6 +61,19 @@ export interface ClaimRequest {
    * array's parallelism); read by the store when omitted.
    */
   readonly job?: Job;
+  /** The price the attempt is charged at (its worker's instance), kept on the attempt record. */
+  readonly costRate?: CostRate;
+}
+
+/** What readAttemptStatus returns. */
+export interface AttemptStatus {
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly leaseId: string | null;
+  readonly cancelRequested: boolean;
+  readonly cancelRequestedBy: string | null;
+  /** Epoch ms until which someone follows the output (Job.outputWatchedUntil), or null. */
+  readonly outputWatchedUntil: number | null;
 }
 
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
@@ -93,6 +108,8 @@ export interface FinishRequest extends AttemptFence {
   readonly reason: string;
   /** The attempt's archived output, recorded on its attempt record in the same write. */
   readonly logArchive?: OutputArchiveRecord;
+  /** The attempt's usage: on its attempt record and as a usage record, in the same transaction. */
+  readonly usage?: UsageRecord;
 }
 
 export interface RequeueRequest extends AttemptFence {
@@ -101,6 +118,7 @@ export interface RequeueRequest extends AttemptFence {
   /** End of the retry backoff (ISO), or null for a hand-back that may run at once. */
   readonly retryAt: string | null;
   readonly logArchive?: OutputArchiveRecord;
+  readonly usage?: UsageRecord;
 }
 
 /**
@@ -109,7 +127,7 @@ export interface RequeueRequest extends AttemptFence {
  * When the change does not apply it throws a domain error describing what it found
  * (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`, `IdempotencyKeyReusedError`) and
  * leaves no audit entry. `markDispatched` and `renewLease` are bookkeeping, not changes of record,
- * and are not audited.
+ * and are not audited; `readAttemptStatus` only reads.
  */
 export interface JobStore {
   /**
@@ -152,6 +170,17 @@ export interface JobStore {
   claimAttempt(request: ClaimRequest): Promise<Job>;
   /** Extends the lease the caller holds; returns the job so the caller sees cancel requests. */
   renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job>;
+  /**
+   * The job's state, lease and cancel request, read cheaply and possibly a moment stale (an
+   * eventually consistent read of a few attributes): what a running attempt polls between lease
+   * renewals. Never proof that a lease is lost: confirm with renewLease, which is fenced.
+   */
+  readAttemptStatus(jobId: string): Promise<AttemptStatus | undefined>;
+  /**
+   * Records that someone follows the job's output until `untilMs` (epoch ms), while the job is
+   * QUEUED or RUNNING; false when it is neither (or gone). Bookkeeping, not audited.
+   */
+  markOutputWatched(jobId: string, untilMs: number): Promise<boolean>;
   /** RUNNING → a final state, fenced by the lease. */
   finishAttempt(request: FinishRequest): Promise<Job>;
   /**

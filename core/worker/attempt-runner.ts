@@ -16,6 +16,9 @@ import { retryDependency } from '../retry.ts';
 import { notStartedJob, type JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import { attemptStartMeasures } from './attempt-measures.ts';
+import { heartbeatStep, judgeStatus, renewWithinMs } from './lease-keeping.ts';
+import { attemptUsageRecord } from '../jobs/attempt-usage.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -36,6 +39,8 @@ export interface AttemptRunnerOptions {
   /** Whether this machine has GPUs: only then is CUDA_VISIBLE_DEVICES pinned. */
   readonly pinGpus: boolean;
   readonly flushIntervalMs?: number | undefined;
+  /** The batcher's interval while nobody follows the job's output (OutputBatcherOptions). */
+  readonly unwatchedFlushIntervalMs?: number | undefined;
   readonly onProcessStarted?: ((job: Job, at: Date, pid: number | undefined) => void) | undefined;
   /** Work directories in, artifacts out (core/worker/job-files.ts). */
   readonly jobFiles?: JobFiles | undefined;
@@ -95,7 +100,10 @@ export class AttemptRunner {
       attempt,
       clock: this.o.clock,
       ...(this.o.flushIntervalMs !== undefined ? { flushIntervalMs: this.o.flushIntervalMs } : {}),
+      ...(this.o.unwatchedFlushIntervalMs !== undefined ? { unwatchedFlushIntervalMs: this.o.unwatchedFlushIntervalMs } : {}),
     });
+    // A follower who was already polling (`submit --follow`) gets output at once from the start.
+    if (job.outputWatchedUntil !== undefined) batcher.watchUntil(job.outputWatchedUntil);
     let stopCause: StopCause | undefined;
     let running: RunningJob | undefined;
     let outputBytes = 0;
@@ -111,7 +119,11 @@ export class AttemptRunner {
     };
 
     onStoppable(stop);
-    const heartbeat = setInterval(() => void this.heartbeat(claim, stop), this.o.heartbeatMs);
+    const lease = { expiresAtMs: job.lease?.expiresAt ?? claimedAt + this.o.leaseSeconds * 1000 };
+    const watch = (untilMs: number | null | undefined) => {
+      if (typeof untilMs === 'number') batcher.watchUntil(untilMs);
+    };
+    const heartbeat = setInterval(() => void this.heartbeat(claim, lease, stop, watch), this.o.heartbeatMs);
     const timeout = setTimeout(() => stop({ kind: 'timed-out', after: job.timeoutSeconds }), job.timeoutSeconds * 1000);
 
     try {
@@ -176,18 +188,22 @@ export class AttemptRunner {
       await batcher.close();
       const archived = await logArchive?.upload();
       const logArchiveRecord: ArchivedOutput = archived ? { logArchive: archived } : {};
+      // The attempt holds its share of the instance until the write that ends it.
+      const endedAt = this.o.clock();
+      const usage = attemptUsageRecord(job, endedAt, exit.resourceUse ?? (exit.startError !== undefined ? NOTHING_RAN : { cpuSeconds: null, peakMemoryBytes: null }));
       if (end.kind === 'hand-back') {
         await this.requeue(claim, {
           exitCode: null,
           reason: `handed back by ${this.o.workerId} (worker stopping)`,
           delaySeconds: 0,
+          usage,
           ...logArchiveRecord,
         });
         this.o.log('info', 'job handed back', { jobId: job.id, attempt });
         return;
       }
       if (end.kind === 'retry') {
-        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, ...logArchiveRecord });
+        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, usage, ...logArchiveRecord });
         this.o.log('info', 'job will retry', { jobId: job.id, attempt, delaySeconds: end.delaySeconds });
         return;
       }
@@ -202,8 +218,9 @@ export class AttemptRunner {
             to: end.outcome.state,
             exitCode: exit.exitCode,
             reason: end.outcome.reason,
-            now: this.o.clock(),
+            now: endedAt,
             actor: this.actor,
+            usage,
             ...logArchiveRecord,
           }),
         );
@@ -240,10 +257,10 @@ export class AttemptRunner {
    * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
    * fails, the current delivery is kept and made visible after the same delay instead.
    */
-  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number } & ArchivedOutput) {
+  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number; usage: UsageRecord } & ArchivedOutput) {
     const { store, queue } = this.o;
     const { job, leaseId, message } = claim;
-    const now = this.o.clock();
+    const now = new Date(plan.usage.finishedAt);
     try {
       await retryDependency(() =>
         store.requeueAttempt({
@@ -257,6 +274,7 @@ export class AttemptRunner {
           retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
           now,
           actor: this.actor,
+          usage: plan.usage,
           ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       );
@@ -277,6 +295,7 @@ export class AttemptRunner {
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.o.clock(),
           actor: this.actor,
+          usage: plan.usage,
           ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       ).catch((e: unknown) => {
@@ -299,12 +318,28 @@ export class AttemptRunner {
     await queue.ack(message);
   }
 
-  private async heartbeat(claim: ClaimedAttempt, stop: (cause: StopCause) => void) {
-    const { store, queue } = this.o;
+  /**
+   * One heartbeat (core/worker/lease-keeping.ts): a renewal of the lease and the message's
+   * visibility when the lease is close to its end, otherwise a cheap status read that notices a
+   * cancel, and a fenced renewal to confirm a lease the read says is gone.
+   */
+  private async heartbeat(claim: ClaimedAttempt, lease: { expiresAtMs: number }, stop: (cause: StopCause) => void, watch: OutputWatch) {
+    const { store } = this.o;
     try {
-      const current = await store.renewLease(claim.job.id, claim.leaseId, this.o.clock().getTime() + this.o.leaseSeconds * 1000);
-      await queue.extendVisibility(claim.message, this.o.leaseSeconds);
-      if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
+      const step = heartbeatStep(this.o.clock().getTime(), lease.expiresAtMs, renewWithinMs(this.o.leaseSeconds * 1000, this.o.heartbeatMs));
+      if (step.action === 'check') {
+        const status = await store.readAttemptStatus(claim.job.id);
+        const verdict = judgeStatus(status, claim.leaseId);
+        if (verdict.action === 'continue') {
+          watch(status?.outputWatchedUntil);
+          return;
+        }
+        if (verdict.action === 'cancel') {
+          stop({ kind: 'cancelled', by: verdict.by });
+          return;
+        }
+      }
+      watch((await this.renew(claim, lease, stop)).outputWatchedUntil);
     } catch (err) {
       if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
         stop({ kind: 'lease-lost' });
@@ -314,7 +349,22 @@ export class AttemptRunner {
       this.o.log('warn', 'heartbeat failed', { jobId: claim.job.id, error: String(err) });
     }
   }
+
+  private async renew(claim: ClaimedAttempt, lease: { expiresAtMs: number }, stop: (cause: StopCause) => void) {
+    const expiresAtMs = this.o.clock().getTime() + this.o.leaseSeconds * 1000;
+    const current = await this.o.store.renewLease(claim.job.id, claim.leaseId, expiresAtMs);
+    await this.o.queue.extendVisibility(claim.message, this.o.leaseSeconds);
+    // Only once both are extended: a failed visibility change is tried again on the next heartbeat.
+    lease.expiresAtMs = expiresAtMs;
+    if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
+    return current;
+  }
 }
+
+/** Tells the attempt's batcher until when someone follows its output (nothing: nobody does). */
+type OutputWatch = (untilMs: number | null | undefined) => void;
+/** A job that never started used nothing. */
+const NOTHING_RAN = { cpuSeconds: 0, peakMemoryBytes: 0 } as const;
 
 export function cancelActor(job: Job): string {
   return job.cancelRequestedBy ?? 'a user';

@@ -1,6 +1,6 @@
 import type { JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
-import { hostname, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CapacityRefusedError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import type { LogArchiveStore } from '../events/log-archive.ts';
@@ -23,6 +23,7 @@ import type { SchedulerKick } from '../scheduling/scheduler-kicker.ts';
 
 /** After putting back a job it could not fit, a worker asks for a pass this much later (a stale view settles). */
 const UNFIT_KICK_DELAY_MS = 1_000;
+import { costRate, type InstancePricing } from '../usage/usage.ts';
 
 export type { WorkerLogger } from './attempt-runner.ts';
 
@@ -34,9 +35,12 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Jobs run at once by this worker. */
   readonly concurrency?: number;
-  /** Lease length = the visibility the worker keeps on the message; renewed every heartbeat. */
+  /**
+   * Lease length = the visibility the worker keeps on the message (set at receive); both are
+   * renewed together once less than a third of the lease is left (core/worker/lease-keeping.ts).
+   */
   readonly leaseSeconds?: number;
-  /** How often the lease is renewed and cancel requests are checked (at most 5 s per the lifecycle contract). */
+  /** How often cancel requests and the lease are checked (at most 5 s per the lifecycle contract). */
   readonly heartbeatSeconds?: number;
   /** SIGTERM → SIGKILL grace when a job is cancelled or times out. */
   readonly killGraceSeconds?: number;
@@ -54,8 +58,13 @@ export interface WorkerOptions {
   readonly admitJob?: (job: Job) => string | null;
   /** Dispatch latency, queue wait, output bytes and finished jobs by state (core/observability/metrics.ts). */
   readonly metrics?: WorkerMetrics;
-  /** Output batcher flush interval. */
+  /** Output batcher flush interval while someone follows the job's output (default 200 ms). */
   readonly flushIntervalMs?: number;
+  /**
+   * The interval while nobody follows it (specs/05-output-batching.md, decision 16): default
+   * 30 s, or flushIntervalMs when only that is given (one interval for all output).
+   */
+  readonly unwatchedFlushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
   readonly gpus?: readonly Gpu[];
   /** Where the worker reports itself (GET /v1/workers, "why is my job waiting?"). */
@@ -77,6 +86,12 @@ export interface WorkerOptions {
    * its message is deleted; without one (direct dispatch), the message is released for later.
    */
   readonly scheduler?: SchedulerKick;
+  /**
+   * The instance this worker runs on, for each attempt's cost (core/usage/usage.ts): its price per
+   * hour (the stack's price table; RUNPLANE_PRICE_PER_INSTANCE_HOUR locally), GPUs and vCPUs.
+   * Default: price 0, this machine's GPUs and CPUs.
+   */
+  readonly pricing?: Partial<InstancePricing>;
 }
 
 const DEFAULTS = {
@@ -85,6 +100,7 @@ const DEFAULTS = {
   heartbeatSeconds: 5,
   killGraceSeconds: 10,
   pollWaitSeconds: 20,
+  unwatchedFlushIntervalMs: 30_000,
 };
 
 /**
@@ -121,13 +137,16 @@ export class Worker {
   private busy = false;
   /** When the worker last had nothing to do, for idle exit; undefined while busy. */
   private idleSinceMs: number | undefined;
+  /** What this worker's instance costs, and how it is shared among its jobs. */
+  readonly pricing: InstancePricing;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.concurrency = options.concurrency ?? DEFAULTS.concurrency;
     this.leaseSeconds = options.leaseSeconds ?? DEFAULTS.leaseSeconds;
-    // Three heartbeats per lease at least, so one or two missed renewals never cost the lease.
+    // Three heartbeats per lease at least; renewals start three heartbeats before expiry at the
+    // latest, so one or two missed renewals never cost the lease.
     this.heartbeatMs = (options.heartbeatSeconds ?? Math.min(DEFAULTS.heartbeatSeconds, this.leaseSeconds / 3)) * 1000;
     this.clock = options.clock ?? systemClock;
     this.newLeaseId = options.newLeaseId ?? newLeaseId;
@@ -136,6 +155,11 @@ export class Worker {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
     this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.pricing = {
+      usdPerInstanceHour: options.pricing?.usdPerInstanceHour ?? 0,
+      gpus: options.pricing?.gpus ?? this.gpus.total,
+      vcpus: options.pricing?.vcpus ?? availableParallelism(),
+    };
     this.runtime = options.runtime ?? new ProcessRuntime();
     this.runner = new AttemptRunner({
       workerId: this.workerId,
@@ -153,6 +177,7 @@ export class Worker {
       baseEnv: options.baseEnv ?? inheritedEnvironment(process.env),
       pinGpus: this.gpus.total > 0,
       flushIntervalMs: options.flushIntervalMs,
+      unwatchedFlushIntervalMs: options.unwatchedFlushIntervalMs ?? options.flushIntervalMs ?? DEFAULTS.unwatchedFlushIntervalMs,
       onProcessStarted: options.onProcessStarted,
       jobFiles: options.jobFiles,
       logArchive: options.logArchive,
@@ -226,6 +251,7 @@ export class Worker {
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
         isolation: this.runtime.isolation,
+        pricing: this.pricing,
       });
     } catch (err) {
       this.log('warn', 'worker report failed', { error: String(err) });
@@ -404,6 +430,7 @@ export class Worker {
         now: this.clock(),
         actor: this.actor,
         job: claimable,
+        costRate: costRate(claimable.resources, this.pricing),
       });
     } catch (err) {
       if (err instanceof CapacityRefusedError) {
