@@ -219,6 +219,8 @@ function benchJob(queue: string): Job {
     retryDelaySeconds: 10,
     retryAt: null,
     dispatched: false,
+    priority: 0,
+    admittedAt: null,
     resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
     image: null,
     imagePullPolicy: 'IfNotPresent',

@@ -56,10 +56,10 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** The `list` table: ID, STATE, QUEUE, NAME, CREATED, EXIT. */
+/** The `list` table: ID, STATE, QUEUE, NAME, CREATED, EXIT, WAITING (a queued job's code and place in line). */
 export function formatJobTable(jobs: readonly ApiJob[]): string {
   return formatTable(
-    ['ID', 'STATE', 'QUEUE', 'NAME', 'CREATED', 'EXIT'],
+    ['ID', 'STATE', 'QUEUE', 'NAME', 'CREATED', 'EXIT', 'WAITING'],
     jobs.map((job) => [
       job.id,
       job.state,
@@ -67,8 +67,15 @@ export function formatJobTable(jobs: readonly ApiJob[]): string {
       job.name ? truncate(job.name, 40) : DASH,
       formatTimestamp(job.createdAt),
       job.exitCode === null || job.exitCode === undefined ? DASH : String(job.exitCode),
+      job.waiting ? `${job.waiting.code}${job.waiting.position === null ? '' : ` #${job.waiting.position}`}` : DASH,
     ]),
   );
+}
+
+/** Why a queued job waits, with its place in line when known: `Resources (#1 in line): waiting for ...`. */
+export function formatWaiting(waiting: NonNullable<ApiJob['waiting']>): string {
+  const place = waiting.position === null ? '' : `, #${waiting.position} in line`;
+  return `${waiting.code} since ${formatTimestamp(waiting.since)}${place}: ${waiting.message}`;
 }
 
 function formatPairs(record: Readonly<Record<string, string>>): string {
@@ -81,6 +88,7 @@ export function formatState(job: ApiJob): string {
   const notes: string[] = [];
   if (job.reason) notes.push(job.reason);
   else if (job.state === 'QUEUED' && job.hold) notes.push(`held: ${job.hold.message}`);
+  else if (job.state === 'QUEUED' && job.waiting) notes.push(`waiting: ${formatWaiting(job.waiting)}`);
   else if (job.state === 'QUEUED' && job.waitingReason) notes.push(`waiting: ${job.waitingReason}`);
   if (job.cancelRequested && !isTerminal(job.state)) notes.push('cancel requested');
   return notes.length > 0 ? `${job.state} (${notes.join('; ')})` : job.state;
@@ -107,6 +115,7 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     ['Labels', formatPairs(job.labels)],
     ['Depends on', formatDependencies(job)],
     ['Resources', `gpus=${job.resources.gpus} cpu=${job.resources.cpu} memory=${job.resources.memoryMiB}MiB`],
+    ['Priority', String(job.priority ?? 0)],
     ['Timeout', formatDuration(job.timeoutSeconds * 1000)],
     ['Attempt', `${job.attempt} of ${job.maxAttempts}`],
     ['Exit code', job.exitCode === null || job.exitCode === undefined ? DASH : String(job.exitCode)],

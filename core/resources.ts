@@ -87,6 +87,15 @@ export const JOBS_TABLE = {
     // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
     // lease expiry, so lease renewals do not rewrite the index.
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
+    // Sparse: runnable QUEUED jobs no scheduler pass admitted yet, per queue, each group's keys
+    // contiguous in priority then submit order (core/jobs/job-item.ts pendingSortKey). It carries
+    // what the scheduler decides with, so a pass reads no job item.
+    {
+      indexName: 'pending',
+      partitionKey: { name: 'pendingKey', type: 'S' },
+      sortKey: { name: 'pendingSort', type: 'S' },
+      projection: { type: 'INCLUDE', attributes: ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] },
+    },
     // Sparse: QUEUED jobs held for their dependencies, per queue (the maintenance sweep re-checks them).
     { indexName: 'held', partitionKey: { name: 'heldKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     // Dependency edges (`pk = DEP#<dependencyId>#<dependentId>`): who waits for a job, found by the

@@ -4,8 +4,9 @@ import { jobView } from '../core/jobs/job.ts';
 
 export function createGetJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
-    const { job, waitingReason } = await jobs.describe(pathParameter(event, 'id'), caller);
-    return json(200, { ...jobView(job), waitingReason });
+    const { job, waiting } = await jobs.describe(pathParameter(event, 'id'), caller);
+    // `waitingReason` is `waiting.message`, kept for clients written before `waiting`.
+    return json(200, { ...jobView(job, waiting), waitingReason: waiting?.message ?? null });
   });
 }
 

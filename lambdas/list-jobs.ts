@@ -5,7 +5,8 @@ import { jobView } from '../core/jobs/job.ts';
 export function createListJobsHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
     const page = await jobs.list(queryParameters(event), caller);
-    return json(200, { jobs: page.items.map(jobView), nextCursor: page.nextCursor });
+    const waiting = await jobs.waitingOf(page.items);
+    return json(200, { jobs: page.items.map((job, i) => jobView(job, waiting[i])), nextCursor: page.nextCursor });
   });
 }
 

@@ -4,6 +4,7 @@ import { artifactPatternsSchema } from '../artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
+import { waitingFor, type Waiting } from './waiting-reason.ts';
 import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
 import { sumUsage, type AttemptUsage, type CostRate } from '../usage/usage.ts';
 
@@ -57,6 +58,11 @@ export const resourcesSchema = z.strictObject({
 });
 export type Resources = z.infer<typeof resourcesSchema>;
 
+/** Job priority bounds: among the jobs a free slot can run, the highest priority starts first. */
+export const MIN_PRIORITY = -1000;
+export const MAX_PRIORITY = 1000;
+export const prioritySchema = z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY);
+
 /**
  * An OCI image reference as the distribution spec writes it: optional registry host[:port], a
  * lower-case repository path, an optional tag and/or a sha256 digest (`ghcr.io/org/train:1.2`,
@@ -82,6 +88,8 @@ export const jobSpecSchema = z.strictObject({
   retryOn: z.array(retryConditionSchema).max(64).optional(),
   retryDelaySeconds: z.number().int().min(0).max(MAX_RETRY_DELAY_SECONDS).default(DEFAULT_RETRY_DELAY_SECONDS),
   resources: resourcesSchema.default({ gpus: 0, cpu: 1, memoryMiB: 1024 }),
+  /** Within its group, a higher priority starts first (ties by submit order); specs/11-scheduling.md. */
+  priority: prioritySchema.default(0),
   /** Runs the job in its own container from this image (the worker's container engine); a sandboxed process otherwise. */
   image: z.string().max(255).regex(IMAGE_REFERENCE_PATTERN, 'must be an OCI image reference like "ghcr.io/org/image:tag"').optional(),
   imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).default('IfNotPresent'),
@@ -170,6 +178,13 @@ export interface Job {
    */
   readonly dispatched: boolean;
   readonly resources: Resources;
+  /** Integer MIN_PRIORITY..MAX_PRIORITY; higher starts first within the job's group. */
+  readonly priority: number;
+  /**
+   * While QUEUED: when the scheduler admitted it (its message is sent or about to be; ISO), or null
+   * while it waits on the scheduler's pending list (or under a hold).
+   */
+  readonly admittedAt: string | null;
   /** The container image the job runs in; null for a (sandboxed) process job. */
   readonly image: string | null;
   readonly imagePullPolicy: ImagePullPolicy;
@@ -217,8 +232,11 @@ export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-/** The public JSON shape of a job (API and CLI). Leases stay internal. */
-export function jobView(job: Job) {
+/**
+ * The public JSON shape of a job (API and CLI). Leases stay internal. `waiting` is what
+ * JobService.waitingOf found; without it a QUEUED job's is derived from the job alone.
+ */
+export function jobView(job: Job, waiting?: Waiting | null) {
   return {
     id: job.id,
     name: job.name,
@@ -243,6 +261,8 @@ export function jobView(job: Job) {
     finishedAt: job.finishedAt,
     timeoutSeconds: job.timeoutSeconds,
     resources: job.resources,
+    priority: job.priority,
+    waiting: waiting === undefined ? waitingFor(job, { now: new Date() }) : waiting,
     image: job.image,
     imagePullPolicy: job.imagePullPolicy,
     labels: job.labels,

@@ -10,10 +10,23 @@ import { JOB_STATES, TERMINAL_STATES, type JobState } from './job.ts';
  * - `leaseId`: the writer holds the lease, whatever the attempt (heartbeat).
  * - `expiredIfRunning`: a RUNNING job's lease ran out before `nowMs` (a live attempt is never ended
  *   from outside); a QUEUED job passes.
+ * - `pending`: the job is on the scheduler's pending list (not admitted, not held).
+ * - `admitted`: the scheduler admitted it (its message is out) and no claim took it since.
+ * - `priority`: the priority is the one the writer read (the pending sort key it rewrites embeds it).
  * - `held` / `notHeld`: the job carries a `hold` (unsatisfied dependencies) / carries none. A held
  *   job is never claimed, and its hold is cleared or the job failed once, by one writer.
  */
-export type Guard = 'expectedAttempt' | 'notCancelRequested' | 'lease' | 'leaseId' | 'expiredIfRunning' | 'held' | 'notHeld';
+export type Guard =
+  | 'expectedAttempt'
+  | 'notCancelRequested'
+  | 'lease'
+  | 'leaseId'
+  | 'expiredIfRunning'
+  | 'pending'
+  | 'admitted'
+  | 'priority'
+  | 'held'
+  | 'notHeld';
 
 export interface Transition {
   readonly from: readonly JobState[];
@@ -45,6 +58,12 @@ export const TRANSITIONS = {
   failDeadLettered: { from: ['QUEUED', 'RUNNING'], to: ['FAILED'], guards: ['expectedAttempt', 'expiredIfRunning'] },
   // An explicit user retry of a finished job: one more attempt.
   retryFinished: { from: FINISHED, to: ['QUEUED'], guards: ['expectedAttempt'] },
+  // The scheduler's admission (pending → admitted, then its message) and its undoing by a worker
+  // that cannot fit the job or whose claim a capacity counter refused (admitted → pending again).
+  admit: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'pending', 'notCancelRequested'] },
+  unadmit: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'admitted', 'priority'] },
+  // A new priority for a waiting job; the pending sort key changes with it.
+  reprioritize: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'priority'] },
   // A held job's dependencies are all satisfied: it becomes runnable. Whoever writes it first (the
   // finisher of its last dependency, the submit's re-check, the sweep) dispatches; the others find
   // it no longer held. Held → runnable, so QUEUED → QUEUED.
@@ -82,6 +101,8 @@ export interface GuardValues {
   readonly expiredBefore?: number;
   /** Epoch ms, for `expiredIfRunning`. */
   readonly nowMs?: number;
+  /** For `priority`. */
+  readonly priority?: number;
 }
 
 /** A DynamoDB condition with its placeholders (`#c_*`, `:c_*`: never clash with an update's own). */
@@ -133,6 +154,17 @@ export function transitionCondition(name: TransitionName, to: JobState, given: G
           values[':c_expiredBefore'] = given.expiredBefore;
           parts.push('leaseExpiresAt < :c_expiredBefore');
         }
+        break;
+      case 'pending':
+        parts.push('attribute_exists(pendingKey)');
+        break;
+      case 'admitted':
+        parts.push('attribute_exists(admittedAt)', 'attribute_not_exists(pendingKey)');
+        break;
+      case 'priority':
+        values[':c_priority'] = need('priority');
+        // Jobs stored before priorities existed have none: they are priority 0.
+        parts.push(values[':c_priority'] === 0 ? '(attribute_not_exists(priority) OR priority = :c_priority)' : 'priority = :c_priority');
         break;
       case 'expiredIfRunning':
         values[':c_running'] = 'RUNNING';

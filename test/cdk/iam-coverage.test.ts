@@ -308,6 +308,8 @@ describe('IAM grants against the calls the code makes', () => {
     const store = new DynamoDbJobStore({ client: direct, tableName: config.tables.jobs, audit: { tableName: config.tables.audit }, counters: [createGroupParts(config, direct).quotas] });
     const lost = makeJob({ queue: 'default' });
     await store.createJob(lost);
+    // Admitted long ago, never claimed: the admission sweeper repairs it.
+    await store.admitJob(lost, new Date('2026-01-01T00:00:00Z'));
     const orphan = makeJob({ queue: 'default' });
     await store.createJob(orphan);
     await store.claimAttempt({ jobId: orphan.id, group: orphan.group, workerId: 'gone', leaseId: 'lease', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });

@@ -68,7 +68,7 @@ describe('dependencies between jobs, on DynamoDB Local and fauxqs with local wor
     expect((await parts.store.listUndispatchedJobs('default', 100)).items.map((j) => j.id)).not.toContain(b.id);
     expect((await parts.store.listQueuedJobs('default', 100)).items.map((j) => j.id)).not.toContain(b.id);
     expect((await parts.store.listHeldJobs('default', 100)).items.map((j) => j.id)).toEqual([b.id]);
-    expect((await parts.service.describe(b.id, LOCAL_CALLER)).waitingReason).toBe(`waiting for afterok:${a.id} (QUEUED)`);
+    expect((await parts.service.describe(b.id, LOCAL_CALLER)).waiting).toMatchObject({ code: 'Dependency', message: `waiting for afterok:${a.id} (QUEUED)` });
 
     startWorker();
     expect((await finished(a.id)).state).toBe('SUCCEEDED');
