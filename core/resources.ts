@@ -10,10 +10,31 @@ export interface KeySchema {
   readonly type: KeyType;
 }
 
+/**
+ * What a GSI copies of each item. A write to the table also writes every index whose keys or
+ * projected attributes it changes (1 write unit per KB each), so an index that copies the whole
+ * item (`ALL`) is rewritten by every change, lease renewals included. `KEYS_ONLY` copies the table
+ * and index keys; `INCLUDE` adds the named attributes (ones that never change cost nothing after
+ * the first write).
+ */
+export type IndexProjection =
+  | { readonly type: 'ALL' }
+  | { readonly type: 'KEYS_ONLY' }
+  | { readonly type: 'INCLUDE'; readonly attributes: readonly string[] };
+
 export interface GlobalIndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeySchema;
   readonly sortKey?: KeySchema;
+  /** Default ALL. */
+  readonly projection?: IndexProjection;
+}
+
+const KEYS_ONLY = { type: 'KEYS_ONLY' } as const satisfies IndexProjection;
+
+/** An index's projection, ALL when its definition names none. */
+export function indexProjection(index: GlobalIndexDefinition): IndexProjection {
+  return index.projection ?? { type: 'ALL' };
 }
 
 export interface TableDefinition {
@@ -30,54 +51,67 @@ export interface TableDefinition {
  * Jobs table. Job items have `pk = JOB#<id>`; idempotency guard items (`pk = IDEMPOTENCY#...`) share
  * the table so a guard and its job are written in one transaction. Every GSI is sparse: only job
  * items carry the GSI key attributes, and `queuedKey` only while the job is QUEUED.
+ *
+ * The job indexes hold keys only (specs/01-data-model.md, decision 6): a query on them reads the
+ * jobs themselves with BatchGetItem, so no change of a job (a lease renewal, a history entry)
+ * rewrites an index unless it changes that index's key.
  */
 export const JOBS_TABLE = {
   logicalName: 'jobs',
   partitionKey: { name: 'pk', type: 'S' },
   globalIndexes: [
     // Per-group listing, newest first (job ids are ULIDs, so they sort by creation time).
-    { indexName: 'byGroup', partitionKey: { name: 'groupKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    { indexName: 'byGroup', partitionKey: { name: 'groupKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     {
       indexName: 'byGroupState',
       partitionKey: { name: 'groupStateKey', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
+      // The list filters a state's jobs by queue in the query; a job's queue never changes.
+      projection: { type: 'INCLUDE', attributes: ['queue'] },
     },
     {
       indexName: 'byGroupQueue',
       partitionKey: { name: 'groupQueueKey', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
+      projection: KEYS_ONLY,
     },
     // Sparse: holds exactly the jobs waiting to run, for re-enqueue after a restart.
-    { indexName: 'queued', partitionKey: { name: 'queuedKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    { indexName: 'queued', partitionKey: { name: 'queuedKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     // Sparse: jobs stored but whose message is not known sent yet (the dispatch sweeper's work list).
     {
       indexName: 'undispatched',
       partitionKey: { name: 'dispatchKey', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
+      projection: KEYS_ONLY,
     },
     // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
-    // lease expiry, so heartbeats do not rewrite the index.
-    { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    // lease expiry, so lease renewals do not rewrite the index.
+    { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     // Sparse: QUEUED jobs held for their dependencies, per queue (the maintenance sweep re-checks them).
-    { indexName: 'held', partitionKey: { name: 'heldKey', type: 'S' }, sortKey: { name: 'id', type: 'S' } },
+    { indexName: 'held', partitionKey: { name: 'heldKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     // Dependency edges (`pk = DEP#<dependencyId>#<dependentId>`): who waits for a job, found by the
     // writer of its final state (core/jobs/dependency-release.ts).
     {
       indexName: 'dependents',
       partitionKey: { name: 'dependencyKey', type: 'S' },
       sortKey: { name: 'dependentId', type: 'S' },
+      projection: KEYS_ONLY,
     },
     // Worker registry items (`pk = WORKER#<id>`), per pool.
     {
       indexName: 'workersByPool',
       partitionKey: { name: 'workerPoolKey', type: 'S' },
       sortKey: { name: 'workerId', type: 'S' },
+      // Small items the list shows whole; each report rewrites its item anyway.
+      projection: { type: 'ALL' },
     },
     // Artifact records (`pk = ARTIFACT#<jobId>#<attempt>#<path>`), per attempt in path order.
     {
       indexName: 'artifactsByAttempt',
       partitionKey: { name: 'artifactAttemptKey', type: 'S' },
       sortKey: { name: 'artifactPath', type: 'S' },
+      // Written once; the list shows whole records.
+      projection: { type: 'ALL' },
     },
     // Usage (core/usage/usage-record-item.ts): attempts' usage records by group and by UTC day, and
     // worker lifetimes by when they were last seen, so GET /v1/usage is a query, never a scan. One

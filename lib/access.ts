@@ -28,18 +28,22 @@ export interface TableGrant {
   readonly actions: readonly string[];
   /** `table`: the table's ARN; `indexes`: each GSI's ARN, named one by one (Query on a GSI is authorized there). */
   readonly on: 'table' | 'indexes';
+  /** With `on: 'indexes'`: only this GSI (a writer that needs one list, not every job listing). */
+  readonly index?: string;
   /** Partition-key patterns (StringLike) every item written must match. */
   readonly keys?: readonly string[];
 }
 
 /**
  * Partition keys of the jobs table's item kinds: `JOB#<id>` and `IDEMPOTENCY#<key>`
- * (core/jobs/dynamodb-store.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
+ * (core/jobs/dynamodb-store.ts), `DEP#<dependency>#<dependent>` (dependency edges,
+ * core/jobs/job-item.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
  * `WORKER#<id>` (core/workers/dynamodb-registry.ts), `GROUP#<name>` and `GROUP_INDEX`
  * (core/groups/dynamodb-group-store.ts).
  */
 export const JOBS_TABLE_KEYS = {
   job: 'JOB#*',
+  dependencyEdge: 'DEP#*',
   idempotencyGuard: 'IDEMPOTENCY#*',
   apiKey: 'APIKEY#*',
   apiKeyIndex: 'APIKEY_INDEX',
@@ -65,6 +69,13 @@ export const JOBS_GRANTS = {
     on: 'table',
     keys: [JOBS_TABLE_KEYS.job, JOBS_TABLE_KEYS.idempotencyGuard],
   },
+  /**
+   * Who waits for a job (the `dependents` GSI): every writer of a final state settles the jobs that
+   * depend on it (core/jobs/dependency-release.ts), so it needs this one list and no other.
+   */
+  queryDependents: { actions: ['dynamodb:Query'], on: 'indexes', index: 'dependents' },
+  /** A submit's dependency edges, 25 a call, before the job itself (DynamoDbJobStore.createJob). */
+  recordDependencyEdges: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.dependencyEdge] },
   /** Retry: a finished job's transition and its idempotency guard in one transaction. */
   createJobs: {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -140,7 +151,9 @@ export interface GrantStatement {
 /** The statement `grant` makes on `table`, whose GSIs come from its shared definition. */
 export function tableStatement(table: dynamodb.TableV2, definition: TableDefinition, grant: TableGrant): GrantStatement {
   const resources =
-    grant.on === 'table' ? [table.tableArn] : definition.globalIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
+    grant.on === 'table'
+      ? [table.tableArn]
+      : definition.globalIndexes.filter((gsi) => !grant.index || gsi.indexName === grant.index).map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
   if (resources.length === 0) throw new Error(`${definition.logicalName} has no GSI to grant ${grant.actions.join(', ')} on`);
   return {
     actions: [...grant.actions],

@@ -4,7 +4,16 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
-import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName, type KeySchema, type TableDefinition } from '../core/resources.ts';
+import {
+  AUDIT_TABLE,
+  EVENTS_TABLE,
+  JOBS_TABLE,
+  indexProjection,
+  tableName,
+  type IndexProjection,
+  type KeySchema,
+  type TableDefinition,
+} from '../core/resources.ts';
 
 export interface RunplaneDataProps {
   /** Physical names are `${prefix}-${logicalName}`, as on the local platform. */
@@ -21,6 +30,11 @@ const attribute = (key: KeySchema): dynamodb.Attribute => ({
   name: key.name,
   type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
 });
+
+const cdkProjection = (projection: IndexProjection) =>
+  projection.type === 'INCLUDE'
+    ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...projection.attributes] }
+    : { projectionType: projection.type === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY };
 
 /**
  * State: the jobs, events and audit tables (built from core/resources.ts, so keys, GSIs and TTL
@@ -48,7 +62,7 @@ export class RunplaneData extends Construct {
           indexName: gsi.indexName,
           partitionKey: attribute(gsi.partitionKey),
           ...(gsi.sortKey ? { sortKey: attribute(gsi.sortKey) } : {}),
-          projectionType: dynamodb.ProjectionType.ALL,
+          ...cdkProjection(indexProjection(gsi)),
         })),
         ...(definition.ttlAttribute ? { timeToLiveAttribute: definition.ttlAttribute } : {}),
         // On-demand: an idle deployment pays for storage only.

@@ -255,6 +255,8 @@ export class WorkerPoolService extends Construct {
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
     // A group's first claim lists it (core/groups/group-quota-counters.ts acquire).
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
+    // A finished job's dependents are settled by its worker (core/jobs/dependency-release.ts).
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.queryDependents);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordUsage);
     grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);

@@ -6,6 +6,7 @@ import {
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
+  type Projection,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -17,6 +18,8 @@ import {
 import {
   TABLES,
   deadLetterQueueName,
+  indexProjection,
+  type IndexProjection,
   queueName,
   tableName,
   type QueueDefinition,
@@ -49,11 +52,17 @@ export function createTableInput(prefix: string, table: TableDefinition) {
               { AttributeName: gsi.partitionKey.name, KeyType: 'HASH' as const },
               ...(gsi.sortKey ? [{ AttributeName: gsi.sortKey.name, KeyType: 'RANGE' as const }] : []),
             ],
-            Projection: { ProjectionType: 'ALL' as const },
+            Projection: projectionInput(indexProjection(gsi)),
           })),
         }
       : {}),
   };
+}
+
+function projectionInput(projection: IndexProjection): Projection {
+  return projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.attributes] }
+    : { ProjectionType: projection.type };
 }
 
 /** Creates any missing tables; existing ones are left as they are (so local data survives restarts). */

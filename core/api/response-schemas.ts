@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ROLES } from '../auth/caller.ts';
 import { JOB_STATES, retryConditionSchema, type JobView } from '../jobs/job.ts';
-import { dependencySchema } from '../jobs/dependencies.ts';
+import { DEPENDENCY_TYPES } from '../jobs/dependencies.ts';
 import type { AuditPage } from '../audit/audit-log.ts';
 import type { VerifyResult } from '../audit/verify.ts';
 import type { CreatedApiKey } from '../auth/api-key-service.ts';
@@ -76,6 +76,17 @@ export const jobViewSchema = z
     retryAt: isoTime.nullable(),
     exitCode: z.number().int().nullable(),
     reason: z.string().nullable(),
+    reasonCode: z
+      .string()
+      .nullable()
+      .meta({ description: 'machine-readable reason where the platform ended the job (DEPENDENCY_NEVER_SATISFIED); null otherwise' }),
+    dependsOn: z
+      .array(z.strictObject({ job: z.string(), type: z.enum(DEPENDENCY_TYPES) }))
+      .meta({ description: 'jobs of the same group this job waits for (Slurm afterok, afterany, afternotok, aftercorr)' }),
+    hold: z
+      .strictObject({ code: z.enum(['Dependency', 'ArrayThrottle']), message: z.string() })
+      .nullable()
+      .meta({ description: 'why a QUEUED job is not runnable yet (what it waits for); null when it may run' }),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
@@ -90,12 +101,6 @@ export const jobViewSchema = z
     cancelRequestedBy: z.string().nullable(),
     attempts: z.array(attemptRecordSchema),
     history: z.array(stateChangeSchema),
-    reasonCode: z.string().nullable().meta({ description: 'machine-readable reason of the final state, where there is one (DEPENDENCY_NEVER_SATISFIED)' }),
-    dependsOn: z.array(dependencySchema),
-    hold: z
-      .strictObject({ code: z.enum(['Dependency', 'ArrayThrottle']), message: z.string() })
-      .nullable()
-      .meta({ description: 'why a QUEUED job is not runnable yet; null: it is' }),
     usage: usageSchema.nullable().meta({ description: 'the sum over attempts that ended (peak memory: the largest); null before any ended' }),
   })
   .meta({ id: 'Job' });

@@ -40,7 +40,7 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
   return {
     store,
     events,
-    ...logArchiveDependencies(config),
+    ...logArchiveDependencies(config, options),
     queue,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...optional('jobFiles', workerJobFiles(createJobFilesParts(config, documentClient))),

@@ -1,9 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
 /** One SDK call as a meter sees it. DynamoDB calls carry the capacity DynamoDB reported for them. */
 export interface MeteredCall {
-  readonly service: 'dynamodb' | 'sqs';
+  readonly service: 'dynamodb' | 'sqs' | 's3';
   /** The SDK command's name without `Command`: `TransactWriteItems`, `SendMessage`, ... */
   readonly operation: string;
   readonly input: Readonly<Record<string, unknown>>;
@@ -64,12 +65,21 @@ export function meterDynamoDb(client: DynamoDBClient, meter: RequestMeter): void
   );
 }
 
+/** Adds the meter to an S3 client: one record per request (S3 bills requests by kind: PUT-class, GET-class). */
+export function meterS3(client: S3Client, meter: RequestMeter): void {
+  meterRequests(client, 's3', meter);
+}
+
 /** Adds the meter to an SQS client: one record per request (what SQS bills). */
 export function meterSqs(client: SQSClient, meter: RequestMeter): void {
-  client.middlewareStack.add(
+  meterRequests(client, 'sqs', meter);
+}
+
+function meterRequests(client: S3Client | SQSClient, service: 's3' | 'sqs', meter: RequestMeter): void {
+  (client.middlewareStack as SQSClient['middlewareStack']).add(
     (next, context) => async (args) => {
       const result = await next(args);
-      meter.record({ service: 'sqs', operation: operationOf(context.commandName), input: args.input as Record<string, unknown>, readUnits: 0, writeUnits: 0 });
+      meter.record({ service, operation: operationOf(context.commandName), input: args.input as Record<string, unknown>, readUnits: 0, writeUnits: 0 });
       return result;
     },
     { step: 'initialize', name: 'runplaneRequestMeter' },

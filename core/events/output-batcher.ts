@@ -29,6 +29,10 @@ import { splitUtf8 } from './utf8-segments.ts';
  * - A timer armed when an event opens writes everything pending `flushIntervalMs` later, so output
  *   is stored (visible to followers) within flushIntervalMs plus one write. A full batch
  *   (`maxBatchItems` closed events), flush(), close() and crossing the high-water mark write at once.
+ * - Output nobody follows can wait longer: with `unwatchedFlushIntervalMs`, the timer uses that
+ *   interval unless watchUntil() said someone follows the output now (the worker learns it from
+ *   the job, specs/05-output-batching.md decision 16). A watch that begins while a long timer is
+ *   armed writes what is pending at once.
  * - At most one sink write is in flight, so events are stored in seq order.
  *
  * Retry
@@ -65,6 +69,11 @@ export interface OutputBatcherOptions {
   readonly clock?: () => Date;
   /** Default 200: output is stored (visible to followers) within this plus one write. */
   readonly flushIntervalMs?: number;
+  /**
+   * The interval while nobody follows the output (see watchUntil); default flushIntervalMs. It
+   * bounds how much output a worker that dies without warning takes with it.
+   */
+  readonly unwatchedFlushIntervalMs?: number;
   /** Default 2 MiB of output not yet stored: at or above it write() returns false. */
   readonly highWaterBytes?: number;
   /**
@@ -155,6 +164,9 @@ export class OutputBatcher {
   private readonly attempt: number;
   private readonly clock: () => Date;
   private readonly flushIntervalMs: number;
+  private readonly unwatchedFlushIntervalMs: number;
+  /** Epoch ms until which someone follows the output. */
+  private watchedUntilMs = 0;
   private readonly highWaterBytes: number;
   private readonly maxBatchItems: number;
   private readonly retryDelayMs: (attempt: number) => number;
@@ -188,6 +200,8 @@ export class OutputBatcher {
     if (!Number.isInteger(attempt) || attempt < 1 || attempt > MAX_ATTEMPT) throw new RangeError(`attempt must be an integer in 1..${MAX_ATTEMPT}`);
     if (!Number.isInteger(firstSeq) || firstSeq < 1) throw new RangeError('firstSeq must be a positive integer');
     if (!(flushIntervalMs >= 0)) throw new RangeError('flushIntervalMs must be >= 0');
+    const unwatchedFlushIntervalMs = options.unwatchedFlushIntervalMs ?? flushIntervalMs;
+    if (!(unwatchedFlushIntervalMs >= flushIntervalMs)) throw new RangeError('unwatchedFlushIntervalMs must be >= flushIntervalMs');
     if (!(highWaterBytes > 0)) throw new RangeError('highWaterBytes must be positive');
     if (!Number.isInteger(maxBatchItems) || maxBatchItems < 1) throw new RangeError('maxBatchItems must be a positive integer');
     this.sink = options.sink;
@@ -195,6 +209,7 @@ export class OutputBatcher {
     this.attempt = attempt;
     this.clock = options.clock ?? (() => new Date());
     this.flushIntervalMs = flushIntervalMs;
+    this.unwatchedFlushIntervalMs = unwatchedFlushIntervalMs;
     this.highWaterBytes = highWaterBytes;
     this.maxBatchItems = maxBatchItems;
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
@@ -276,6 +291,19 @@ export class OutputBatcher {
     this.sealed.push({ event, bytes });
     this.armFlushTimer();
     this.afterSeal();
+  }
+
+  /**
+   * Someone follows the output until `untilMs` (epoch ms, the injected clock's): until then the
+   * short interval applies. A watch that begins while the long timer is armed writes at once.
+   */
+  watchUntil(untilMs: number): void {
+    const now = this.clock().getTime();
+    const wasWatched = this.watchedUntilMs > now;
+    this.watchedUntilMs = Math.max(this.watchedUntilMs, untilMs);
+    if (wasWatched || this.watchedUntilMs <= now || !this.flushTimer || this.unwatchedFlushIntervalMs === this.flushIntervalMs) return;
+    this.clearFlushTimer();
+    this.flushNow();
   }
 
   /** Writes everything buffered so far; resolves when it is stored. */
@@ -452,10 +480,11 @@ export class OutputBatcher {
 
   private armFlushTimer(): void {
     if (this.flushTimer || this.closing || this.aborted) return;
+    const watched = this.watchedUntilMs > this.clock().getTime();
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       this.flushNow();
-    }, this.flushIntervalMs);
+    }, watched ? this.flushIntervalMs : this.unwatchedFlushIntervalMs);
   }
 
   private clearFlushTimer(): void {

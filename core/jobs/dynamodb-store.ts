@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   GetCommand,
   QueryCommand,
@@ -31,6 +32,7 @@ import type { UsageRecord } from '../usage/usage-record.ts';
 import { usageRecordItems } from '../usage/usage-record-item.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
+  AttemptStatus,
   ClaimRequest,
   CreateJobResult,
   FinishRequest,
@@ -183,19 +185,19 @@ export class DynamoDbJobStore implements JobStore {
       ScanIndexForward: false,
       Limit: query.limit,
       ExclusiveStartKey: startKey,
-    });
+    }, (job) => job.group === group && (!state || job.state === state) && (!queue || job.queue === queue));
   }
 
   listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('queued', 'queuedKey', queue, limit, cursor);
+    return this.queryWorkList('queued', 'queuedKey', queue, limit, cursor, (job) => job.state === 'QUEUED');
   }
 
   listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor);
+    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && !job.dispatched);
   }
 
   listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('running', 'runningKey', queue, limit, cursor);
+    return this.queryWorkList('running', 'runningKey', queue, limit, cursor, (job) => job.state === 'RUNNING');
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
@@ -267,6 +269,52 @@ export class DynamoDbJobStore implements JobStore {
       );
     } catch (err) {
       throw this.leaseError(err, jobId, leaseId);
+    }
+  }
+
+  async readAttemptStatus(jobId: string): Promise<AttemptStatus | undefined> {
+    try {
+      // Eventually consistent, a few attributes: half a read unit (items up to 4 KB), every few
+      // seconds of every running attempt. Renewals and every fenced write stay strongly consistent.
+      const out = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          ProjectionExpression: '#state, attempt, leaseId, cancelRequested, cancelRequestedBy, outputWatchedUntil',
+          ExpressionAttributeNames: { '#state': 'state' },
+        }),
+      );
+      const item = out.Item;
+      if (!item) return undefined;
+      return {
+        state: item.state as AttemptStatus['state'],
+        attempt: item.attempt as number,
+        leaseId: (item.leaseId as string | undefined) ?? null,
+        cancelRequested: (item.cancelRequested as boolean | undefined) ?? false,
+        cancelRequestedBy: (item.cancelRequestedBy as string | null | undefined) ?? null,
+        outputWatchedUntil: typeof item.outputWatchedUntil === 'number' ? item.outputWatchedUntil : null,
+      };
+    } catch (err) {
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  async markOutputWatched(jobId: string, untilMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET outputWatchedUntil = :until',
+          ConditionExpression: '#state IN (:queued, :running)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':until': untilMs, ':queued': 'QUEUED', ':running': 'RUNNING' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw dependencyFailure('job store', err);
     }
   }
 
@@ -502,7 +550,7 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   listHeldJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('held', 'heldKey', queue, limit, cursor);
+    return this.queryWorkList('held', 'heldKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && job.hold !== null);
   }
 
   async releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job> {
@@ -735,7 +783,7 @@ export class DynamoDbJobStore implements JobStore {
     });
   }
 
-  private queryWorkList(indexName: string, keyName: string, queue: string, limit: number, cursor?: string) {
+  private queryWorkList(indexName: string, keyName: string, queue: string, limit: number, cursor: string | undefined, inPartition: (job: Job) => boolean) {
     const startKey = decodeCursor(cursor, { pk: 'S', id: 'S', [keyName]: 'S' }, { [keyName]: queue });
     return this.query({
       IndexName: indexName,
@@ -745,16 +793,41 @@ export class DynamoDbJobStore implements JobStore {
       ScanIndexForward: true,
       Limit: limit,
       ExclusiveStartKey: startKey,
-    });
+    }, inPartition);
   }
 
-  private async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>): Promise<Page<Job>> {
+  /**
+   * A page of an index, as whole jobs: the job indexes hold keys only (core/resources.ts), so the
+   * page's jobs are read from the table in one BatchGetItem, in the index's order. A job that left
+   * the index's partition since the index saw it (its state moved on, or it is gone) is left out,
+   * as the index itself will soon leave it out.
+   */
+  private async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>, inPartition?: (job: Job) => boolean): Promise<Page<Job>> {
     try {
       const out = await this.client.send(new QueryCommand({ TableName: this.tableName, ...input }));
-      return { items: (out.Items ?? []).map(itemToJob), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+      const ids = (out.Items ?? []).map((i) => i.id as string);
+      const jobs = await this.readJobs(ids);
+      const items = ids.map((id) => jobs.get(id)).filter((j): j is Job => j !== undefined && (inPartition?.(j) ?? true));
+      return { items, nextCursor: encodeCursor(out.LastEvaluatedKey) };
     } catch (err) {
-      throw dependencyFailure('job store', err);
+      throw storeFailure(err);
     }
+  }
+
+  /** Jobs by id (at most 100, one page), strongly consistent; keys DynamoDB left unprocessed are asked again. */
+  private async readJobs(ids: readonly string[]): Promise<Map<string, Job>> {
+    const found = new Map<string, Job>();
+    let keys: Record<string, unknown>[] = ids.map(jobKey);
+    for (let round = 0; keys.length > 0; round++) {
+      if (round > 8) throw dependencyFailure('job store', new Error(`BatchGetItem left ${keys.length} keys unprocessed`));
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+      const out = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.id as string, itemToJob(item));
+      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
   }
 }
 

@@ -81,6 +81,7 @@ export function itemToJob(item: Item): Job {
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
     ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),
+    ...(typeof item.outputWatchedUntil === 'number' ? { outputWatchedUntil: item.outputWatchedUntil } : {}),
     workdir: (item.workdir as Job['workdir'] | undefined) ?? null,
     artifacts: (item.artifacts as string[] | undefined) ?? [],
     imagePullPolicy: (item.imagePullPolicy as Job['imagePullPolicy'] | undefined) ?? 'IfNotPresent',

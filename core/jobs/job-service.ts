@@ -13,6 +13,7 @@ import {
 import { parseOrThrow } from '../validation.ts';
 import { signJobSpec } from './dispatch-signature.ts';
 import { idempotencyGuard } from './idempotency.ts';
+import { outputWatchRenewal } from './output-watch.ts';
 import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
 import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
@@ -344,10 +345,19 @@ export class JobService {
     const attempt = q.attempt ?? Math.max(1, job.attempt);
     const fromTable = () => this.events.list({ jobId, attempt, afterSeq: q.after, limit: q.limit });
     const archive = this.archiveOf(job, attempt);
-    const page = archive
-      ? await this.orFromTable(() => this.archivedEvents!.list(archive, { afterSeq: q.after, limit: q.limit }), fromTable, archive)
-      : await fromTable();
+    const [page] = await Promise.all([
+      archive ? this.orFromTable(() => this.archivedEvents!.list(archive, { afterSeq: q.after, limit: q.limit }), fromTable, archive) : fromTable(),
+      this.markWatched(job, attempt),
+    ]);
     return { jobId, attempt, ...page };
+  }
+
+  /** A read of a live attempt's output (events or logs) keeps that output flowing at once (core/jobs/output-watch.ts). */
+  private async markWatched(job: Job, attempt: number): Promise<void> {
+    const until = outputWatchRenewal(job, attempt, this.clock().getTime());
+    if (until === null) return;
+    // The read answers either way: without the mark the output only arrives in larger batches.
+    await this.store.markOutputWatched(job.id, until).catch((err: unknown) => this.log('could not mark output watched', { jobId: job.id, error: String(err) }));
   }
 
   /**
@@ -394,7 +404,10 @@ export class JobService {
     const attempt = q.attempt ?? Math.max(1, job.attempt);
     const archive = this.archiveOf(job, attempt);
     const fromTable = () => this.logBytesFromTable(jobId, attempt);
-    const read = archive ? await this.orFromTable(() => this.archivedEvents!.readBytes(archive, MAX_LOG_RESPONSE_BYTES), fromTable, archive) : await fromTable();
+    const [read] = await Promise.all([
+      archive ? this.orFromTable(() => this.archivedEvents!.readBytes(archive, MAX_LOG_RESPONSE_BYTES), fromTable, archive) : fromTable(),
+      this.markWatched(job, attempt),
+    ]);
     return { attempt, ...read };
   }
 

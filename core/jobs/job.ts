@@ -206,6 +206,11 @@ export interface Job {
   readonly attempts: readonly AttemptRecord[];
   /** HMAC of the spec made at submit where the deployment has a dispatch key (core/jobs/dispatch-signature.ts). */
   readonly dispatchSignature?: string;
+  /**
+   * Epoch ms until which someone follows the job's output (set by reads of its events): the
+   * worker stores output at once while it is in the future, and in larger batches otherwise.
+   */
+  readonly outputWatchedUntil?: number;
 }
 
 export function isTerminal(state: JobState): boolean {

@@ -54,6 +54,17 @@ export interface ClaimRequest {
   readonly costRate?: CostRate;
 }
 
+/** What readAttemptStatus returns. */
+export interface AttemptStatus {
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly leaseId: string | null;
+  readonly cancelRequested: boolean;
+  readonly cancelRequestedBy: string | null;
+  /** Epoch ms until which someone follows the output (Job.outputWatchedUntil), or null. */
+  readonly outputWatchedUntil: number | null;
+}
+
 export type FinalState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 
 /** Identifies the attempt a worker-side write belongs to. */
@@ -105,7 +116,7 @@ export interface RequeueRequest extends AttemptFence {
  * When the change does not apply it throws a domain error describing what it found
  * (`JobNotFoundError`, `JobNotInStateError`, `LeaseLostError`, `IdempotencyKeyReusedError`) and
  * leaves no audit entry. `markDispatched` and `renewLease` are bookkeeping, not changes of record,
- * and are not audited.
+ * and are not audited; `readAttemptStatus` only reads.
  */
 export interface JobStore {
   /**
@@ -129,6 +140,17 @@ export interface JobStore {
   claimAttempt(request: ClaimRequest): Promise<Job>;
   /** Extends the lease the caller holds; returns the job so the caller sees cancel requests. */
   renewLease(jobId: string, leaseId: string, leaseExpiresAt: number): Promise<Job>;
+  /**
+   * The job's state, lease and cancel request, read cheaply and possibly a moment stale (an
+   * eventually consistent read of a few attributes): what a running attempt polls between lease
+   * renewals. Never proof that a lease is lost: confirm with renewLease, which is fenced.
+   */
+  readAttemptStatus(jobId: string): Promise<AttemptStatus | undefined>;
+  /**
+   * Records that someone follows the job's output until `untilMs` (epoch ms), while the job is
+   * QUEUED or RUNNING; false when it is neither (or gone). Bookkeeping, not audited.
+   */
+  markOutputWatched(jobId: string, untilMs: number): Promise<boolean>;
   /** RUNNING → a final state, fenced by the lease. */
   finishAttempt(request: FinishRequest): Promise<Job>;
   /**

@@ -16,6 +16,7 @@ import { retryDependency } from '../retry.ts';
 import { notStartedJob, type JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import { attemptStartMeasures } from './attempt-measures.ts';
+import { heartbeatStep, judgeStatus, renewWithinMs } from './lease-keeping.ts';
 import { attemptUsageRecord } from '../jobs/attempt-usage.ts';
 import type { UsageRecord } from '../usage/usage-record.ts';
 
@@ -38,6 +39,8 @@ export interface AttemptRunnerOptions {
   /** Whether this machine has GPUs: only then is CUDA_VISIBLE_DEVICES pinned. */
   readonly pinGpus: boolean;
   readonly flushIntervalMs?: number | undefined;
+  /** The batcher's interval while nobody follows the job's output (OutputBatcherOptions). */
+  readonly unwatchedFlushIntervalMs?: number | undefined;
   readonly onProcessStarted?: ((job: Job, at: Date, pid: number | undefined) => void) | undefined;
   /** Work directories in, artifacts out (core/worker/job-files.ts). */
   readonly jobFiles?: JobFiles | undefined;
@@ -92,7 +95,10 @@ export class AttemptRunner {
       attempt,
       clock: this.o.clock,
       ...(this.o.flushIntervalMs !== undefined ? { flushIntervalMs: this.o.flushIntervalMs } : {}),
+      ...(this.o.unwatchedFlushIntervalMs !== undefined ? { unwatchedFlushIntervalMs: this.o.unwatchedFlushIntervalMs } : {}),
     });
+    // A follower who was already polling (`submit --follow`) gets output at once from the start.
+    if (job.outputWatchedUntil !== undefined) batcher.watchUntil(job.outputWatchedUntil);
     let stopCause: StopCause | undefined;
     let running: RunningJob | undefined;
     let outputBytes = 0;
@@ -108,7 +114,11 @@ export class AttemptRunner {
     };
 
     onStoppable(stop);
-    const heartbeat = setInterval(() => void this.heartbeat(claim, stop), this.o.heartbeatMs);
+    const lease = { expiresAtMs: job.lease?.expiresAt ?? claimedAt + this.o.leaseSeconds * 1000 };
+    const watch = (untilMs: number | null | undefined) => {
+      if (typeof untilMs === 'number') batcher.watchUntil(untilMs);
+    };
+    const heartbeat = setInterval(() => void this.heartbeat(claim, lease, stop, watch), this.o.heartbeatMs);
     const timeout = setTimeout(() => stop({ kind: 'timed-out', after: job.timeoutSeconds }), job.timeoutSeconds * 1000);
 
     try {
@@ -299,12 +309,28 @@ export class AttemptRunner {
     await queue.ack(message);
   }
 
-  private async heartbeat(claim: ClaimedAttempt, stop: (cause: StopCause) => void) {
-    const { store, queue } = this.o;
+  /**
+   * One heartbeat (core/worker/lease-keeping.ts): a renewal of the lease and the message's
+   * visibility when the lease is close to its end, otherwise a cheap status read that notices a
+   * cancel, and a fenced renewal to confirm a lease the read says is gone.
+   */
+  private async heartbeat(claim: ClaimedAttempt, lease: { expiresAtMs: number }, stop: (cause: StopCause) => void, watch: OutputWatch) {
+    const { store } = this.o;
     try {
-      const current = await store.renewLease(claim.job.id, claim.leaseId, this.o.clock().getTime() + this.o.leaseSeconds * 1000);
-      await queue.extendVisibility(claim.message, this.o.leaseSeconds);
-      if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
+      const step = heartbeatStep(this.o.clock().getTime(), lease.expiresAtMs, renewWithinMs(this.o.leaseSeconds * 1000, this.o.heartbeatMs));
+      if (step.action === 'check') {
+        const status = await store.readAttemptStatus(claim.job.id);
+        const verdict = judgeStatus(status, claim.leaseId);
+        if (verdict.action === 'continue') {
+          watch(status?.outputWatchedUntil);
+          return;
+        }
+        if (verdict.action === 'cancel') {
+          stop({ kind: 'cancelled', by: verdict.by });
+          return;
+        }
+      }
+      watch((await this.renew(claim, lease, stop)).outputWatchedUntil);
     } catch (err) {
       if (err instanceof LeaseLostError || err instanceof JobNotFoundError) {
         stop({ kind: 'lease-lost' });
@@ -314,8 +340,20 @@ export class AttemptRunner {
       this.o.log('warn', 'heartbeat failed', { jobId: claim.job.id, error: String(err) });
     }
   }
+
+  private async renew(claim: ClaimedAttempt, lease: { expiresAtMs: number }, stop: (cause: StopCause) => void) {
+    const expiresAtMs = this.o.clock().getTime() + this.o.leaseSeconds * 1000;
+    const current = await this.o.store.renewLease(claim.job.id, claim.leaseId, expiresAtMs);
+    await this.o.queue.extendVisibility(claim.message, this.o.leaseSeconds);
+    // Only once both are extended: a failed visibility change is tried again on the next heartbeat.
+    lease.expiresAtMs = expiresAtMs;
+    if (current.cancelRequested) stop({ kind: 'cancelled', by: cancelActor(current) });
+    return current;
+  }
 }
 
+/** Tells the attempt's batcher until when someone follows its output (nothing: nobody does). */
+type OutputWatch = (untilMs: number | null | undefined) => void;
 /** A job that never started used nothing. */
 const NOTHING_RAN = { cpuSeconds: 0, peakMemoryBytes: 0 } as const;
 

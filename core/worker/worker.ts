@@ -31,9 +31,12 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Jobs run at once by this worker. */
   readonly concurrency?: number;
-  /** Lease length = the visibility the worker keeps on the message; renewed every heartbeat. */
+  /**
+   * Lease length = the visibility the worker keeps on the message (set at receive); both are
+   * renewed together once less than a third of the lease is left (core/worker/lease-keeping.ts).
+   */
   readonly leaseSeconds?: number;
-  /** How often the lease is renewed and cancel requests are checked (at most 5 s per the lifecycle contract). */
+  /** How often cancel requests and the lease are checked (at most 5 s per the lifecycle contract). */
   readonly heartbeatSeconds?: number;
   /** SIGTERM → SIGKILL grace when a job is cancelled or times out. */
   readonly killGraceSeconds?: number;
@@ -51,8 +54,13 @@ export interface WorkerOptions {
   readonly admitJob?: (job: Job) => string | null;
   /** Dispatch latency, queue wait, output bytes and finished jobs by state (core/observability/metrics.ts). */
   readonly metrics?: WorkerMetrics;
-  /** Output batcher flush interval. */
+  /** Output batcher flush interval while someone follows the job's output (default 200 ms). */
   readonly flushIntervalMs?: number;
+  /**
+   * The interval while nobody follows it (specs/05-output-batching.md, decision 16): default
+   * 30 s, or flushIntervalMs when only that is given (one interval for all output).
+   */
+  readonly unwatchedFlushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
   readonly gpus?: readonly Gpu[];
   /** Where the worker reports itself (GET /v1/workers, "why is my job waiting?"). */
@@ -82,6 +90,7 @@ const DEFAULTS = {
   heartbeatSeconds: 5,
   killGraceSeconds: 10,
   pollWaitSeconds: 20,
+  unwatchedFlushIntervalMs: 30_000,
 };
 
 /**
@@ -126,7 +135,8 @@ export class Worker {
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.concurrency = options.concurrency ?? DEFAULTS.concurrency;
     this.leaseSeconds = options.leaseSeconds ?? DEFAULTS.leaseSeconds;
-    // Three heartbeats per lease at least, so one or two missed renewals never cost the lease.
+    // Three heartbeats per lease at least; renewals start three heartbeats before expiry at the
+    // latest, so one or two missed renewals never cost the lease.
     this.heartbeatMs = (options.heartbeatSeconds ?? Math.min(DEFAULTS.heartbeatSeconds, this.leaseSeconds / 3)) * 1000;
     this.clock = options.clock ?? systemClock;
     this.newLeaseId = options.newLeaseId ?? newLeaseId;
@@ -157,6 +167,7 @@ export class Worker {
       baseEnv: options.baseEnv ?? inheritedEnvironment(process.env),
       pinGpus: this.gpus.total > 0,
       flushIntervalMs: options.flushIntervalMs,
+      unwatchedFlushIntervalMs: options.unwatchedFlushIntervalMs ?? options.flushIntervalMs ?? DEFAULTS.unwatchedFlushIntervalMs,
       onProcessStarted: options.onProcessStarted,
       jobFiles: options.jobFiles,
       logArchive: options.logArchive,

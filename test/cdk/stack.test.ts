@@ -4,7 +4,17 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_POOLS, poolQueueDefinition } from '../../core/pools.ts';
-import { DEFAULT_QUEUES, JOBS_TABLE, TABLES, deadLetterQueueName, queueName, tableName, type TableDefinition } from '../../core/resources.ts';
+import {
+  DEFAULT_QUEUES,
+  JOBS_TABLE,
+  TABLES,
+  deadLetterQueueName,
+  indexProjection,
+  queueName,
+  tableName,
+  type GlobalIndexDefinition,
+  type TableDefinition,
+} from '../../core/resources.ts';
 import { ROUTES } from '../../lambdas/routes.ts';
 import { DEFAULT_ROUTE_THROTTLE, ROUTE_ACCESS, ROUTE_THROTTLES, type RouteAccess } from '../../lib/api.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANTS } from '../../lib/access.ts';
@@ -14,6 +24,14 @@ import { cfnText, functionEnvironment, properties, roleStatements, synthesize, t
 import { poolPricing, pricingEnvironment } from '../../core/usage/instance-prices.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 import { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../core/observability/metric-names.ts';
+
+/** The CloudFormation form of a GSI's projection as core/resources.ts declares it. */
+function projectionOf(index: GlobalIndexDefinition) {
+  const projection = indexProjection(index);
+  return projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.attributes] }
+    : { ProjectionType: projection.type };
+}
 
 const RUNTIME_VARIABLES = [
   'RUNPLANE_JOBS_TABLE',
@@ -41,6 +59,20 @@ describe('RunplaneStack (default deployment)', () => {
   });
 
   describe('data', () => {
+    it('projects no job index whole: a lease renewal or a history entry rewrites none of them', () => {
+      const [jobs] = Object.values(s.template.findResources('AWS::DynamoDB::GlobalTable')).filter(
+        (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
+      );
+      const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
+      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt'].includes(g.IndexName));
+      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
+      for (const g of jobIndexes) {
+        expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
+        expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['leaseExpiresAt']));
+        expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['history']));
+      }
+    });
+
     it('creates each table of core/resources.ts with its keys, GSIs and TTL', () => {
       const tables = s.template.findResources('AWS::DynamoDB::GlobalTable');
       expect(Object.keys(tables)).toHaveLength(TABLES.length);
@@ -59,7 +91,7 @@ describe('RunplaneStack (default deployment)', () => {
               { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
               ...(g.sortKey ? [{ AttributeName: g.sortKey.name, KeyType: 'RANGE' }] : []),
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: projectionOf(g),
           })),
         );
         const keys = [definition.partitionKey, definition.sortKey, ...definition.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey])];
@@ -220,6 +252,7 @@ describe('RunplaneStack (default deployment)', () => {
         'GET /v1/api-keys': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'POST /v1/api-keys/{id}/revoke': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
         'GET /v1/audit/verify': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+        'PUT /v1/groups/{group}': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
       });
       for (const limit of Object.values(ROUTE_THROTTLES)) {
         expect(limit!.rateLimit).toBeLessThan(DEFAULT_ROUTE_THROTTLE.rateLimit);
@@ -422,6 +455,8 @@ describe('RunplaneStack (default deployment)', () => {
       get: () => ({ actions: ['dynamodb:GetItem'], resources: [arn(s.stack.data.jobs)] }),
       query: () => ({ actions: ['dynamodb:Query'], resources: jobsIndexes() }),
       batchGet: () => ({ actions: ['dynamodb:BatchGetItem'], resources: [arn(s.stack.data.jobs)] }),
+      queryDependents: () => ({ actions: ['dynamodb:Query'], resources: [`${arn(s.stack.data.jobs)}/index/dependents`] }),
+      recordDependencyEdges: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('DEP#*') }),
       submitJobs: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*') }),
       createJobs: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -482,6 +517,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('names the jobs table item kinds the writes are limited to', () => {
       expect(JOBS_TABLE_KEYS).toEqual({
         job: 'JOB#*',
+        dependencyEdge: 'DEP#*',
         idempotencyGuard: 'IDEMPOTENCY#*',
         apiKey: 'APIKEY#*',
         apiKeyIndex: 'APIKEY_INDEX',
@@ -512,9 +548,14 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+        submitJob: {
+          jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
+          audit: 'append',
+          enqueue: true,
+          objects: ['readArchives', 'listBucket'],
+        },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-        cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+        cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
@@ -562,6 +603,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.queryDependents(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -620,6 +662,7 @@ describe('RunplaneStack (default deployment)', () => {
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.queryDependents(),
         jobs.registerWorkers(),
         // Usage records (USAGE#, USAGEDAY# items) in the transaction that ends an attempt.
         jobs.recordUsage(),

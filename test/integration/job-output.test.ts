@@ -75,3 +75,50 @@ describe('job output: complete and exact', () => {
     expect(bytes.toString('utf8')).toBe('\n');
   });
 });
+
+/** Output follows attention (specs/05-output-batching.md, decision 16), with a real worker. */
+describe('job output: stored at once while followed, in larger batches while not', () => {
+  let env: TestEnvironment;
+  let parts: ReturnType<typeof platformParts>;
+  let worker: Worker;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    parts = platformParts(env);
+    // Followed output within 20 ms; unfollowed output would wait a minute.
+    worker = new Worker({ ...parts, ...FAST_WORKER_OPTIONS, unwatchedFlushIntervalMs: 60_000 });
+    worker.start();
+  });
+  afterAll(async () => {
+    await worker.stop({ drainSeconds: 0 });
+    await env.cleanup();
+  });
+
+  const storedOutput = async (jobId: string) =>
+    (await parts.events.list({ jobId, attempt: 1, afterSeq: 0, limit: 100 })).events
+      .map((e) => (e.kind === 'output' ? e.data : ''))
+      .join('');
+
+  it('holds a running job’s output until someone reads its events, then streams it', async () => {
+    const { job } = await parts.service.submit({ command: ['sh', '-c', 'echo one; sleep 60'] }, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => j.state === 'RUNNING', 30_000);
+    // Read behind the API's back (a read through it would mark the job followed): nothing yet.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await storedOutput(job.id)).toBe('');
+
+    // A follower: the worker sees the mark on its next status check and writes at once.
+    const deadline = Date.now() + 20_000;
+    let seen = '';
+    while (seen === '' && Date.now() < deadline) {
+      const page = await parts.service.listEvents(job.id, {}, LOCAL_CALLER);
+      seen = page.events.map((e) => (e.kind === 'output' ? e.data : '')).join('');
+      if (seen === '') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen).toBe('one\n');
+    expect((await parts.store.getJob(job.id))?.outputWatchedUntil).toBeGreaterThan(Date.now());
+    await parts.service.cancel(job.id, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 30_000);
+    // Nothing lost by the wait: the whole output is there once the job ended.
+    expect(await storedOutput(job.id)).toBe('one\n');
+  });
+});

@@ -5,6 +5,7 @@ import { JobNotFoundError, JobNotInStateError, LeaseLostError, NotCancellableErr
 import { AUDIT_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
 import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
 import { makeJob } from '../support/jobs.ts';
+import type { Job } from '../../core/jobs/job.ts';
 
 // One conformance suite per adapter; DynamoDB is the only job store, run against DynamoDB Local.
 const adapters: [string, (env: TestEnvironment) => JobStore][] = [
@@ -107,7 +108,7 @@ describe.each(adapters)('%s', (_name, create) => {
 
   it('lists newest first by group, state and queue with cursors, and lists queued jobs per queue', async () => {
     const group = 'listing';
-    const jobs = [];
+    const jobs: Job[] = [];
     for (let i = 0; i < 5; i++) {
       const job = makeJob({ group, queue: i % 2 === 0 ? 'default' : 'gpu' });
       await store.createJob(job);
@@ -125,5 +126,43 @@ describe.each(adapters)('%s', (_name, create) => {
     await expect(store.listJobs({ group, limit: 3, cursor: 'garbage!' })).rejects.toBeInstanceOf(ValidationError);
     const waiting = await store.listQueuedJobs('gpu', 100);
     expect(waiting.items.map((j) => j.id)).toEqual(expect.arrayContaining([jobs[1]!.id, jobs[3]!.id]));
+    // The indexes hold keys only: every list still answers whole jobs, read from the table.
+    expect(first.items[0]).toEqual(jobs[4]);
+    expect(queuedGpu.items[0]).toEqual(jobs[3]);
+    expect(waiting.items.find((j) => j.id === jobs[1]!.id)).toEqual(jobs[1]);
+    await claim(jobs[0]!.id, 'lease-listed');
+    const running = await store.listRunningJobs('default', 100);
+    expect(running.items.find((j) => j.id === jobs[0]!.id)).toMatchObject({ state: 'RUNNING', command: jobs[0]!.command, lease: { id: 'lease-listed' } });
+    expect((await store.listJobs({ group, state: 'QUEUED', limit: 10 })).items.map((j) => j.id)).not.toContain(jobs[0]!.id);
+  });
+
+  it('reads an attempt\'s status cheaply and marks a live job\'s output watched', async () => {
+    const job = makeJob();
+    await store.createJob(job);
+    expect(await store.readAttemptStatus(job.id)).toEqual({
+      state: 'QUEUED',
+      attempt: 0,
+      leaseId: null,
+      cancelRequested: false,
+      cancelRequestedBy: null,
+      outputWatchedUntil: null,
+    });
+    expect(await store.markOutputWatched(job.id, now.getTime() + 30_000)).toBe(true);
+    await claim(job.id, 'lease-w');
+    await store.requestCancel(job.id, 'dora', now);
+    expect(await store.readAttemptStatus(job.id)).toEqual({
+      state: 'RUNNING',
+      attempt: 1,
+      leaseId: 'lease-w',
+      cancelRequested: true,
+      cancelRequestedBy: 'dora',
+      outputWatchedUntil: now.getTime() + 30_000,
+    });
+    expect((await store.getJob(job.id))?.outputWatchedUntil).toBe(now.getTime() + 30_000);
+    await store.finishAttempt({ jobId: job.id, group: 'default', leaseId: 'lease-w', attempt: 1, to: 'CANCELLED', exitCode: null, reason: 'cancelled by dora', now });
+    // A finished job's output is complete: nothing to watch.
+    expect(await store.markOutputWatched(job.id, now.getTime() + 60_000)).toBe(false);
+    expect(await store.markOutputWatched('01ARZ3NDEKTSV4RRFFQ69G5FAV', now.getTime())).toBe(false);
+    expect(await store.readAttemptStatus('01ARZ3NDEKTSV4RRFFQ69G5FAV')).toBeUndefined();
   });
 });

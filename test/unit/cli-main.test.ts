@@ -527,7 +527,7 @@ describe('runplane list, logs, get, cancel', () => {
 });
 
 describe('command wiring: each command is loaded only when it is run', () => {
-  const COMMANDS = ['submit', 'get', 'list|ls', 'logs', 'artifacts', 'download', 'cancel', 'retry', 'workers', 'keys', 'token', 'audit', 'worker', 'dev'];
+  const COMMANDS = ['submit', 'get', 'list|ls', 'logs', 'artifacts', 'download', 'cancel', 'retry', 'workers', 'groups', 'keys', 'token', 'audit', 'worker', 'dev'];
 
   it('lists every command with its summary in the top-level help', async () => {
     const result = await cli(['--help']);
@@ -561,5 +561,39 @@ describe('command wiring: each command is loaded only when it is run', () => {
     }
     const withValue = await cli(['--url', 'http://127.0.0.1:9', '--token', 'list', 'get', '01JOB'], route);
     expect(withValue.requests[0]?.headers.authorization).toBe('Bearer list');
+  });
+});
+
+describe('runplane groups', () => {
+  const ml = { name: 'ml', maxGpus: 4, maxRunningJobs: null, weight: 2, runningGpus: 3, runningJobs: 2, recentGpuSeconds: 7200 };
+
+  it('prints the groups as a table of used/limit, weight and recent GPU-hours', async () => {
+    const result = await cli(['groups'], ({ path }) => (path === '/v1/groups' ? json(200, { groups: [ml] }) : json(404, {})));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toMatch(/^GROUP\s+GPUS\s+JOBS\s+WEIGHT\s+RECENT GPU-HOURS/);
+    expect(result.stdout).toMatch(/^ml\s+3\/4\s+2\/-\s+2\s+2\.00\s*$/m);
+  });
+
+  it('set sends only the options given, none as null, and prints the row', async () => {
+    const result = await cli(['groups', 'set', 'ml', '--gpus', '4', '--jobs', 'none'], ({ method, path }) =>
+      method === 'PUT' && path === '/v1/groups/ml' ? json(200, { group: ml }) : json(404, {}),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.requests.map((r) => [r.method, r.path, r.body])).toEqual([['PUT', '/v1/groups/ml', { maxGpus: 4, maxRunningJobs: null }]]);
+    expect(result.stdout).toMatch(/^ml\s+3\/4/m);
+    const encoded = await cli(['groups', 'set', '/lab/vision', '--weight', '0.5', '--json'], () => json(200, { group: { ...ml, name: '/lab/vision' } }));
+    expect(encoded.requests[0]).toMatchObject({ path: '/v1/groups/%2Flab%2Fvision', body: { weight: 0.5 } });
+    expect(JSON.parse(encoded.stdout)).toEqual({ group: { ...ml, name: '/lab/vision' } });
+  });
+
+  it.each([
+    [['groups', 'set', 'ml'], 'name at least one of --gpus, --jobs, --weight'],
+    [['groups', 'set', 'ml', '--gpus', '-1'], '--gpus'],
+    [['groups', 'set', 'ml', '--weight', '0'], '--weight'],
+  ])('refuses %j before any request', async (args, message) => {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.requests).toEqual([]);
   });
 });

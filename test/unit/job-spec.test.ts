@@ -15,6 +15,7 @@ describe('job spec validation', () => {
       imagePullPolicy: 'IfNotPresent',
       labels: {},
       artifacts: [],
+      dependsOn: [],
     });
   });
 

@@ -187,6 +187,55 @@ describe('OutputBatcher', () => {
     await settle(batcher.close());
   });
 
+  it('holds output nobody follows for the unwatched interval, as one coalesced event', async () => {
+    const batcher = make({ flushIntervalMs: 200, unwatchedFlushIntervalMs: 30_000 });
+    for (let i = 1; i <= 10; i++) {
+      batcher.write('stdout', `line ${i}\n`);
+      time.advance(1_000);
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    expect(sink.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(sink.calls).toHaveLength(1);
+    expect(sink.events()).toHaveLength(1);
+    expect(sink.output()).toBe(Array.from({ length: 10 }, (_, i) => `line ${i + 1}\n`).join(''));
+    await settle(batcher.close());
+  });
+
+  it('writes at once when a follower arrives, then within flushIntervalMs until the watch ends', async () => {
+    const batcher = make({ flushIntervalMs: 200, unwatchedFlushIntervalMs: 30_000 });
+    batcher.write('stdout', 'before\n');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sink.calls).toHaveLength(0);
+
+    batcher.watchUntil(T0 + 10_000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sink.output()).toBe('before\n');
+
+    batcher.write('stdout', 'watched\n');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(sink.output()).toBe('before\nwatched\n');
+
+    // The watch ended (nobody renewed it): back to the long interval.
+    time.advance(10_001);
+    batcher.write('stdout', 'after\n');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sink.output()).toBe('before\nwatched\n');
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(sink.output()).toBe('before\nwatched\nafter\n');
+    // A watch that already ended changes nothing.
+    batcher.watchUntil(T0 + 5_000);
+    batcher.write('stdout', 'late\n');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sink.output()).toBe('before\nwatched\nafter\n');
+    await settle(batcher.close());
+    expect(sink.output()).toBe('before\nwatched\nafter\nlate\n');
+  });
+
+  it('refuses an unwatched interval shorter than the watched one', () => {
+    expect(() => make({ flushIntervalMs: 200, unwatchedFlushIntervalMs: 100 })).toThrow(RangeError);
+  });
+
   it('writes a full batch at once, without waiting for the timer', async () => {
     const batcher = make({ maxBatchItems: 3, flushIntervalMs: 10_000 });
     for (let i = 0; i < 5; i++) batcher.write(i % 2 === 0 ? 'stdout' : 'stderr', `${i}\n`);

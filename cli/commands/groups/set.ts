@@ -10,16 +10,21 @@ import type { RegisterCommand } from '../../command-context.ts';
 import { parseGroup, parseNonNegativeInt, parsePositiveNumber } from '../../options.ts';
 import { formatGroupTable } from './list.ts';
 
+/** `none` stays a string through commander, which turns a parser's null into an empty value. */
+type Quota = number | 'none';
+
 interface GroupsSetOptions {
-  readonly gpus?: number | null;
-  readonly jobs?: number | null;
+  readonly gpus?: Quota;
+  readonly jobs?: Quota;
   readonly weight?: number;
 }
 
 /** A quota: a whole number, or `none` for no quota. */
-function parseQuota(raw: string): number | null {
-  return raw === 'none' ? null : parseNonNegativeInt(raw);
+function parseQuota(raw: string): Quota {
+  return raw === 'none' ? 'none' : parseNonNegativeInt(raw);
 }
+
+const quotaValue = (q: Quota): number | null => (q === 'none' ? null : q);
 
 export const registerGroupsSet: RegisterCommand = (command, context) => {
   const { output } = context;
@@ -30,8 +35,8 @@ export const registerGroupsSet: RegisterCommand = (command, context) => {
     .option('--weight <w>', 'fair-share weight, greater than 0 (default 1)', parsePositiveNumber)
     .action(async (group: string, options: GroupsSetOptions, cmd: Command) => {
       const settings: GroupSettingsRequest = {
-        ...(options.gpus !== undefined ? { maxGpus: options.gpus } : {}),
-        ...(options.jobs !== undefined ? { maxRunningJobs: options.jobs } : {}),
+        ...(options.gpus !== undefined ? { maxGpus: quotaValue(options.gpus) } : {}),
+        ...(options.jobs !== undefined ? { maxRunningJobs: quotaValue(options.jobs) } : {}),
         ...(options.weight !== undefined ? { weight: options.weight } : {}),
       };
       if (Object.keys(settings).length === 0) throw new UsageError('name at least one of --gpus, --jobs, --weight');
