@@ -128,6 +128,7 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     const label = job.finishedAt ? 'Duration' : 'Running for';
     rows.push([label, formatDuration(end.getTime() - new Date(job.startedAt).getTime())]);
   }
+  if (job.usage) rows.push(['Usage', formatUsage(job.usage)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   let out = rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join('\n') + '\n';
 
@@ -157,6 +158,17 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     );
   }
   return out;
+}
+
+/** A job's summed usage on one line: `wall 1m 2s, 0.034 GPU-h, CPU 5s, peak 80 MiB, $0.0012`. */
+export function formatUsage(u: NonNullable<ApiJob['usage']>): string {
+  return [
+    `wall ${formatDuration(u.wallSeconds * 1000)}`,
+    `${(u.gpuSeconds / 3600).toFixed(3)} GPU-h`,
+    `CPU ${u.cpuSeconds === null ? 'unknown' : formatDuration(u.cpuSeconds * 1000)}`,
+    `peak ${u.peakMemoryBytes === null ? 'unknown' : `${Math.round(u.peakMemoryBytes / 2 ** 20)} MiB`}`,
+    `$${u.costUsd.toFixed(4)}`,
+  ].join(', ');
 }
 
 /** `afterok:ID, afterany:ID` in Slurm's words; what a held job still waits for is its state's note. */

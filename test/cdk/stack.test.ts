@@ -21,6 +21,7 @@ import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANT
 import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
 import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
+import { poolPricing, pricingEnvironment } from '../../core/usage/instance-prices.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 import { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../core/observability/metric-names.ts';
 
@@ -63,7 +64,7 @@ describe('RunplaneStack (default deployment)', () => {
         (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
       );
       const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
-      // Indexes of other items (workers, artifacts, usage records written once) are not job indexes.
+      // Not job indexes: registry items, artifact records, usage records and worker lifetimes only, never rewritten by a heartbeat.
       const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt', 'usage'].includes(g.IndexName));
       expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
       for (const g of jobIndexes) {
@@ -371,8 +372,11 @@ describe('RunplaneStack (default deployment)', () => {
         expect(container!.ResourceRequirements).toEqual(p.pool.gpusPerInstance > 0 ? [{ Type: 'GPU', Value: String(p.pool.gpusPerInstance) }] : undefined);
         const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, cfnText(e.Value)]));
         expect(Object.keys(env).sort()).toEqual(
-          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'RUNPLANE_PRICE_PER_INSTANCE_HOUR', 'RUNPLANE_INSTANCE_GPUS', 'RUNPLANE_INSTANCE_VCPUS', 'NODE_OPTIONS'].sort(),
+          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'NODE_OPTIONS', 'RUNPLANE_PRICE_PER_INSTANCE_HOUR', 'RUNPLANE_INSTANCE_GPUS', 'RUNPLANE_INSTANCE_VCPUS'].sort(),
         );
+        // Each attempt's cost: the pool's price from the table (core/usage/instance-prices.ts) and the instance's size.
+        expect(env).toMatchObject(pricingEnvironment(poolPricing(p.pool)));
+        expect(Number(env.RUNPLANE_PRICE_PER_INSTANCE_HOUR)).toBeGreaterThan(0);
         expect(env).toMatchObject({
           // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
           NODE_OPTIONS: workerNodeOptions(p.pool.maxJobsPerTask),
