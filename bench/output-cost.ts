@@ -109,13 +109,16 @@ export async function benchOutputCost(options: { megabytes: number; rounds: numb
     const command =
       target === 'captured' ? ['node', '-e', script] : ['sh', '-c', `exec node -e "$0" > ${target === 'devNull' ? '/dev/null' : join(scratch, 'out')}`, script];
     const units = counter.units();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { job } = await api.jobs.submit({ command }, LOCAL_CALLER);
     for (;;) {
       const j = await api.jobs.get(job.id, LOCAL_CALLER);
       if (isTerminal(j.state)) {
         const timing = JSON.parse(readFileSync(timingPath, 'utf8')) as JobTiming;
-        return { job: j, seconds: (performance.now() - t0) / 1000, writeUnits: counter.units() - units, timing };
+        const cpu = process.cpuUsage(cpu0);
+        const cpuMs = (cpu.user + cpu.system) / 1000;
+        return { job: j, seconds: (performance.now() - t0) / 1000, writeUnits: counter.units() - units, cpuMs, timing };
       }
       await sleep(100);
     }
@@ -173,6 +176,9 @@ export async function benchOutputCost(options: { megabytes: number; rounds: numb
       targetWriteUnitsPerMiB: '≤ 300',
       endToEndSeconds: Math.round(captured.seconds * 10) / 10,
       throughputMiBps: Math.round((mib / captured.seconds) * 10) / 10,
+      // CPU of this process (worker, API, fauxqs) from submit to SUCCEEDED: what the worker takes
+      // from the job's cores per MiB (DynamoDB Local's own, a separate process, is not counted).
+      workerCpuMsPerMiB: Math.round(captured.cpuMs / mib),
       pureWriter: pure.figures,
       workingJob: { workPerMiB: options.workPerMiB, ...working.figures },
     };

@@ -23,6 +23,7 @@ new RunplaneStack(app, settings.stackName, {
   ...(settings.maxTokenLifetimeSeconds !== undefined ? { maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds } : {}),
   // Every synth gets a new nonce, so every deploy re-runs the (idempotent) auth bootstrap.
   deployNonce: new Date().toISOString(),
+  ...(settings.instancePrices ? { instancePrices: settings.instancePrices } : {}),
   ...(settings.workerImage ? { workerImage: ContainerImage.fromRegistry(settings.workerImage) } : {}),
 });
 

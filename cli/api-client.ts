@@ -27,6 +27,7 @@ import type {
   jobPageSchema,
   jobViewSchema,
   ResponseBody,
+  usageReportSchema,
   workerSchema,
 } from '../core/api/response-schemas.ts';
 import type { submitJobRequestSchema } from '../core/api/route-contracts.ts';
@@ -46,6 +47,16 @@ import type { UploadInstructions } from '../core/uploads/workdir-archive-store.t
 export type GroupInfo = ResponseBody<typeof groupViewSchema>;
 /** The body of `PUT /v1/groups/{group}`: omitted fields keep their value, null removes a quota. */
 export type GroupSettingsRequest = z.input<typeof groupSettingsSchema>;
+/** `GET /v1/usage`: usage and cost by group, user, queue or day. */
+export type UsageReportBody = ResponseBody<typeof usageReportSchema>;
+
+export interface UsageQuery {
+  readonly group?: string;
+  readonly user?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly by?: 'group' | 'user' | 'queue' | 'day';
+}
 
 /** A worker as `GET /v1/workers` reports it. */
 export type WorkerInfo = ResponseBody<typeof workerSchema>;
@@ -299,6 +310,11 @@ export class RunplaneClient {
   /** Workers that reported in the last minute. */
   async listWorkers(): Promise<{ workers: WorkerInfo[] }> {
     return this.request<{ workers: WorkerInfo[] }>({ method: 'GET', path: '/v1/workers', retry: 'idempotent' });
+  }
+
+  /** Usage and cost of attempts that ended in a window (admins: every group, and idle capacity). */
+  async getUsage(query: UsageQuery = {}): Promise<UsageReportBody> {
+    return this.request<UsageReportBody>({ method: 'GET', path: '/v1/usage', query: { ...query }, retry: 'idempotent' });
   }
 
   async listEvents(id: string, query: ListEventsQuery = {}): Promise<EventPage> {

@@ -80,6 +80,7 @@ function formatPairs(record: Readonly<Record<string, string>>): string {
 export function formatState(job: ApiJob): string {
   const notes: string[] = [];
   if (job.reason) notes.push(job.reason);
+  else if (job.state === 'QUEUED' && job.hold) notes.push(`held: ${job.hold.message}`);
   else if (job.state === 'QUEUED' && job.waitingReason) notes.push(`waiting: ${job.waitingReason}`);
   if (job.cancelRequested && !isTerminal(job.state)) notes.push('cancel requested');
   return notes.length > 0 ? `${job.state} (${notes.join('; ')})` : job.state;
@@ -104,6 +105,7 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
         : `${Object.keys(job.env).join(' ')} (values hidden; use --json)`,
     ],
     ['Labels', formatPairs(job.labels)],
+    ['Depends on', formatDependencies(job)],
     ['Resources', `gpus=${job.resources.gpus} cpu=${job.resources.cpu} memory=${job.resources.memoryMiB}MiB`],
     ['Timeout', formatDuration(job.timeoutSeconds * 1000)],
     ['Attempt', `${job.attempt} of ${job.maxAttempts}`],
@@ -146,6 +148,13 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     );
   }
   return out;
+}
+
+/** `afterok:ID, afterany:ID` in Slurm's words; what a held job still waits for is its state's note. */
+function formatDependencies(job: ApiJob): string {
+  const deps = job.dependsOn ?? [];
+  if (deps.length === 0) return DASH;
+  return deps.map((d) => `${d.type}:${d.job}`).join(', ');
 }
 
 function indent(text: string): string {

@@ -76,6 +76,11 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/groups/groups.ts')).registerGroups,
   },
   {
+    name: 'usage',
+    summary: 'usage and cost by group, user, queue or day, like sacct (--from, --to, --by)',
+    load: async () => (await import('./commands/usage.ts')).registerUsage,
+  },
+  {
     name: 'keys',
     summary: 'manage API keys (admins)',
     load: async () => (await import('./commands/keys/keys.ts')).registerKeys,

@@ -10,6 +10,8 @@ import { InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
 import { isGroupName } from '../core/auth/groups.ts';
 import { JOB_STATES, jobSpecSchema, type JobState } from '../core/jobs/job.ts';
+import { DEPENDENCY_TYPES, type Dependency, type DependencyType } from '../core/jobs/dependencies.ts';
+import { JOB_ID_PATTERN } from '../core/ids.ts';
 
 /** Splits `KEY=VALUE` at the first `=`; the value may be empty and may itself contain `=`. */
 export function splitAssignment(raw: string): [key: string, value: string] {
@@ -112,4 +114,26 @@ export function parseDuration(raw: string): number {
   const seconds = match ? Number(match[1]) * (DURATION_UNITS[(match[2] || 's').toLowerCase()] ?? 1) : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds < 1) throw new InvalidArgumentError('Expected a duration such as 3600, 15m, 12h or 30d.');
   return seconds;
+}
+
+/**
+ * `--dependency` in Slurm's syntax: `type:ID[:ID...]` terms joined by `,` (all must hold), e.g.
+ * `afterok:01J…:01J…,afterany:01J…`. Types: afterok, afterany, afternotok, aftercorr. Repeated
+ * flags add up. Slurm's `?` (any of) and `after`/`singleton`/`+time` have no equivalent here.
+ */
+export function parseDependencyOption(raw: string, previous: Dependency[] | undefined): Dependency[] {
+  const out = [...(previous ?? [])];
+  for (const term of raw.split(',')) {
+    if (term.includes('?')) throw new InvalidArgumentError('"?" (any of) is not supported; join terms with "," (all of).');
+    const [type, ...ids] = term.split(':');
+    if (!(DEPENDENCY_TYPES as readonly string[]).includes(type ?? '')) {
+      throw new InvalidArgumentError(`"${term}": expected TYPE:ID[:ID...] with TYPE one of ${DEPENDENCY_TYPES.join(', ')}.`);
+    }
+    if (ids.length === 0) throw new InvalidArgumentError(`"${term}": name at least one job id after "${type}:".`);
+    for (const id of ids) {
+      if (!JOB_ID_PATTERN.test(id)) throw new InvalidArgumentError(`"${id}" is not a job id.`);
+      if (!out.some((d) => d.job === id && d.type === type)) out.push({ job: id, type: type as DependencyType });
+    }
+  }
+  return out;
 }

@@ -45,6 +45,11 @@ export const workerPoolSchema = z
      * jobs off every network; `host` shares the instance's (and is refused nothing: use with care).
      */
     containerNetwork: z.enum(['none', 'bridge', 'host']).default('bridge'),
+    /**
+     * What one instance costs per hour in USD, for usage costs; absent: the price table's
+     * (core/usage/instance-prices.ts) or the deployment's `runplane:instancePrices` override.
+     */
+    pricePerInstanceHourUsd: z.number().min(0).max(10_000).optional(),
     /** A worker with nothing to do for this long exits, so an instance left running by accident drains. */
     idleExitSeconds: z.number().int().min(30).default(600),
     /** Overrides of the pool's queue settings (core/resources.ts defaults otherwise). */

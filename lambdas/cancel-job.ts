@@ -1,4 +1,5 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
+import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
 import { createApiHandler, json, pathParameter } from '../core/http/api-handler.ts';
 import { jobView } from '../core/jobs/job.ts';
 
@@ -9,4 +10,5 @@ export function createCancelJobHandler(dependencies: () => Promise<ApiDependenci
   });
 }
 
-export const handler = createCancelJobHandler(() => apiDependenciesFromEnvironment());
+// A cancelled queued job releases the jobs that wait for it: this route sends messages too.
+export const handler = createCancelJobHandler(() => apiDependenciesFromEnvironment(dispatchDependencies));

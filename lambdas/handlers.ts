@@ -15,6 +15,7 @@ import { createListWorkersHandler } from './list-workers.ts';
 import { createGetGroupHandler } from './get-group.ts';
 import { createListGroupsHandler } from './list-groups.ts';
 import { createUpdateGroupHandler } from './update-group.ts';
+import { createGetUsageHandler } from './get-usage.ts';
 import { createCreateApiKeyHandler } from './create-api-key.ts';
 import { createListApiKeysHandler } from './list-api-keys.ts';
 import { createRevokeApiKeyHandler } from './revoke-api-key.ts';
@@ -48,6 +49,7 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     listGroups: createListGroupsHandler(dependencies),
     getGroup: createGetGroupHandler(dependencies),
     updateGroup: createUpdateGroupHandler(dependencies),
+    getUsage: createGetUsageHandler(dependencies),
     createApiKey: createCreateApiKeyHandler(dependencies),
     listApiKeys: createListApiKeysHandler(dependencies),
     revokeApiKey: createRevokeApiKeyHandler(dependencies),

@@ -32,6 +32,7 @@ export type RouteName =
   | 'listGroups'
   | 'getGroup'
   | 'updateGroup'
+  | 'getUsage'
   | 'createApiKey'
   | 'listApiKeys'
   | 'revokeApiKey'
@@ -77,6 +78,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: 'GET /v1/groups', name: 'listGroups', entry: 'lambdas/list-groups.ts', authenticated: true },
   { routeKey: 'GET /v1/groups/{group}', name: 'getGroup', entry: 'lambdas/get-group.ts', authenticated: true },
   { routeKey: 'PUT /v1/groups/{group}', name: 'updateGroup', entry: 'lambdas/update-group.ts', authenticated: true },
+  { routeKey: 'GET /v1/usage', name: 'getUsage', entry: 'lambdas/get-usage.ts', authenticated: true },
   { routeKey: 'POST /v1/api-keys', name: 'createApiKey', entry: 'lambdas/create-api-key.ts', authenticated: true },
   { routeKey: 'GET /v1/api-keys', name: 'listApiKeys', entry: 'lambdas/list-api-keys.ts', authenticated: true },
   {

@@ -4,6 +4,7 @@ import { WORKER_REGISTRY_KEY_PREFIX } from '../core/workers/dynamodb-registry.ts
 import { ARTIFACT_KEY_PREFIX } from '../core/artifacts/dynamodb-artifact-store.ts';
 import type { TableDefinition } from '../core/resources.ts';
 import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
+import { WORKER_LIFETIME_PARTITION } from '../core/usage/worker-lifetime.ts';
 
 /**
  * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
@@ -27,18 +28,22 @@ export interface TableGrant {
   readonly actions: readonly string[];
   /** `table`: the table's ARN; `indexes`: each GSI's ARN, named one by one (Query on a GSI is authorized there). */
   readonly on: 'table' | 'indexes';
+  /** With `on: 'indexes'`: only this GSI (a writer that needs one list, not every job listing). */
+  readonly index?: string;
   /** Partition-key patterns (StringLike) every item written must match. */
   readonly keys?: readonly string[];
 }
 
 /**
  * Partition keys of the jobs table's item kinds: `JOB#<id>` and `IDEMPOTENCY#<key>`
- * (core/jobs/dynamodb-store.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
+ * (core/jobs/dynamodb-store.ts), `DEP#<dependency>#<dependent>` (dependency edges,
+ * core/jobs/job-item.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
  * `WORKER#<id>` (core/workers/dynamodb-registry.ts), `GROUP#<name>` and `GROUP_INDEX`
  * (core/groups/dynamodb-group-store.ts).
  */
 export const JOBS_TABLE_KEYS = {
   job: 'JOB#*',
+  dependencyEdge: 'DEP#*',
   idempotencyGuard: 'IDEMPOTENCY#*',
   apiKey: 'APIKEY#*',
   apiKeyIndex: 'APIKEY_INDEX',
@@ -46,6 +51,9 @@ export const JOBS_TABLE_KEYS = {
   artifact: `${ARTIFACT_KEY_PREFIX}*`,
   group: 'GROUP#*',
   groupIndex: 'GROUP_INDEX',
+  usage: 'USAGE#*',
+  usageByDay: 'USAGEDAY#*',
+  workerLifetime: `${WORKER_LIFETIME_PARTITION}#*`,
 } as const;
 
 export const JOBS_GRANTS = {
@@ -61,6 +69,13 @@ export const JOBS_GRANTS = {
     on: 'table',
     keys: [JOBS_TABLE_KEYS.job, JOBS_TABLE_KEYS.idempotencyGuard],
   },
+  /**
+   * Who waits for a job (the `dependents` GSI): every writer of a final state settles the jobs that
+   * depend on it (core/jobs/dependency-release.ts), so it needs this one list and no other.
+   */
+  queryDependents: { actions: ['dynamodb:Query'], on: 'indexes', index: 'dependents' },
+  /** A submit's dependency edges, 25 a call, before the job itself (DynamoDbJobStore.createJob). */
+  recordDependencyEdges: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.dependencyEdge] },
   /** Retry: a finished job's transition and its idempotency guard in one transaction. */
   createJobs: {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -83,8 +98,14 @@ export const JOBS_GRANTS = {
   },
   /** `revokedAt`/`revokedBy` on a key item (DynamoDbApiKeyStore.revoke). */
   revokeApiKeys: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.apiKey] },
-  /** A worker's heartbeat item, removed when it stops (DynamoDbWorkerRegistry). */
-  registerWorkers: { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.worker] },
+  /** A worker's heartbeat item, removed when it stops, and its lifetime record, kept (DynamoDbWorkerRegistry). */
+  registerWorkers: {
+    actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.worker, JOBS_TABLE_KEYS.workerLifetime],
+  },
+  /** An ended attempt's usage records, put in the transaction that ends it (core/usage/usage-record-item.ts). */
+  recordUsage: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.usage, JOBS_TABLE_KEYS.usageByDay] },
   /** An attempt's artifact records, 25 a call (DynamoDbArtifactStore.record): only `ARTIFACT#` items. */
   recordArtifacts: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.artifact] },
 } as const satisfies Record<string, TableGrant>;
@@ -130,7 +151,9 @@ export interface GrantStatement {
 /** The statement `grant` makes on `table`, whose GSIs come from its shared definition. */
 export function tableStatement(table: dynamodb.TableV2, definition: TableDefinition, grant: TableGrant): GrantStatement {
   const resources =
-    grant.on === 'table' ? [table.tableArn] : definition.globalIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
+    grant.on === 'table'
+      ? [table.tableArn]
+      : definition.globalIndexes.filter((gsi) => !grant.index || gsi.indexName === grant.index).map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
   if (resources.length === 0) throw new Error(`${definition.logicalName} has no GSI to grant ${grant.actions.join(', ')} on`);
   return {
     actions: [...grant.actions],

@@ -47,11 +47,19 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   healthz: {},
   getOpenApi: {},
   notFound: {},
-  // A job naming a work directory archive is refused unless the archive exists (HeadObject).
-  submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+  // A job naming a work directory archive is refused unless the archive exists (HeadObject). A job
+  // with dependencies: their edges first, then the re-check after the create may release the job
+  // or fail it (an update), and a failure settles its own dependents (the dependents GSI).
+  submitJob: {
+    jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
+    audit: 'append',
+    enqueue: true,
+    objects: ['readArchives', 'listBucket'],
+  },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
   retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-  cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+  // A cancelled queued job is a final state: the jobs waiting for it are released (a send) or failed.
+  cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
   listJobs: { jobs: ['get', 'query'] },
@@ -63,6 +71,8 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   getGroup: { jobs: ['get', 'batchGet'] },
   // The group item and the names index, updated with the audit entry in one transaction.
   updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+  // Usage records and worker lifetimes: the `usage` GSI.
+  getUsage: { jobs: ['get', 'query'] },
   createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
   // The revoked key is read back (GetItem) after its transaction.
   revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },

@@ -57,6 +57,8 @@ export class RunplaneReliability extends Construct {
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
       // A RUNNING job that fails gives its group quota back.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
+      // A failed job's dependents are settled (released with a send, or failed in turn).
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.queryDependents);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       // A lost worker's attempt that may retry gets a fresh message on its pool's queue.
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
@@ -77,13 +79,15 @@ export class RunplaneReliability extends Construct {
         // every repair is a conditional write.
         timeout: Duration.minutes(2),
       });
-      // Sweeps query the `undispatched` and `running` GSIs; repairs are audited updates of job items
+      // Sweeps query the `undispatched`, `running` and `held` GSIs (and `dependents`); repairs are audited updates of job items
       // (re-dispatch marks `dispatched`, a reaped attempt is requeued or failed) and re-sends.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.query);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
       // A reaped attempt gives its group quota back.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
+      // A reaped attempt's usage (wall time to its lease's expiry) is recorded with its end.
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordUsage);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
       fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
       this.reaperRule = new events.Rule(this, 'ReaperSchedule', {

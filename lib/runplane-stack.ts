@@ -64,6 +64,8 @@ export interface RunplaneStackProps extends StackProps {
   readonly console?: boolean;
   /** Where the console's files are; default console/dist. */
   readonly consoleDistDir?: string;
+  /** USD per instance-hour by instance type, over core/usage/instance-prices.ts's table: what usage costs are priced at. */
+  readonly instancePrices?: Readonly<Record<string, number>>;
 }
 
 /** Feature flags that change what is synthesized, set on the stack so tests and the CLI agree. */
@@ -179,6 +181,7 @@ export class RunplaneStack extends Stack {
         runtimeEnvironmentFor: (pool) => runtimeEnvironment([this.queues.pool(pool)]),
         containerInsights: props.containerInsights ?? false,
         logRemovalPolicy,
+        ...(props.instancePrices ? { instancePrices: props.instancePrices } : {}),
       });
       this.scaler = new WorkerScaler(this, 'Scaler', {
         pools: this.workers.pools,

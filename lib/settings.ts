@@ -22,6 +22,9 @@ import { DEFAULT_EVENT_RETENTION_DAYS } from '../core/resources.ts';
  *                               archive in S3 serves them after that
  *   runplane:logArchiveTransitionDays  days before log archives move to S3 Standard-IA (default 30, at least 30)
  *   runplane:logArchiveExpirationDays  days before log archives are deleted (default 365)
+ *   runplane:instancePrices     USD per instance-hour by EC2 instance type, as JSON or an object
+ *                               ({"g5.xlarge": 0.52}): overrides core/usage/instance-prices.ts's table
+ *                               for usage costs
  *   runplane:maxTokenLifetimeSeconds  longest lifetime (exp - iat) of a JWT the API accepts
  *                               (default 86400, 24 h; at most 30 days)
  */
@@ -59,7 +62,22 @@ export const settingsSchema = z.object({
   'runplane:logArchiveTransitionDays': days.min(30).default(30),
   'runplane:logArchiveExpirationDays': days.default(365),
   'runplane:maxTokenLifetimeSeconds': z.coerce.number().int().min(60).max(30 * 24 * 3600).optional(),
+  'runplane:instancePrices': z
+    .union([z.record(z.string(), z.unknown()), z.string().transform((s, ctx) => parseJsonObject(s, ctx))])
+    .pipe(z.record(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an instance type like g5.xlarge'), z.number().min(0).max(10_000)))
+    .optional(),
 });
+
+function parseJsonObject(s: string, ctx: z.RefinementCtx): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(s);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be a JSON object of instance type → USD per hour' });
+  return z.NEVER;
+}
 
 /** How long output is kept: events in DynamoDB, then the log archive in S3. */
 export interface LogRetentionSettings {
@@ -89,6 +107,8 @@ export interface AppSettings {
   readonly logRetention: LogRetentionSettings;
   /** Longest JWT lifetime the API accepts; absent: core/config.ts's default (24 h). */
   readonly maxTokenLifetimeSeconds?: number;
+  /** USD per instance-hour by instance type, over core/usage/instance-prices.ts's table. */
+  readonly instancePrices?: Readonly<Record<string, number>>;
 }
 
 export function readSettings(node: Node): AppSettings {
@@ -133,6 +153,7 @@ export function readSettings(node: Node): AppSettings {
     },
     ...(s['runplane:workerImage'] ? { workerImage: s['runplane:workerImage'] } : {}),
     ...(s['runplane:maxTokenLifetimeSeconds'] !== undefined ? { maxTokenLifetimeSeconds: s['runplane:maxTokenLifetimeSeconds'] } : {}),
+    ...(s['runplane:instancePrices'] ? { instancePrices: s['runplane:instancePrices'] } : {}),
     ...(s['runplane:oidcJwksUrl'] && s['runplane:oidcIssuer'] && s['runplane:oidcAudience']
       ? {
           oidc: {

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { poolPricing, pricingEnvironment } from '../core/usage/instance-prices.ts';
 import type { WorkerPool } from '../core/pools.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, OBJECT_GRANTS, grantObjects, grantTable, type Grantee } from './access.ts';
@@ -39,6 +40,8 @@ export interface WorkerPoolServiceProps {
   /** core/config.ts variables, with RUNPLANE_QUEUES holding this pool's queue only. */
   readonly runtimeEnvironment: Record<string, string>;
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** USD per instance-hour by instance type, over core/usage/instance-prices.ts's table (`runplane:instancePrices`). */
+  readonly instancePrices?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -168,6 +171,8 @@ export class WorkerPoolService extends Construct {
         RUNPLANE_WORKER_CONTAINER_NETWORK: pool.containerNetwork,
         // Container jobs bind-mount their directory by host path, so the worker's is the host's.
         RUNPLANE_WORKER_WORKDIR: WORKER_HOST_WORKDIR,
+        // Each attempt's cost: the instance's price and the GPUs or vCPUs its share is taken of.
+        ...pricingEnvironment(poolPricing(pool, props.instancePrices)),
         // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
         NODE_OPTIONS: workerNodeOptions(pool.maxJobsPerTask),
       },
@@ -250,7 +255,10 @@ export class WorkerPoolService extends Construct {
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
     // A group's first claim lists it (core/groups/group-quota-counters.ts acquire).
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.writeGroups);
+    // A finished job's dependents are settled by its worker (core/jobs/dependency-release.ts).
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.queryDependents);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.registerWorkers);
+    grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordUsage);
     grantTable(role, data.events, EVENTS_TABLE, EVENTS_GRANTS.append);
     grantTable(role, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
     // The agent endpoint (ECS_AGENT_URI/task-protection/v1/state) calls UpdateTaskProtection with

@@ -18,6 +18,8 @@ export interface RunplaneWorkersProps {
   /** CloudWatch Container Insights: per-task metrics, billed per metric. Default false. */
   readonly containerInsights?: boolean;
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** USD per instance-hour by instance type, over core/usage/instance-prices.ts's table. */
+  readonly instancePrices?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -81,6 +83,7 @@ export class RunplaneWorkers extends Construct {
           scalingEvents: this.scalingEvents,
           runtimeEnvironment: props.runtimeEnvironmentFor(pool.name),
           ...(props.logRemovalPolicy ? { logRemovalPolicy: props.logRemovalPolicy } : {}),
+          ...(props.instancePrices ? { instancePrices: props.instancePrices } : {}),
         }),
     );
   }

@@ -37,7 +37,9 @@ import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_QUEUES, JOBS_TABLE, EVENTS_TABLE,
 import { createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice, type JobRuntime, type RuntimeIsolation } from '../core/runtime/job-runtime.ts';
 import { Worker, type WorkerOptions } from '../core/worker/worker.ts';
-import { detectGpus } from '../core/worker/gpus.ts';
+import { describeGpus, detectGpus, type Gpu } from '../core/worker/gpus.ts';
+import { loadWorkerPricing } from '../core/worker/worker-config.ts';
+import type { InstancePricing } from '../core/usage/usage.ts';
 import { createHandlers } from '../lambdas/handlers.ts';
 import { ROUTES } from '../lambdas/routes.ts';
 import { ensureBucket, ensureQueues, ensureTables, localArtifactsBucket } from './bootstrap.ts';
@@ -83,6 +85,11 @@ export interface LocalPlatformOptions {
   readonly drainSeconds?: number;
   /** An OIDC issuer the web console offers ("Sign in with <name>"); the API must accept its tokens. */
   readonly consoleOidc?: ConsoleConfigFile['oidc'];
+  /**
+   * What the local workers' machine costs, for usage costs: by default RUNPLANE_PRICE_PER_INSTANCE_HOUR
+   * (USD per hour; 0 when unset), the GPUs found and this machine's CPUs.
+   */
+  readonly pricing?: Partial<InstancePricing>;
 }
 
 /**
@@ -102,6 +109,8 @@ export interface LocalPlatform {
   readonly workers: readonly Worker[];
   /** What keeps the local workers' jobs from the platform and from each other. */
   readonly isolation: RuntimeIsolation;
+  /** The GPUs the local workers found (nvidia-smi on PATH); none without workers. */
+  readonly gpus: readonly Gpu[];
   /** Hands running jobs back, then stops the API, the queues and DynamoDB Local, in that order. */
   stop(): Promise<void>;
   /**
@@ -174,6 +183,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await dynamo?.stop();
     await rm(join(dataDir, LOCAL_STATE_FILE), { force: true });
     await unregisterLocalPlatform(pointer);
+    telemetry.close();
   };
 
   try {
@@ -287,6 +297,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const runtime = options.runtime ?? (await createWorkerRuntime({ hiddenPaths: [dataDir] }));
     if (options.workers !== 0) log(isolationNotice(runtime.isolation));
     const gpus = options.workers === 0 ? [] : await detectGpus(undefined, { warn: log });
+    const pricing = options.pricing ?? loadWorkerPricing();
     for (const queue of config.queues) {
       if (options.workerPools && !options.workerPools.includes(queue.pool)) continue;
       for (let i = 0; i < (options.workers ?? 1); i++) {
@@ -295,6 +306,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           pool: queue.pool,
           workerId: `local-${queue.pool}-${i + 1}`,
           gpus,
+          pricing,
           concurrency: options.workerConcurrency ?? 4,
           leaseSeconds: queue.visibilityTimeoutSeconds,
           // Short polls keep Ctrl-C quick; a long poll returns as soon as a message arrives anyway.
@@ -335,7 +347,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       log(`could not register the platform for CLI discovery: ${String(err)}`);
       return undefined;
     });
-    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, stop, abort };
+    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, gpus, stop, abort };
   } catch (err) {
     await stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -442,6 +454,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   console.log(`Runplane is running at ${platform.url}`);
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
+  if (platform.workers.length > 0) console.log(`  GPUs:     ${describeGpus(platform.gpus)}`);
   console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
   console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
   console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);

@@ -4,6 +4,8 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
+import { describeGpus, detectGpus } from '../core/worker/gpus.ts';
+import { loadWorkerPricing } from '../core/worker/worker-config.ts';
 import { readLocalConfig } from './local-state.ts';
 
 export interface WorkerCommandOptions {
@@ -29,9 +31,13 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
     containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK),
   });
   console.error(isolationNotice(runtime.isolation));
+  const gpus = await detectGpus(undefined, { warn: (message) => console.error(message) });
+  console.error(`GPUs: ${describeGpus(gpus)}`);
   const worker = new Worker({
     ...createWorkerDependencies(config),
     runtime,
+    gpus,
+    pricing: loadWorkerPricing(),
     pool,
     concurrency: options.concurrency ?? 1,
     leaseSeconds: queue.visibilityTimeoutSeconds,

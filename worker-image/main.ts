@@ -34,7 +34,7 @@ const pool = queue.pool;
 const gpus = await detectGpus(undefined, { warn: (message) => log('warn', message) });
 // One job per GPU on a GPU machine ("as many jobs as it has free GPUs"), else the configured count.
 const concurrency = workerConfig.concurrency ?? (gpus.length > 0 ? gpus.length : 1);
-log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.index}:${g.name}`) });
+log('info', 'worker starting', { pool, concurrency, gpus: gpus.map((g) => `${g.index}:${g.name}`), pricing: workerConfig.pricing });
 
 // Root in the image only to give each job slot a uid of its own (runplane-slot-N) and end all of
 // its processes; the jobs themselves never run as root.
@@ -51,6 +51,7 @@ const worker = new Worker({
   pool,
   concurrency,
   gpus,
+  pricing: workerConfig.pricing,
   leaseSeconds: queue.visibilityTimeoutSeconds,
   ...(workerConfig.workDir ? { workRoot: workerConfig.workDir } : {}),
   // ECS must not scale in a task that is running jobs.

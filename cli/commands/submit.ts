@@ -10,12 +10,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { isTerminal } from '../terminal-states.ts';
 import { IMAGE_PULL_POLICIES, type ImagePullPolicy, type RetryCondition } from '../../core/jobs/job.ts';
 import type { ApiJob, SubmitRequest } from '../api-client.ts';
+import type { Dependency } from '../../core/jobs/dependencies.ts';
 import { ExitWith } from '../cli-errors.ts';
 import type { RegisterCommand } from '../command-context.ts';
 import { EXIT_OK, exitCodeForJob } from '../exit-codes.ts';
 import { waitForJob } from '../follow.ts';
 import { formatFinalStatus, formatState } from '../format.ts';
 import {
+  parseDependencyOption,
   parseEnvOption,
   parseGroup,
   parseLabelOption,
@@ -48,6 +50,8 @@ export interface SubmitOptions {
   /** A directory to pack and ship; the job starts in it. */
   readonly workdir?: string;
   readonly artifact?: string[];
+  /** `--dependency afterok:ID[:ID...][,afterany:ID]` (Slurm syntax). */
+  readonly dependency?: Dependency[];
   /** Set by the action once the work directory is stored. */
   readonly archive?: string;
 }
@@ -93,6 +97,11 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     .option('--image-pull-policy <policy>', 'IfNotPresent (default), Always or Never', parseImagePullPolicy)
     .option('--workdir <dir>', 'ship this directory (minus .git, .gitignore and .runplaneignore matches); the job starts in it')
     .option('--artifact <glob>', 'store files matching this glob (relative to the work directory) after the job ends (repeatable)', collectOption)
+    .option(
+      '-d, --dependency <TYPE:ID[:ID...][,...]>',
+      'start only after other jobs of the group: afterok (succeeded), afterany (ended), afternotok (failed, cancelled or timed out), aftercorr (array child i after child i); e.g. afterok:ID:ID,afterany:ID',
+      parseDependencyOption,
+    )
     .option('-w, --wait', 'wait until the job ends; exit 0 only if it succeeded')
     .option('-f, --follow', "stream the job's output until it ends, then exit like --wait")
     .option('--raw', "with --follow: write the job's terminal control sequences to a terminal as they are")
@@ -170,6 +179,7 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.imagePullPolicy === undefined ? {} : { imagePullPolicy: options.imagePullPolicy }),
     ...(options.archive === undefined ? {} : { workdir: { archive: options.archive } }),
     ...(options.artifact === undefined ? {} : { artifacts: options.artifact }),
+    ...(options.dependency === undefined ? {} : { dependsOn: options.dependency }),
   };
 }
 

@@ -164,7 +164,7 @@ export function buildOpenApiDocument(routes: readonly DocumentedRoute[]): JsonSc
       version: API_VERSION,
       description: 'Submit, follow and manage jobs. Every error is {"error":{"code","message","details"}}; a client mistake is a 4xx.',
     },
-    tags: [{ name: 'jobs' }, { name: 'workers' }, { name: 'api-keys' }, { name: 'audit' }, { name: 'meta' }],
+    tags: [{ name: 'jobs' }, { name: 'workers' }, { name: 'groups' }, { name: 'usage' }, { name: 'api-keys' }, { name: 'audit' }, { name: 'meta' }],
     paths,
     components: {
       schemas: {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ROLES } from '../auth/caller.ts';
 import { JOB_STATES, retryConditionSchema, type JobView } from '../jobs/job.ts';
+import { DEPENDENCY_TYPES } from '../jobs/dependencies.ts';
 import type { AuditPage } from '../audit/audit-log.ts';
 import type { VerifyResult } from '../audit/verify.ts';
 import type { CreatedApiKey } from '../auth/api-key-service.ts';
@@ -9,6 +10,8 @@ import type { EventPage } from '../events/store.ts';
 import type { ErrorBody } from '../http/api-error.ts';
 import type { WorkerView } from '../workers/worker-view.ts';
 import type { GroupView } from '../groups/group.ts';
+import type { UsageReport } from '../usage/usage-service.ts';
+import { USAGE_GROUPINGS } from '../usage/usage-report.ts';
 
 /**
  * What the API answers, as zod schemas: the single definition the OpenAPI document
@@ -28,6 +31,16 @@ export const stateChangeSchema = z.strictObject({
   reason: z.string(),
 });
 
+export const usageSchema = z
+  .strictObject({
+    wallSeconds: z.number().meta({ description: 'from the claim to the end of the attempt' }),
+    gpuSeconds: z.number().meta({ description: 'wall seconds × GPUs held' }),
+    cpuSeconds: z.number().nullable().meta({ description: "user + system CPU time of the job's processes or container; null: not measured (lost worker)" }),
+    peakMemoryBytes: z.number().int().nullable().meta({ description: "peak memory of the job's processes or container; null: not measured" }),
+    costUsd: z.number().meta({ description: "the pool's price per instance-hour × the attempt's share of the instance × hours held" }),
+  })
+  .meta({ id: 'Usage' });
+
 export const attemptRecordSchema = z.strictObject({
   attempt: z.number().int(),
   workerId: z.string(),
@@ -39,6 +52,11 @@ export const attemptRecordSchema = z.strictObject({
     .strictObject({ key: z.string(), indexKey: z.string(), bytes: z.number().int(), lastSeq: z.number().int(), sha256: z.string() })
     .optional()
     .meta({ description: "the attempt's complete output in the log archive, once the attempt ended" }),
+  costRate: z
+    .strictObject({ usdPerInstanceHour: z.number(), instanceShare: z.number() })
+    .optional()
+    .meta({ description: "the price the attempt is charged at: its worker's instance price and the attempt's share of it" }),
+  usage: usageSchema.optional().meta({ description: 'what the attempt used and cost, once it ended' }),
 });
 
 export const jobViewSchema = z
@@ -58,6 +76,17 @@ export const jobViewSchema = z
     retryAt: isoTime.nullable(),
     exitCode: z.number().int().nullable(),
     reason: z.string().nullable(),
+    reasonCode: z
+      .string()
+      .nullable()
+      .meta({ description: 'machine-readable reason where the platform ended the job (DEPENDENCY_NEVER_SATISFIED); null otherwise' }),
+    dependsOn: z
+      .array(z.strictObject({ job: z.string(), type: z.enum(DEPENDENCY_TYPES) }))
+      .meta({ description: 'jobs of the same group this job waits for (Slurm afterok, afterany, afternotok, aftercorr)' }),
+    hold: z
+      .strictObject({ code: z.enum(['Dependency', 'ArrayThrottle']), message: z.string() })
+      .nullable()
+      .meta({ description: 'why a QUEUED job is not runnable yet (what it waits for); null when it may run' }),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
@@ -72,6 +101,7 @@ export const jobViewSchema = z
     cancelRequestedBy: z.string().nullable(),
     attempts: z.array(attemptRecordSchema),
     history: z.array(stateChangeSchema),
+    usage: usageSchema.nullable().meta({ description: 'the sum over attempts that ended (peak memory: the largest); null before any ended' }),
   })
   .meta({ id: 'Job' });
 
@@ -124,11 +154,38 @@ export const workerSchema = z
       .strictObject({ kind: z.enum(['none', 'sandbox', 'slot-user', 'container']), summary: z.string() })
       .optional()
       .meta({ description: "what keeps the worker's jobs from the platform and from each other" }),
+    pricing: z
+      .strictObject({ usdPerInstanceHour: z.number(), gpus: z.number().int(), vcpus: z.number().int() })
+      .optional()
+      .meta({ description: "the worker's instance: its price per hour and the GPUs and vCPUs its jobs' shares are taken of" }),
     startedAt: isoTime,
     lastSeenAt: isoTime,
     draining: z.boolean(),
   })
   .meta({ id: 'Worker' });
+
+export const usageReportSchema = z
+  .strictObject({
+    by: z.enum(USAGE_GROUPINGS),
+    from: isoTime.meta({ description: 'the window, [from, to): attempts count where they ended' }),
+    to: isoTime,
+    rows: z.array(
+      z.strictObject({
+        key: z.string().meta({ description: 'the group, the user (jobs’ owner), the queue or the UTC day (YYYY-MM-DD)' }),
+        jobs: z.number().int(),
+        attempts: z.number().int(),
+        wallSeconds: z.number(),
+        gpuSeconds: z.number(),
+        cpuSeconds: z.number().meta({ description: 'over the attempts that measured it' }),
+        costUsd: z.number(),
+      }),
+    ),
+    idle: z
+      .strictObject({ instanceSeconds: z.number(), costUsd: z.number() })
+      .nullable()
+      .meta({ description: 'instance time no job held, and its cost: in admins’ reports over every group and user; null otherwise' }),
+  })
+  .meta({ id: 'UsageReport' });
 
 export const artifactSchema = z
   .strictObject({
@@ -282,4 +339,5 @@ export const CORE_VIEWS_FIT_THE_CONTRACT: readonly [
   Fits<ErrorBody, typeof errorBodySchema>,
   Fits<{ group: GroupView }, typeof groupResponseSchema>,
   Fits<{ groups: GroupView[] }, typeof groupListSchema>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+  Fits<UsageReport, typeof usageReportSchema>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];

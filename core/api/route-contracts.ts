@@ -21,6 +21,7 @@ import {
   workerListSchema,
   groupListSchema,
   groupResponseSchema,
+  usageReportSchema,
   artifactDownloadSchema,
   artifactPageSchema,
   completedUploadSchema,
@@ -28,6 +29,7 @@ import {
 } from './response-schemas.ts';
 import { getArtifactQuerySchema, listArtifactsQuerySchema } from '../artifacts/artifact-service.ts';
 import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
+import { usageQuerySchema } from '../usage/usage-service.ts';
 
 /**
  * Each route's contract, keyed by its API Gateway route key (lambdas/routes.ts declares the routes
@@ -44,7 +46,7 @@ export const REDIRECT = 'redirect';
 export interface RouteContract {
   readonly operationId: string;
   readonly summary: string;
-  readonly tag: 'jobs' | 'workers' | 'groups' | 'api-keys' | 'audit' | 'meta';
+  readonly tag: 'jobs' | 'workers' | 'groups' | 'usage' | 'api-keys' | 'audit' | 'meta';
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
   /** Request headers the route reads, beyond authorization and content-type. */
@@ -171,6 +173,15 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     body: groupSettingsSchema,
     responses: { 200: { description: 'the group as it is now', schema: groupResponseSchema } },
     errors: [...AUTHENTICATED_ERRORS, ...BODY_ERRORS, 409],
+  },
+  'GET /v1/usage': {
+    operationId: 'getUsage',
+    summary: 'Usage and cost of attempts that ended in a window, by group, user, queue or day',
+    tag: 'usage',
+    query: usageQuerySchema,
+    responses: { 200: { description: 'one row per key; idle capacity for admins', schema: usageReportSchema } },
+    // 403: naming a group the caller is not in, as listing its jobs does.
+    errors: [...AUTHENTICATED_ERRORS],
   },
   'POST /v1/api-keys': {
     operationId: 'createApiKey',

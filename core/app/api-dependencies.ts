@@ -19,6 +19,8 @@ import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
 import { ArtifactService } from '../artifacts/artifact-service.ts';
 import { UploadService } from '../uploads/upload-service.ts';
+import { UsageService } from '../usage/usage-service.ts';
+import { DynamoDbUsageStore } from '../usage/dynamodb-usage-store.ts';
 import type { JobFilesFactory } from './job-files-dependencies.ts';
 import type { JWK } from 'jose';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
@@ -35,6 +37,8 @@ export interface ApiDependencies {
   readonly audit: AuditService;
   /** /v1/groups: quotas, weights and current use. */
   readonly groups: GroupService;
+  /** GET /v1/usage: usage and cost by group, user, queue or day. */
+  readonly usage: UsageService;
   /** Present when the deployment stores files (an artifacts bucket) and the route was given them. */
   readonly uploads?: UploadService;
   readonly artifacts?: ArtifactService;
@@ -115,6 +119,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
   });
   const jwt = jwtVerifierFor(config.auth, options.clock);
   const authenticate = createAuthenticator({ apiKeys, ...(jwt ? { jwt } : {}), log: options.log ?? jsonLogger });
+  const usage = new UsageService({ store: new DynamoDbUsageStore({ client: documentClient, tableName: config.tables.jobs }), ...clock });
   return {
     config,
     jobs,
@@ -122,6 +127,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     authenticate,
     audit: new AuditService(audit),
     groups: new GroupService({ store: groups, ...clock }),
+    usage,
     ...(uploads ? { uploads } : {}),
     ...(artifacts ? { artifacts } : {}),
   };

@@ -1,9 +1,9 @@
-import { promisify } from 'node:util';
-import { deflateRaw, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dependencyFailure } from '../aws/errors.ts';
 import { DependencyError } from '../errors.ts';
 import { retry, RetriesExhaustedError } from '../retry.ts';
+import { deflatedOutput, DEFLATE_MIN_BYTES } from './deflated-output.ts';
 import type { JobEvent } from './event.ts';
 import { assertWithinItemLimit, eventPartitionKey, eventToItem, itemToEvent } from './item-size.ts';
 import { contiguousPage, type EventPage, type EventStore, type ListEventsQuery } from './store.ts';
@@ -13,22 +13,19 @@ export const BATCH_WRITE_MAX_ITEMS = 25;
 
 const DEPENDENCY = 'event store';
 
-const deflateRawAsync = promisify(deflateRaw);
-
 /** Output of at least this many bytes is stored compressed when that saves at least a tenth. */
-export const COMPRESS_MIN_BYTES = 1024;
+export const COMPRESS_MIN_BYTES = DEFLATE_MIN_BYTES;
 
 /**
  * Write units are per KB of item, so output is stored deflated (`z`, binary, instead of `data`)
  * when that is worth it: job logs compress 3 to 10 times. Deterministic (same bytes, same level),
  * so a retried put still writes the same item.
  */
-async function compressOutput(item: Record<string, unknown>): Promise<Record<string, unknown>> {
-  if (item.kind !== 'output' || typeof item.data !== 'string') return item;
-  const size = Buffer.byteLength(item.data, 'utf8');
+async function compressOutput(event: JobEvent, item: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (event.kind !== 'output') return item;
+  const size = Buffer.byteLength(event.data, 'utf8');
   if (size < COMPRESS_MIN_BYTES) return item;
-  const raw = Buffer.from(item.data, item.encoding === 'base64' ? 'base64' : 'utf8');
-  const z = await deflateRawAsync(raw, { level: 6 });
+  const z = await deflatedOutput(event);
   if (z.length > size * 0.9) return item;
   const { data: _data, ...rest } = item;
   return { ...rest, z: new Uint8Array(z.buffer, z.byteOffset, z.length) };
@@ -121,7 +118,7 @@ export class DynamoDbEventStore implements EventStore {
       // Checked uncompressed (the contract every store shares), before anything is sent, so an
       // oversized event never leaves half a batch stored.
       assertWithinItemLimit(plain, `event ${event.jobId}#${event.attempt}/${event.seq}`);
-      const item = this.compress ? await compressOutput(plain) : plain;
+      const item = this.compress ? await compressOutput(event, plain) : plain;
       byKey.set(`${String(item.pk)}/${event.seq}`, item);
     }
     const items = [...byKey.values()];

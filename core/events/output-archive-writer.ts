@@ -3,13 +3,18 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { deflatedOutput, DEFLATE_MIN_BYTES, gzipMember } from './deflated-output.ts';
 import { outputEventBytes, type JobEvent } from './event.ts';
 import type { ArchiveIndex, ArchiveMember, ArchivedEventEntry } from './log-archive.ts';
 import type { EventSink } from './store.ts';
 
 const gzipAsync = promisify(gzip);
 
-/** Output per gzip member: large enough to compress well, small enough that a ranged read is cheap. */
+/**
+ * Small events are gathered into gzip members of about this much output: large enough to compress
+ * well, small enough that a ranged read is cheap. An event of DEFLATE_MIN_BYTES or more is a member
+ * of its own, made from the DEFLATE stream its item already carries.
+ */
 export const DEFAULT_MEMBER_BYTES = 1024 * 1024;
 
 export interface OutputArchiveWriterOptions {
@@ -109,6 +114,15 @@ export class OutputArchiveWriter {
         length: bytes.length,
       });
       this.hash.update(bytes);
+      if (bytes.length >= DEFLATE_MIN_BYTES) {
+        // Large enough to be its own member: the DEFLATE stream the event store made for the item
+        // (deflated-output.ts), wrapped, instead of compressing the same bytes a second time.
+        const z = await deflatedOutput(event);
+        await this.flushMember();
+        this.rawBytes += bytes.length;
+        await this.appendCompressed(gzipMember(bytes, z), bytes.length);
+        continue;
+      }
       this.rawBytes += bytes.length;
       this.pending.push(bytes);
       this.pendingBytes += bytes.length;
@@ -125,13 +139,17 @@ export class OutputArchiveWriter {
   }
 
   private async appendMember(raw: Buffer): Promise<void> {
-    const compressed = await gzipAsync(raw);
+    await this.appendCompressed(await gzipAsync(raw), raw.length);
+  }
+
+  /** Appends one gzip member holding the last `rawLength` bytes of output. */
+  private async appendCompressed(compressed: Buffer, rawLength: number): Promise<void> {
     if (!this.file) {
       await mkdir(dirname(this.options.spoolPath), { recursive: true });
       this.file = await open(this.options.spoolPath, 'w', 0o600);
     }
     await this.file.write(compressed, 0, compressed.length, this.compressedBytes);
-    this.members.push({ offset: this.compressedBytes, length: compressed.length, rawOffset: this.rawBytes - raw.length, rawLength: raw.length });
+    this.members.push({ offset: this.compressedBytes, length: compressed.length, rawOffset: this.rawBytes - rawLength, rawLength });
     this.compressedBytes += compressed.length;
   }
 }

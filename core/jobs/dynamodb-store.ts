@@ -28,6 +28,8 @@ import { isTerminal } from './job.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
 import { dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, stateKeys, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
+import { usageRecordItems } from '../usage/usage-record-item.ts';
 import { transitionCondition, type Condition } from './state-machine.ts';
 import type {
   AttemptStatus,
@@ -219,7 +221,7 @@ export class DynamoDbJobStore implements JobStore {
     const holdings: Holding[] = acquisitions.map((a) => ({ ...a.holding, takenAt: at }));
     const attempt = expectedAttempt + 1;
     const change: StateChange = { at, from: 'QUEUED', to: 'RUNNING', reason: `attempt ${attempt} claimed by ${workerId}` };
-    const record: AttemptRecord = { attempt, workerId, startedAt: at };
+    const record: AttemptRecord = { attempt, workerId, startedAt: at, ...(request.costRate ? { costRate: request.costRate } : {}) };
     const audit: AuditRecord = {
       actor: request.actor ?? `worker:${workerId}`,
       action: AUDIT_ACTIONS.jobClaim,
@@ -327,8 +329,8 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :to, groupStateKey = :gsk, exitCode = :code, reason = :reason, finishedAt = :at, ' +
           `attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, attempts[${i}].reason = :reason, ` +
-          `${outputArchiveSet(i, request)}history = list_append(history, :change) REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state' },
+          `${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
+        ExpressionAttributeNames: { '#state': 'state', ...usageName(request) },
         ExpressionAttributeValues: {
           ':to': to,
           ':gsk': `${request.group}#${to}`,
@@ -337,8 +339,9 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to, reason } satisfies StateChange],
           ...outputArchiveValue(request),
+          ...usageValue(request),
         },
-      }, transitionCondition('finish', to, fenceValues(request)), release);
+      }, transitionCondition('finish', to, fenceValues(request)), withUsage(release, this.usagePut(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -355,9 +358,9 @@ export class DynamoDbJobStore implements JobStore {
         UpdateExpression:
           'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
-          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}history = list_append(history, :change) ` +
+          `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) ` +
           `REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
-        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
+        ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue', ...usageName(request) },
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
           ':gsk': `${request.group}#QUEUED`,
@@ -367,9 +370,10 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'RUNNING', to: 'QUEUED', reason } satisfies StateChange],
           ...outputArchiveValue(request),
+          ...usageValue(request),
         },
         // A job someone asked to cancel must not go back to the queue: the caller ends it instead.
-      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), release);
+      }, transitionCondition('requeue', 'QUEUED', fenceValues(request)), withUsage(release, this.usagePut(request)));
     } catch (err) {
       throw this.leaseError(err, request.jobId, request.leaseId);
     }
@@ -695,6 +699,11 @@ export class DynamoDbJobStore implements JobStore {
     };
   }
 
+  /** The attempt's usage record (core/usage/usage-record-item.ts), put in the transaction that ends the attempt. */
+  private usagePut(request: { usage?: UsageRecord }): TransactionAction[] {
+    return request.usage ? usageRecordItems(request.usage).map((Item) => ({ Put: { TableName: this.tableName, Item } })) : [];
+  }
+
   private async readGuard(key: string): Promise<Item | undefined> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: guardKey(key), ConsistentRead: true }));
     return out.Item;
@@ -841,4 +850,25 @@ function outputArchiveSet(i: number, request: { logArchive?: OutputArchiveRecord
 
 function outputArchiveValue(request: { logArchive?: OutputArchiveRecord }): Record<string, unknown> {
   return request.logArchive ? { ':logArchive': request.logArchive } : {};
+}
+
+/** The attempt's usage is recorded on its attempt record in the write that ends it (and as a usage record beside it). */
+function usageSet(i: number, request: { usage?: UsageRecord }): string {
+  return request.usage ? `attempts[${i}].#usage = :usage, ` : '';
+}
+
+/** `usage` is a DynamoDB reserved word: the expression names it through `#usage`. */
+function usageName(request: { usage?: UsageRecord }): Record<string, string> {
+  return request.usage ? { '#usage': 'usage' } : {};
+}
+
+function usageValue(request: { usage?: UsageRecord }): Record<string, unknown> {
+  if (!request.usage) return {};
+  const { wallSeconds, gpuSeconds, cpuSeconds, peakMemoryBytes, costUsd } = request.usage;
+  return { ':usage': { wallSeconds, gpuSeconds, cpuSeconds, peakMemoryBytes, costUsd } };
+}
+
+/** The counter give-backs with the attempt's usage records after them (a refusal's index still points at its counter). */
+function withUsage(extra: ExtraActions, usage: readonly TransactionAction[]): ExtraActions {
+  return { ...extra, actions: [...extra.actions, ...usage] };
 }

@@ -5,6 +5,7 @@ import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
+import { sumUsage, type AttemptUsage, type CostRate } from '../usage/usage.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -117,6 +118,10 @@ export interface AttemptRecord {
   readonly reason?: string;
   /** The attempt's complete output in the log archive, recorded when the attempt ended. */
   readonly logArchive?: OutputArchiveRecord;
+  /** The price the attempt is charged at, fixed by the worker that claimed it (core/usage/usage.ts). */
+  readonly costRate?: CostRate;
+  /** What the attempt used and cost, recorded in the write that ended it. */
+  readonly usage?: AttemptUsage;
 }
 
 /**
@@ -247,6 +252,8 @@ export function jobView(job: Job) {
     cancelRequestedBy: job.cancelRequestedBy,
     attempts: job.attempts,
     history: job.history,
+    /** Sum over the attempts that recorded usage; null before any attempt ended. */
+    usage: sumUsage(job.attempts.map((a) => a.usage)),
   };
 }
 export type JobView = ReturnType<typeof jobView>;

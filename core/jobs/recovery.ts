@@ -1,6 +1,7 @@
 import type { Clock } from '../ids.ts';
 import type { Job } from './job.ts';
 import { decideRetry } from './retry-policy.ts';
+import { lostAttemptUsageRecord } from './attempt-usage.ts';
 import type { JobStore } from './store.ts';
 
 /**
@@ -30,6 +31,8 @@ export async function recoverLostAttempt(
     ...(options.holderStopped ? {} : { expiredBefore: now.getTime() }),
     now,
     actor,
+    // What the attempt used as far as anyone can know: its wall time, CPU and memory unknown.
+    usage: lostAttemptUsageRecord(job, now),
   };
   const lost = `worker ${job.lease.workerId} lost (${options.holderStopped ?? `lease expired at ${expiredAt}`})`;
   if (job.cancelRequested) {

@@ -1,6 +1,8 @@
 import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import type { Hold } from './dependencies.ts';
 import type { Holding, Job, JobState } from './job.ts';
+import type { CostRate } from '../usage/usage.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
 
 export interface ListJobsQuery {
   readonly group: string;
@@ -48,6 +50,8 @@ export interface ClaimRequest {
    * array's parallelism); read by the store when omitted.
    */
   readonly job?: Job;
+  /** The price the attempt is charged at (its worker's instance), kept on the attempt record. */
+  readonly costRate?: CostRate;
 }
 
 /** What readAttemptStatus returns. */
@@ -93,6 +97,8 @@ export interface FinishRequest extends AttemptFence {
   readonly reason: string;
   /** The attempt's archived output, recorded on its attempt record in the same write. */
   readonly logArchive?: OutputArchiveRecord;
+  /** The attempt's usage: on its attempt record and as a usage record, in the same transaction. */
+  readonly usage?: UsageRecord;
 }
 
 export interface RequeueRequest extends AttemptFence {
@@ -101,6 +107,7 @@ export interface RequeueRequest extends AttemptFence {
   /** End of the retry backoff (ISO), or null for a hand-back that may run at once. */
   readonly retryAt: string | null;
   readonly logArchive?: OutputArchiveRecord;
+  readonly usage?: UsageRecord;
 }
 
 /**

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { JobExit, JobRunSpec, JobRuntime, OrphanOwner, RunningJob, RuntimeIsolation } from './job-runtime.ts';
+import { ContainerStatsSampler } from './container-stats-sampler.ts';
 
 export type ContainerNetwork = 'none' | 'bridge' | 'host';
 
@@ -81,7 +82,8 @@ export class ContainerRuntime implements JobRuntime {
       return startFailed(`could not start the container: ${messageOf(err)}`);
     }
     const info = await container.inspect().catch(() => undefined);
-    const exited = this.waitForExit(container, output.done);
+    const sampler = new ContainerStatsSampler(container).start();
+    const exited = this.waitForExit(container, output.done, sampler);
     return {
       pid: info?.State.Pid || undefined,
       exited,
@@ -180,11 +182,12 @@ export class ContainerRuntime implements JobRuntime {
     return { done };
   }
 
-  private async waitForExit(container: Docker.Container, outputDone: Promise<void>): Promise<JobExit> {
+  private async waitForExit(container: Docker.Container, outputDone: Promise<void>, sampler: ContainerStatsSampler): Promise<JobExit> {
     const status = await container.wait().then(
       (result: { StatusCode: number }) => result.StatusCode,
       () => null,
     );
+    const resourceUse = await sampler.stop();
     await outputDone;
     const info = await container.inspect().catch(() => undefined);
     await container.remove({ force: true }).catch(() => undefined);
@@ -193,6 +196,7 @@ export class ContainerRuntime implements JobRuntime {
       exitCode: exitCode ?? null,
       signal: null,
       ...(info?.State.OOMKilled ? { memoryExceeded: true } : {}),
+      resourceUse,
     };
   }
 

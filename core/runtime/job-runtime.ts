@@ -1,4 +1,5 @@
 import type { ImagePullPolicy, Resources } from '../jobs/job.ts';
+import type { MeasuredUse } from '../usage/usage.ts';
 
 /**
  * How a job is run: a sandboxed process, a container. The worker only sees this port; each
@@ -59,6 +60,12 @@ export interface JobExit {
   readonly imageUnavailable?: string;
   /** True when the runtime ended the job for using more memory than `resources.memoryMiB`. */
   readonly memoryExceeded?: boolean;
+  /**
+   * CPU time and peak memory of the job's processes (or container), as well as this runtime could
+   * measure them: its cgroup's counters where it has one, /proc samples of its process tree
+   * otherwise (core/runtime/process-tree-sampler.ts). Absent when the job never started.
+   */
+  readonly resourceUse?: MeasuredUse;
 }
 
 export interface RunningJob {

@@ -1,5 +1,6 @@
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MeasuredUse } from '../usage/usage.ts';
 
 /**
  * A memory cgroup for one attempt: the kernel enforces the job's `resources.memoryMiB` over every
@@ -64,6 +65,23 @@ export class MemoryCgroup {
     const file = this.version === 1 ? 'memory.oom_control' : 'memory.events';
     const raw = await readFile(join(this.path, file), 'utf8').catch(() => '');
     return Number(/^oom_kill (\d+)$/m.exec(raw)?.[1] ?? 0);
+  }
+
+  /**
+   * What the group's processes used, exactly as the kernel counted it: peak memory (v2
+   * `memory.peak`, kernel 5.19+; v1 `memory.max_usage_in_bytes`) and CPU time (v2 `cpu.stat`
+   * `usage_usec`). Null where this kernel or hierarchy has no such file (v1 counts CPU in the
+   * separate cpuacct hierarchy: the caller samples /proc for it). Read it before `remove`.
+   */
+  async usage(): Promise<MeasuredUse> {
+    const read = (file: string) => readFile(join(this.path, file), 'utf8').catch(() => undefined);
+    if (this.version === 1) {
+      const peak = await read('memory.max_usage_in_bytes');
+      return { cpuSeconds: null, peakMemoryBytes: peak === undefined ? null : Number(peak.trim()) };
+    }
+    const [peak, cpu] = await Promise.all([read('memory.peak'), read('cpu.stat')]);
+    const usec = cpu === undefined ? undefined : /^usage_usec (\d+)$/m.exec(cpu)?.[1];
+    return { cpuSeconds: usec === undefined ? null : Number(usec) / 1e6, peakMemoryBytes: peak === undefined ? null : Number(peak.trim()) };
   }
 
   /** Kills what is left in the group (until it is empty) and removes it. */

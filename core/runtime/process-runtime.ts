@@ -1,5 +1,7 @@
 import { spawnJobProcess } from './process-runner.ts';
 import type { JobRunSpec, JobRuntime, RunningJob } from './job-runtime.ts';
+import { processTree } from './process-tree.ts';
+import { ProcessTreeSampler } from './process-tree-sampler.ts';
 
 /**
  * Runs a job as a plain child process of the worker, in its own process group. It isolates
@@ -19,12 +21,15 @@ export class ProcessRuntime implements JobRuntime {
       onOutput: spec.onOutput,
       whenWritable: spec.whenWritable,
     });
+    const root = child.pid;
+    // No cgroup of its own: what the job used is sampled from /proc.
+    const sampler = root === undefined ? undefined : new ProcessTreeSampler(() => processTree(root)).start();
     return Promise.resolve({
       pid: child.pid,
-      exited: child.exited.then((exit) => ({
+      exited: child.exited.then(async (exit) => ({
         exitCode: exit.exitCode,
         signal: exit.signal,
-        ...(exit.spawnError !== undefined ? { startError: exit.spawnError } : {}),
+        ...(exit.spawnError !== undefined ? { startError: exit.spawnError } : { ...(sampler ? { resourceUse: await sampler.stop() } : {}) }),
       })),
       stop: (signal) => child.signal(signal),
     });

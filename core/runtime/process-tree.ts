@@ -40,6 +40,11 @@ export function descendantsOf(processes: readonly ProcessInfo[], root: number): 
   return out;
 }
 
+/** `root` and every process below it, now. */
+export async function processTree(root: number): Promise<number[]> {
+  return [root, ...descendantsOf(await listProcesses(), root).map((p) => p.pid)];
+}
+
 export function signalPids(pids: Iterable<number>, signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {

@@ -3,7 +3,8 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { spawnJobProcess } from './process-runner.ts';
 import type { JobExit, JobRunSpec, JobRuntime, RunningJob, RuntimeIsolation } from './job-runtime.ts';
 import { MemoryCgroup } from './memory-cgroup.ts';
-import { descendantsOf, listProcesses, signalPids } from './process-tree.ts';
+import { descendantsOf, listProcesses, processTree, signalPids } from './process-tree.ts';
+import { combineMeasures, ProcessTreeSampler } from './process-tree-sampler.ts';
 import { sandboxCommand } from './sandbox-command.ts';
 
 export interface SandboxedProcessRuntimeOptions {
@@ -88,7 +89,13 @@ export class SandboxedProcessRuntime implements JobRuntime {
       return [...pids].filter((pid) => all.some((p) => p.pid === pid));
     };
 
+    // The cgroup counts exactly where the kernel offers it (v2: CPU and peak; v1: peak); /proc
+    // samples of the wrapper's tree (bubblewrap, the init of the job's PID namespace, reaps all
+    // of it) fill in the rest.
+    const sampler = outer === undefined ? undefined : new ProcessTreeSampler(() => processTree(outer)).start();
+
     const exited = child.exited.then(async (exit): Promise<JobExit> => {
+      const sampled = await sampler?.stop();
       // Whatever the job left behind dies with it: the PID namespace is gone already under
       // bubblewrap; without it, every process of the slot uid and of the cgroup is ended here.
       for (let i = 0; i < 50; i++) {
@@ -98,6 +105,7 @@ export class SandboxedProcessRuntime implements JobRuntime {
         await new Promise((r) => setTimeout(r, 20));
       }
       const oomKills = (await cgroup?.oomKills()) ?? 0;
+      const counted = await cgroup?.usage();
       await cgroup?.remove();
       if (slotIndex !== undefined) slotsInUse.delete(slotIndex);
       return {
@@ -105,6 +113,7 @@ export class SandboxedProcessRuntime implements JobRuntime {
         signal: exit.signal,
         ...(exit.spawnError !== undefined ? { startError: exit.spawnError } : {}),
         ...(oomKills > 0 ? { memoryExceeded: true } : {}),
+        ...(exit.spawnError === undefined && sampled ? { resourceUse: combineMeasures(counted, sampled) } : {}),
       };
     });
 

@@ -17,6 +17,8 @@ import { notStartedJob, type JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import { attemptStartMeasures } from './attempt-measures.ts';
 import { heartbeatStep, judgeStatus, renewWithinMs } from './lease-keeping.ts';
+import { attemptUsageRecord } from '../jobs/attempt-usage.ts';
+import type { UsageRecord } from '../usage/usage-record.ts';
 
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -181,18 +183,22 @@ export class AttemptRunner {
       await batcher.close();
       const archived = await logArchive?.upload();
       const logArchiveRecord: ArchivedOutput = archived ? { logArchive: archived } : {};
+      // The attempt holds its share of the instance until the write that ends it.
+      const endedAt = this.o.clock();
+      const usage = attemptUsageRecord(job, endedAt, exit.resourceUse ?? (exit.startError !== undefined ? NOTHING_RAN : { cpuSeconds: null, peakMemoryBytes: null }));
       if (end.kind === 'hand-back') {
         await this.requeue(claim, {
           exitCode: null,
           reason: `handed back by ${this.o.workerId} (worker stopping)`,
           delaySeconds: 0,
+          usage,
           ...logArchiveRecord,
         });
         this.o.log('info', 'job handed back', { jobId: job.id, attempt });
         return;
       }
       if (end.kind === 'retry') {
-        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, ...logArchiveRecord });
+        await this.requeue(claim, { exitCode: exit.exitCode, reason: end.reason, delaySeconds: end.delaySeconds, usage, ...logArchiveRecord });
         this.o.log('info', 'job will retry', { jobId: job.id, attempt, delaySeconds: end.delaySeconds });
         return;
       }
@@ -207,8 +213,9 @@ export class AttemptRunner {
             to: end.outcome.state,
             exitCode: exit.exitCode,
             reason: end.outcome.reason,
-            now: this.o.clock(),
+            now: endedAt,
             actor: this.actor,
+            usage,
             ...logArchiveRecord,
           }),
         );
@@ -245,10 +252,10 @@ export class AttemptRunner {
    * so SQS's receive count measures one attempt's deliveries, not the job's whole life. If the send
    * fails, the current delivery is kept and made visible after the same delay instead.
    */
-  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number } & ArchivedOutput) {
+  private async requeue(claim: ClaimedAttempt, plan: { exitCode: number | null; reason: string; delaySeconds: number; usage: UsageRecord } & ArchivedOutput) {
     const { store, queue } = this.o;
     const { job, leaseId, message } = claim;
-    const now = this.o.clock();
+    const now = new Date(plan.usage.finishedAt);
     try {
       await retryDependency(() =>
         store.requeueAttempt({
@@ -262,6 +269,7 @@ export class AttemptRunner {
           retryAt: plan.delaySeconds > 0 ? new Date(now.getTime() + plan.delaySeconds * 1000).toISOString() : null,
           now,
           actor: this.actor,
+          usage: plan.usage,
           ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       );
@@ -282,6 +290,7 @@ export class AttemptRunner {
           reason: `cancelled by ${current ? cancelActor(current) : 'a user'}`,
           now: this.o.clock(),
           actor: this.actor,
+          usage: plan.usage,
           ...(plan.logArchive ? { logArchive: plan.logArchive } : {}),
         }),
       ).catch((e: unknown) => {
@@ -345,6 +354,8 @@ export class AttemptRunner {
 
 /** Tells the attempt's batcher until when someone follows its output (nothing: nobody does). */
 type OutputWatch = (untilMs: number | null | undefined) => void;
+/** A job that never started used nothing. */
+const NOTHING_RAN = { cpuSeconds: 0, peakMemoryBytes: 0 } as const;
 
 export function cancelActor(job: Job): string {
   return job.cancelRequestedBy ?? 'a user';

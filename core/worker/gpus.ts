@@ -177,3 +177,10 @@ export class GpuAllocator {
 export function cudaVisibleDevices(indices: readonly number[]): string {
   return indices.join(',');
 }
+
+/** What `runplane dev` and `runplane worker` say at start about the GPUs they found. */
+export function describeGpus(gpus: readonly Gpu[]): string {
+  if (gpus.length === 0) return 'none (nvidia-smi is not on PATH or lists no GPU): jobs asking for GPUs wait for a worker that has them';
+  const each = gpus.map((g) => `${g.index}: ${g.name}${g.memoryTotalMiB > 0 ? ` (${g.memoryTotalMiB} MiB)` : ''}`);
+  return `${gpus.length} found by nvidia-smi: ${each.join(', ')}`;
+}

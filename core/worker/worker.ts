@@ -1,6 +1,6 @@
 import type { JobFiles } from './job-files.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
-import { hostname, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CapacityRefusedError, JobNotFoundError, JobNotInStateError, LeaseLostError } from '../errors.ts';
 import type { LogArchiveStore } from '../events/log-archive.ts';
@@ -19,6 +19,7 @@ import { decideDelivery, decideGpuAdmission } from './delivery-decision.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment } from './job-environment.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { costRate, type InstancePricing } from '../usage/usage.ts';
 
 export type { WorkerLogger } from './attempt-runner.ts';
 
@@ -75,6 +76,12 @@ export interface WorkerOptions {
   readonly jobFiles?: JobFiles | undefined;
   /** Where each attempt's complete output is archived when it ends (none: events only). */
   readonly logArchive?: LogArchiveStore;
+  /**
+   * The instance this worker runs on, for each attempt's cost (core/usage/usage.ts): its price per
+   * hour (the stack's price table; RUNPLANE_PRICE_PER_INSTANCE_HOUR locally), GPUs and vCPUs.
+   * Default: price 0, this machine's GPUs and CPUs.
+   */
+  readonly pricing?: Partial<InstancePricing>;
 }
 
 const DEFAULTS = {
@@ -120,6 +127,8 @@ export class Worker {
   private busy = false;
   /** When the worker last had nothing to do, for idle exit; undefined while busy. */
   private idleSinceMs: number | undefined;
+  /** What this worker's instance costs, and how it is shared among its jobs. */
+  readonly pricing: InstancePricing;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -136,6 +145,11 @@ export class Worker {
       throw new RangeError('heartbeatSeconds must be shorter than leaseSeconds');
     }
     this.gpus = GpuAllocator.fromGpus(options.gpus ?? []);
+    this.pricing = {
+      usdPerInstanceHour: options.pricing?.usdPerInstanceHour ?? 0,
+      gpus: options.pricing?.gpus ?? this.gpus.total,
+      vcpus: options.pricing?.vcpus ?? availableParallelism(),
+    };
     this.runtime = options.runtime ?? new ProcessRuntime();
     this.runner = new AttemptRunner({
       workerId: this.workerId,
@@ -225,6 +239,7 @@ export class Worker {
         lastSeenAt: now.toISOString(),
         draining: this.stopping,
         isolation: this.runtime.isolation,
+        pricing: this.pricing,
       });
     } catch (err) {
       this.log('warn', 'worker report failed', { error: String(err) });
@@ -403,6 +418,7 @@ export class Worker {
         now: this.clock(),
         actor: this.actor,
         job: claimable,
+        costRate: costRate(claimable.resources, this.pricing),
       });
     } catch (err) {
       if (err instanceof CapacityRefusedError) {

@@ -1,3 +1,5 @@
+import type { InstancePricing } from '../usage/usage.ts';
+
 /** One GPU of a worker's machine, as nvidia-smi reports it (core/worker/gpus.ts detects them). */
 export interface Gpu {
   /** nvidia-smi's index; with CUDA_DEVICE_ORDER=PCI_BUS_ID (set in the worker image) CUDA numbers GPUs the same way. */
@@ -36,6 +38,8 @@ export interface WorkerRecord {
    * run with the worker's own identity (no sandbox on its machine). Optional: older workers omit it.
    */
   readonly isolation?: RuntimeIsolation;
+  /** The worker's instance price and size (idle capacity is priced from it). Optional: older workers omit it. */
+  readonly pricing?: InstancePricing;
 }
 
 export interface WorkerRegistry {

@@ -5,6 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiDependencies } from '../../core/app/api-dependencies.ts';
+import { createGroupParts } from '../../core/app/group-dependencies.ts';
 import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
 import { createMaintenanceDependencies } from '../../core/app/maintenance-dependencies.ts';
 import { createWorkerDependencies } from '../../core/app/worker-dependencies.ts';
@@ -288,12 +289,19 @@ describe('IAM grants against the calls the code makes', () => {
         await worker.stop({ drainSeconds: 0 });
       }
     });
+    // A job that depends on it: edges, the re-check that fails it at once (afternotok on a success),
+    // and that failure's own dependents looked up.
+    const dependent = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'], dependsOn: [{ job: jobId, type: 'afternotok' }] });
+    expect(dependent.body).toMatchObject({ state: 'FAILED', reasonCode: 'DEPENDENCY_NEVER_SATISFIED' });
     // Its artifact, listed (the GSI) and fetched by key.
     expect((await call('listArtifacts', 'GET', `/v1/jobs/${jobId}/artifacts`)).body.artifacts).toHaveLength(1);
     expect((await call('getArtifact', 'GET', `/v1/jobs/${jobId}/artifacts/result.txt`)).status).toBe(302);
 
     // Maintenance: a job whose send was lost, and an attempt whose lease expired long ago.
-    const store = new DynamoDbJobStore({ client: createDocumentClient({ endpoint: env.dynamoEndpoint }), tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });
+    // The test's own writes go straight to DynamoDB Local (no role); claims take group quota, so
+    // the reaper's and the dead-letter consumer's recoveries give it back.
+    const direct = createDocumentClient({ endpoint: env.dynamoEndpoint });
+    const store = new DynamoDbJobStore({ client: direct, tableName: config.tables.jobs, audit: { tableName: config.tables.audit }, counters: [createGroupParts(config, direct).quotas] });
     const lost = makeJob({ queue: 'default' });
     await store.createJob(lost);
     const orphan = makeJob({ queue: 'default' });
@@ -306,6 +314,8 @@ describe('IAM grants against the calls the code makes', () => {
     // A dead letter whose job is still queued.
     const dead = makeJob({ queue: 'default' });
     await store.createJob(dead);
+    // Its worker was lost: the dead letter fails it and gives back what its claim took.
+    await store.claimAttempt({ jobId: dead.id, group: dead.group, workerId: 'gone', leaseId: 'lease-dead', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
     await expect(proxy.as('deadLetterConsumer', () => handleDeadLetter({ store: createWorkerDependencies(config).store }, { jobId: dead.id, receiveCount: 5 }))).resolves.toBe('failed');
 
     // The checkpoint of every shard head.

@@ -63,7 +63,8 @@ describe('RunplaneStack (default deployment)', () => {
         (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
       );
       const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
-      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt'].includes(g.IndexName));
+      // Indexes of other items (workers, artifacts, usage records written once) are not job indexes.
+      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt', 'usage'].includes(g.IndexName));
       expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
       for (const g of jobIndexes) {
         expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
@@ -370,7 +371,7 @@ describe('RunplaneStack (default deployment)', () => {
         expect(container!.ResourceRequirements).toEqual(p.pool.gpusPerInstance > 0 ? [{ Type: 'GPU', Value: String(p.pool.gpusPerInstance) }] : undefined);
         const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, cfnText(e.Value)]));
         expect(Object.keys(env).sort()).toEqual(
-          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'NODE_OPTIONS'].sort(),
+          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'RUNPLANE_PRICE_PER_INSTANCE_HOUR', 'RUNPLANE_INSTANCE_GPUS', 'RUNPLANE_INSTANCE_VCPUS', 'NODE_OPTIONS'].sort(),
         );
         expect(env).toMatchObject({
           // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
@@ -451,6 +452,8 @@ describe('RunplaneStack (default deployment)', () => {
       get: () => ({ actions: ['dynamodb:GetItem'], resources: [arn(s.stack.data.jobs)] }),
       query: () => ({ actions: ['dynamodb:Query'], resources: jobsIndexes() }),
       batchGet: () => ({ actions: ['dynamodb:BatchGetItem'], resources: [arn(s.stack.data.jobs)] }),
+      queryDependents: () => ({ actions: ['dynamodb:Query'], resources: [`${arn(s.stack.data.jobs)}/index/dependents`] }),
+      recordDependencyEdges: () => ({ actions: ['dynamodb:BatchWriteItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('DEP#*') }),
       submitJobs: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*') }),
       createJobs: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -467,8 +470,9 @@ describe('RunplaneStack (default deployment)', () => {
       registerWorkers: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [arn(s.stack.data.jobs)],
-        conditions: leadingKeys('WORKER#*'),
+        conditions: leadingKeys('WORKER#*', 'WORKERLIFE#*'),
       }),
+      recordUsage: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('USAGE#*', 'USAGEDAY#*') }),
       recordArtifacts: () => ({
         actions: ['dynamodb:BatchWriteItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -510,6 +514,7 @@ describe('RunplaneStack (default deployment)', () => {
     it('names the jobs table item kinds the writes are limited to', () => {
       expect(JOBS_TABLE_KEYS).toEqual({
         job: 'JOB#*',
+        dependencyEdge: 'DEP#*',
         idempotencyGuard: 'IDEMPOTENCY#*',
         apiKey: 'APIKEY#*',
         apiKeyIndex: 'APIKEY_INDEX',
@@ -517,6 +522,9 @@ describe('RunplaneStack (default deployment)', () => {
         artifact: 'ARTIFACT#*',
         group: 'GROUP#*',
         groupIndex: 'GROUP_INDEX',
+        usage: 'USAGE#*',
+        usageByDay: 'USAGEDAY#*',
+        workerLifetime: 'WORKERLIFE#*',
       });
     });
 
@@ -537,9 +545,14 @@ describe('RunplaneStack (default deployment)', () => {
         healthz: {},
         getOpenApi: {},
         notFound: {},
-        submitJob: { jobs: ['get', 'submitJobs'], audit: 'append', enqueue: true, objects: ['readArchives', 'listBucket'] },
+        submitJob: {
+          jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
+          audit: 'append',
+          enqueue: true,
+          objects: ['readArchives', 'listBucket'],
+        },
         retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-        cancelJob: { jobs: ['get', 'updateJobs'], audit: 'append' },
+        cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query'] },
         listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
@@ -548,6 +561,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+        getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
         listApiKeys: { jobs: ['get', 'batchGet'] },
@@ -586,6 +600,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.queryDependents(),
         audit.append(),
         // A lost worker's attempt that may retry gets a fresh message.
         { actions: ['sqs:SendMessage'], resources: queueArns() },
@@ -601,6 +616,7 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.query(),
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.recordUsage(),
         audit.append(),
         { actions: ['sqs:SendMessage'], resources: queueArns() },
       ]);
@@ -643,7 +659,10 @@ describe('RunplaneStack (default deployment)', () => {
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
         jobs.writeGroups(),
+        jobs.queryDependents(),
         jobs.registerWorkers(),
+        // Usage records (USAGE#, USAGEDAY# items) in the transaction that ends an attempt.
+        jobs.recordUsage(),
         events.append(),
         audit.append(),
         {

@@ -159,6 +159,25 @@ describe('authorization through the API', () => {
     }
   });
 
+  it("POST /v1/jobs depending on another group's job answers 404 exactly as GET of that job, and of a missing one", async () => {
+    const token = keys.get('member')!;
+    const theirs = await jobIn('vision', false);
+    const ours = await jobIn('ml', false);
+    const missingId = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+    const shape = (id: string) => ({ error: { code: 'NOT_FOUND', message: `job ${id} not found`, details: { jobId: id } } });
+    const submit = (job: string) => call('POST', '/v1/jobs', token, { command: ['true'], dependsOn: [{ job, type: 'afterok' }] });
+    for (const id of [theirs, missingId]) {
+      const res = await submit(id);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(shape(id));
+      expect((await call('GET', `/v1/jobs/${id}`, token)).body).toEqual(shape(id));
+    }
+    // A job of the caller's own group may be named: the dependent is stored, held.
+    const held = await submit(ours);
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({ state: 'QUEUED', dependsOn: [{ job: ours, type: 'afterok' }], hold: { code: 'Dependency' } });
+  });
+
   it('defaults to the caller\'s first group, and lists by group without leaking others', async () => {
     const multi = (await call('POST', '/v1/api-keys', adminKey, { name: 'two', role: 'member', groups: ['nlp', 'ml'] })).body.key as string;
     const submitted = await call('POST', '/v1/jobs', multi, { command: ['true'] });
