@@ -52,7 +52,7 @@ export interface TableDefinition {
  * the table so a guard and its job are written in one transaction. Every GSI is sparse: only job
  * items carry the GSI key attributes, and `queuedKey` only while the job is QUEUED.
  *
- * The job indexes hold keys only (specs/01-data-model.md, decision 6): a query on them reads the
+ * The job indexes hold keys only (specs/01-data-model.md, decision 1): a query on them reads the
  * jobs themselves with BatchGetItem, so no change of a job (a lease renewal, a history entry)
  * rewrites an index unless it changes that index's key.
  */

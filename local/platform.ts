@@ -183,6 +183,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await dynamo?.stop();
     await rm(join(dataDir, LOCAL_STATE_FILE), { force: true });
     await unregisterLocalPlatform(pointer);
+    telemetry.close();
   };
 
   try {

@@ -63,7 +63,8 @@ describe('RunplaneStack (default deployment)', () => {
         (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
       );
       const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
-      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt'].includes(g.IndexName));
+      // Indexes of other items (workers, artifacts, usage records written once) are not job indexes.
+      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt', 'usage'].includes(g.IndexName));
       expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
       for (const g of jobIndexes) {
         expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
@@ -370,7 +371,7 @@ describe('RunplaneStack (default deployment)', () => {
         expect(container!.ResourceRequirements).toEqual(p.pool.gpusPerInstance > 0 ? [{ Type: 'GPU', Value: String(p.pool.gpusPerInstance) }] : undefined);
         const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, cfnText(e.Value)]));
         expect(Object.keys(env).sort()).toEqual(
-          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'NODE_OPTIONS'].sort(),
+          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'RUNPLANE_PRICE_PER_INSTANCE_HOUR', 'RUNPLANE_INSTANCE_GPUS', 'RUNPLANE_INSTANCE_VCPUS', 'NODE_OPTIONS'].sort(),
         );
         expect(env).toMatchObject({
           // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
