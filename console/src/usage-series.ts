@@ -23,9 +23,13 @@ const DAY_KEY = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * Per-day rows as the chart's columns: UTC midnights (seconds, as uPlot takes x), GPU-hours and
  * cost, with days that had no attempt filled in as zeros so the bars stand at their dates.
- * Rows whose key is not a day are left out.
+ * With the report's window, every day of it is a column (one day of use still reads as a day,
+ * not as a point on an axis stretched over years). Rows whose key is not a day are left out.
  */
-export function dailySeries(rows: readonly UsageRow[]): { days: number[]; gpuHours: number[]; costUsd: number[] } {
+export function dailySeries(
+  rows: readonly UsageRow[],
+  window?: { readonly from: string; readonly to: string },
+): { days: number[]; gpuHours: number[]; costUsd: number[] } {
   const byDay = new Map<number, UsageRow>();
   for (const row of rows) {
     if (!DAY_KEY.test(row.key)) continue;
@@ -35,9 +39,11 @@ export function dailySeries(rows: readonly UsageRow[]): { days: number[]; gpuHou
   const days: number[] = [];
   const gpuHours: number[] = [];
   const costUsd: number[] = [];
-  if (byDay.size === 0) return { days, gpuHours, costUsd };
-  const first = Math.min(...byDay.keys());
-  const last = Math.max(...byDay.keys());
+  const edges = window ? [utcMidnight(window.from), utcMidnight(new Date(Date.parse(window.to) - 1).toISOString())] : [];
+  const known = [...byDay.keys(), ...edges.filter(Number.isFinite)];
+  if (byDay.size === 0 || known.length === 0) return { days, gpuHours, costUsd };
+  const first = Math.min(...known);
+  const last = Math.max(...known);
   for (let t = first; t <= last; t += DAY_S) {
     const row = byDay.get(t);
     days.push(t);
@@ -60,4 +66,8 @@ export function usageTotals(rows: readonly UsageRow[]): Omit<UsageRow, 'key'> {
     }),
     { jobs: 0, attempts: 0, wallSeconds: 0, gpuSeconds: 0, cpuSeconds: 0, costUsd: 0 },
   );
+}
+
+function utcMidnight(iso: string): number {
+  return Date.parse(`${iso.slice(0, 10)}T00:00:00Z`) / 1000;
 }

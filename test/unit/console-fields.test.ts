@@ -141,6 +141,10 @@ describe('console: usage report', () => {
     expect(series.gpuHours).toEqual([1, 0, 2]);
     expect(series.costUsd).toEqual([1, 0, 2]);
     expect(dailySeries([])).toEqual({ days: [], gpuHours: [], costUsd: [] });
+    // Within the report's window, every day of it (its end exclusive) is a column.
+    const windowed = dailySeries([row('2026-12-02', 3600, 1)], { from: '2026-11-30T12:00:00Z', to: '2026-12-04T00:00:00Z' });
+    expect(windowed.days.map((d) => new Date(d * 1000).toISOString().slice(0, 10))).toEqual(['2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03']);
+    expect(windowed.gpuHours).toEqual([0, 0, 1, 0]);
   });
 
   it('totals the rows', () => {

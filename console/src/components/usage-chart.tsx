@@ -7,12 +7,12 @@ import { dailySeries, type UsageRow } from '../usage-series.ts';
  * GPU-hours per day as bars, cost as a line on its own axis. uPlot (about 20 KB gzipped) is
  * loaded with this component only (React.lazy on the usage page), never with the first page.
  */
-export default function UsageChart({ rows }: { rows: readonly UsageRow[] }) {
+export default function UsageChart({ rows, from, to }: { rows: readonly UsageRow[]; from: string; to: string }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = host.current;
     if (!element) return;
-    const { days, gpuHours, costUsd } = dailySeries(rows);
+    const { days, gpuHours, costUsd } = dailySeries(rows, { from, to });
     const chart = new uPlot(
       {
         width: Math.max(Math.min(element.clientWidth || 800, 1100), 280),
@@ -29,6 +29,6 @@ export default function UsageChart({ rows }: { rows: readonly UsageRow[] }) {
       element,
     );
     return () => chart.destroy();
-  }, [rows]);
+  }, [rows, from, to]);
   return <div ref={host} role="img" aria-label="GPU-hours and cost per day" className="chart" />;
 }

@@ -19,6 +19,10 @@ export interface GroupView {
   readonly recentGpuSeconds: number;
 }
 
+function unusedGroup(name: string): GroupView {
+  return { name, maxGpus: null, maxRunningJobs: null, weight: 1, runningGpus: 0, runningJobs: 0, recentGpuSeconds: 0 };
+}
+
 const limit = (n: number | null) => (n === null ? 'no quota' : String(n));
 
 export function GroupsPage() {
@@ -29,7 +33,9 @@ export function GroupsPage() {
     queryFn: () => client.get<{ groups: GroupView[] }>('/v1/groups'),
     refetchInterval: 10_000,
   });
-  const chosen = groups.data?.groups.find((g) => g.name === editing);
+  const [otherName, setOtherName] = useState('');
+  // A group nobody has used yet is not listed; its settings can still be set ahead of its jobs.
+  const chosen = editing === null ? undefined : (groups.data?.groups.find((g) => g.name === editing) ?? unusedGroup(editing));
   return (
     <section aria-labelledby="groups-title">
       <h1 id="groups-title">Groups</h1>
@@ -76,6 +82,22 @@ export function GroupsPage() {
             </tbody>
           </table>
         </TableRegion>
+      )}
+      {groups.data && (
+        <form
+          className="inline-form"
+          aria-label="Edit another group"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (otherName.trim()) setEditing(otherName.trim());
+          }}
+        >
+          <label>
+            Group name
+            <input value={otherName} onChange={(e) => setOtherName(e.target.value)} />
+          </label>
+          <button type="submit">Edit group</button>
+        </form>
       )}
       {chosen && <GroupEditor key={chosen.name} group={chosen} onDone={() => setEditing(null)} />}
     </section>

@@ -70,7 +70,7 @@ export function UsagePage() {
           </p>
           {report.by === 'day' && rows.length > 0 && (
             <Suspense fallback={<p className="muted">Loading the chart…</p>}>
-              <UsageChart rows={rows} />
+              <UsageChart rows={rows} from={report.from} to={report.to} />
             </Suspense>
           )}
           <TableRegion label="Usage table">

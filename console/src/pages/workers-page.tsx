@@ -50,7 +50,7 @@ export function WorkersPage() {
             {w.runningJobs.length === 0 ? (
               <p className="muted">Idle.</p>
             ) : (
-              <ul>
+              <ul className="running-jobs">
                 {w.runningJobs.map((id) => (
                   <RunningJob key={id} id={id} />
                 ))}
