@@ -59,7 +59,7 @@ const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** di
  * every SDK client counts requests and the capacity DynamoDB reports (`ReturnConsumedCapacity`).
  * Each job's client submits it (with an idempotency key), reads it once and reads its logs once
  * after it ended; nobody follows its output while it runs (a batch of a million jobs), so the
- * worker stores it in unfollowed batches (specs/05-output-batching.md, decision 16). Jobs arrive
+ * worker stores it in unfollowed batches (specs/05-output-batching.md, decision 17). Jobs arrive
  * `arrivalMs` apart.
  * The scheduled functions (sweeper, scaler, audit checkpoint) are a fixed monthly cost, added
  * as if the million jobs ran within one month. Prices: bench/aws-prices.ts.

@@ -1,6 +1,6 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
 import { createApiHandler, json, pathParameter } from '../core/http/api-handler.ts';
-import { jobView } from '../core/jobs/job.ts';
+import { jobView } from '../core/jobs/job-view.ts';
 
 export function createGetJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {

@@ -2,7 +2,7 @@ import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/ap
 import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
 import { createApiHandler, json, pathParameter } from '../core/http/api-handler.ts';
 import { parseJsonBody } from '../core/http/json-body.ts';
-import { jobView } from '../core/jobs/job.ts';
+import { jobView } from '../core/jobs/job-view.ts';
 
 export function createUpdateJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {

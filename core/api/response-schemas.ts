@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ROLES } from '../auth/caller.ts';
-import { JOB_STATES, retryConditionSchema, type JobView } from '../jobs/job.ts';
+import { JOB_STATES, retryConditionSchema } from '../jobs/job.ts';
+import { type JobView } from '../jobs/job-view.ts';
 import { WAITING_CODES } from '../jobs/waiting-reason.ts';
 import { DEPENDENCY_TYPES } from '../jobs/dependencies.ts';
 import type { AuditPage } from '../audit/audit-log.ts';

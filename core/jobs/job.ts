@@ -4,9 +4,8 @@ import { artifactPatternsSchema } from '../artifact.ts';
 import { POOL_NAME_PATTERN } from '../resources.ts';
 import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
-import { waitingFor, type Waiting } from './waiting-reason.ts';
 import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
-import { sumUsage, type AttemptUsage, type CostRate } from '../usage/usage.ts';
+import type { AttemptUsage, CostRate } from '../usage/usage.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -232,48 +231,3 @@ export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-/**
- * The public JSON shape of a job (API and CLI). Leases stay internal. `waiting` is what
- * JobService.waitingOf found; without it a QUEUED job's is derived from the job alone.
- */
-export function jobView(job: Job, waiting?: Waiting | null) {
-  return {
-    id: job.id,
-    name: job.name,
-    group: job.group,
-    owner: job.owner,
-    state: job.state,
-    queue: job.queue,
-    command: job.command,
-    env: job.env,
-    attempt: job.attempt,
-    maxAttempts: job.maxAttempts,
-    retryOn: job.retryOn,
-    retryDelaySeconds: job.retryDelaySeconds,
-    retryAt: job.retryAt,
-    exitCode: job.exitCode,
-    reason: job.reason,
-    reasonCode: job.reasonCode,
-    dependsOn: job.dependsOn,
-    hold: job.hold,
-    createdAt: job.createdAt,
-    startedAt: job.startedAt,
-    finishedAt: job.finishedAt,
-    timeoutSeconds: job.timeoutSeconds,
-    resources: job.resources,
-    priority: job.priority,
-    waiting: waiting === undefined ? waitingFor(job, { now: new Date() }) : waiting,
-    image: job.image,
-    imagePullPolicy: job.imagePullPolicy,
-    labels: job.labels,
-    workdir: job.workdir,
-    artifacts: job.artifacts,
-    cancelRequested: job.cancelRequested,
-    cancelRequestedBy: job.cancelRequestedBy,
-    attempts: job.attempts,
-    history: job.history,
-    /** Sum over the attempts that recorded usage; null before any attempt ended. */
-    usage: sumUsage(job.attempts.map((a) => a.usage)),
-  };
-}
-export type JobView = ReturnType<typeof jobView>;

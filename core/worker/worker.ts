@@ -61,8 +61,8 @@ export interface WorkerOptions {
   /** Output batcher flush interval while someone follows the job's output (default 200 ms). */
   readonly flushIntervalMs?: number;
   /**
-   * The interval while nobody follows it (specs/05-output-batching.md, decision 16): default
-   * 30 s, or flushIntervalMs when only that is given (one interval for all output).
+   * The interval while nobody follows it (specs/05-output-batching.md, decision 17): default
+   * 5 s, or flushIntervalMs when only that is given (one interval for all output).
    */
   readonly unwatchedFlushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
@@ -100,7 +100,7 @@ const DEFAULTS = {
   heartbeatSeconds: 5,
   killGraceSeconds: 10,
   pollWaitSeconds: 20,
-  unwatchedFlushIntervalMs: 30_000,
+  unwatchedFlushIntervalMs: 5_000,
 };
 
 /**

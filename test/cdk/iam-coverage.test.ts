@@ -266,7 +266,9 @@ describe('IAM grants against the calls the code makes', () => {
     await call('getJobLogs', 'GET', `/v1/jobs/${jobId}/logs`);
     // A first read of another live job's logs sets its follow mark (the first job's is still fresh).
     const second = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] });
-    await call('getJobLogs', 'GET', `/v1/jobs/${(second.body.job as { id: string } | undefined)?.id ?? (second.body.id as string)}/logs`);
+    const secondId = (second.body.job as { id: string } | undefined)?.id ?? (second.body.id as string);
+    expect((await call('updateJob', 'PATCH', `/v1/jobs/${secondId}`, { priority: 5 })).status).toBe(200);
+    await call('getJobLogs', 'GET', `/v1/jobs/${secondId}/logs`);
     await call('getUsage', 'GET', '/v1/usage?by=group');
     await call('listWorkers', 'GET', '/v1/workers');
     expect((await call('updateGroup', 'PUT', '/v1/groups/default', { maxGpus: 8, maxRunningJobs: 20, weight: 2 })).status).toBe(200);

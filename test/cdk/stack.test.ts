@@ -231,6 +231,8 @@ describe('RunplaneStack (default deployment)', () => {
             visibilityTimeoutSeconds: d.visibilityTimeoutSeconds,
             maxReceiveCount: d.maxReceiveCount,
             defaultMaxAttempts: d.defaultMaxAttempts,
+            // Submit refuses a job needing more GPUs than the pool's instance type has.
+            gpusPerInstance: pool.gpusPerInstance,
           };
         }),
       );
@@ -280,7 +282,7 @@ describe('RunplaneStack (default deployment)', () => {
         ProtocolType: 'HTTP',
         CorsConfiguration: {
           AllowOrigins: ['https://console.example.com'],
-          AllowMethods: ['GET', 'POST', 'OPTIONS'],
+          AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'OPTIONS'],
           AllowHeaders: ['authorization', 'content-type', 'idempotency-key'],
           ExposeHeaders: ['location'],
           AllowCredentials: false,
@@ -571,6 +573,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+        updateJob: { jobs: ['get', 'updateJobs'], audit: 'append', enqueue: true },
         getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },

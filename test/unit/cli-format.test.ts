@@ -12,7 +12,8 @@ import {
 } from '../../cli/format.ts';
 import { formatError } from '../../cli/format-error.ts';
 import { TERMINAL_JOB_STATES } from '../../cli/terminal-states.ts';
-import { JOB_STATES, TERMINAL_STATES, isTerminal, jobView, type JobState } from '../../core/jobs/job.ts';
+import { JOB_STATES, TERMINAL_STATES, isTerminal, type JobState } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 const apiJob = (overrides: Parameters<typeof makeJob>[0] = {}, extra: Partial<ApiJob> = {}): ApiJob => ({

@@ -12,7 +12,7 @@ import {
   splitAssignment,
 } from '../../cli/options.ts';
 import { resolveToken } from '../../cli/credentials.ts';
-import { jobView } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 interface Request {
