@@ -288,6 +288,37 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
     await log.getByText('line 0', { exact: true }).waitFor();
   }, 180_000);
 
+  it('explains why a queued job waits, badges it in the list, and changes its priority', async () => {
+    // The local worker has no GPU: a job asking for two waits, with the scheduler's reason.
+    const job = await admin.submitJob({ command: ['node', '-e', '0'], name: 'needs-gpus', resources: { gpus: 2 } });
+    await page.goto(`${platform.url}/jobs/${job.id}`);
+    const why = page.getByRole('status', { name: 'Why it waits' });
+    await why.waitFor();
+    // The reason can move on between two reads; the page follows the API's.
+    await expect
+      .poll(async () => (await why.locator('.badge').textContent()) === (await admin.getJob(job.id)).waiting?.code, { timeout: 20_000 })
+      .toBe(true);
+    expect(await why.textContent()).toMatch(/Since /);
+    await checkPage('job-waiting');
+
+    await page.getByLabel('New priority').fill('2000');
+    await page.getByRole('button', { name: 'Set priority' }).click();
+    await page.getByRole('form', { name: 'Change priority' }).getByText('a whole number from -1000 to 1000').waitFor();
+    expect((await admin.getJob(job.id)).priority).toBe(0);
+    await page.getByLabel('New priority').fill('7');
+    await page.getByRole('button', { name: 'Set priority' }).click();
+    await expect.poll(async () => (await admin.getJob(job.id)).priority).toBe(7);
+    await page.locator('.facts dd').getByText('7', { exact: true }).waitFor();
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: job.id });
+    const badge = row.locator('.badge.waiting');
+    await badge.waitFor();
+    await expect.poll(async () => (await badge.getAttribute('title')) === (await admin.getJob(job.id)).waiting?.message, { timeout: 20_000 }).toBe(true);
+    expect(await row.getByRole('cell').nth(8).textContent()).toBe('7');
+    await admin.cancelJob(job.id);
+  });
+
   it('submits a job that depends on another from the form, and links the two', async () => {
     await page.getByRole('link', { name: 'Submit', exact: true }).click();
     await page.getByLabel('Command').fill(`node -e "console.log('after the live job')"`);
