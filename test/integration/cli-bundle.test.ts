@@ -138,6 +138,8 @@ describe('the bundled CLI', () => {
     async () => {
       const dev = start(['dev', '--port', String(await freePort()), '--data-dir', join(project, 'gpu-box')]);
       await printed(dev, 'GPUs:     4 found by nvidia-smi: 0: NVIDIA A10G (23028 MiB)');
+      // Ctrl-C only once the platform says it handles it (a signal before that kills it outright).
+      await printed(dev, 'Press Ctrl-C to stop.');
       dev.child.kill('SIGINT');
       expect(await dev.exited, dev.output()).toBe(0);
     },

