@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createApiDependencies } from '../core/app/api-dependencies.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
+import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { MeteredCall, RequestMeter } from '../core/aws/request-meter.ts';
@@ -12,12 +13,17 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { startLocalApiServer } from '../local/http-server.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { US_EAST_1_PRICES as PRICE } from './aws-prices.ts';
+import { summarize } from './stats.ts';
 
 /** Lambda memory of every API handler (lib/handler-function.ts default). */
 const HANDLER_MEMORY_MB = 512;
 const MINUTES_PER_MONTH = 30 * 24 * 60;
 /** Scheduled functions (lib/reliability.ts, lib/scaler.ts): invocations per month. */
 const SCHEDULED_PER_MONTH = { maintenance: MINUTES_PER_MONTH, scaler: MINUTES_PER_MONTH, auditCheckpoint: MINUTES_PER_MONTH / 5 };
+
+/** S3 bills GET-class requests at a tenth of PUT-class ones (PUT, COPY, POST, LIST, multipart parts); deletes and aborts are free. */
+const S3_GET_CLASS = new Set(['GetObject', 'HeadObject']);
+const S3_FREE = new Set(['DeleteObject', 'DeleteObjects', 'AbortMultipartUpload']);
 
 /** Sums what the SDK clients did, per service and operation. */
 class CountingMeter implements RequestMeter {
@@ -51,11 +57,14 @@ const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** di
  * jobs (a line of output a second) run through the real handlers and a real worker with its
  * default heartbeat, lease and output batching, on DynamoDB Local and fauxqs, while a meter on
  * every SDK client counts requests and the capacity DynamoDB reports (`ReturnConsumedCapacity`).
- * Each job's client submits it (with an idempotency key), reads it once and reads its logs once.
+ * Each job's client submits it (with an idempotency key), reads it once and reads its logs once
+ * after it ended; nobody follows its output while it runs (a batch of a million jobs), so the
+ * worker stores it in unfollowed batches (specs/05-output-batching.md, decision 17). Jobs arrive
+ * `arrivalMs` apart.
  * The scheduled functions (sweeper, scaler, audit checkpoint) are a fixed monthly cost, added
  * as if the million jobs ran within one month. Prices: bench/aws-prices.ts.
  */
-export async function benchCost(options: { jobs: number; jobSeconds: number }) {
+export async function benchCost(options: { jobs: number; jobSeconds: number; arrivalMs: number }) {
   const platform = await startLocalPlatform({
     inMemory: true,
     port: 0,
@@ -67,9 +76,11 @@ export async function benchCost(options: { jobs: number; jobSeconds: number }) {
   });
   const meter = new CountingMeter();
   const invocationsMs: number[] = [];
+  const msByHandler: Record<string, number[]> = {};
   try {
     const { config } = platform;
-    const deps = createApiDependencies(config, { queue: createJobQueue(config, { meter }), meter });
+    // The handlers as deployed: the routes that read output read the log archive too (S3, metered).
+    const deps = createApiDependencies(config, { queue: createJobQueue(config, { meter }), meter, ...logArchiveDependencies(config, { meter }) });
     const timed = Object.fromEntries(
       Object.entries(createHandlers(async () => deps)).map(([name, handler]: [string, ApiHandler]) => [
         name,
@@ -78,7 +89,9 @@ export async function benchCost(options: { jobs: number; jobSeconds: number }) {
           try {
             return await handler(event, context);
           } finally {
-            invocationsMs.push(performance.now() - t);
+            const ms = performance.now() - t;
+            invocationsMs.push(ms);
+            (msByHandler[name] ??= []).push(ms);
           }
         }) satisfies ApiHandler,
       ]),
@@ -109,6 +122,11 @@ export async function benchCost(options: { jobs: number; jobSeconds: number }) {
       const script = `i=0; while [ $i -lt ${options.jobSeconds} ]; do i=$((i+1)); echo "line $i"; sleep 1; done`;
       await Promise.all(
         Array.from({ length: options.jobs }, async (_, n) => {
+          // Jobs arrive spread out, as a million a month do (about one every 2.6 s), not all in
+          // the same millisecond: a Lambda's duration does not grow with how many others run at
+          // once, but here every handler shares two cores and one DynamoDB Local, so a burst
+          // would bill the emulator's queueing as Lambda time.
+          await new Promise((r) => setTimeout(r, n * options.arrivalMs));
           const { id } = await call('POST', '/v1/jobs', { command: ['sh', '-c', script], labels: { bench: 'cost', n: String(n) } }, { 'idempotency-key': randomUUID() });
           await new Promise<void>((resolve) => finished.set(id!, resolve));
           await call('GET', `/v1/jobs/${id}`);
@@ -137,7 +155,14 @@ export async function benchCost(options: { jobs: number; jobSeconds: number }) {
       ...[...meter.calls].filter(([k]) => k.startsWith('sqs:')).map(([k, e]) => ({ item: `SQS ${k.slice(4)}`, perJob: perJob(e.count), usd: perJob(e.count) * million * PRICE.sqsRequest })),
       { item: 'DynamoDB write units', perJob: perJob(dynamodb.writeUnits), usd: perJob(dynamodb.writeUnits) * million * PRICE.dynamodbWriteUnit },
       { item: 'DynamoDB read units', perJob: perJob(dynamodb.readUnits), usd: perJob(dynamodb.readUnits) * million * PRICE.dynamodbReadUnit },
-      { item: 'S3 requests (the platform makes none yet)', perJob: 0, usd: 0 },
+      ...[...meter.calls]
+        .filter(([k]) => k.startsWith('s3:'))
+        .map(([k, e]) => {
+          const getClass = S3_GET_CLASS.has(k.slice(3));
+          const free = S3_FREE.has(k.slice(3));
+          const price = free ? 0 : getClass ? PRICE.s3ReadRequest : PRICE.s3WriteRequest;
+          return { item: `S3 ${k.slice(3)}${free ? ' (free)' : getClass ? ' (GET class)' : ' (PUT class)'}`, perJob: perJob(e.count), usd: perJob(e.count) * million * price };
+        }),
     ];
     const sweepUnits = sweepMeter.total('dynamodb');
     const scheduledInvocations = SCHEDULED_PER_MONTH.maintenance + SCHEDULED_PER_MONTH.scaler + SCHEDULED_PER_MONTH.auditCheckpoint;
@@ -161,6 +186,7 @@ export async function benchCost(options: { jobs: number; jobSeconds: number }) {
       target: 'perMillionJobsUsd ≤ 10',
       meetsTarget: total <= 10,
       lineItems: lines.map((l) => ({ ...l, perJob: round(l.perJob), usd: round(l.usd, 3) })).sort((a, b) => b.usd - a.usd),
+      handlerMs: Object.fromEntries(Object.entries(msByHandler).map(([name, samples]) => [name, summarize(samples)])),
       calls: Object.fromEntries([...meter.calls].map(([k, e]) => [k, { perJob: round(perJob(e.count), 2), readUnitsPerJob: round(perJob(e.readUnits), 2), writeUnitsPerJob: round(perJob(e.writeUnits), 2) }])),
     };
   } finally {

@@ -16,6 +16,7 @@ import { benchCliStartup } from './cli-startup.ts';
 import { benchWorkInOut } from './work-in-out.ts';
 import { benchIsolation } from './isolation.ts';
 import { benchOutputCost } from './output-cost.ts';
+import { benchDependencies } from './dependencies.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -23,8 +24,9 @@ type Section = { name: string; run: () => Promise<unknown> };
 
 const sections: Section[] = [
   { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
-  // 20 real one-minute jobs at once: about 70 s of wall time, mostly the jobs sleeping.
-  { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60 }) },
+  { name: 'dependencies', run: () => benchDependencies({ pairs: 30 }) },
+  // 20 real one-minute jobs arriving 250 ms apart: about 75 s of wall time, mostly the jobs sleeping.
+  { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60, arrivalMs: 250 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
   { name: 'isolation', run: () => benchIsolation({ runs: 30 }) },
   { name: 'outputCost', run: () => benchOutputCost({ megabytes: 100, rounds: 5, workingRounds: 3, workPerMiB: 2_500_000 }) },

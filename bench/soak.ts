@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { runtimeConfigToEnv } from '../core/config.ts';
-import { isTerminal, type JobView } from '../core/jobs/job.ts';
+import { isTerminal } from '../core/jobs/job.ts';
+import { type JobView } from '../core/jobs/job-view.ts';
 import { queueDefinition } from '../core/resources.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { summarize } from './stats.ts';

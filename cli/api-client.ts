@@ -217,7 +217,7 @@ export interface RunplaneClientOptions {
 type RetryClass = 'idempotent' | 'unprocessed-only';
 
 interface RequestOptions {
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   readonly path: string;
   readonly query?: Record<string, string | number | undefined>;
   readonly body?: unknown;
@@ -313,6 +313,17 @@ export class RunplaneClient {
       method: 'POST',
       path: `/v1/jobs/${encodeURIComponent(id)}/retry`,
       headers: { 'idempotency-key': options.idempotencyKey ?? globalThis.crypto.randomUUID() },
+      retry: 'idempotent',
+    });
+  }
+
+  /** A queued job's new priority (audited); the job as it is after. */
+  async updateJob(id: string, patch: { priority: number }): Promise<ApiJob> {
+    return this.request<ApiJob>({
+      method: 'PATCH',
+      path: `/v1/jobs/${encodeURIComponent(id)}`,
+      body: patch,
+      // Setting the same priority twice is the same change.
       retry: 'idempotent',
     });
   }

@@ -56,10 +56,10 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** The `list` table: ID, STATE, QUEUE, NAME, CREATED, EXIT. */
+/** The `list` table: ID, STATE, QUEUE, NAME, CREATED, EXIT, WAITING (a queued job's code and place in line). */
 export function formatJobTable(jobs: readonly ApiJob[]): string {
   return formatTable(
-    ['ID', 'STATE', 'QUEUE', 'NAME', 'CREATED', 'EXIT'],
+    ['ID', 'STATE', 'QUEUE', 'NAME', 'CREATED', 'EXIT', 'WAITING'],
     jobs.map((job) => [
       job.id,
       job.state,
@@ -67,8 +67,15 @@ export function formatJobTable(jobs: readonly ApiJob[]): string {
       job.name ? truncate(job.name, 40) : DASH,
       formatTimestamp(job.createdAt),
       job.exitCode === null || job.exitCode === undefined ? DASH : String(job.exitCode),
+      job.waiting ? `${job.waiting.code}${job.waiting.position === null ? '' : ` #${job.waiting.position}`}` : DASH,
     ]),
   );
+}
+
+/** Why a queued job waits, with its place in line when known: `Resources (#1 in line): waiting for ...`. */
+export function formatWaiting(waiting: NonNullable<ApiJob['waiting']>): string {
+  const place = waiting.position === null ? '' : `, #${waiting.position} in line`;
+  return `${waiting.code} since ${formatTimestamp(waiting.since)}${place}: ${waiting.message}`;
 }
 
 function formatPairs(record: Readonly<Record<string, string>>): string {
@@ -81,6 +88,7 @@ export function formatState(job: ApiJob): string {
   const notes: string[] = [];
   if (job.reason) notes.push(job.reason);
   else if (job.state === 'QUEUED' && job.hold) notes.push(`held: ${job.hold.message}`);
+  else if (job.state === 'QUEUED' && job.waiting) notes.push(`waiting: ${formatWaiting(job.waiting)}`);
   else if (job.state === 'QUEUED' && job.waitingReason) notes.push(`waiting: ${job.waitingReason}`);
   if (job.cancelRequested && !isTerminal(job.state)) notes.push('cancel requested');
   return notes.length > 0 ? `${job.state} (${notes.join('; ')})` : job.state;
@@ -125,6 +133,7 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     ['Labels', formatPairs(job.labels)],
     ['Depends on', formatDependencies(job)],
     ['Resources', `gpus=${job.resources.gpus} cpu=${job.resources.cpu} memory=${job.resources.memoryMiB}MiB`],
+    ['Priority', String(job.priority ?? 0)],
     ['Timeout', formatDuration(job.timeoutSeconds * 1000)],
     ...(job.arrayStatus
       ? ([['Array', `${formatArrayProgress(job.arrayStatus)}${job.array?.parallelism ? `; at most ${job.array.parallelism} at once` : ''}`]] as [string, string][])
@@ -140,6 +149,7 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     const label = job.finishedAt ? 'Duration' : 'Running for';
     rows.push([label, formatDuration(end.getTime() - new Date(job.startedAt).getTime())]);
   }
+  if (job.usage) rows.push(['Usage', formatUsage(job.usage)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   let out = rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join('\n') + '\n';
 
@@ -169,6 +179,17 @@ export function formatJobDetails(job: ApiJob, now: Date = new Date()): string {
     );
   }
   return out;
+}
+
+/** A job's summed usage on one line: `wall 1m 2s, 0.034 GPU-h, CPU 5s, peak 80 MiB, $0.0012`. */
+export function formatUsage(u: NonNullable<ApiJob['usage']>): string {
+  return [
+    `wall ${formatDuration(u.wallSeconds * 1000)}`,
+    `${(u.gpuSeconds / 3600).toFixed(3)} GPU-h`,
+    `CPU ${u.cpuSeconds === null ? 'unknown' : formatDuration(u.cpuSeconds * 1000)}`,
+    `peak ${u.peakMemoryBytes === null ? 'unknown' : `${Math.round(u.peakMemoryBytes / 2 ** 20)} MiB`}`,
+    `$${u.costUsd.toFixed(4)}`,
+  ].join(', ');
 }
 
 /** `afterok:ID, afterany:ID` in Slurm's words; what a held job still waits for is its state's note. */

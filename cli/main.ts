@@ -66,6 +66,11 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/retry.ts')).registerRetry,
   },
   {
+    name: 'update',
+    summary: "change a queued job's priority: runplane update ID --priority N",
+    load: async () => (await import('./commands/update.ts')).registerUpdate,
+  },
+  {
     name: 'workers',
     summary: 'list the workers that reported in the last minute',
     load: async () => (await import('./commands/workers.ts')).registerWorkers,

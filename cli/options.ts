@@ -64,6 +64,8 @@ function integerParser(min: number, max: number = Number.MAX_SAFE_INTEGER) {
 export const parsePositiveInt = integerParser(1);
 export const parseNonNegativeInt = integerParser(0);
 export const parsePort = integerParser(0, 65_535);
+/** A job priority (core/jobs/job.ts MIN_PRIORITY..MAX_PRIORITY, repeated so the CLI loads no job schemas). */
+export const parsePriority = integerParser(-1000, 1000);
 
 /** A positive number, fractions allowed (CPU shares). */
 export function parsePositiveNumber(raw: string): number {

@@ -41,6 +41,11 @@ export const runtimeQueueSchema = z.object({
   visibilityTimeoutSeconds: z.number().int().positive().default(QUEUE_DEFAULTS.visibilityTimeoutSeconds),
   maxReceiveCount: z.number().int().positive().default(QUEUE_DEFAULTS.maxReceiveCount),
   defaultMaxAttempts: z.number().int().positive().default(QUEUE_DEFAULTS.defaultMaxAttempts),
+  /**
+   * GPUs of the pool's instance type (AWS): a job asking for more is refused at submit. Absent
+   * (local pools): any count is accepted and waits for a worker that has it.
+   */
+  gpusPerInstance: z.number().int().min(0).optional(),
 });
 export type RuntimeQueue = z.output<typeof runtimeQueueSchema>;
 

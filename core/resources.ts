@@ -52,7 +52,7 @@ export interface TableDefinition {
  * the table so a guard and its job are written in one transaction. Every GSI is sparse: only job
  * items carry the GSI key attributes, and `queuedKey` only while the job is QUEUED.
  *
- * The job indexes hold keys only (specs/01-data-model.md, decision 6): a query on them reads the
+ * The job indexes hold keys only (specs/01-data-model.md, decision 1): a query on them reads the
  * jobs themselves with BatchGetItem, so no change of a job (a lease renewal, a history entry)
  * rewrites an index unless it changes that index's key.
  */
@@ -87,6 +87,15 @@ export const JOBS_TABLE = {
     // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
     // lease expiry, so lease renewals do not rewrite the index.
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
+    // Sparse: runnable QUEUED jobs no scheduler pass admitted yet, per queue, each group's keys
+    // contiguous in priority then submit order (core/jobs/job-item.ts pendingSortKey). It carries
+    // what the scheduler decides with, so a pass reads no job item.
+    {
+      indexName: 'pending',
+      partitionKey: { name: 'pendingKey', type: 'S' },
+      sortKey: { name: 'pendingSort', type: 'S' },
+      projection: { type: 'INCLUDE', attributes: ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] },
+    },
     // Array children (`arrayParentKey` = the parent's id) in index order: GET /v1/jobs/{id}/children.
     // Their state is projected for the list's state filter; the jobs themselves are read by key.
     {

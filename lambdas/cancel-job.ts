@@ -1,7 +1,7 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
 import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
 import { createApiHandler, json, pathParameter } from '../core/http/api-handler.ts';
-import { jobView } from '../core/jobs/job.ts';
+import { jobView } from '../core/jobs/job-view.ts';
 
 export function createCancelJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {

@@ -1,6 +1,7 @@
 import type { ApiDependencies } from '../core/app/api-dependencies.ts';
 import type { ApiHandler } from '../core/http/api-handler.ts';
 import { createCancelJobHandler } from './cancel-job.ts';
+import { createUpdateJobHandler } from './update-job.ts';
 import { createGetJobLogsHandler } from './get-job-logs.ts';
 import { createGetJobHandler } from './get-job.ts';
 import { createHealthzHandler } from './healthz.ts';
@@ -43,6 +44,7 @@ export function createHandlers(dependencies: () => Promise<ApiDependencies>): Re
     listJobEvents: createListJobEventsHandler(dependencies),
     getJobLogs: createGetJobLogsHandler(dependencies),
     retryJob: createRetryJobHandler(dependencies),
+    updateJob: createUpdateJobHandler(dependencies),
     createUpload: createCreateUploadHandler(dependencies),
     completeUpload: createCompleteUploadHandler(dependencies),
     listArtifacts: createListArtifactsHandler(dependencies),

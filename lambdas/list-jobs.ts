@@ -1,11 +1,12 @@
 import { apiDependenciesFromEnvironment, type ApiDependencies } from '../core/app/api-dependencies.ts';
 import { createApiHandler, json, queryParameters } from '../core/http/api-handler.ts';
-import { jobView } from '../core/jobs/job.ts';
+import { jobView } from '../core/jobs/job-view.ts';
 
 export function createListJobsHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
     const page = await jobs.list(queryParameters(event), caller);
-    return json(200, { jobs: page.items.map(jobView), nextCursor: page.nextCursor });
+    const waiting = await jobs.waitingOf(page.items);
+    return json(200, { jobs: page.items.map((job, i) => jobView(job, waiting[i])), nextCursor: page.nextCursor });
   });
 }
 

@@ -25,6 +25,7 @@ export type RouteName =
   | 'listJobEvents'
   | 'getJobLogs'
   | 'retryJob'
+  | 'updateJob'
   | 'createUpload'
   | 'completeUpload'
   | 'listArtifacts'
@@ -62,6 +63,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   { routeKey: 'GET /v1/jobs/{id}/logs', name: 'getJobLogs', entry: 'lambdas/get-job-logs.ts', authenticated: true },
   { routeKey: 'POST /v1/jobs/{id}/retry', name: 'retryJob', entry: 'lambdas/retry-job.ts', authenticated: true },
+  { routeKey: 'PATCH /v1/jobs/{id}', name: 'updateJob', entry: 'lambdas/update-job.ts', authenticated: true },
   { routeKey: 'POST /v1/uploads', name: 'createUpload', entry: 'lambdas/create-upload.ts', authenticated: true },
   {
     routeKey: 'POST /v1/uploads/complete',

@@ -3,7 +3,7 @@ import { dispatchDependencies } from '../core/app/dispatch-dependencies.ts';
 import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { createApiHandler, json } from '../core/http/api-handler.ts';
 import { parseJsonBody } from '../core/http/json-body.ts';
-import { jobView } from '../core/jobs/job.ts';
+import { jobView } from '../core/jobs/job-view.ts';
 import { observability, recordJobSubmitted } from '../core/observability/observability.ts';
 
 export function createSubmitJobHandler(dependencies: () => Promise<ApiDependencies>) {

@@ -32,6 +32,8 @@ export interface TableGrant {
   readonly index?: string;
   /** Partition-key patterns (StringLike) every item written must match. */
   readonly keys?: readonly string[];
+  /** The only attributes the calls may touch (dynamodb:Attributes), the key included. */
+  readonly attributes?: readonly string[];
 }
 
 /**
@@ -76,6 +78,16 @@ export const JOBS_GRANTS = {
   queryDependents: { actions: ['dynamodb:Query'], on: 'indexes', index: 'dependents' },
   /** A submit's dependency edges, 25 a call, before the job itself (DynamoDbJobStore.createJob). */
   recordDependencyEdges: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.dependencyEdge] },
+  /**
+   * A read of a live job's output marks it followed (DynamoDbJobStore.markOutputWatched): one
+   * attribute of job items, nothing else, so a read route cannot change a job's state.
+   */
+  markOutputWatched: {
+    actions: ['dynamodb:UpdateItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.job],
+    attributes: ['pk', 'outputWatchedUntil', 'state'],
+  },
   /** Retry: a finished job's transition and its idempotency guard in one transaction. */
   createJobs: {
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -163,7 +175,14 @@ export function tableStatement(table: dynamodb.TableV2, definition: TableDefinit
   return {
     actions: [...grant.actions],
     resources,
-    ...(grant.keys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.keys] } } } : {}),
+    ...(grant.keys || grant.attributes
+      ? {
+          conditions: {
+            ...(grant.keys ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.keys] } } : {}),
+            ...(grant.attributes ? { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...grant.attributes] } } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -63,12 +63,16 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   // A cancelled queued job is a final state: the jobs waiting for it are released (a send) or failed.
   // An array's cancel lists its unfinished children (the byArrayParent GSI) and cancels each.
   cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents', 'query', 'batchGet'], audit: 'append', enqueue: true },
+  // A new priority (audited), then the job's admission like a submit's.
+  updateJob: { jobs: ['get', 'updateJobs'], audit: 'append', enqueue: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
-  listJobs: { jobs: ['get', 'query'] },
+  // The index holds keys only: the page's jobs are read with one BatchGetItem.
+  listJobs: { jobs: ['get', 'query', 'batchGet'] },
   listJobChildren: { jobs: ['get', 'query', 'batchGet'] },
-  listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
-  getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
+  // Reading a live job's output marks it followed (its output is then stored every 200 ms).
+  listJobEvents: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
+  getJobLogs: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
   listWorkers: { jobs: ['get', 'query'] },
   // The names index (GetItem), then the groups (BatchGetItem).
   listGroups: { jobs: ['get', 'batchGet'] },
@@ -165,7 +169,7 @@ export class RunplaneApi extends Construct {
         ? {
             corsPreflight: {
               allowOrigins: [...props.corsOrigins],
-              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
+              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.PUT, apigwv2.CorsHttpMethod.PATCH, apigwv2.CorsHttpMethod.OPTIONS],
               allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
               exposeHeaders: ['location'],
               // Tokens travel in the Authorization header, not in cookies.

@@ -83,6 +83,8 @@ export class RunplaneReliability extends Construct {
       // (re-dispatch marks `dispatched`, a reaped attempt is requeued or failed) and re-sends.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.query);
+      // The work lists' indexes hold keys only: their jobs are read with BatchGetItem.
+      grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.batchGet);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
       // The array sweep continues materialisations (the activeArrays GSI).
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.materialiseChildren);

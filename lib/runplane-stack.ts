@@ -149,6 +149,10 @@ export class RunplaneStack extends Stack {
     });
     this.queues = new RunplaneQueues(this, 'Queues', { prefix: this.prefix, definitions: pools.map(poolQueueDefinition) });
 
+    const gpuLimit = (pool: string) => {
+      const gpus = pools.find((p) => p.name === pool)?.gpusPerInstance;
+      return gpus === undefined ? {} : { gpusPerInstance: gpus };
+    };
     // Exactly the variables core/config.ts reads.
     const runtimeEnvironment = (queues: readonly PoolQueue[]): Record<string, string> => ({
       RUNPLANE_JOBS_TABLE: this.data.jobs.tableName,
@@ -163,6 +167,7 @@ export class RunplaneStack extends Stack {
             visibilityTimeoutSeconds: definition.visibilityTimeoutSeconds,
             maxReceiveCount: definition.maxReceiveCount,
             defaultMaxAttempts: definition.defaultMaxAttempts,
+            ...gpuLimit(definition.pool),
           }),
         ),
       ),

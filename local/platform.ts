@@ -27,6 +27,9 @@ import type { JobStore } from '../core/jobs/store.ts';
 import { recoverLostAttempt } from '../core/jobs/recovery.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
+import { createInProcessScheduler } from '../core/app/scheduler-dependencies.ts';
+import type { InProcessScheduler } from '../core/scheduling/scheduler-kicker.ts';
+import type { GroupStates } from '../core/scheduling/group-states.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
 import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
 import { createSqsClient } from '../core/aws/sqs-client.ts';
@@ -81,6 +84,10 @@ export interface LocalPlatformOptions {
   >;
   /** How jobs run; by default the strongest sandbox this machine offers, hiding the data directory. */
   readonly runtime?: JobRuntime;
+  /** The scheduler's safety-net pass interval (passes also run on every submit and every end). */
+  readonly schedulerIntervalSeconds?: number;
+  /** Fair-share weights, quotas and recent use of groups; every group at its defaults otherwise. */
+  readonly groupStates?: GroupStates;
   /** How long a stop waits for running jobs before handing them back (see DRAIN_SECONDS). */
   readonly drainSeconds?: number;
   /** An OIDC issuer the web console offers ("Sign in with <name>"); the API must accept its tokens. */
@@ -147,6 +154,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   let api: LocalApiServer | undefined;
   const workers: Worker[] = [];
   let maintenance: NodeJS.Timeout | undefined;
+  let scheduler: InProcessScheduler | undefined;
+  let schedulerTimer: NodeJS.Timeout | undefined;
   let maintenanceRun: Promise<void> = Promise.resolve();
   let checkpoints: NodeJS.Timeout | undefined;
   let checkpointRun: Promise<void> = Promise.resolve();
@@ -172,6 +181,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }
   };
   const stop = async () => {
+    clearInterval(schedulerTimer);
+    await scheduler?.stop();
     clearInterval(maintenance);
     clearInterval(checkpoints);
     await maintenanceRun;
@@ -183,6 +194,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await dynamo?.stop();
     await rm(join(dataDir, LOCAL_STATE_FILE), { force: true });
     await unregisterLocalPlatform(pointer);
+    telemetry.close();
   };
 
   try {
@@ -243,8 +255,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       },
     };
 
+    // One scheduler for every pool, in this process: the API's submits and the workers' ends kick
+    // it, and a periodic kick is the safety net (specs/11-scheduling.md).
+    scheduler = createInProcessScheduler(config, {
+      ...(options.groupStates ? { groups: options.groupStates } : {}),
+      log: (level, message, fields) => telemetry.log(level, message, { component: 'scheduler', ...fields }),
+    });
     const apiDependencies = createApiDependencies(config, {
       queue: createJobQueue(config),
+      admission: scheduler,
       jobFiles: createJobFilesParts,
       ...logArchiveDependencies(config),
       ...(options.artifactUrlSeconds !== undefined ? { artifactUrlSeconds: options.artifactUrlSeconds } : {}),
@@ -256,8 +275,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const recovered = await recoverOwnLostAttempts(config, workerDeps.store);
     if (recovered > 0) log(`recovered ${recovered} running job(s) the previous run did not hand back`);
     // fauxqs keeps messages in memory: every job still QUEUED in DynamoDB gets its message again.
-    const requeued = await requeueWaitingJobs(config, apiDependencies.jobs);
-    if (requeued > 0) log(`re-enqueued ${requeued} queued job(s) from the previous run`);
+    const requeued = await requeueWaitingJobs(config, workerDeps.store);
+    if (requeued > 0) log(`put ${requeued} admitted job(s) of the previous run back on the pending list`);
+    for (const queue of config.queues) scheduler.kick(queue.pool);
+    schedulerTimer = setInterval(() => {
+      for (const queue of config.queues) scheduler?.kick(queue.pool);
+    }, (options.schedulerIntervalSeconds ?? 2) * 1000);
+    schedulerTimer.unref();
 
     api = await startLocalApiServer({
       routes: ROUTES,
@@ -317,6 +341,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
             options.workerOptions?.onProcessStarted?.(job, at, pid);
           },
           log: logFunction(telemetry.logger.createChild({ persistentKeys: { workerId: `local-${queue.pool}-${i + 1}` } })),
+          scheduler,
           metrics: workerMetrics(telemetry.metrics),
         });
         worker.start();
@@ -400,16 +425,17 @@ async function recoverOwnLostAttempts(config: RuntimeConfig, store: JobStore): P
 /** The gateway's access-log line (`GET /v1/jobs 200 3ms`). */
 const ACCESS_LOG_LINE = /^[A-Z]+ \S* \d{3} \d+ms$/;
 
-async function requeueWaitingJobs(
-  config: RuntimeConfig,
-  jobs: ReturnType<typeof createApiDependencies>['jobs'],
-): Promise<number> {
+/**
+ * fauxqs keeps messages in memory: the jobs the previous run admitted lost theirs. They go back
+ * on the pending list, and the first pass admits what fits.
+ */
+async function requeueWaitingJobs(config: RuntimeConfig, store: JobStore): Promise<number> {
   let count = 0;
   for (const queue of config.queues) {
     let cursor: string | undefined;
     do {
-      const page = await jobs.listWaiting(queue.pool, 100, cursor);
-      for (const job of page.items) if (await jobs.dispatch(job)) count++;
+      const page = await store.listAdmittedJobs(queue.pool, 100, cursor);
+      for (const job of page.items) if (job.state === 'QUEUED' && (await store.unadmitJob(job))) count++;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
   }

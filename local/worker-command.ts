@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { loadRuntimeConfig, type RuntimeConfig } from '../core/config.ts';
 import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
+import { createInProcessScheduler } from '../core/app/scheduler-dependencies.ts';
 import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
 import { Worker } from '../core/worker/worker.ts';
@@ -33,8 +34,12 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   console.error(isolationNotice(runtime.isolation));
   const gpus = await detectGpus(undefined, { warn: (message) => console.error(message) });
   console.error(`GPUs: ${describeGpus(gpus)}`);
+  // This worker runs passes for its pool itself when it joins and when its jobs end; the platform's
+  // (or the AWS scheduler's) periodic pass is the safety net. Concurrent passes are harmless.
+  const scheduler = createInProcessScheduler(config, { log: (level, message, fields) => console.error(JSON.stringify({ level, message, ...fields })) });
   const worker = new Worker({
     ...createWorkerDependencies(config),
+    scheduler,
     runtime,
     gpus,
     pricing: loadWorkerPricing(),
@@ -48,7 +53,7 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       console.error('draining...');
-      void worker.stop({ drainSeconds: options.drainSeconds ?? 30 }).then(resolve);
+      void worker.stop({ drainSeconds: options.drainSeconds ?? 30 }).then(() => scheduler.stop()).then(resolve);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -22,6 +22,7 @@ import {
   parseGroup,
   parseLabelOption,
   parseNonNegativeInt,
+  parsePriority,
   parsePositiveInt,
   parsePositiveNumber,
   parseRetryOn,
@@ -40,6 +41,7 @@ export interface SubmitOptions {
   readonly retryOn?: RetryCondition[];
   readonly retryDelay?: number;
   readonly gpus?: number;
+  readonly priority?: number;
   readonly cpu?: number;
   readonly memory?: number;
   readonly label?: Record<string, string>;
@@ -93,6 +95,7 @@ export const registerSubmit: RegisterCommand = (command, context) => {
     )
     .option('--retry-delay <seconds>', 'first retry backoff; doubles each attempt (server default: 10)', parseNonNegativeInt)
     .option('--gpus <n>', 'GPUs the job needs', parseNonNegativeInt)
+    .option('--priority <n>', 'higher starts first within its group (-1000..1000, default 0)', parsePriority)
     .option('--cpu <n>', 'CPUs the job needs (fractions allowed)', parsePositiveNumber)
     .option('--memory <MiB>', 'memory the job needs, in MiB', parsePositiveInt)
     .option('-l, --label <KEY=VALUE>', 'label for the job (repeatable)', parseLabelOption)
@@ -186,6 +189,7 @@ export function submitSpec(command: readonly string[], options: SubmitOptions): 
     ...(options.retryOn === undefined ? {} : { retryOn: options.retryOn }),
     ...(options.retryDelay === undefined ? {} : { retryDelaySeconds: options.retryDelay }),
     ...(Object.keys(resources).length === 0 ? {} : { resources }),
+    ...(options.priority === undefined ? {} : { priority: options.priority }),
     ...(options.label === undefined ? {} : { labels: options.label }),
     ...(options.image === undefined ? {} : { image: options.image }),
     ...(options.imagePullPolicy === undefined ? {} : { imagePullPolicy: options.imagePullPolicy }),

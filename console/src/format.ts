@@ -38,3 +38,22 @@ export function formatCost(usd: number | undefined | null): string {
   if (usd === undefined || usd === null || !Number.isFinite(usd)) return '—';
   return new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', maximumFractionDigits: 4 }).format(usd);
 }
+
+/** Memory in binary units, as `nvidia-smi` and the job's resources (MiB) speak. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** GPU time in hours, the unit quotas and bills are read in. */
+export function formatGpuHours(gpuSeconds: number | null | undefined): string {
+  if (gpuSeconds === null || gpuSeconds === undefined || !Number.isFinite(gpuSeconds)) return '—';
+  return `${(gpuSeconds / 3600).toFixed(gpuSeconds > 0 && gpuSeconds < 36 ? 3 : 2)} GPU-h`;
+}

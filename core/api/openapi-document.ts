@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { completeUploadSchema, createUploadSchema } from '../uploads/upload-service.ts';
 import { COMMON_ERRORS, REDIRECT, ROUTE_CONTRACTS, submitJobRequestSchema, TEXT_BODY, type RouteContract } from './route-contracts.ts';
 import { createApiKeySchema } from '../auth/api-key-service.ts';
+import { updateJobSchema } from '../jobs/job-service.ts';
 import { errorBodySchema } from './response-schemas.ts';
 
 /**
@@ -58,6 +59,7 @@ const REQUEST_COMPONENTS: Readonly<Record<string, z.ZodType>> = {
   CreateUploadRequest: createUploadSchema,
   CompleteUploadRequest: completeUploadSchema,
   UpdateGroupRequest: groupSettingsSchema,
+  UpdateJobRequest: updateJobSchema,
 };
 
 function requestComponentId(schema: z.ZodType): string {

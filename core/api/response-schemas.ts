@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { ROLES } from '../auth/caller.ts';
-import { JOB_STATES, retryConditionSchema, type JobView } from '../jobs/job.ts';
+import { JOB_STATES, retryConditionSchema } from '../jobs/job.ts';
+import { type JobView } from '../jobs/job-view.ts';
+import { WAITING_CODES } from '../jobs/waiting-reason.ts';
 import { DEPENDENCY_TYPES } from '../jobs/dependencies.ts';
 import type { AuditPage } from '../audit/audit-log.ts';
 import type { VerifyResult } from '../audit/verify.ts';
@@ -59,6 +61,15 @@ export const attemptRecordSchema = z.strictObject({
   usage: usageSchema.optional().meta({ description: 'what the attempt used and cost, once it ended' }),
 });
 
+export const waitingSchema = z
+  .strictObject({
+    code: z.enum(WAITING_CODES),
+    message: z.string(),
+    since: isoTime,
+    position: z.number().int().min(1).nullable().meta({ description: 'place among the runnable jobs of its queue (1 = next), when known' }),
+  })
+  .meta({ id: 'Waiting' });
+
 export const jobViewSchema = z
   .strictObject({
     id: z.string(),
@@ -92,6 +103,8 @@ export const jobViewSchema = z
     finishedAt: isoTime.nullable(),
     timeoutSeconds: z.number().int(),
     resources: z.strictObject({ gpus: z.number().int(), cpu: z.number(), memoryMiB: z.number().int() }),
+    priority: z.number().int().meta({ description: 'higher starts first within its group; -1000..1000, default 0' }),
+    waiting: waitingSchema.nullable().meta({ description: 'why a QUEUED job has not started yet; null unless QUEUED' }),
     labels: z.record(z.string(), z.string()),
     image: z.string().nullable().meta({ description: 'the OCI image the job runs in; null: a sandboxed process' }),
     imagePullPolicy: z.enum(['IfNotPresent', 'Always', 'Never']),
@@ -125,7 +138,7 @@ export const jobViewSchema = z
 
 export const jobDetailSchema = jobViewSchema
   .extend({
-    waitingReason: z.string().nullable().meta({ description: 'why a QUEUED job has not started yet; null otherwise' }),
+    waitingReason: z.string().nullable().meta({ description: '`waiting.message` (kept for older clients); null unless QUEUED' }),
   })
   .meta({ id: 'JobDetail' });
 

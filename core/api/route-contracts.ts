@@ -3,7 +3,7 @@ import { listAuditQuerySchema } from '../audit/audit-service.ts';
 import { createApiKeySchema, listApiKeysQuerySchema } from '../auth/api-key-service.ts';
 import { groupNameSchema } from '../auth/groups.ts';
 import { jobSpecSchema } from '../jobs/job.ts';
-import { listChildrenQuerySchema, listEventsQuerySchema, listJobsQuerySchema, logsQuerySchema } from '../jobs/job-service.ts';
+import { listChildrenQuerySchema, listEventsQuerySchema, listJobsQuerySchema, logsQuerySchema, updateJobSchema } from '../jobs/job-service.ts';
 import { groupSettingsSchema } from '../groups/group.ts';
 import {
   apiKeyPageSchema,
@@ -125,6 +125,14 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     tag: 'jobs',
     responses: { 200: { description: 'the job, CANCELLED or flagged for its worker to stop', schema: jobViewSchema } },
     errors: [...AUTHENTICATED_ERRORS, 404, 409],
+  },
+  'PATCH /v1/jobs/{id}': {
+    operationId: 'updateJob',
+    summary: "Change a queued job's priority (audited)",
+    tag: 'jobs',
+    body: updateJobSchema,
+    responses: { 200: { description: 'the job, with its new priority and place in line', schema: jobViewSchema } },
+    errors: [...AUTHENTICATED_ERRORS, 400, 404, 409],
   },
   'GET /v1/jobs/{id}/events': {
     operationId: 'listJobEvents',

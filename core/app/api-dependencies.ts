@@ -15,6 +15,8 @@ import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
 import type { Job } from '../jobs/job.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import type { JobAdmission } from '../jobs/job-admission.ts';
+import { DynamoDbWaitingBoards } from '../jobs/dynamodb-waiting-boards.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import type { Clock } from '../ids.ts';
 import { ArtifactService } from '../artifacts/artifact-service.ts';
@@ -53,6 +55,8 @@ export interface ApiDependencyOptions extends ClientsOptions {
   /** Where refused authentications are logged (reason, route, request id; never the token). */
   readonly log?: Logger;
   readonly queue?: JobQueue;
+  /** What dispatch does with a runnable job: kick the scheduler (direct dispatch when absent). */
+  readonly admission?: JobAdmission;
   /** How long a container reuses an API key's record (default 10 s; 0 reads it every request). */
   readonly apiKeyCacheSeconds?: number;
   /**
@@ -91,6 +95,8 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     }),
     events: new DynamoDbEventStore({ client: documentClient, tableName: config.tables.events }),
     ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
+    waitingBoards: new DynamoDbWaitingBoards({ client: documentClient, tableName: config.tables.jobs }),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...(files ? { workdirArchives: files.archives } : {}),

@@ -54,6 +54,8 @@ export const AUDIT_ACTIONS = {
   /** An attempt whose lease expired ended by the reaper or by the worker that got its message back. */
   jobRecover: 'job.recover',
   jobDeadLetter: 'job.dead-letter',
+  /** A QUEUED job's priority changed. */
+  jobPriority: 'job.priority',
   /** An array parent's state following its children's counts (started, finished, reopened). */
   jobArrayProgress: 'job.array-progress',
   /** A QUEUED job held for its dependencies made runnable: they are all satisfied. */

@@ -5,7 +5,7 @@ import { outputEventBytes, type OutputEvent } from './event.ts';
 const deflateRawAsync = promisify(deflateRaw);
 
 /** DEFLATE level of stored output, in items and archive members alike (specs/05, decision 15). */
-export const OUTPUT_DEFLATE_LEVEL = 6;
+export const OUTPUT_DEFLATE_LEVEL = 5;
 
 /** Output of at least this many bytes is worth deflating on its own. */
 export const DEFLATE_MIN_BYTES = 1024;

@@ -31,7 +31,7 @@ import { splitUtf8 } from './utf8-segments.ts';
  *   (`maxBatchItems` closed events), flush(), close() and crossing the high-water mark write at once.
  * - Output nobody follows can wait longer: with `unwatchedFlushIntervalMs`, the timer uses that
  *   interval unless watchUntil() said someone follows the output now (the worker learns it from
- *   the job, specs/05-output-batching.md decision 16). A watch that begins while a long timer is
+ *   the job, specs/05-output-batching.md decision 17). A watch that begins while a long timer is
  *   armed writes what is pending at once.
  * - At most one sink write is in flight, so events are stored in seq order.
  *

@@ -29,7 +29,7 @@ import type { AttemptRecord, Holding, Job, JobState, StateChange } from './job.t
 import { isTerminal } from './job.ts';
 import { arrayCountsGuard, arrayOutcomeReason } from './array-progress.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
-import { arrayCountAttribute, dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, stateKeys, type Item } from './job-item.ts';
+import { arrayCountAttribute, dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, pendingSortKey, pendingSortKeyAfterGroup, stateKeys, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
 import type { UsageRecord } from '../usage/usage-record.ts';
 import { usageRecordItems } from '../usage/usage-record-item.ts';
@@ -45,6 +45,7 @@ import type {
   JobStore,
   ListJobsQuery,
   Page,
+  PendingJobSummary,
   RequeueRequest,
 } from './store.ts';
 
@@ -89,6 +90,12 @@ interface ExtraActions {
 
 const NO_EXTRA: ExtraActions = { actions: [] };
 
+/** What puts a QUEUED job on the scheduler's lists; a claim or an end removes them all. */
+const ADMISSION_ATTRIBUTES = 'pendingKey, pendingSort, dispatchKey, admittedAt';
+
+/** What the pending index copies of a job: what the scheduler decides with (plus the keys). */
+export const PENDING_INDEX_ATTRIBUTES = ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] as const;
+
 /** Children cancelled per transaction: 100 actions less the parent's count move, the audit entry and its chain head. */
 export const MAX_CHILDREN_PER_CANCEL = 90;
 
@@ -107,8 +114,6 @@ function withArrayMove(extra: ExtraActions, move: ArrayMove | null): ExtraAction
     refused: (i, found) => (i === last ? move.refused() : (extra.refused?.(i, found) ?? new JobConditionFailed(undefined))),
   };
 }
-
-
 
 /** Claims tried when a capacity counter's limits keep changing under them. */
 const CLAIM_COUNTER_ROUNDS = 4;
@@ -135,7 +140,8 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult> {
-    const item = jobToItem({ ...job, dispatched: false });
+    // Stored pending (or held): the scheduler admits it when capacity allows (specs/11-scheduling.md).
+    const item = jobToItem({ ...job, admittedAt: null, dispatched: false });
     // The guard, the job and the audit entry are one transaction: there is never a guard without
     // its job, and two racing submits with one key cannot both create a job (the guard's condition
     // lets one win, and only the winner's entry is written).
@@ -148,7 +154,7 @@ export class DynamoDbJobStore implements JobStore {
     await this.writeDependencyEdges(job);
     try {
       await this.audit.transact({ items, record: submitRecord(job), time: new Date(job.createdAt) });
-      return { job: { ...job, dispatched: false }, created: true };
+      return { job: { ...job, admittedAt: null, dispatched: false }, created: true };
     } catch (err) {
       if (!(err instanceof TransactionRefusedError)) throw storeFailure(err);
       const guardFailure = err.at(1);
@@ -177,6 +183,99 @@ export class DynamoDbJobStore implements JobStore {
       );
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new JobNotFoundError(jobId);
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean> {
+    return this.bookkeeping(job.id, {
+      UpdateExpression: 'SET dispatchKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort',
+      ExpressionAttributeNames: { '#queue': 'queue' },
+      ExpressionAttributeValues: { ':at': now.toISOString() },
+    }, transitionCondition('admit', 'QUEUED', { attempt: job.attempt }));
+  }
+
+  unadmitJob(job: Pick<Job, 'id' | 'attempt' | 'group' | 'priority'>): Promise<boolean> {
+    return this.bookkeeping(job.id, {
+      UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, admittedAt',
+      ExpressionAttributeNames: { '#queue': 'queue' },
+      ExpressionAttributeValues: { ':psort': pendingSortKey(job) },
+    }, transitionCondition('unadmit', 'QUEUED', { attempt: job.attempt, priority: job.priority }));
+  }
+
+  /** A conditional, unaudited write (admission is bookkeeping, like markDispatched); false when its condition failed. */
+  private async bookkeeping(jobId: string, parts: UpdateParts, condition: Condition): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: jobKey(jobId), ...withCondition(parts, condition) }));
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw dependencyFailure('job store', err);
+    }
+  }
+
+  async setPriority(jobId: string, priority: number, actor: string, now: Date): Promise<Job> {
+    // The sort key is rewritten only while the job is pending; the read tells which write to make,
+    // and its condition (attempt, old priority, admission) catches a job that moved meanwhile.
+    for (let round = 0; round < 4; round++) {
+      const job = await this.getJob(jobId);
+      if (!job) throw new JobNotFoundError(jobId);
+      if (job.state !== 'QUEUED') throw new JobNotInStateError(jobId, ['QUEUED'], job.state, `job ${jobId} is ${job.state}; only a queued job's priority can change`);
+      const pending = job.admittedAt === null;
+      const audit: AuditRecord = {
+        actor,
+        action: AUDIT_ACTIONS.jobPriority,
+        target: jobTarget(jobId),
+        details: { group: job.group, attempt: job.attempt, from: job.priority, to: priority },
+      };
+      const base = transitionCondition('reprioritize', 'QUEUED', { attempt: job.attempt, priority: job.priority });
+      const condition = {
+        ...base,
+        expression: `${base.expression} AND ${pending ? 'attribute_not_exists(admittedAt)' : 'attribute_exists(admittedAt)'}`,
+      };
+      const sort = pending && !job.hold ? { ':psort': pendingSortKey({ ...job, priority }) } : {};
+      try {
+        return await this.auditedUpdate(jobId, audit, now, {
+          UpdateExpression: `SET priority = :p${sort[':psort'] ? ', pendingSort = :psort' : ''}`,
+          ExpressionAttributeValues: { ':p': priority, ...sort },
+        }, condition);
+      } catch (err) {
+        if (!(err instanceof JobConditionFailed)) throw storeFailure(err);
+      }
+    }
+    throw new JobNotInStateError(jobId, ['QUEUED'], 'CHANGING', `job ${jobId} kept changing state; try again`);
+  }
+
+  async listPendingHeads(queue: string, perGroup: number): Promise<Map<string, PendingJobSummary[]>> {
+    // A loose index scan: each query starts past the previous group's keys, so G groups cost G + 1
+    // queries of at most `perGroup` items, however many jobs wait (specs/11-scheduling.md, decision 3).
+    const heads = new Map<string, PendingJobSummary[]>();
+    let after: string | undefined;
+    try {
+      for (;;) {
+        const out = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'pending',
+            KeyConditionExpression: after === undefined ? 'pendingKey = :q' : 'pendingKey = :q AND pendingSort >= :after',
+            ExpressionAttributeValues: { ':q': queue, ...(after === undefined ? {} : { ':after': after }) },
+            Limit: perGroup,
+          }),
+        );
+        const items = out.Items ?? [];
+        if (items.length === 0) return heads;
+        let last = '';
+        for (const item of items) {
+          const summary = pendingSummary(item);
+          const list = heads.get(summary.group) ?? [];
+          if (list.length === 0) heads.set(summary.group, list);
+          list.push(summary);
+          last = summary.group;
+        }
+        if (!out.LastEvaluatedKey) return heads;
+        after = pendingSortKeyAfterGroup(last);
+      }
+    } catch (err) {
       throw dependencyFailure('job store', err);
     }
   }
@@ -222,6 +321,10 @@ export class DynamoDbJobStore implements JobStore {
     return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && !job.dispatched);
   }
 
+  listAdmittedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && job.admittedAt !== null);
+  }
+
   listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
     return this.queryWorkList('running', 'runningKey', queue, limit, cursor, (job) => job.state === 'RUNNING');
   }
@@ -261,7 +364,7 @@ export class DynamoDbJobStore implements JobStore {
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
           'history = list_append(history, :change), attempts = list_append(attempts, :record)' +
           (holdings.length > 0 ? ', holdings = :holdings ' : ' ') +
-          'REMOVE queuedKey, dispatchKey, retryAt',
+          `REMOVE queuedKey, retryAt, ${ADMISSION_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':running': 'RUNNING',
@@ -382,7 +485,8 @@ export class DynamoDbJobStore implements JobStore {
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
-          'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, exitCode = :code, reason = :reason, ' +
+          'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, pendingKey = #queue, pendingSort = :psort, ' +
+          'exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) ` +
           `REMOVE runningKey, holdings, ${LEASE_ATTRIBUTES}`,
@@ -390,6 +494,7 @@ export class DynamoDbJobStore implements JobStore {
         ExpressionAttributeValues: {
           ':queued': 'QUEUED',
           ':gsk': `${request.group}#QUEUED`,
+          ':psort': pendingSortKey(await this.sortFields(request.jobId)),
           ':code': exitCode,
           ':reason': reason,
           ':retryAt': retryAt,
@@ -435,7 +540,7 @@ export class DynamoDbJobStore implements JobStore {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-                'REMOVE queuedKey, dispatchKey, retryAt, #hold, heldKey',
+                `REMOVE queuedKey, retryAt, #hold, heldKey, ${ADMISSION_ATTRIBUTES}`,
               ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
@@ -477,7 +582,7 @@ export class DynamoDbJobStore implements JobStore {
       return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-          `history = list_append(history, :change) REMOVE queuedKey, runningKey, dispatchKey, retryAt, holdings, #hold, heldKey, ${LEASE_ATTRIBUTES}`,
+          `history = list_append(history, :change) REMOVE queuedKey, runningKey, retryAt, holdings, #hold, heldKey, ${ADMISSION_ATTRIBUTES}, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
@@ -502,7 +607,7 @@ export class DynamoDbJobStore implements JobStore {
     const update = withCondition(
       {
       UpdateExpression:
-        'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, dispatchKey = #queue, ' +
+        'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, pendingKey = #queue, pendingSort = :psort, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
         'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change) ' +
         // A retried job runs: its dependencies are not checked again (specs/12, Dependencies).
@@ -511,6 +616,7 @@ export class DynamoDbJobStore implements JobStore {
       ExpressionAttributeValues: {
         ':queued': 'QUEUED',
         ':gsk': `${job.group}#QUEUED`,
+        ':psort': pendingSortKey(job),
         // One more attempt than have run, so the retry is not refused by the attempt budget.
         ':max': Math.max(job.maxAttempts, job.attempt + 1),
         ':reason': reason,
@@ -559,6 +665,13 @@ export class DynamoDbJobStore implements JobStore {
     return current;
   }
 
+  /** The fields of the pending sort key, for a write whose caller did not pass them. */
+  private async sortFields(jobId: string): Promise<Pick<Job, 'id' | 'group' | 'priority'>> {
+    const job = await this.getJob(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return job;
+  }
+
   async listDependents(dependencyId: string, limit: number, cursor?: string): Promise<Page<string>> {
     const startKey = decodeCursor(cursor, { pk: 'S', dependencyKey: 'S', dependentId: 'S' }, { dependencyKey: dependencyId });
     try {
@@ -585,7 +698,7 @@ export class DynamoDbJobStore implements JobStore {
   async releaseHold(job: Job, reason: string, actor: string, now: Date): Promise<Job> {
     const at = now.toISOString();
     // The keys of the job as runnable come from stateKeys, the one place that decides them.
-    const keys = stateKeys({ ...job, state: 'QUEUED', hold: null, dispatched: false });
+    const keys = stateKeys({ ...job, state: 'QUEUED', hold: null });
     const names = Object.keys(keys);
     const audit: AuditRecord = {
       actor,
@@ -801,7 +914,7 @@ export class DynamoDbJobStore implements JobStore {
             UpdateExpression:
               'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
               'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-              'REMOVE queuedKey, dispatchKey, retryAt',
+              `REMOVE queuedKey, retryAt, ${ADMISSION_ATTRIBUTES}`,
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: {
               ':cancelled': 'CANCELLED',
@@ -1098,6 +1211,17 @@ export class DynamoDbJobStore implements JobStore {
     }
     return found;
   }
+}
+
+function pendingSummary(item: Item): PendingJobSummary {
+  return {
+    id: item.id as string,
+    group: item.group as string,
+    priority: (item.priority as number | undefined) ?? 0,
+    gpus: ((item.resources as Job['resources'] | undefined)?.gpus) ?? 0,
+    attempt: (item.attempt as number | undefined) ?? 0,
+    retryAt: (item.retryAt as string | null | undefined) ?? null,
+  };
 }
 
 /** The item a failed job condition saw, from a plain update or from an audited transaction. */

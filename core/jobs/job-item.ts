@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, JOB_STATES } from './job.ts';
+import { DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_RETRY_ON, JOB_STATES, MAX_PRIORITY } from './job.ts';
 import type { ArrayChildState, ArrayParentState, ArrayStatus, AttemptRecord, Job, JobState, RetryCondition, StateChange } from './job.ts';
 import type { Dependency, Hold } from './dependencies.ts';
 
@@ -31,19 +31,41 @@ export function isRunnable(job: Pick<Job, 'state' | 'hold'>): boolean {
 }
 
 /**
+ * The pending index's sort key: group, then inverted priority (so the highest comes first), then
+ * the job id (a ULID: submit order). `#` sorts below every character a group name may contain, so
+ * one group's keys are contiguous and `${group}$` is just past them (specs/11-scheduling.md).
+ */
+export function pendingSortKey(job: Pick<Job, 'group' | 'priority' | 'id'>): string {
+  return `${job.group}#${String(MAX_PRIORITY - job.priority).padStart(4, '0')}#${job.id}`;
+}
+
+/** The smallest pending sort key past every key of `group`. */
+export function pendingSortKeyAfterGroup(group: string): string {
+  return `${group}$`;
+}
+
+/** A QUEUED job the scheduler may admit: not held and not admitted yet. */
+export function isPending(job: Pick<Job, 'state' | 'admittedAt' | 'hold'>): boolean {
+  return isRunnable(job) && !job.admittedAt;
+}
+
+/**
  * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
  * sparse ones exist only in the state whose work list they serve.
  */
-export function stateKeys(job: Pick<Job, 'group' | 'state' | 'queue' | 'dispatched' | 'hold' | 'array'>) {
-  // An array parent is never run by a worker: it is on no worker's, sweeper's or reaper's list.
-  // A held one is on the sweep's held list, like any held job.
+export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'priority' | 'admittedAt' | 'hold' | 'array'>) {
+  // An array parent is never run by a worker: it is on no worker's, scheduler's, sweeper's or
+  // reaper's list. A held one is on the sweep's held list, like any held job.
   if (job.array) return { groupStateKey: `${job.group}#${job.state}`, ...(job.state === 'QUEUED' && job.hold ? { heldKey: job.queue } : {}) };
   const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
     ...(runnable ? { queuedKey: job.queue } : {}),
     ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
-    ...(runnable && !job.dispatched ? { dispatchKey: job.queue } : {}),
+    // Admitted, message maybe not sent: the admission sweeper's list (and the scheduler's count of
+    // capacity promised but not claimed yet).
+    ...(runnable && job.admittedAt ? { dispatchKey: job.queue } : {}),
+    ...(isPending(job) ? { pendingKey: job.queue, pendingSort: pendingSortKey(job) } : {}),
     ...(job.state === 'QUEUED' && job.hold !== null ? { heldKey: job.queue } : {}),
   };
 }
@@ -115,7 +137,7 @@ function arrayChildOf(item: Item): ArrayChildState | null {
 }
 
 export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, holdings, hold, reasonCode, array: _array, arrayChild: _child, ...rest } = job;
+  const { lease, dispatched: _dispatched, holdings, hold, reasonCode, admittedAt, array: _array, arrayChild: _child, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
@@ -128,6 +150,8 @@ export function jobToItem(job: Job): Item {
     // Stored only while set: conditions test `attribute_exists(hold)` (state-machine.ts guards).
     ...(hold ? { hold } : {}),
     ...(reasonCode ? { reasonCode } : {}),
+    // Present only while admitted: conditions test for the attribute.
+    ...(admittedAt ? { admittedAt } : {}),
     ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
@@ -148,7 +172,9 @@ export function itemToJob(item: Item): Job {
     retryOn: (item.retryOn as RetryCondition[] | undefined) ?? DEFAULT_RETRY_ON,
     retryDelaySeconds: (item.retryDelaySeconds as number | undefined) ?? DEFAULT_RETRY_DELAY_SECONDS,
     retryAt: (item.retryAt as string | null | undefined) ?? null,
-    dispatched: item.dispatchKey === undefined,
+    dispatched: item.dispatchKey === undefined && item.pendingKey === undefined,
+    priority: (item.priority as number | undefined) ?? 0,
+    admittedAt: (item.admittedAt as string | null | undefined) ?? null,
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
     ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),

@@ -13,8 +13,9 @@ import {
 import { parseOrThrow } from '../validation.ts';
 import { signJobSpec } from './dispatch-signature.ts';
 import { idempotencyGuard } from './idempotency.ts';
+import { waitingFor, WORKER_SEEN_WITHIN_MS, type Waiting, type WaitingBoards } from './waiting-reason.ts';
+import { DirectAdmission, type JobAdmission } from './job-admission.ts';
 import { outputWatchRenewal } from './output-watch.ts';
-import { waitingReason, WORKER_SEEN_WITHIN_MS } from './waiting-reason.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
 import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
 import { ArchivedEventReader } from '../events/archived-event-reader.ts';
@@ -23,14 +24,14 @@ import type { LogArchiveStore, OutputArchiveRecord } from '../events/log-archive
 import type { EventStore } from '../events/store.ts';
 import { JOB_ID_PATTERN, newJobId, systemClock, type Clock, type IdGenerator } from '../ids.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
-import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, TERMINAL_STATES, type Job, type JobState } from './job.ts';
+import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, prioritySchema, TERMINAL_STATES, type Job, type JobState } from './job.ts';
 import { ArrayCoordinator } from './array-coordinator.ts';
 import { finishedCount, newArrayState } from './array-progress.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
 import type { Dependency } from './dependencies.ts';
 import { decideDependencies, dependencyHold } from './dependency-decision.ts';
 import { DependencyRelease, type SettleOutcome } from './dependency-release.ts';
-import { isRunnable } from './job-item.ts';
+import { isPending } from './job-item.ts';
 import type { WorkdirArchiveStore } from '../uploads/workdir-archive-store.ts';
 import { archiveDigest } from '../archive-id.ts';
 import * as z from 'zod';
@@ -39,6 +40,13 @@ export interface JobServiceDependencies {
   readonly store: JobStore;
   /** Needed only by code that dispatches (submit, retry, the sweeper). */
   readonly queue?: JobQueue;
+  /**
+   * What `dispatch` does with a runnable job: kick the scheduler (core/scheduling). Without one, a
+   * service with a queue admits and sends at once (DirectAdmission, the pre-scheduler baseline).
+   */
+  readonly admission?: JobAdmission;
+  /** The scheduler's last word on each queue's pending jobs (`waiting`); absent: derived from the job alone. */
+  readonly waitingBoards?: WaitingBoards;
   readonly events: EventStore;
   readonly queues: readonly RuntimeQueue[];
   readonly clock?: Clock;
@@ -72,6 +80,9 @@ export const listChildrenQuerySchema = z.strictObject({
 /** The states a retry of an array parent queues again: every child that did not succeed. */
 const RETRIED_CHILD_STATES: readonly JobState[] = ['FAILED', 'TIMED_OUT', 'CANCELLED'];
 
+/** PATCH /v1/jobs/{id}: what may change on a queued job. */
+export const updateJobSchema = z.strictObject({ priority: prioritySchema });
+
 export const listEventsQuerySchema = z.strictObject({
   attempt: z.coerce.number().int().min(1).max(10_000).optional(),
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
@@ -99,7 +110,8 @@ export { parseOrThrow };
  */
 export class JobService {
   private readonly store: JobStore;
-  private readonly queue: JobQueue | undefined;
+  private readonly admission: JobAdmission | undefined;
+  private readonly waitingBoards: WaitingBoards | undefined;
   private readonly events: EventStore;
   private readonly dependencies: DependencyRelease;
   private readonly queues: ReadonlyMap<string, RuntimeQueue>;
@@ -116,7 +128,8 @@ export class JobService {
 
   constructor(deps: JobServiceDependencies) {
     this.store = deps.store;
-    this.queue = deps.queue;
+    this.admission = deps.admission ?? (deps.queue ? new DirectAdmission(deps.store, deps.queue, deps.clock) : undefined);
+    this.waitingBoards = deps.waitingBoards;
     this.events = deps.events;
     this.queues = new Map(deps.queues.map((q) => [q.pool, q]));
     this.clock = deps.clock ?? systemClock;
@@ -131,14 +144,35 @@ export class JobService {
     this.arrays = new ArrayCoordinator({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
   }
 
-  /** The job plus, while it waits, the platform's best answer to "why is it still waiting?". */
-  async describe(jobId: string, caller: Caller): Promise<{ job: Job; waitingReason: string | null }> {
+  /** The job plus, while it waits, the platform's answer to "why is it still waiting?" (as data). */
+  async describe(jobId: string, caller: Caller): Promise<{ job: Job; waiting: Waiting | null }> {
     const job = await this.get(jobId, caller);
-    if (job.state !== 'QUEUED') return { job, waitingReason: null };
-    if (job.array) return { job, waitingReason: `none of its ${job.array.size} children has started yet; each waits as a job of its own` };
+    const [waiting] = await this.waitingOf([job]);
+    return { job, waiting: waiting ?? null };
+  }
+
+  /**
+   * `waiting` of each job (null unless QUEUED): one registry read and one board read per queue
+   * among them, however many jobs.
+   */
+  async waitingOf(jobs: readonly Job[]): Promise<(Waiting | null)[]> {
     const now = this.clock();
-    const workers = this.registry ? await this.registry.listWorkers(job.queue, WORKER_SEEN_WITHIN_MS, now) : [];
-    return { job, waitingReason: waitingReason(job, workers, now) };
+    const queues = [...new Set(jobs.filter((j) => j.state === 'QUEUED').map((j) => j.queue))];
+    const facts = new Map(
+      await Promise.all(
+        queues.map(async (queue) => {
+          const [workers, board] = await Promise.all([
+            this.registry ? this.registry.listWorkers(queue, WORKER_SEEN_WITHIN_MS, now) : Promise.resolve([]),
+            this.waitingBoards ? this.waitingBoards.read(queue).catch(() => undefined) : Promise.resolve(undefined),
+          ]);
+          return [queue, { workers, board }] as const;
+        }),
+      ),
+    );
+    return jobs.map((job) => {
+      const f = facts.get(job.queue);
+      return waitingFor(job, { now, workers: f?.workers ?? [], board: f?.board });
+    });
   }
 
   /** Workers that reported within the last minute, per queue, as the caller may see them. */
@@ -162,6 +196,11 @@ export class JobService {
     const group = resolveGroup(caller, requestedGroup, 'job:submit');
     const queue = this.queues.get(spec.queue);
     if (!queue) throw new UnknownQueueError(spec.queue, [...this.queues.keys()]);
+    if (queue.gpusPerInstance !== undefined && spec.resources.gpus > queue.gpusPerInstance) {
+      throw new ValidationError(`queue "${spec.queue}" runs on instances with ${queue.gpusPerInstance} GPU(s); no worker could run a job that needs ${spec.resources.gpus}`, [
+        { path: 'resources.gpus', message: `at most ${queue.gpusPerInstance} on queue "${spec.queue}" (its instance type's GPUs)` },
+      ]);
+    }
     if (spec.workdir) await this.requireArchive(group, spec.workdir.archive);
     const hold = await this.initialHold(spec.dependsOn, group);
     const now = this.clock().toISOString();
@@ -181,6 +220,8 @@ export class JobService {
       retryAt: null,
       dispatched: false,
       resources: spec.resources,
+      priority: spec.priority,
+      admittedAt: null,
       image: spec.image ?? null,
       imagePullPolicy: spec.imagePullPolicy,
       labels: spec.labels,
@@ -223,7 +264,7 @@ export class JobService {
       return { ...result, job: advanced ?? result.job };
     }
     // A replay of a submit whose send may have failed sends again; a duplicate message is harmless.
-    if (isRunnable(result.job) && !result.job.dispatched) await this.dispatch(result.job);
+    if (isPending(result.job)) await this.dispatch(result.job);
     return result;
   }
 
@@ -298,39 +339,46 @@ export class JobService {
   }
 
   /**
-   * Sends the job's message: the request path's only call after the store's transaction. The job
-   * is stored QUEUED with its dispatch-sweeper key, which only a claim removes, so a send that
-   * failed (or a submitter that died before it) is repaired by the sweeper (`redispatch`) and the
-   * submit itself still succeeds. Scale-out is not on this path: the scheduled scaler reads the
-   * queue's backlog (core/scaling, specs/05-reliability.md).
+   * "This QUEUED job just became runnable: get it going". The transition that made it runnable
+   * stored it on the scheduler's pending list; this kicks the scheduler, which admits it (and sends
+   * its message) once a live worker has what it needs. A kick that fails is repaired by the
+   * scheduler's periodic pass, so the submit itself still succeeds.
    */
-  async dispatch(job: Pick<Job, 'id' | 'queue'> & Partial<Pick<Job, 'array'>>): Promise<boolean> {
+  async dispatch(job: Pick<Job, 'id' | 'queue' | 'attempt'> & Partial<Pick<Job, 'array'>>): Promise<boolean> {
     // An array parent is never run: made runnable (its dependencies released), its children start.
     if (job.array) return (await this.advanceQuietly(job.id)) !== undefined;
-    if (!this.queue) throw new Error('JobService was built without a queue; only dispatching routes get one');
+    if (!this.admission) throw new Error('JobService was built without a queue; only dispatching routes get one');
     try {
-      await this.queue.enqueue(job.queue, { jobId: job.id });
-      return true;
+      return await this.admission.runnable(job);
     } catch (err) {
-      this.log('dispatch failed; the dispatch sweeper will send it', { jobId: job.id, error: String(err) });
+      this.log('dispatch failed; the scheduler\'s periodic pass or the sweeper will send it', { jobId: job.id, error: String(err) });
       return false;
     }
   }
 
-  /**
-   * The sweeper's send for a job still unclaimed after its grace period: the message again, then
-   * the mark that takes the job off the sweeper's list (a second copy of a message that was not
-   * lost is harmless: claims are conditional on the attempt).
-   */
-  async redispatch(job: Pick<Job, 'id' | 'queue'>): Promise<boolean> {
-    if (!(await this.dispatch(job))) return false;
+  /** The admission sweeper's repair of an admitted job no worker claimed within its grace period. */
+  async redispatch(job: Job): Promise<boolean> {
+    if (!this.admission) throw new Error('JobService was built without a queue; only dispatching routes get one');
     try {
-      await this.store.markDispatched(job.id);
+      return await this.admission.unclaimed(job);
     } catch (err) {
-      // The message is out; at worst the next sweep sends another duplicate.
-      this.log('could not record dispatch', { jobId: job.id, error: String(err) });
+      this.log('could not repair an unclaimed admission', { jobId: job.id, error: String(err) });
+      return false;
     }
-    return true;
+  }
+
+  /** A QUEUED job's new priority (PATCH /v1/jobs/{id}); audited, and its place in line moves with it. */
+  async update(jobId: string, body: unknown, caller: Caller): Promise<Job> {
+    const { priority } = parseOrThrow(updateJobSchema, body, 'body');
+    const job = await this.get(jobId, caller);
+    requirePermission(caller, 'job:submit', job.group);
+    if (job.state !== 'QUEUED') {
+      throw new JobNotInStateError(jobId, ['QUEUED'], job.state, `job ${jobId} is ${job.state}; only a queued job's priority can change`);
+    }
+    const updated = await this.store.setPriority(jobId, priority, caller.subject, this.clock());
+    // A higher priority may let it start now.
+    if (updated.state === 'QUEUED' && !updated.admittedAt) await this.dispatch(updated);
+    return updated;
   }
 
   /** Jobs of one queue still waiting to run, oldest first (re-dispatch after a restart). */
@@ -395,7 +443,7 @@ export class JobService {
       throw new JobNotInStateError(jobId, TERMINAL_STATES, job.state, `job ${jobId} is ${job.state}; only a finished job can be retried`);
     }
     const result = await this.store.retryFinishedJob(job, caller.subject, this.clock(), guard);
-    if (result.state === 'QUEUED' && !result.dispatched) await this.dispatch(result);
+    if (result.state === 'QUEUED' && !result.admittedAt && !result.hold) await this.dispatch(result);
     return result;
   }
 

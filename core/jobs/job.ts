@@ -6,7 +6,7 @@ import { ARCHIVE_ID_PATTERN } from '../archive-id.ts';
 import { CONTROL_CHARS, wellFormedString } from '../text-rules.ts';
 import { MAX_ARRAY_SIZE } from '../ids.ts';
 import { dependsOnSchema, type Dependency, type Hold } from './dependencies.ts';
-import { sumUsage, type AttemptUsage, type CostRate } from '../usage/usage.ts';
+import type { AttemptUsage, CostRate } from '../usage/usage.ts';
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -58,6 +58,11 @@ export const resourcesSchema = z.strictObject({
 });
 export type Resources = z.infer<typeof resourcesSchema>;
 
+/** Job priority bounds: among the jobs a free slot can run, the highest priority starts first. */
+export const MIN_PRIORITY = -1000;
+export const MAX_PRIORITY = 1000;
+export const prioritySchema = z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY);
+
 /**
  * An OCI image reference as the distribution spec writes it: optional registry host[:port], a
  * lower-case repository path, an optional tag and/or a sha256 digest (`ghcr.io/org/train:1.2`,
@@ -102,6 +107,8 @@ export const jobSpecSchema = z.strictObject({
   retryOn: z.array(retryConditionSchema).max(64).optional(),
   retryDelaySeconds: z.number().int().min(0).max(MAX_RETRY_DELAY_SECONDS).default(DEFAULT_RETRY_DELAY_SECONDS),
   resources: resourcesSchema.default({ gpus: 0, cpu: 1, memoryMiB: 1024 }),
+  /** Within its group, a higher priority starts first (ties by submit order); specs/11-scheduling.md. */
+  priority: prioritySchema.default(0),
   /** Runs the job in its own container from this image (the worker's container engine); a sandboxed process otherwise. */
   image: z.string().max(255).regex(IMAGE_REFERENCE_PATTERN, 'must be an OCI image reference like "ghcr.io/org/image:tag"').optional(),
   imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).default('IfNotPresent'),
@@ -224,6 +231,13 @@ export interface Job {
    */
   readonly dispatched: boolean;
   readonly resources: Resources;
+  /** Integer MIN_PRIORITY..MAX_PRIORITY; higher starts first within the job's group. */
+  readonly priority: number;
+  /**
+   * While QUEUED: when the scheduler admitted it (its message is sent or about to be; ISO), or null
+   * while it waits on the scheduler's pending list (or under a hold).
+   */
+  readonly admittedAt: string | null;
   /** The container image the job runs in; null for a (sandboxed) process job. */
   readonly image: string | null;
   readonly imagePullPolicy: ImagePullPolicy;
@@ -275,47 +289,3 @@ export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-/** The public JSON shape of a job (API and CLI). Leases stay internal. */
-export function jobView(job: Job) {
-  return {
-    id: job.id,
-    name: job.name,
-    group: job.group,
-    owner: job.owner,
-    state: job.state,
-    queue: job.queue,
-    command: job.command,
-    env: job.env,
-    attempt: job.attempt,
-    maxAttempts: job.maxAttempts,
-    retryOn: job.retryOn,
-    retryDelaySeconds: job.retryDelaySeconds,
-    retryAt: job.retryAt,
-    exitCode: job.exitCode,
-    reason: job.reason,
-    reasonCode: job.reasonCode,
-    dependsOn: job.dependsOn,
-    hold: job.hold,
-    createdAt: job.createdAt,
-    startedAt: job.startedAt,
-    finishedAt: job.finishedAt,
-    timeoutSeconds: job.timeoutSeconds,
-    resources: job.resources,
-    image: job.image,
-    imagePullPolicy: job.imagePullPolicy,
-    labels: job.labels,
-    workdir: job.workdir,
-    artifacts: job.artifacts,
-    cancelRequested: job.cancelRequested,
-    cancelRequestedBy: job.cancelRequestedBy,
-    attempts: job.attempts,
-    history: job.history,
-    array: job.array ? { size: job.array.size, parallelism: job.array.parallelism } : null,
-    arrayStatus: job.array ? job.array.status : null,
-    arrayParent: job.arrayChild?.parentId ?? null,
-    arrayIndex: job.arrayChild?.index ?? null,
-    /** Sum over the attempts that recorded usage; null before any attempt ended. */
-    usage: sumUsage(job.attempts.map((a) => a.usage)),
-  };
-}
-export type JobView = ReturnType<typeof jobView>;

@@ -1,7 +1,7 @@
 import { isTerminal, type Job } from './job.ts';
 
 /**
- * Output follows attention (specs/05-output-batching.md, decision 16). A read of a live attempt's
+ * Output follows attention (specs/05-output-batching.md, decision 17). A read of a live attempt's
  * events marks the job watched for OUTPUT_WATCH_MS; the worker stores that job's output at once
  * while the mark lasts and in larger, cheaper batches otherwise. A follower polls every second or
  * so, so the mark is renewed only once less than OUTPUT_WATCH_RENEW_WITHIN_MS of it is left: one

@@ -10,13 +10,27 @@ import { JOB_STATES, TERMINAL_STATES, type JobState } from './job.ts';
  * - `leaseId`: the writer holds the lease, whatever the attempt (heartbeat).
  * - `expiredIfRunning`: a RUNNING job's lease ran out before `nowMs` (a live attempt is never ended
  *   from outside); a QUEUED job passes.
+ * - `pending`: the job is on the scheduler's pending list (not admitted, not held).
+ * - `admitted`: the scheduler admitted it (its message is out) and no claim took it since.
+ * - `priority`: the priority is the one the writer read (the pending sort key it rewrites embeds it).
  * - `arrayCounts`: an array parent's child counts and materialisation cursor are still the ones the
  *   writer read, so a parent's state is always derived from one consistent snapshot of its
  *   children (a child that moved since makes the write fail, and the writer decides again).
  * - `held` / `notHeld`: the job carries a `hold` (unsatisfied dependencies) / carries none. A held
  *   job is never claimed, and its hold is cleared or the job failed once, by one writer.
  */
-export type Guard = 'expectedAttempt' | 'notCancelRequested' | 'lease' | 'leaseId' | 'expiredIfRunning' | 'arrayCounts' | 'held' | 'notHeld';
+export type Guard =
+  | 'expectedAttempt'
+  | 'notCancelRequested'
+  | 'lease'
+  | 'leaseId'
+  | 'expiredIfRunning'
+  | 'pending'
+  | 'admitted'
+  | 'priority'
+  | 'arrayCounts'
+  | 'held'
+  | 'notHeld';
 
 export interface Transition {
   readonly from: readonly JobState[];
@@ -48,6 +62,12 @@ export const TRANSITIONS = {
   failDeadLettered: { from: ['QUEUED', 'RUNNING'], to: ['FAILED'], guards: ['expectedAttempt', 'expiredIfRunning'] },
   // An explicit user retry of a finished job: one more attempt.
   retryFinished: { from: FINISHED, to: ['QUEUED'], guards: ['expectedAttempt'] },
+  // The scheduler's admission (pending → admitted, then its message) and its undoing by a worker
+  // that cannot fit the job or whose claim a capacity counter refused (admitted → pending again).
+  admit: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'pending', 'notCancelRequested'] },
+  unadmit: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'admitted', 'priority'] },
+  // A new priority for a waiting job; the pending sort key changes with it.
+  reprioritize: { from: ['QUEUED'], to: ['QUEUED'], guards: ['expectedAttempt', 'priority'] },
   // An array parent is never claimed: its state follows its children's counts (core/jobs/array-progress.ts).
   // The first child claimed (or finished):
   startArray: { from: ['QUEUED'], to: ['RUNNING'], guards: ['arrayCounts', 'notCancelRequested'] },
@@ -96,6 +116,8 @@ export interface GuardValues {
   readonly expiredBefore?: number;
   /** Epoch ms, for `expiredIfRunning`. */
   readonly nowMs?: number;
+  /** For `priority`. */
+  readonly priority?: number;
   /** For `arrayCounts`: each count attribute (and the cursor) with the value the writer read. */
   readonly arrayCounts?: Readonly<Record<string, number>>;
 }
@@ -149,6 +171,17 @@ export function transitionCondition(name: TransitionName, to: JobState, given: G
           values[':c_expiredBefore'] = given.expiredBefore;
           parts.push('leaseExpiresAt < :c_expiredBefore');
         }
+        break;
+      case 'pending':
+        parts.push('attribute_exists(pendingKey)');
+        break;
+      case 'admitted':
+        parts.push('attribute_exists(admittedAt)', 'attribute_not_exists(pendingKey)');
+        break;
+      case 'priority':
+        values[':c_priority'] = need('priority');
+        // Jobs stored before priorities existed have none: they are priority 0.
+        parts.push(values[':c_priority'] === 0 ? '(attribute_not_exists(priority) OR priority = :c_priority)' : 'priority = :c_priority');
         break;
       case 'expiredIfRunning':
         values[':c_running'] = 'RUNNING';

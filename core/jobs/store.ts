@@ -45,6 +45,17 @@ export interface IdempotencyGuard {
   readonly expiresAt: number;
 }
 
+/** A pending job as the pending index projects it: what the scheduler decides with. */
+export interface PendingJobSummary {
+  readonly id: string;
+  readonly group: string;
+  readonly priority: number;
+  readonly gpus: number;
+  readonly attempt: number;
+  /** A retry's backoff end (ISO), or null. */
+  readonly retryAt: string | null;
+}
+
 export interface CreateJobResult {
   readonly job: Job;
   /** False when the idempotency key had already created this job. */
@@ -144,6 +155,25 @@ export interface JobStore {
   createJob(job: Job, guard?: IdempotencyGuard): Promise<CreateJobResult>;
   /** Records that the job's message was sent. */
   markDispatched(jobId: string): Promise<void>;
+  /**
+   * Pending → admitted (the scheduler's decision; its message is sent next). False when the job is
+   * no longer pending at that attempt (admitted by a concurrent pass, claimed, cancelled).
+   */
+  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean>;
+  /**
+   * Admitted → pending again: a worker that received the job cannot run it now (no fit, a capacity
+   * counter refused its claim). False when the job moved on meanwhile.
+   */
+  unadmitJob(job: Pick<Job, 'id' | 'attempt' | 'group' | 'priority'>): Promise<boolean>;
+  /** A QUEUED job's new priority (audited); its place on the pending list moves with it. */
+  setPriority(jobId: string, priority: number, actor: string, now: Date): Promise<Job>;
+  /**
+   * The first `perGroup` pending jobs of each group with pending work on `queue`, in each group's
+   * order (priority, then submit order), without reading any other pending job.
+   */
+  listPendingHeads(queue: string, perGroup: number): Promise<Map<string, PendingJobSummary[]>>;
+  /** Jobs of one queue admitted and not claimed yet, oldest first (the scheduler's promised capacity). */
+  listAdmittedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** Strongly consistent read. */
   getJob(jobId: string): Promise<Job | undefined>;
   /** Newest first, within one group, served by a GSI query. Throws ValidationError on a bad cursor. */

@@ -5,35 +5,117 @@ import type { Job } from './job.ts';
 export const WORKER_SEEN_WITHIN_MS = 60_000;
 
 /**
- * "Why is my job still waiting?" for a QUEUED job, from what the platform knows: the retry backoff,
- * and the registry of workers polling its queue. Queue position is not known
- * (SQS does not expose it), so the answer never pretends to.
+ * Why a QUEUED job has not started (specs/03-api.md lists them; specs/11-scheduling.md says which
+ * decision gives which):
+ * - `Queued`: next, admitted or about to be; a worker is starting it.
+ * - `Resources`: first in line, but no live worker has the free slot and GPUs it needs right now.
+ * - `Priority`: jobs of its own group with a higher priority (or submitted earlier) go first.
+ * - `FairShare`: other groups, further below their share of recent GPU use, go first.
+ * - `GroupQuota`: its group holds its `maxGpus` or `maxRunningJobs`.
+ * - `NoCapacity`: no live worker of its queue could run it (pool scaled to zero, scaling out, or no
+ *   worker with that many GPUs).
+ * - `RetryBackoff`: a retry waiting for its backoff to end.
+ * - `Dependency`, `ArrayThrottle`: held until the jobs it depends on end / its array has room.
  */
-export function waitingReason(job: Job, workers: readonly WorkerRecord[], now: Date): string | null {
+export const WAITING_CODES = [
+  'Queued',
+  'Resources',
+  'Priority',
+  'FairShare',
+  'GroupQuota',
+  'NoCapacity',
+  'RetryBackoff',
+  'Dependency',
+  'ArrayThrottle',
+] as const;
+export type WaitingCode = (typeof WAITING_CODES)[number];
+
+/** `waiting` on a job's view: non-null for every QUEUED job. */
+export interface Waiting {
+  readonly code: WaitingCode;
+  readonly message: string;
+  /** When the job started waiting for this reason (ISO). */
+  readonly since: string;
+  /** 1 = next among the runnable jobs of its queue the scheduler looked at; null when not known. */
+  readonly position: number | null;
+}
+
+/** What the scheduler's last pass of a queue concluded for the pending jobs it looked at. */
+export interface WaitingBoard {
+  /** When the pass ran (ISO). */
+  readonly at: string;
+  readonly jobs: Readonly<Record<string, Waiting>>;
+}
+
+/** Where the scheduler posts its board and readers find it (one small item per queue). */
+export interface WaitingBoards {
+  read(queue: string): Promise<WaitingBoard | undefined>;
+  write(queue: string, board: WaitingBoard): Promise<void>;
+}
+
+/** A board older than this is not trusted: the scheduler runs at least every minute. */
+export const WAITING_BOARD_FRESH_MS = 90_000;
+
+/** When the job entered its current state (the last history entry). */
+function lastChangeAt(job: Job): string {
+  return job.history.at(-1)?.at ?? job.createdAt;
+}
+
+/**
+ * "Why is my job still waiting?" for a QUEUED job, from what is known without a scheduler pass:
+ * its hold, its retry backoff, its admission, the workers polling its queue, and the scheduler's
+ * last board. Null for a job that is not QUEUED.
+ */
+export function waitingFor(
+  job: Job,
+  facts: { readonly now: Date; readonly workers?: readonly WorkerRecord[]; readonly board?: WaitingBoard | undefined },
+): Waiting | null {
   if (job.state !== 'QUEUED') return null;
+  const { now } = facts;
+  const since = lastChangeAt(job);
   // A held job is not waiting for a worker at all: its hold says what it waits for.
-  if (job.hold) return job.hold.message;
+  if (job.hold) return { code: job.hold.code, message: job.hold.message, since, position: null };
+  // An array parent is never run: its children wait (and run) as jobs of their own.
+  if (job.array) return { code: 'Queued', message: `none of its ${job.array.size} children has started yet; each waits as a job of its own`, since, position: null };
   if (job.retryAt && new Date(job.retryAt).getTime() > now.getTime()) {
-    return `waiting for retry backoff until ${job.retryAt} (attempt ${job.attempt + 1} of ${job.maxAttempts})`;
+    return {
+      code: 'RetryBackoff',
+      message: `waiting for retry backoff until ${job.retryAt} (attempt ${job.attempt + 1} of ${job.maxAttempts})`,
+      since,
+      position: null,
+    };
   }
+  if (facts.workers) {
+    const noCapacity = noCapacityMessage(job, facts.workers, now);
+    if (noCapacity) return { code: 'NoCapacity', message: noCapacity, since, position: null };
+  }
+  if (job.admittedAt) {
+    return { code: 'Queued', message: 'admitted by the scheduler: a worker is starting it', since: job.admittedAt, position: 1 };
+  }
+  const board = facts.board;
+  const posted = board && now.getTime() - new Date(board.at).getTime() <= WAITING_BOARD_FRESH_MS ? board.jobs[job.id] : undefined;
+  if (posted) return posted;
+  return {
+    code: 'Priority',
+    message: `behind other jobs of group "${job.group}" on queue "${job.queue}"; position not known yet`,
+    since,
+    position: null,
+  };
+}
+
+/** Why no live worker of the job's queue could run it, or null when one could. */
+export function noCapacityMessage(job: Pick<Job, 'queue' | 'resources'>, workers: readonly WorkerRecord[], now: Date): string | null {
   const live = workers.filter((w) => now.getTime() - new Date(w.lastSeenAt).getTime() <= WORKER_SEEN_WITHIN_MS);
   const active = live.filter((w) => !w.draining);
   if (active.length === 0) {
     return live.length > 0
       ? `every worker of queue "${job.queue}" is draining (shutting down); waiting for a new worker`
-      : `no worker has polled queue "${job.queue}" in the last ${WORKER_SEEN_WITHIN_MS / 1000} s; in AWS the scaler starts ` +
-          `one within a minute, locally start one with \`runplane worker --queue ${job.queue}\``;
+      : `no worker has polled queue "${job.queue}" in the last ${WORKER_SEEN_WITHIN_MS / 1000} s (pool scaled to zero or ` +
+          `scaling out); in AWS the scaler starts one within a minute, locally start one with \`runplane worker --queue ${job.queue}\``;
   }
-  if (job.resources.gpus > 0) {
-    const largest = Math.max(...active.map((w) => w.gpus.length));
-    if (largest < job.resources.gpus) {
-      return `needs ${job.resources.gpus} GPU(s) but the largest worker of queue "${job.queue}" has ${largest}`;
-    }
+  const largest = Math.max(...active.map((w) => w.gpus.length));
+  if (job.resources.gpus > largest) {
+    return `needs ${job.resources.gpus} GPU(s) but the largest live worker of queue "${job.queue}" has ${largest}; waiting for one that has them`;
   }
-  const capacity = active.reduce((n, w) => n + w.concurrency, 0);
-  const running = active.reduce((n, w) => n + w.runningJobs.length, 0);
-  if (running >= capacity) {
-    return `all ${active.length} worker(s) of queue "${job.queue}" are busy (${running} job(s) running); position in the queue unknown`;
-  }
-  return `queued; ${active.length} worker(s) of queue "${job.queue}" have free slots and should claim it within seconds`;
+  return null;
 }

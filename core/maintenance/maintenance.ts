@@ -47,11 +47,11 @@ async function* allPages(list: (cursor?: string) => Promise<Page<Job>>): AsyncGe
 /**
  * The safety nets that keep "no job stays QUEUED or RUNNING forever" true when a step failed:
  *
- * - Dispatch sweeper: every job is stored with its sweeper key, and only a claim removes it (the
- *   submit makes no second write to confirm its send). A job still unclaimed `dispatchGraceSeconds`
- *   after it was queued is sent again once and marked sent: a lost send (or a submitter that died
- *   before it) is repaired within about 90 s (30 s grace + 60 s schedule), and a job merely waiting
- *   for a worker gets one harmless duplicate (claims are conditional on the attempt).
+ * - Admission sweeper: an admitted job is on the admitted list (`dispatchKey`) until a claim takes
+ *   it (the pass makes no second write to confirm its send). One still unclaimed
+ *   `dispatchGraceSeconds` after its admission (a lost send, a pass that died before it, a worker
+ *   that vanished) is repaired by its JobAdmission: with the scheduler it goes back on the pending
+ *   list and a pass places it again; with direct dispatch its message is sent again once.
  * - Reaper: a RUNNING job whose lease expired more than `leaseGraceSeconds` ago and whose message
  *   did not bring a worker back (deleted, dead-lettered) is recovered as if its worker were lost.
  * - Arrays: every array parent with work left is advanced (its state put where its counts say, its
@@ -67,8 +67,8 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
   const report: SweepReport = { redispatched: [], recovered: [], arrays: [], settled: [] };
   for (const pool of pools) {
     const now = clock().getTime();
-    for await (const job of allPages((cursor) => deps.store.listUndispatchedJobs(pool, 100, cursor))) {
-      const since = new Date(job.history.at(-1)?.at ?? job.createdAt).getTime();
+    for await (const job of allPages((cursor) => deps.store.listAdmittedJobs(pool, 100, cursor))) {
+      const since = new Date(job.admittedAt ?? job.history.at(-1)?.at ?? job.createdAt).getTime();
       if (job.state !== 'QUEUED' || now - since < options.dispatchGraceSeconds * 1000) continue;
       if (await deps.jobs.redispatch(job)) {
         report.redispatched.push(job.id);
@@ -99,7 +99,7 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
       if (!job.lease || now - job.lease.expiresAt < options.leaseGraceSeconds * 1000) continue;
       try {
         const recovered = await recoverLostAttempt(deps.store, job, clock, 'system:reaper');
-        if (recovered.state === 'QUEUED') await deps.queue.enqueue(recovered.queue, { jobId: recovered.id });
+        if (recovered.state === 'QUEUED') await deps.jobs.dispatch(recovered);
         report.recovered.push({ jobId: job.id, state: recovered.state });
         log('warn', 'reaped an attempt whose lease expired', { jobId: job.id, attempt: job.attempt, state: recovered.state });
       } catch (err) {
@@ -114,7 +114,8 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
 /**
  * One message from a pool's DLQ: SQS moved it there after `maxReceiveCount` deliveries that never
  * completed.
- * - A QUEUED job's message never got a worker as far as a claim (a poison message): the job fails.
+ * - An admitted QUEUED job's message never got a worker as far as a claim (a poison message): the
+ *   job fails. A pending one (back on the scheduler's list) is left to the scheduler.
  * - A RUNNING job under an expired lease lost its worker: the attempt is recovered as any lost
  *   worker's is (retried when `retryOn` and the attempts allow, with a fresh message; else FAILED).
  * - A live attempt (a duplicate message of a job a worker still holds) or a finished job: ignored.
@@ -122,12 +123,15 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
 export async function handleDeadLetter(
   deps: Pick<MaintenanceDependencies, 'store' | 'clock'> & { readonly queue?: JobQueue },
   message: Pick<ReceivedJobMessage, 'jobId' | 'receiveCount'>,
-): Promise<'failed' | 'recovered' | 'ignored-finished' | 'ignored-live' | 'ignored-unknown'> {
+): Promise<'failed' | 'recovered' | 'ignored-finished' | 'ignored-live' | 'ignored-pending' | 'ignored-unknown'> {
   const clock = deps.clock ?? systemClock;
   const job = message.jobId ? await deps.store.getJob(message.jobId) : undefined;
   if (!job) return 'ignored-unknown';
   if (isTerminal(job.state)) return 'ignored-finished';
   if (job.state === 'RUNNING' && job.lease && job.lease.expiresAt > clock().getTime()) return 'ignored-live';
+  // Back on the scheduler's pending list (a worker put it back, the sweeper un-admitted it): this
+  // message is an old one, and waiting is never a failure.
+  if (job.state === 'QUEUED' && !job.admittedAt) return 'ignored-pending';
   try {
     if (job.state === 'RUNNING' && deps.queue) {
       const recovered = await recoverLostAttempt(deps.store, job, clock, 'system:dead-letter');

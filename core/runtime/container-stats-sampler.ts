@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { MeasuredUse } from '../usage/usage.ts';
-import { DEFAULT_SAMPLE_INTERVAL_MS } from './process-tree-sampler.ts';
+import { DEFAULT_SAMPLE_INTERVAL_MS, PeriodicSampler } from './periodic-sampler.ts';
 
 /** The parts of the Engine's stats answer (GET /containers/{id}/stats) read here. */
 export interface ContainerStats {
@@ -23,37 +23,25 @@ export function readContainerStats(stats: ContainerStats): { cpuNs: number; memo
  * last sample, so it misses at most one interval at the end; memory is the largest use seen (the
  * kernel's own peak on cgroup v1 engines).
  */
-export class ContainerStatsSampler {
+export class ContainerStatsSampler extends PeriodicSampler {
   private cpuNs = 0;
   private memoryBytes = 0;
   private samples = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly container: Docker.Container,
-    private readonly intervalMs = DEFAULT_SAMPLE_INTERVAL_MS,
-  ) {}
-
-  start(): this {
-    this.sampleSoon();
-    this.timer = setInterval(() => this.sampleSoon(), this.intervalMs);
-    this.timer.unref();
-    return this;
+    intervalMs = DEFAULT_SAMPLE_INTERVAL_MS,
+  ) {
+    super(intervalMs);
   }
 
   async stop(): Promise<MeasuredUse> {
-    clearInterval(this.timer);
-    await this.inFlight;
+    await this.stopSampling(false);
     if (this.samples === 0) return { cpuSeconds: null, peakMemoryBytes: null };
     return { cpuSeconds: this.cpuNs / 1e9, peakMemoryBytes: this.memoryBytes };
   }
 
-  private sampleSoon(): void {
-    this.inFlight = this.inFlight.then(() => this.sample()).catch(() => undefined);
-  }
-
-  private async sample(): Promise<void> {
+  protected async sample(): Promise<void> {
     // one-shot: the Engine answers at once instead of waiting a second for a CPU delta we do not use.
     const stats = (await this.container.stats({ stream: false, 'one-shot': true } as { stream: false })) as ContainerStats;
     const read = readContainerStats(stats);

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { MeasuredUse } from '../usage/usage.ts';
+import { DEFAULT_SAMPLE_INTERVAL_MS, PeriodicSampler } from './periodic-sampler.ts';
 
 /** Linux reports CPU time in clock ticks of USER_HZ, which is 100 on every architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 /** /proc/<pid>/stat gives RSS in pages; 4 KiB on x86_64 and on the arm64 kernels EC2 and Debian ship. */
 const PAGE_BYTES = 4096;
-export const DEFAULT_SAMPLE_INTERVAL_MS = 500;
 
 /** CPU ticks (own and reaped children's) and resident pages of one process, from /proc/<pid>/stat. */
 export interface ProcStat {
@@ -40,31 +40,22 @@ async function readProcStat(pid: number): Promise<ProcStat | undefined> {
  * what the tree did after the last sample (at most one interval), processes that lived and died
  * between two samples without a parent in the tree to reap them, and memory peaks between samples.
  */
-export class ProcessTreeSampler {
+export class ProcessTreeSampler extends PeriodicSampler {
   private cpuTicks = 0;
   private rssPages = 0;
   private samples = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     /** The job's processes now. */
     private readonly pids: () => Promise<readonly number[]>,
-    private readonly intervalMs = DEFAULT_SAMPLE_INTERVAL_MS,
-  ) {}
-
-  start(): this {
-    this.sampleSoon();
-    this.timer = setInterval(() => this.sampleSoon(), this.intervalMs);
-    this.timer.unref();
-    return this;
+    intervalMs = DEFAULT_SAMPLE_INTERVAL_MS,
+  ) {
+    super(intervalMs);
   }
 
   /** Takes a last sample (the tree may still be there) and stops. */
   async stop(): Promise<MeasuredUse> {
-    clearInterval(this.timer);
-    this.sampleSoon();
-    await this.inFlight;
+    await this.stopSampling(true);
     return this.result();
   }
 
@@ -73,12 +64,7 @@ export class ProcessTreeSampler {
     return { cpuSeconds: this.cpuTicks / CLOCK_TICKS_PER_SECOND, peakMemoryBytes: this.rssPages * PAGE_BYTES };
   }
 
-  private sampleSoon(): void {
-    // One sample at a time: a slow /proc never piles samples up.
-    this.inFlight = this.inFlight.then(() => this.sample()).catch(() => undefined);
-  }
-
-  private async sample(): Promise<void> {
+  protected async sample(): Promise<void> {
     const stats = (await Promise.all((await this.pids()).map(readProcStat))).filter((s): s is ProcStat => s !== undefined);
     if (stats.length === 0) return;
     this.samples++;

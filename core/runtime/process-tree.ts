@@ -40,9 +40,32 @@ export function descendantsOf(processes: readonly ProcessInfo[], root: number): 
   return out;
 }
 
-/** `root` and every process below it, now. */
+/**
+ * `root` and every process below it, now: walked down through /proc/<pid>/task/<tid>/children,
+ * which costs a few reads per process of the tree instead of one per process of the machine;
+ * through parent links of every process where the kernel lacks those files.
+ */
 export async function processTree(root: number): Promise<number[]> {
-  return [root, ...descendantsOf(await listProcesses(), root).map((p) => p.pid)];
+  const children = async (pid: number): Promise<number[] | undefined> => {
+    const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+    const lists = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' && t === String(pid) ? undefined : ''))));
+    if (lists.some((l) => l === undefined) && tasks.length > 0 && !(await exists(`/proc/${pid}/task/${pid}/children`))) return undefined;
+    return lists.flatMap((l) => (l ?? '').split(' ').filter(Boolean).map(Number));
+  };
+  const found = [root];
+  for (let i = 0; i < found.length; i++) {
+    const below = await children(found[i]!);
+    if (below === undefined) return [root, ...descendantsOf(await listProcesses(), root).map((p) => p.pid)];
+    for (const pid of below) if (!found.includes(pid)) found.push(pid);
+  }
+  return found;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function signalPids(pids: Iterable<number>, signal: NodeJS.Signals): void {

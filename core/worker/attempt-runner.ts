@@ -46,6 +46,11 @@ export interface AttemptRunnerOptions {
   readonly jobFiles?: JobFiles | undefined;
   /** Where each attempt's complete output is archived when it ends (none: events only). */
   readonly logArchive?: LogArchiveStore | undefined;
+  /**
+   * A scheduler admits requeued jobs (their backoff included): the requeue only puts the job back
+   * on the pending list and deletes the delivery. False: a fresh, delayed message is sent instead.
+   */
+  readonly scheduled?: boolean;
   readonly metrics?: WorkerMetrics | undefined;
 }
 
@@ -297,6 +302,10 @@ export class AttemptRunner {
       ).catch((e: unknown) => {
         if (!(e instanceof LeaseLostError)) throw e;
       });
+      await queue.ack(message);
+      return;
+    }
+    if (this.o.scheduled) {
       await queue.ack(message);
       return;
     }

@@ -19,6 +19,10 @@ import { decideDelivery, decideGpuAdmission } from './delivery-decision.ts';
 import { GpuAllocator, type Gpu } from './gpus.ts';
 import { inheritedEnvironment } from './job-environment.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SchedulerKick } from '../scheduling/scheduler-kicker.ts';
+
+/** After putting back a job it could not fit, a worker asks for a pass this much later (a stale view settles). */
+const UNFIT_KICK_DELAY_MS = 1_000;
 import { costRate, type InstancePricing } from '../usage/usage.ts';
 
 export type { WorkerLogger } from './attempt-runner.ts';
@@ -57,8 +61,8 @@ export interface WorkerOptions {
   /** Output batcher flush interval while someone follows the job's output (default 200 ms). */
   readonly flushIntervalMs?: number;
   /**
-   * The interval while nobody follows it (specs/05-output-batching.md, decision 16): default
-   * 30 s, or flushIntervalMs when only that is given (one interval for all output).
+   * The interval while nobody follows it (specs/05-output-batching.md, decision 17): default
+   * 5 s, or flushIntervalMs when only that is given (one interval for all output).
    */
   readonly unwatchedFlushIntervalMs?: number;
   /** GPUs of this machine (detectGpus); each job gets its own through CUDA_VISIBLE_DEVICES. */
@@ -82,6 +86,12 @@ export interface WorkerOptions {
    */
   readonly arrays?: { childChanged(job: Job): Promise<void> };
   /**
+   * The scheduler of this worker's pool: kicked when the worker joins and whenever an attempt ends
+   * (capacity freed). With one, a job this worker cannot run now goes back on the pending list and
+   * its message is deleted; without one (direct dispatch), the message is released for later.
+   */
+  readonly scheduler?: SchedulerKick;
+  /**
    * The instance this worker runs on, for each attempt's cost (core/usage/usage.ts): its price per
    * hour (the stack's price table; RUNPLANE_PRICE_PER_INSTANCE_HOUR locally), GPUs and vCPUs.
    * Default: price 0, this machine's GPUs and CPUs.
@@ -95,7 +105,7 @@ const DEFAULTS = {
   heartbeatSeconds: 5,
   killGraceSeconds: 10,
   pollWaitSeconds: 20,
-  unwatchedFlushIntervalMs: 30_000,
+  unwatchedFlushIntervalMs: 5_000,
 };
 
 /**
@@ -176,6 +186,7 @@ export class Worker {
       onProcessStarted: options.onProcessStarted,
       jobFiles: options.jobFiles,
       logArchive: options.logArchive,
+      scheduled: options.scheduler !== undefined,
       metrics: options.metrics,
     });
     this.startedAt = this.clock().toISOString();
@@ -202,7 +213,8 @@ export class Worker {
     this.orphansRemoved = this.removeOrphans();
     this.loop = this.orphansRemoved.then(() => this.pollLoop());
     if (this.options.registry) {
-      void this.report();
+      // A worker that joins is capacity: the pass sees it once its first report is in.
+      void this.report().then(() => this.options.scheduler?.kick(this.options.pool));
       this.reportTimer = setInterval(() => void this.report(), (this.options.reportIntervalSeconds ?? 10) * 1000);
       this.reportTimer.unref();
     }
@@ -398,12 +410,12 @@ export class Worker {
     const admission = decideGpuAdmission(wanted, this.gpus.total);
     if (!admission.admit) {
       this.log('warn', 'job needs more GPUs than this worker has', { jobId: claimable.id, wanted, have: this.gpus.total });
-      await this.options.queue.release(message, admission.retryAfterSeconds);
+      await this.putBack(claimable, message, admission.retryAfterSeconds, UNFIT_KICK_DELAY_MS);
       return;
     }
     const gpuIndices = this.gpus.allocate(wanted);
     if (!gpuIndices) {
-      await this.options.queue.release(message, 2);
+      await this.putBack(claimable, message, 2, UNFIT_KICK_DELAY_MS);
       return;
     }
     try {
@@ -434,7 +446,8 @@ export class Worker {
       if (err instanceof CapacityRefusedError) {
         // A quota or an array's parallelism is full: the job waits in the queue, not on this worker.
         this.log('info', 'claim refused by a capacity limit', { jobId: claimable.id, waiting: err.waitingCode });
-        await queue.release(message, 5);
+        // The limit frees when a job of the group (or array) ends, and that end kicks a pass.
+        await this.putBack(claimable, message, 5, null);
         return;
       }
       if (err instanceof JobNotInStateError || err instanceof JobNotFoundError) {
@@ -460,6 +473,25 @@ export class Worker {
         await claimed;
         await this.options.arrays?.childChanged(running);
       }
+      // Capacity freed (and a retry may be pending): the next job should start now, not at the next poll.
+      this.options.scheduler?.kick(this.options.pool);
     }
+  }
+
+  /**
+   * A job this worker cannot run now. With a scheduler: back on the pending list and the message
+   * deleted, so waiting spends no receives and never dead-letters; a pass after `kickAfterMs`
+   * (null: none, the freeing end kicks) places it again. Without one: the message released for later.
+   */
+  private async putBack(job: Job, message: ReceivedJobMessage, releaseSeconds: number, kickAfterMs: number | null): Promise<void> {
+    const { scheduler, store, queue } = this.options;
+    if (!scheduler) {
+      await queue.release(message, releaseSeconds);
+      return;
+    }
+    // False: it moved on (claimed elsewhere, cancelled, pending already): this message is spent either way.
+    await store.unadmitJob(job);
+    await queue.ack(message);
+    if (kickAfterMs !== null) scheduler.kick(this.options.pool, kickAfterMs);
   }
 }

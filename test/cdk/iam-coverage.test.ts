@@ -265,6 +265,12 @@ describe('IAM grants against the calls the code makes', () => {
     await call('getJob', 'GET', `/v1/jobs/${jobId}`);
     await call('listJobEvents', 'GET', `/v1/jobs/${jobId}/events`);
     await call('getJobLogs', 'GET', `/v1/jobs/${jobId}/logs`);
+    // A first read of another live job's logs sets its follow mark (the first job's is still fresh).
+    const second = await call('submitJob', 'POST', '/v1/jobs', { command: ['true'] });
+    const secondId = (second.body.job as { id: string } | undefined)?.id ?? (second.body.id as string);
+    expect((await call('updateJob', 'PATCH', `/v1/jobs/${secondId}`, { priority: 5 })).status).toBe(200);
+    await call('getJobLogs', 'GET', `/v1/jobs/${secondId}/logs`);
+    await call('getUsage', 'GET', '/v1/usage?by=group');
     await call('listWorkers', 'GET', '/v1/workers');
     expect((await call('updateGroup', 'PUT', '/v1/groups/default', { maxGpus: 8, maxRunningJobs: 20, weight: 2 })).status).toBe(200);
     await call('listGroups', 'GET', '/v1/groups');
@@ -313,6 +319,8 @@ describe('IAM grants against the calls the code makes', () => {
     const store = new DynamoDbJobStore({ client: direct, tableName: config.tables.jobs, audit: { tableName: config.tables.audit }, counters: [createGroupParts(config, direct).quotas] });
     const lost = makeJob({ queue: 'default' });
     await store.createJob(lost);
+    // Admitted long ago, never claimed: the admission sweeper repairs it.
+    await store.admitJob(lost, new Date('2026-01-01T00:00:00Z'));
     const orphan = makeJob({ queue: 'default' });
     await store.createJob(orphan);
     await store.claimAttempt({ jobId: orphan.id, group: orphan.group, workerId: 'gone', leaseId: 'lease', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });

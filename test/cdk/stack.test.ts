@@ -21,6 +21,7 @@ import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, JOBS_TABLE_KEYS, OBJECT_GRANT
 import { RELIABILITY_ENTRIES, presentReliabilityEntries } from '../../lib/runplane-stack.ts';
 import { DOCKER_SOCKET, WORKER_HEALTHCHECK_PATH, WORKER_HOST_WORKDIR } from '../../lib/worker-pool.ts';
 import { cfnText, functionEnvironment, properties, roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
+import { poolPricing, pricingEnvironment } from '../../core/usage/instance-prices.ts';
 import { workerNodeOptions } from '../../core/worker/memory.ts';
 import { FINISHED_STATES, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../core/observability/metric-names.ts';
 
@@ -63,7 +64,8 @@ describe('RunplaneStack (default deployment)', () => {
         (t) => t.Properties.TableName === tableName('runplane', JOBS_TABLE),
       );
       const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
-      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt'].includes(g.IndexName));
+      // Not job indexes: registry items, artifact records, usage records and worker lifetimes only, never rewritten by a heartbeat.
+      const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt', 'usage'].includes(g.IndexName));
       expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
       for (const g of jobIndexes) {
         expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
@@ -229,6 +231,8 @@ describe('RunplaneStack (default deployment)', () => {
             visibilityTimeoutSeconds: d.visibilityTimeoutSeconds,
             maxReceiveCount: d.maxReceiveCount,
             defaultMaxAttempts: d.defaultMaxAttempts,
+            // Submit refuses a job needing more GPUs than the pool's instance type has.
+            gpusPerInstance: pool.gpusPerInstance,
           };
         }),
       );
@@ -278,7 +282,7 @@ describe('RunplaneStack (default deployment)', () => {
         ProtocolType: 'HTTP',
         CorsConfiguration: {
           AllowOrigins: ['https://console.example.com'],
-          AllowMethods: ['GET', 'POST', 'OPTIONS'],
+          AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'OPTIONS'],
           AllowHeaders: ['authorization', 'content-type', 'idempotency-key'],
           ExposeHeaders: ['location'],
           AllowCredentials: false,
@@ -370,8 +374,11 @@ describe('RunplaneStack (default deployment)', () => {
         expect(container!.ResourceRequirements).toEqual(p.pool.gpusPerInstance > 0 ? [{ Type: 'GPU', Value: String(p.pool.gpusPerInstance) }] : undefined);
         const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, cfnText(e.Value)]));
         expect(Object.keys(env).sort()).toEqual(
-          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'NODE_OPTIONS'].sort(),
+          [...RUNTIME_VARIABLES, 'RUNPLANE_WORKER_QUEUE', 'RUNPLANE_WORKER_CONCURRENCY', 'RUNPLANE_WORKER_IDLE_EXIT_SECONDS', 'RUNPLANE_WORKER_DRAIN_SECONDS', 'RUNPLANE_WORKER_CONTAINER_NETWORK', 'RUNPLANE_WORKER_WORKDIR', 'NODE_OPTIONS', 'RUNPLANE_PRICE_PER_INSTANCE_HOUR', 'RUNPLANE_INSTANCE_GPUS', 'RUNPLANE_INSTANCE_VCPUS'].sort(),
         );
+        // Each attempt's cost: the pool's price from the table (core/usage/instance-prices.ts) and the instance's size.
+        expect(env).toMatchObject(pricingEnvironment(poolPricing(p.pool)));
+        expect(Number(env.RUNPLANE_PRICE_PER_INSTANCE_HOUR)).toBeGreaterThan(0);
         expect(env).toMatchObject({
           // Heap limits sized to the pool's concurrency (core/worker/memory.ts).
           NODE_OPTIONS: workerNodeOptions(p.pool.maxJobsPerTask),
@@ -483,6 +490,12 @@ describe('RunplaneStack (default deployment)', () => {
         conditions: leadingKeys('JOB#*'),
       }),
       writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
+      // A read route may set the follow mark and nothing else on a job.
+      markOutputWatched: () => ({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: { ...leadingKeys('JOB#*'), 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'outputWatchedUntil', 'state'] } },
+      }),
     } satisfies Record<keyof typeof JOBS_GRANTS, () => Statement>;
     const bucket = () => arn(s.stack.data.artifacts);
     const objects = {
@@ -559,14 +572,15 @@ describe('RunplaneStack (default deployment)', () => {
         retryJob: { jobs: ['get', 'createJobs', 'query', 'batchGet'], audit: 'append', enqueue: true },
         cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents', 'query', 'batchGet'], audit: 'append', enqueue: true },
         getJob: { jobs: ['get', 'query'] },
-        listJobs: { jobs: ['get', 'query'] },
+        listJobs: { jobs: ['get', 'query', 'batchGet'] },
         listJobChildren: { jobs: ['get', 'query', 'batchGet'] },
-        listJobEvents: { jobs: ['get'], events: 'query', readLogArchive: true },
-        getJobLogs: { jobs: ['get'], events: 'query', readLogArchive: true },
+        listJobEvents: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
+        getJobLogs: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
         listWorkers: { jobs: ['get', 'query'] },
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
+        updateJob: { jobs: ['get', 'updateJobs'], audit: 'append', enqueue: true },
         getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
@@ -620,6 +634,7 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(reaper!.logGroup),
         jobs.get(),
         jobs.query(),
+        jobs.batchGet(),
         jobs.updateJobs(),
         jobs.materialiseChildren(),
         jobs.writeGroups(),

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/dynamodb-local.ts';
 import { buildCliBundle, type BuiltBundle } from '../../scripts/build-cli.ts';
+import { fakeNvidiaSmiDir } from '../support/docker.ts';
 
 /**
  * The CLI as `npm ci` ships it: the esbuild bundle. `--help` loads no command, schema, platform or
@@ -19,10 +20,12 @@ describe('the bundled CLI', () => {
   const children: ChildProcess[] = [];
   let bundle: BuiltBundle;
   let port: number;
+  /** A fake nvidia-smi listing four GPUs, first on PATH: the workers play a GPU box. */
+  let fakeGpus: string;
 
   /** The environment of a user who has set nothing for Runplane. */
   const env = () => {
-    const e: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: join(project, 'runtime') };
+    const e: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: join(project, 'runtime'), PATH: `${fakeGpus}:${process.env.PATH ?? ''}` };
     for (const name of ['RUNPLANE_URL', 'RUNPLANE_TOKEN', 'RUNPLANE_DATA_DIR']) delete e[name];
     return e;
   };
@@ -65,6 +68,7 @@ describe('the bundled CLI', () => {
   beforeAll(async () => {
     bundle = await buildCliBundle(outDir);
     port = await freePort();
+    fakeGpus = await fakeNvidiaSmiDir();
   }, 120_000);
 
   afterAll(async () => {
@@ -108,6 +112,8 @@ describe('the bundled CLI', () => {
       const platform = start(['dev', '--port', String(port), '--in-memory', '--workers', '0']);
       await printed(platform, `Runplane is running at http://127.0.0.1:${port}`);
       const worker = start(['worker', '--queue', 'default', '--drain-seconds', '0']);
+      // It says which GPUs it found (the fake nvidia-smi's four), before it takes any job.
+      await printed(worker, 'GPUs: 4 found by nvidia-smi: 0: NVIDIA A10G (23028 MiB), 1: NVIDIA A10G');
 
       // No RUNPLANE_URL and no token: the port and the admin key come from .runplane/local.json.
       const submitted = await run(['submit', '--wait', '--', 'node', '-e', "console.log('from the bundle')"]);
@@ -125,5 +131,18 @@ describe('the bundled CLI', () => {
       expect(await platform.exited, platform.output()).toBe(0);
     },
     240_000,
+  );
+
+  it(
+    '`dev` with workers says which GPUs they found',
+    async () => {
+      const dev = start(['dev', '--port', String(await freePort()), '--data-dir', join(project, 'gpu-box')]);
+      await printed(dev, 'GPUs:     4 found by nvidia-smi: 0: NVIDIA A10G (23028 MiB)');
+      // Ctrl-C only once the platform says it handles it (a signal before that kills it outright).
+      await printed(dev, 'Press Ctrl-C to stop.');
+      dev.child.kill('SIGINT');
+      expect(await dev.exited, dev.output()).toBe(0);
+    },
+    120_000,
   );
 });

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiJob, JobEvent } from '../../cli/api-client.ts';
-import { jobView } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -334,8 +334,8 @@ describe('runplane CLI against a fake API', () => {
       .trimEnd()
       .split('\n')
       .map((line) => line.split(/\s{2,}/));
-    expect(rows[0]).toEqual(['ID', 'STATE', 'QUEUE', 'NAME', 'CREATED', 'EXIT']);
-    expect(rows.slice(1).map((r) => [r[0], r[1], r.at(-1)])).toEqual([
+    expect(rows[0]).toEqual(['ID', 'STATE', 'QUEUE', 'NAME', 'CREATED', 'EXIT', 'WAITING']);
+    expect(rows.slice(1).map((r) => [r[0], r[1], r[5]?.trim()])).toEqual([
       [waitedId, 'SUCCEEDED', '0'],
       [followedId, 'FAILED', '3'],
     ]);

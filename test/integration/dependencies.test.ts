@@ -68,7 +68,7 @@ describe('dependencies between jobs, on DynamoDB Local and fauxqs with local wor
     expect((await parts.store.listUndispatchedJobs('default', 100)).items.map((j) => j.id)).not.toContain(b.id);
     expect((await parts.store.listQueuedJobs('default', 100)).items.map((j) => j.id)).not.toContain(b.id);
     expect((await parts.store.listHeldJobs('default', 100)).items.map((j) => j.id)).toEqual([b.id]);
-    expect((await parts.service.describe(b.id, LOCAL_CALLER)).waitingReason).toBe(`waiting for afterok:${a.id} (QUEUED)`);
+    expect((await parts.service.describe(b.id, LOCAL_CALLER)).waiting).toMatchObject({ code: 'Dependency', message: `waiting for afterok:${a.id} (QUEUED)` });
 
     startWorker();
     expect((await finished(a.id)).state).toBe('SUCCEEDED');
@@ -135,6 +135,18 @@ describe('dependencies between jobs, on DynamoDB Local and fauxqs with local wor
     expect((await parts.store.listUndispatchedJobs('default', 100)).items.map((j) => j.id)).toContain(ok.id);
     const never = await submit(['true'], [{ job: a.id, type: 'afternotok' }]);
     expect(never).toMatchObject({ state: 'FAILED', reasonCode: DEPENDENCY_NEVER_SATISFIED });
+  });
+
+  it('names what is left to wait for as dependencies finish, and is released by the last one', async () => {
+    const first = await runningByHand();
+    const second = await runningByHand();
+    const c = await submit(['true'], [{ job: first.job.id, type: 'afterok' }, { job: second.job.id, type: 'afterany' }]);
+    expect(c.hold?.message).toBe(`waiting for afterok:${first.job.id} (RUNNING), afterany:${second.job.id} (RUNNING)`);
+    await first.finish('SUCCEEDED');
+    expect((await parts.store.getJob(c.id))?.hold).toEqual({ code: 'Dependency', message: `waiting for afterany:${second.job.id} (RUNNING)` });
+    await second.finish('FAILED');
+    expect(await parts.store.getJob(c.id)).toMatchObject({ state: 'QUEUED', hold: null });
+    expect(await auditActions(c.id)).toEqual(['job.submit', 'job.release-hold']);
   });
 
   it('a cancel of a queued dependency releases afternotok dependents and fails afterok ones', async () => {

@@ -61,7 +61,7 @@ describe('group quotas with concurrent submitters and workers', () => {
     const submitted = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         api.jobs.submit(
-          { command: ['sleep', '0.3'], resources: { gpus: (i % 2) + 1 } },
+          { command: ['sh', '-c', 'date +%s%N; sleep 0.3; date +%s%N'], resources: { gpus: (i % 2) + 1 } },
           { subject: `apikey:user${i}`, role: 'member', groups: ['ml'] },
         ),
       ),
@@ -77,16 +77,22 @@ describe('group quotas with concurrent submitters and workers', () => {
     expect(peak.runningJobs).toBeLessThanOrEqual(2);
     // The limit was reached, so the quota was what held the jobs back (8 GPUs were free).
     expect(peak.runningJobs).toBe(2);
-    // From the records: at no moment did the attempts' [claim, finish] intervals hold more. A claim's
-    // time is read just before its transaction, so each start is taken 100 ms late (jobs last 300+ ms).
-    const points = done.flatMap((j) => {
-      const a = j.attempts[0]!;
-      const g = j.resources.gpus;
-      return [
-        { t: Date.parse(a.startedAt) + 100, gpus: g, jobs: 1 },
-        { t: Date.parse(a.finishedAt!), gpus: -g, jobs: -1 },
-      ];
-    });
+    // From the jobs themselves: each printed when its process started and ended, which lies inside
+    // its claim and finish transactions, so at no moment may these intervals hold more than the quota.
+    // (The records' claim times are read before the claim's transaction queues, so they can be early.)
+    const points = (
+      await Promise.all(
+        done.map(async (j) => {
+          const out = (await api.jobs.logs(j.id, {}, admin)).bytes.toString('utf8').trim().split('\n');
+          const [start, end] = out.map((line) => Number(BigInt(line) / 1_000_000n));
+          const g = j.resources.gpus;
+          return [
+            { t: start!, gpus: g, jobs: 1 },
+            { t: end!, gpus: -g, jobs: -1 },
+          ];
+        }),
+      )
+    ).flat();
     points.sort((x, y) => x.t - y.t || x.jobs - y.jobs);
     let gpus = 0;
     let jobs = 0;

@@ -174,7 +174,7 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     );
     const waiting = await waitForJob(parts.store, job.id, (j) => j.state === 'QUEUED' && j.attempt === 1, 10_000);
     expect(waiting.retryAt).not.toBeNull();
-    expect((await parts.service.describe(job.id, LOCAL_CALLER)).waitingReason).toMatch(/retry backoff until/);
+    expect((await parts.service.describe(job.id, LOCAL_CALLER)).waiting?.message).toMatch(/retry backoff until/);
     const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 20_000);
     expect(done).toMatchObject({ state: 'FAILED', attempt: 3, exitCode: 3, reason: 'exited with code 3' });
     expect(done.attempts.map((a) => a.exitCode)).toEqual([3, 3, 3]);
@@ -260,7 +260,7 @@ describe('exactly-once job effects on at-least-once delivery', () => {
 
   it('explains why a job waits when no worker polls its queue, and lists live workers', async () => {
     const { job } = await parts.service.submit({ command: ['true'] }, LOCAL_CALLER);
-    expect((await parts.service.describe(job.id, LOCAL_CALLER)).waitingReason).toMatch(/no worker has polled queue "default"/);
+    expect((await parts.service.describe(job.id, LOCAL_CALLER)).waiting?.message).toMatch(/no worker has polled queue "default"/);
     const registry = new DynamoDbWorkerRegistry({ client: env.documentClient, tableName: tableName(env.prefix, JOBS_TABLE) });
     const withRegistry = new JobService({ ...parts, registry });
     const worker = startWorker({ registry, reportIntervalSeconds: 0.2 });

@@ -19,6 +19,8 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     retryDelaySeconds: 10,
     retryAt: null,
     dispatched: false,
+    priority: 0,
+    admittedAt: null,
     image: null,
     imagePullPolicy: 'IfNotPresent',
     resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, ConnectionError, RunplaneClient, networkErrorCode } from '../../cli/api-client.ts';
-import { jobView } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 interface Call {

@@ -3,7 +3,7 @@ import { submitSpec } from '../../cli/commands/submit.ts';
 import { formatJobDetails, formatState } from '../../cli/format.ts';
 import { parseDependencyOption } from '../../cli/options.ts';
 import { newJobId } from '../../core/ids.ts';
-import { jobView } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 describe('--dependency in the Slurm idiom', () => {

@@ -2,7 +2,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ApiJob, EventPage, JobEvent, ListEventsQuery } from '../../cli/api-client.ts';
 import { attemptBoundaryLine, finalStateLine, followJob, streamWriter, waitForJob } from '../../cli/follow.ts';
-import { jobView, type AttemptRecord } from '../../core/jobs/job.ts';
+import { type AttemptRecord } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 const T = '2026-01-01T00:00:00.000Z';

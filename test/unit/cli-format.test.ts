@@ -12,7 +12,8 @@ import {
 } from '../../cli/format.ts';
 import { formatError } from '../../cli/format-error.ts';
 import { TERMINAL_JOB_STATES } from '../../cli/terminal-states.ts';
-import { JOB_STATES, TERMINAL_STATES, isTerminal, jobView, type JobState } from '../../core/jobs/job.ts';
+import { JOB_STATES, TERMINAL_STATES, isTerminal, type JobState } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 const apiJob = (overrides: Parameters<typeof makeJob>[0] = {}, extra: Partial<ApiJob> = {}): ApiJob => ({
@@ -28,7 +29,7 @@ describe("the CLI's terminal states", () => {
 });
 
 describe('formatJobTable', () => {
-  it('aligns ID, STATE, QUEUE, NAME, CREATED and EXIT, with dashes for what is missing', () => {
+  it('aligns ID, STATE, QUEUE, NAME, CREATED, EXIT and WAITING, with dashes for what is missing', () => {
     const jobs = [
       apiJob({
         id: '01JB',
@@ -38,13 +39,16 @@ describe('formatJobTable', () => {
         exitCode: 3,
         createdAt: '2026-01-02T03:04:05.678Z',
       }),
-      apiJob({ id: '01JA', state: 'QUEUED', queue: 'default', createdAt: '2026-01-01T00:00:00.000Z' }),
+      apiJob(
+        { id: '01JA', state: 'QUEUED', queue: 'default', createdAt: '2026-01-01T00:00:00.000Z' },
+        { waiting: { code: 'Resources', message: 'waiting for a free slot', since: '2026-01-01T00:00:00.000Z', position: 2 } },
+      ),
     ];
     expect(formatJobTable(jobs)).toBe(
       [
-        'ID    STATE   QUEUE     NAME   CREATED               EXIT',
-        '01JB  FAILED  gpu-a10g  train  2026-01-02T03:04:05Z  3',
-        '01JA  QUEUED  default   -      2026-01-01T00:00:00Z  -',
+        'ID    STATE   QUEUE     NAME   CREATED               EXIT  WAITING',
+        '01JB  FAILED  gpu-a10g  train  2026-01-02T03:04:05Z  3     -',
+        '01JA  QUEUED  default   -      2026-01-01T00:00:00Z  -     Resources #2',
         '',
       ].join('\n'),
     );
@@ -149,8 +153,13 @@ describe('formatState', () => {
     ],
     [
       'waiting',
-      apiJob({ state: 'QUEUED' }, { waitingReason: 'no GPU worker on queue gpu' }),
-      'QUEUED (waiting: no GPU worker on queue gpu)',
+      apiJob({ state: 'QUEUED' }, { waiting: { code: 'NoCapacity', message: 'no GPU worker on queue gpu', since: '2026-01-01T00:00:00.000Z', position: null } }),
+      'QUEUED (waiting: NoCapacity since 2026-01-01T00:00:00Z: no GPU worker on queue gpu)',
+    ],
+    [
+      'waiting in line',
+      apiJob({ state: 'QUEUED' }, { waiting: { code: 'Priority', message: 'behind 2 job(s)', since: '2026-01-01T00:00:00.000Z', position: 3 } }),
+      'QUEUED (waiting: Priority since 2026-01-01T00:00:00Z, #3 in line: behind 2 job(s))',
     ],
     ['cancel pending', apiJob({ state: 'RUNNING', cancelRequested: true }), 'RUNNING (cancel requested)'],
     [

@@ -12,7 +12,7 @@ import {
   splitAssignment,
 } from '../../cli/options.ts';
 import { resolveToken } from '../../cli/credentials.ts';
-import { jobView } from '../../core/jobs/job.ts';
+import { jobView } from '../../core/jobs/job-view.ts';
 import { makeJob } from '../support/jobs.ts';
 
 interface Request {
@@ -319,16 +319,16 @@ describe('runplane submit', () => {
 
   it('--wait tells a terminal why the job waits and when it starts, and the outcome once', async () => {
     const states: Partial<ApiJob>[] = [
-      { state: 'QUEUED' },
-      { state: 'QUEUED', waitingReason: 'no free GPU on queue gpu' },
-      { state: 'QUEUED', waitingReason: 'no free GPU on queue gpu' },
+      { state: 'QUEUED', waiting: null },
+      { state: 'QUEUED', waitingReason: 'no free GPU on queue gpu', waiting: { code: 'Resources', message: 'no free GPU on queue gpu', since: '2026-01-01T00:00:00.000Z', position: null } },
+      { state: 'QUEUED', waitingReason: 'no free GPU on queue gpu', waiting: { code: 'Resources', message: 'no free GPU on queue gpu', since: '2026-01-01T00:00:00.000Z', position: null } },
       { state: 'RUNNING', attempt: 1 },
       { state: 'SUCCEEDED', attempt: 1, exitCode: 0, reason: 'exited with code 0' },
     ];
     const result = await cli(['submit', '-w', '--', 'true'], lifecycle(states), {}, { stderrIsTTY: true });
     expect(result.stderr).toBe(
       [
-        'runplane: 01JOB QUEUED (waiting: no free GPU on queue gpu)',
+        'runplane: 01JOB QUEUED (waiting: Resources since 2026-01-01T00:00:00Z: no free GPU on queue gpu)',
         'runplane: 01JOB RUNNING',
         'job 01JOB SUCCEEDED: exited with code 0',
         '',

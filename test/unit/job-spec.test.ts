@@ -12,6 +12,7 @@ describe('job spec validation', () => {
       timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
       retryDelaySeconds: DEFAULT_RETRY_DELAY_SECONDS,
       resources: { gpus: 0, cpu: 1, memoryMiB: 1024 },
+      priority: 0,
       imagePullPolicy: 'IfNotPresent',
       labels: {},
       artifacts: [],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatElapsed, formatUsageReport } from '../../cli/format-usage.ts';
+import { formatUsage } from '../../cli/format.ts';
 import { lostAttemptUsageRecord } from '../../core/jobs/attempt-usage.ts';
 import { WORKER_POOLS, defineWorkerPools } from '../../core/pools.ts';
 import { readContainerStats } from '../../core/runtime/container-stats-sampler.ts';
@@ -168,6 +169,11 @@ describe('pricing', () => {
 });
 
 describe('runplane usage output', () => {
+  it("`runplane get` sums a job's usage on one line", () => {
+    expect(formatUsage({ wallSeconds: 62, gpuSeconds: 124, cpuSeconds: 5, peakMemoryBytes: 80 * 2 ** 20, costUsd: 0.00123 })).toBe('wall 1m 2s, 0.034 GPU-h, CPU 5s, peak 80 MiB, $0.0012');
+    expect(formatUsage({ wallSeconds: 5, gpuSeconds: 0, cpuSeconds: null, peakMemoryBytes: null, costUsd: 0 })).toBe('wall 5s, 0.000 GPU-h, CPU unknown, peak unknown, $0.0000');
+  });
+
   it('prints elapsed time as sacct does', () => {
     expect(formatElapsed(0)).toBe('00:00:00');
     expect(formatElapsed(3723.4)).toBe('01:02:03');

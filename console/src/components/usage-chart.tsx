@@ -1,27 +1,34 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { UsageRow } from '../pages/usage-page.tsx';
+import { dailySeries, type UsageRow } from '../usage-series.ts';
 
-/** GPU-hours per day as bars (uPlot: about 20 KB gzipped, loaded only with this page). */
-export function UsageChart({ rows }: { rows: readonly UsageRow[] }) {
+/**
+ * GPU-hours per day as bars, cost as a line on its own axis. uPlot (about 20 KB gzipped) is
+ * loaded with this component only (React.lazy on the usage page), never with the first page.
+ */
+export default function UsageChart({ rows, from, to }: { rows: readonly UsageRow[]; from: string; to: string }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = host.current;
     if (!element) return;
-    const days = rows.map((r) => Date.parse(r.key) / 1000);
-    const hours = rows.map((r) => (r.gpuSeconds ?? 0) / 3600);
+    const { days, gpuHours, costUsd } = dailySeries(rows, { from, to });
     const chart = new uPlot(
       {
-        width: Math.min(element.clientWidth || 800, 1100),
+        width: Math.max(Math.min(element.clientWidth || 800, 1100), 280),
         height: 260,
-        series: [{}, { label: 'GPU-hours', stroke: '#2b59c3', fill: 'rgba(43,89,195,0.25)', paths: uPlot.paths.bars!({ size: [0.7] }) }],
-        axes: [{}, { label: 'GPU-hours' }],
+        scales: { x: { time: true }, usd: {} },
+        series: [
+          {},
+          { label: 'GPU-hours', stroke: '#2b59c3', fill: 'rgba(43,89,195,0.25)', paths: uPlot.paths.bars!({ size: [0.7] }) },
+          { label: 'Cost (USD)', stroke: '#bf3989', width: 2, scale: 'usd' },
+        ],
+        axes: [{}, { label: 'GPU-hours' }, { label: 'USD', scale: 'usd', side: 1, grid: { show: false } }],
       },
-      [days, hours],
+      [days, gpuHours, costUsd],
       element,
     );
     return () => chart.destroy();
-  }, [rows]);
-  return <div ref={host} role="img" aria-label="GPU-hours per day" className="chart" />;
+  }, [rows, from, to]);
+  return <div ref={host} role="img" aria-label="GPU-hours and cost per day" className="chart" />;
 }

@@ -5,8 +5,11 @@ import { describeError, isNotAvailable, useClient } from '../api.ts';
 import { LogView } from '../components/log-view.tsx';
 import { StateBadge } from '../components/state-badge.tsx';
 import { downloadWithToken } from '../download.ts';
-import { formatCost, formatDuration, formatTime, jobDuration } from '../format.ts';
-import { copySpecOf, isFinished, jobCost, waitingText, type ConsoleJob } from '../job-fields.ts';
+import { ArrayChildren } from '../components/array-children.tsx';
+import { ArrayProgress } from '../components/array-progress.tsx';
+import { PriorityControl } from '../components/priority-control.tsx';
+import { formatBytes, formatCost, formatDuration, formatGpuHours, formatTime, jobDuration } from '../format.ts';
+import { copySpecOf, isFinished, jobCost, waitingText, type ConsoleJob, type Usage } from '../job-fields.ts';
 import { ErrorMessage } from '../layout.tsx';
 import { useJobOutput } from '../use-job-output.ts';
 import { TableRegion } from '../components/table-region.tsx';
@@ -108,11 +111,24 @@ export function JobPage() {
           {data.exitCode !== null && !(data.reason ?? '').includes(`code ${data.exitCode}`) && <span> · exit code {data.exitCode}</span>}
           {data.cancelRequested && data.state === 'RUNNING' && <span> · cancel requested by {data.cancelRequestedBy}</span>}
         </p>
-        {waiting && data.state === 'QUEUED' && (
-          <p>
-            <strong>Why it waits:</strong> {waiting}
-            {data.waiting?.since && <> (since {formatTime(data.waiting.since)})</>}
-          </p>
+        {data.state === 'QUEUED' && data.waiting ? (
+          <div className="notice" role="status" aria-label="Why it waits">
+            <p>
+              <strong>Why it waits:</strong> {data.waiting.message}{' '}
+              <span className="badge waiting">{data.waiting.code}</span>
+            </p>
+            <p className="muted small">
+              Since {formatTime(data.waiting.since)}
+              {data.waiting.position !== null && <> · number {data.waiting.position} in line in its queue</>}
+            </p>
+          </div>
+        ) : (
+          waiting &&
+          data.state === 'QUEUED' && (
+            <p>
+              <strong>Why it waits:</strong> {waiting}
+            </p>
+          )
         )}
         {data.retryAt && data.state === 'QUEUED' && <p>Retries at {formatTime(data.retryAt)}.</p>}
         <dl className="facts">
@@ -146,19 +162,19 @@ export function JobPage() {
               <dd>{data.priority}</dd>
             </>
           )}
-          <dt>Cost</dt>
-          <dd>{formatCost(cost)}</dd>
+          {data.usage !== undefined && (
+            <>
+              <dt>Cost</dt>
+              <dd>{formatCost(cost)}</dd>
+              <dt>Usage</dt>
+              <dd>{data.usage ? usageLine(data.usage) : 'none yet (counted when an attempt ends)'}</dd>
+            </>
+          )}
         </dl>
-        {data.usage && (
-          <p>
-            Usage: {data.usage.wallSeconds !== undefined && `${formatDuration(data.usage.wallSeconds)} wall`}
-            {data.usage.gpuSeconds !== undefined && ` · ${Math.round(data.usage.gpuSeconds)} GPU-seconds`}
-            {data.usage.cpuSeconds !== undefined && ` · ${Math.round(data.usage.cpuSeconds)} CPU-seconds`}
-            {data.usage.peakMemoryMiB !== undefined && ` · peak ${data.usage.peakMemoryMiB} MiB`}
-          </p>
-        )}
-        <ArrayAndDependencies job={data} />
+        {data.priority !== undefined && data.state === 'QUEUED' && <PriorityControl key={data.priority} jobId={data.id} priority={data.priority} />}
       </section>
+
+      <ArrayAndDependencies job={data} />
 
       <section aria-labelledby="command-title" className="panel">
         <h2 id="command-title">Command</h2>
@@ -255,6 +271,12 @@ export function JobPage() {
                   <th scope="col">Finished</th>
                   <th scope="col">Exit code</th>
                   <th scope="col">Reason</th>
+                  {data.usage !== undefined && (
+                    <>
+                      <th scope="col">Usage</th>
+                      <th scope="col">Cost</th>
+                    </>
+                  )}
                 </tr>
               </thead>
               <tbody>
@@ -266,8 +288,23 @@ export function JobPage() {
                     <td>{formatTime(a.finishedAt)}</td>
                     <td>{a.exitCode ?? '—'}</td>
                     <td>{a.reason ?? '—'}</td>
+                    {data.usage !== undefined && (
+                      <>
+                        <td>{a.usage ? usageLine(a.usage) : '—'}</td>
+                        <td>{formatCost(a.usage?.costUsd)}</td>
+                      </>
+                    )}
                   </tr>
                 ))}
+                {data.usage && data.attempts.length > 1 && (
+                  <tr>
+                    <th scope="row" colSpan={6}>
+                      Total
+                    </th>
+                    <td>{usageLine(data.usage)}</td>
+                    <td>{formatCost(data.usage.costUsd)}</td>
+                  </tr>
+                )}
               </tbody>
             </table>
           </TableRegion>
@@ -300,33 +337,59 @@ function EnvList({ env }: { env: Readonly<Record<string, string>> }) {
   );
 }
 
+/** Wall, GPU and CPU time and peak memory in one line (cost has a column of its own). */
+function usageLine(usage: Usage): string {
+  return [
+    `${formatDuration(usage.wallSeconds)} wall`,
+    formatGpuHours(usage.gpuSeconds),
+    usage.cpuSeconds === null ? 'CPU not measured' : `${formatDuration(usage.cpuSeconds)} CPU`,
+    usage.peakMemoryBytes === null ? null : `peak ${formatBytes(usage.peakMemoryBytes)}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 function ArrayAndDependencies({ job }: { job: ConsoleJob }) {
+  const dependsOn = job.dependsOn ?? [];
+  if (!job.arrayStatus && !job.arrayParent && dependsOn.length === 0) return null;
   return (
     <>
       {job.arrayStatus && (
-        <p>
-          Array of {job.array?.size ?? '?'}:{' '}
-          {Object.entries(job.arrayStatus)
-            .map(([state, n]) => `${n} ${state}`)
-            .join(', ')}{' '}
-          — <Link to={`/?q=${encodeURIComponent(job.id)}`}>children</Link>
-        </p>
+        <section aria-labelledby="array-title" className="panel">
+          <h2 id="array-title">Array</h2>
+          <p className="muted">
+            {job.array?.size ?? job.arrayStatus.total} children
+            {job.array?.parallelism ? `, at most ${job.array.parallelism} running at once` : ', no limit on how many run at once'}.
+          </p>
+          <ArrayProgress status={job.arrayStatus} />
+          <h3>Children</h3>
+          <ArrayChildren parentId={job.id} live={!isFinished(job.state)} />
+        </section>
       )}
-      {job.arrayParent && (
-        <p>
-          Child of the array <Link to={`/jobs/${job.arrayParent}`}>{job.arrayParent}</Link>
-        </p>
-      )}
-      {job.dependsOn && job.dependsOn.length > 0 && (
-        <p>
-          Depends on:{' '}
-          {job.dependsOn.map((d, i) => (
-            <span key={d.job}>
-              {i > 0 && ', '}
-              {d.type} <Link to={`/jobs/${d.job}`}>{d.job}</Link>
-            </span>
-          ))}
-        </p>
+      {(job.arrayParent || dependsOn.length > 0) && (
+        <section aria-labelledby="relations-title" className="panel">
+          <h2 id="relations-title">{dependsOn.length > 0 ? 'Dependencies' : 'Array'}</h2>
+          {job.arrayParent && (
+            <p>
+              Child {job.arrayIndex ?? '?'} of the array <Link to={`/jobs/${job.arrayParent}`}>{job.arrayParent}</Link>
+            </p>
+          )}
+          {dependsOn.length > 0 && (
+            <>
+              {job.hold && job.state === 'QUEUED' && <p>{job.hold.message}</p>}
+              <ul aria-label="Depends on">
+                {dependsOn.map((d) => (
+                  <li key={`${d.type}:${d.job}`}>
+                    <span className="badge">{d.type}</span>{' '}
+                    <Link to={`/jobs/${d.job}`} className="mono">
+                      {d.job}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </section>
       )}
     </>
   );

@@ -3,11 +3,13 @@ import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import type { JobState } from '../../../core/jobs/job.ts';
 import { describeError, useClient } from '../api.ts';
+import { WaitingBadge } from '../components/waiting-badge.tsx';
 import { StateBadge } from '../components/state-badge.tsx';
 import { formatCost, formatTime, formatTimeCompact, jobDuration } from '../format.ts';
 import { JOB_STATE_NAMES, isFinished, jobCost, type ConsoleJob } from '../job-fields.ts';
 import { ErrorMessage } from '../layout.tsx';
 import { TableRegion } from '../components/table-region.tsx';
+import { CursorPager, useCursorPages } from '../components/cursor-pager.tsx';
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 3_000;
@@ -27,9 +29,8 @@ export function JobsPage() {
   const queue = params.get('queue') ?? '';
   const group = params.get('group') ?? '';
   const search = params.get('q') ?? '';
-  // Cursors of the pages before the current one; the last is the current page's own cursor.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [cancelReport, setCancelReport] = useState<string[]>([]);
 
@@ -38,7 +39,7 @@ export function JobsPage() {
     if (value) next.set(name, value);
     else next.delete(name);
     setParams(next, { replace: true });
-    if (name !== 'q') setCursors([undefined]);
+    if (name !== 'q') pages.reset();
   };
 
   const jobs = useQuery({
@@ -62,6 +63,8 @@ export function JobsPage() {
     return all.filter((j) => j.id.toLowerCase().includes(needle) || (j.name ?? '').toLowerCase().includes(needle));
   }, [jobs.data, search]);
 
+  // A deployment without priorities (issue 11) gets no column of zeros.
+  const showPriority = rows.some((j) => j.priority !== undefined);
   const cancellable = rows.filter((j) => selected.has(j.id) && !isFinished(j.state));
 
   const cancel = useMutation({
@@ -170,6 +173,7 @@ export function JobsPage() {
               <th scope="col">Group</th>
               <th scope="col">Owner</th>
               <th scope="col">GPUs</th>
+              {showPriority && <th scope="col">Priority</th>}
               <th scope="col">Submitted</th>
               <th scope="col">Duration</th>
               <th scope="col">Cost</th>
@@ -194,6 +198,12 @@ export function JobsPage() {
                 <td>{job.name ?? '—'}</td>
                 <td>
                   <StateBadge state={job.state} />
+                  <WaitingBadge job={job} />
+                  {job.arrayStatus && (
+                    <span className="badge" title={`array of ${job.arrayStatus.total}`}>
+                      array {job.arrayStatus.SUCCEEDED}/{job.arrayStatus.total}
+                    </span>
+                  )}
                 </td>
                 <td>{job.queue}</td>
                 <td>{job.group}</td>
@@ -201,6 +211,7 @@ export function JobsPage() {
                   {job.owner}
                 </td>
                 <td>{job.resources.gpus}</td>
+                {showPriority && <td>{job.priority ?? 0}</td>}
                 <td>
                   <time dateTime={job.createdAt} title={formatTime(job.createdAt)}>
                     {formatTimeCompact(job.createdAt)}
@@ -212,24 +223,13 @@ export function JobsPage() {
             ))}
             {jobs.isSuccess && rows.length === 0 && (
               <tr>
-                <td colSpan={11}>No jobs match.</td>
+                <td colSpan={showPriority ? 12 : 11}>No jobs match.</td>
               </tr>
             )}
           </tbody>
         </table>
       </TableRegion>
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-          Newer jobs
-        </button>
-        <button
-          type="button"
-          disabled={!jobs.data?.nextCursor}
-          onClick={() => jobs.data?.nextCursor && setCursors((c) => [...c, jobs.data.nextCursor ?? undefined])}
-        >
-          Older jobs
-        </button>
-      </nav>
+      <CursorPager pages={pages} nextCursor={jobs.data?.nextCursor} label="Pages" previousText="Newer jobs" nextText="Older jobs" />
     </section>
   );
 }

@@ -4,9 +4,24 @@ import { useLocation, useNavigate } from 'react-router';
 import { ApiError } from '../../../cli/api-client.ts';
 import { jobSpecSchema, type JobSpecInput } from '../../../core/jobs/job.ts';
 import { describeError, useClient } from '../api.ts';
+import { fieldErrorsOf } from '../field-errors.ts';
 import { shellJoin, shellSplit } from '../shell-split.ts';
+import { parseSlurmArray, parseSlurmDependency, type ArrayRequest, type Parsed } from '../slurm-syntax.ts';
 
-type Field = 'command' | 'name' | 'queue' | 'gpus' | 'env' | 'timeoutSeconds' | 'maxAttempts' | 'image' | 'labels' | 'group';
+type Field =
+  | 'command'
+  | 'name'
+  | 'queue'
+  | 'gpus'
+  | 'env'
+  | 'timeoutSeconds'
+  | 'maxAttempts'
+  | 'image'
+  | 'labels'
+  | 'group'
+  | 'priority'
+  | 'array'
+  | 'dependsOn';
 
 interface FormValues {
   command: string;
@@ -19,10 +34,27 @@ interface FormValues {
   maxAttempts: string;
   image: string;
   labels: string;
+  priority: string;
+  arraySize: string;
+  arrayParallelism: string;
+  arraySlurm: string;
+  dependsOn: string;
 }
 
-// The API's schema decides whether a job has an image; the field appears when it does.
+// The API's schema decides what a job may have (an image, a priority, an array, dependencies);
+// each field appears when it does, so the form never offers what the API would refuse.
 const SUPPORTS_IMAGE = 'image' in jobSpecSchema.shape;
+const SUPPORTS_PRIORITY = 'priority' in jobSpecSchema.shape;
+const SUPPORTS_ARRAY = 'array' in jobSpecSchema.shape;
+const SUPPORTS_DEPENDS_ON = 'dependsOn' in jobSpecSchema.shape;
+
+/** What a copied spec may carry besides the fields every deployment has. */
+type CopyExtras = {
+  readonly image?: unknown;
+  readonly priority?: number;
+  readonly array?: { readonly size?: number; readonly parallelism?: number | null };
+  readonly dependsOn?: readonly { readonly job: string; readonly type: string }[];
+};
 
 function linesOf(record: Readonly<Record<string, string>> | undefined): string {
   return Object.entries(record ?? {})
@@ -30,7 +62,7 @@ function linesOf(record: Readonly<Record<string, string>> | undefined): string {
     .join('\n');
 }
 
-function initialValues(copy: JobSpecInput | undefined): FormValues {
+function initialValues(copy: (JobSpecInput & CopyExtras) | undefined): FormValues {
   return {
     command: copy ? shellJoin(copy.command) : '',
     name: copy?.name ?? '',
@@ -40,8 +72,13 @@ function initialValues(copy: JobSpecInput | undefined): FormValues {
     env: linesOf(copy?.env),
     timeoutSeconds: copy?.timeoutSeconds !== undefined ? String(copy.timeoutSeconds) : '',
     maxAttempts: copy?.maxAttempts !== undefined ? String(copy.maxAttempts) : '',
-    image: String((copy as { image?: unknown } | undefined)?.image ?? ''),
+    image: String(copy?.image ?? ''),
     labels: linesOf(copy?.labels),
+    priority: copy?.priority ? String(copy.priority) : '',
+    arraySize: copy?.array?.size !== undefined ? String(copy.array.size) : '',
+    arrayParallelism: copy?.array?.parallelism ? String(copy.array.parallelism) : '',
+    arraySlurm: '',
+    dependsOn: (copy?.dependsOn ?? []).map((d) => `${d.type}:${d.job}`).join(','),
   };
 }
 
@@ -82,6 +119,17 @@ export function buildSpec(values: FormValues): { spec: JobSpecInput & { group?: 
   if (toNumber(values.timeoutSeconds) !== undefined) spec.timeoutSeconds = toNumber(values.timeoutSeconds);
   if (toNumber(values.maxAttempts) !== undefined) spec.maxAttempts = toNumber(values.maxAttempts);
   if (SUPPORTS_IMAGE && values.image.trim()) spec.image = values.image.trim();
+  if (SUPPORTS_PRIORITY && toNumber(values.priority) !== undefined) spec.priority = toNumber(values.priority);
+  if (SUPPORTS_ARRAY) {
+    const array = arrayOf(values);
+    if ('error' in array) errors.array = array.error;
+    else if (array.value) spec.array = array.value;
+  }
+  if (SUPPORTS_DEPENDS_ON) {
+    const deps = parseSlurmDependency(values.dependsOn);
+    if ('error' in deps) errors.dependsOn = deps.error;
+    else if (deps.value.length > 0) spec.dependsOn = deps.value;
+  }
   const parsed = jobSpecSchema.safeParse(spec);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -97,11 +145,26 @@ export function buildSpec(values: FormValues): { spec: JobSpecInput & { group?: 
   return { spec: body, errors };
 }
 
+/** The array fields: size and parallelism, or Slurm's `--array` syntax (not both). */
+function arrayOf(values: FormValues): Parsed<ArrayRequest | undefined> {
+  const size = values.arraySize.trim();
+  const parallelism = values.arrayParallelism.trim();
+  if (values.arraySlurm.trim()) {
+    if (size) return { error: 'give a size or Slurm --array task ids, not both' };
+    const parsed = parseSlurmArray(values.arraySlurm);
+    if ('error' in parsed) return parsed;
+    if (parallelism && parsed.value.parallelism !== undefined) return { error: 'parallelism given twice (%N and the field)' };
+    return { value: parallelism ? { ...parsed.value, parallelism: Number(parallelism) } : parsed.value };
+  }
+  if (!size) return parallelism ? { error: 'parallelism needs an array size' } : { value: undefined };
+  return { value: { size: Number(size), ...(parallelism ? { parallelism: Number(parallelism) } : {}) } };
+}
+
 export function SubmitPage() {
   const client = useClient();
   const navigate = useNavigate();
   const location = useLocation();
-  const copy = (location.state as { copyOf?: JobSpecInput } | null)?.copyOf;
+  const copy = (location.state as { copyOf?: JobSpecInput & CopyExtras } | null)?.copyOf;
   const [values, setValues] = useState<FormValues>(() => initialValues(copy));
   const [touched, setTouched] = useState(false);
   const { spec, errors } = useMemo(() => buildSpec(values), [values]);
@@ -118,8 +181,9 @@ export function SubmitPage() {
     if (Object.keys(errors).length === 0) submit.mutate();
   };
   const set = (field: keyof FormValues) => (value: string) => setValues((v) => ({ ...v, [field]: value }));
-  const error = (field: Field) => (touched || values[field as keyof FormValues] ? errors[field] : undefined);
-  const serverFields = submit.error instanceof ApiError ? submit.error.details : {};
+  const serverFields = submit.error instanceof ApiError ? fieldErrorsOf(submit.error.details) : {};
+  const error = (field: Field) => (touched || values[field as keyof FormValues] ? errors[field] : undefined) ?? serverFields[field];
+  const unplaced = Object.entries(serverFields).filter(([field]) => !FIELDS.has(field as Field));
 
   return (
     <section aria-labelledby="submit-title">
@@ -167,6 +231,38 @@ export function SubmitPage() {
             </FormField>
           )}
         </div>
+        {SUPPORTS_PRIORITY && (
+          <FormField label="Priority" error={error('priority')} hint="-1000 to 1000; higher starts first within your group. Empty: 0.">
+            {(props) => <input {...props} type="number" min={-1000} max={1000} value={values.priority} onChange={(e) => set('priority')(e.target.value)} />}
+          </FormField>
+        )}
+        {SUPPORTS_ARRAY && (
+          <fieldset className="field-group">
+            <legend>Array</legend>
+            <div className="field-row">
+              <FormField label="Array size" error={undefined} hint="Empty: a single job.">
+                {(props) => <input {...props} type="number" min={1} value={values.arraySize} onChange={(e) => set('arraySize')(e.target.value)} />}
+              </FormField>
+              <FormField label="Parallelism" error={undefined} hint="At most this many run at once. Empty: no limit.">
+                {(props) => (
+                  <input {...props} type="number" min={1} value={values.arrayParallelism} onChange={(e) => set('arrayParallelism')(e.target.value)} />
+                )}
+              </FormField>
+              <FormField label="Or Slurm --array" error={error('array')} hint="Task ids like 0-99%8 or 1,3,5-7.">
+                {(props) => <input {...props} className="mono" value={values.arraySlurm} onChange={(e) => set('arraySlurm')(e.target.value)} />}
+              </FormField>
+            </div>
+            <SendsPreview label="Array that will be sent" value={(spec as Record<string, unknown>).array} />
+          </fieldset>
+        )}
+        {SUPPORTS_DEPENDS_ON && (
+          <>
+            <FormField label="Depends on" error={error('dependsOn')} hint="Slurm --dependency: afterok:ID:ID,afterany:ID (afternotok, aftercorr). A bare id means afterok.">
+              {(props) => <input {...props} className="mono" value={values.dependsOn} onChange={(e) => set('dependsOn')(e.target.value)} />}
+            </FormField>
+            <SendsPreview label="Dependencies that will be sent" value={(spec as Record<string, unknown>).dependsOn} />
+          </>
+        )}
         <FormField label="Environment" error={error('env')} hint="NAME=value, one per line.">
           {(props) => <textarea {...props} rows={3} className="mono" value={values.env} onChange={(e) => set('env')(e.target.value)} />}
         </FormField>
@@ -176,7 +272,15 @@ export function SubmitPage() {
         {submit.error !== null && (
           <div role="alert" className="error">
             <p>{describeError(submit.error)}</p>
-            {Object.keys(serverFields).length > 0 && <pre>{JSON.stringify(serverFields, null, 2)}</pre>}
+            {unplaced.length > 0 && (
+              <ul>
+                {unplaced.map(([field, message]) => (
+                  <li key={field}>
+                    {field}: {message}
+                  </li>
+                ))}
+              </ul>
+            )}
           </div>
         )}
         <button type="submit" disabled={submit.isPending}>
@@ -184,6 +288,32 @@ export function SubmitPage() {
         </button>
       </form>
     </section>
+  );
+}
+
+const FIELDS = new Set<Field>([
+  'command',
+  'name',
+  'queue',
+  'gpus',
+  'env',
+  'timeoutSeconds',
+  'maxAttempts',
+  'image',
+  'labels',
+  'group',
+  'priority',
+  'array',
+  'dependsOn',
+]);
+
+/** The JSON a field group adds to the request, shown as it will be sent. */
+function SendsPreview({ label, value }: { label: string; value: unknown }) {
+  return (
+    <div className="argv-preview" aria-live="polite">
+      <span>Sends:</span>{' '}
+      {value === undefined ? <span className="muted">nothing</span> : <code aria-label={label}>{JSON.stringify(value)}</code>}
+    </div>
   );
 }
 

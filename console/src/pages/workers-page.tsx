@@ -2,11 +2,10 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import type { WorkerInfo } from '../../../cli/api-client.ts';
 import { useClient } from '../api.ts';
-import { formatTime } from '../format.ts';
+import { formatBytes, formatTime } from '../format.ts';
 import { ErrorMessage } from '../layout.tsx';
 
-/** GPU fields newer workers may report (utilisation); shown when present. */
-type GpuView = WorkerInfo['gpus'][number] & { utilizationPercent?: number };
+type GpuView = WorkerInfo['gpus'][number];
 
 export function WorkersPage() {
   const client = useClient();
@@ -32,7 +31,7 @@ export function WorkersPage() {
               </dd>
               <dt>Slots</dt>
               <dd>
-                {w.runningJobs.length} of {w.concurrency} busy{w.draining ? ' · draining' : ''}
+                {w.busySlots} of {w.concurrency} busy{w.draining ? ' · draining' : ''}
               </dd>
               <dt>Last seen</dt>
               <dd>{formatTime(w.lastSeenAt)}</dd>
@@ -41,12 +40,9 @@ export function WorkersPage() {
             {w.gpus.length === 0 ? (
               <p className="muted">None.</p>
             ) : (
-              <ul>
-                {(w.gpus as GpuView[]).map((g) => (
-                  <li key={g.uuid}>
-                    #{g.index} {g.name} — {g.memoryUsedMiB} / {g.memoryTotalMiB} MiB
-                    {g.utilizationPercent !== undefined && ` · ${g.utilizationPercent}% busy`}
-                  </li>
+              <ul className="gpus" aria-label={`GPUs of ${w.workerId}`}>
+                {w.gpus.map((g) => (
+                  <GpuLine key={g.uuid} gpu={g} />
                 ))}
               </ul>
             )}
@@ -54,13 +50,9 @@ export function WorkersPage() {
             {w.runningJobs.length === 0 ? (
               <p className="muted">Idle.</p>
             ) : (
-              <ul>
+              <ul className="running-jobs">
                 {w.runningJobs.map((id) => (
-                  <li key={id}>
-                    <Link to={`/jobs/${id}`} className="mono">
-                      {id}
-                    </Link>
-                  </li>
+                  <RunningJob key={id} id={id} />
                 ))}
               </ul>
             )}
@@ -68,5 +60,49 @@ export function WorkersPage() {
         ))}
       </div>
     </section>
+  );
+}
+
+/** One GPU as nvidia-smi reported it at the worker's last heartbeat; what it did not report is left out. */
+function GpuLine({ gpu }: { gpu: GpuView }) {
+  const memory = gpu.memoryTotalMiB > 0;
+  return (
+    <li>
+      <span className="mono">#{gpu.index}</span> {gpu.name}
+      <br />
+      {memory && (
+        <span>
+          Memory{' '}
+          <meter className="meter" min={0} max={gpu.memoryTotalMiB} value={gpu.memoryUsedMiB} aria-label={`GPU ${gpu.index} memory in use`} />{' '}
+          {formatBytes(gpu.memoryUsedMiB * 1024 * 1024)} of {formatBytes(gpu.memoryTotalMiB * 1024 * 1024)}
+        </span>
+      )}
+      {gpu.utilizationPercent !== null && (
+        <span>
+          {memory && ' · '}Utilisation{' '}
+          <meter className="meter" min={0} max={100} value={gpu.utilizationPercent} aria-label={`GPU ${gpu.index} utilisation`} />{' '}
+          {gpu.utilizationPercent}%
+        </span>
+      )}
+    </li>
+  );
+}
+
+/** A running job with its name and the GPUs it holds (its own page has the rest). */
+function RunningJob({ id }: { id: string }) {
+  const client = useClient();
+  const job = useQuery({ queryKey: ['job', id], queryFn: () => client.getJob(id), staleTime: 10_000 });
+  return (
+    <li>
+      <Link to={`/jobs/${id}`} className="mono">
+        {id}
+      </Link>
+      {job.data && (
+        <span>
+          {' '}
+          {job.data.name ?? ''} · {job.data.resources.gpus} GPU · {job.data.owner}
+        </span>
+      )}
+    </li>
   );
 }

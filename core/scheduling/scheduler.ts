@@ -1,0 +1,163 @@
+import { systemClock, type Clock } from '../ids.ts';
+import type { Job } from '../jobs/job.ts';
+import type { JobStore, Page } from '../jobs/store.ts';
+import { WORKER_SEEN_WITHIN_MS, type Waiting, type WaitingBoard, type WaitingBoards } from '../jobs/waiting-reason.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
+import type { WorkerRegistry } from '../workers/registry.ts';
+import { decideAdmissions, type GroupLoad, type PendingJob } from './decide-admissions.ts';
+import type { GroupStates } from './group-states.ts';
+import { poolCapacity, type CapacityUse } from './pool-capacity.ts';
+
+export interface SchedulerDependencies {
+  readonly store: Pick<JobStore, 'listPendingHeads' | 'listAdmittedJobs' | 'listRunningJobs' | 'admitJob' | 'unadmitJob'>;
+  readonly queue: Pick<JobQueue, 'enqueue'>;
+  readonly registry: Pick<WorkerRegistry, 'listWorkers'>;
+  readonly groups: GroupStates;
+  /** Where each pass posts why the jobs it looked at wait (`waiting`); none: not posted. */
+  readonly boards?: WaitingBoards;
+  readonly clock?: Clock;
+  readonly log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+  /** Pending jobs read per group and pass (the head and its backfill candidates). */
+  readonly headsPerGroup?: number;
+}
+
+export interface PassReport {
+  readonly pool: string;
+  readonly admitted: readonly string[];
+  /** Pending jobs read (over every group). */
+  readonly considered: number;
+  /** The earliest retry backoff end among the jobs read, when a pass must run then (epoch ms). */
+  readonly wakeAtMs: number | null;
+  /** Milliseconds the decision itself took (the pure part, no I/O). */
+  readonly decisionMs: number;
+}
+
+export const DEFAULT_HEADS_PER_GROUP = 10;
+const BOARD_REFRESH_MS = 20_000;
+
+async function allItems(list: (cursor?: string) => Promise<Page<Job>>): Promise<Job[]> {
+  const out: Job[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    out.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * One scheduling pass of a pool (specs/11-scheduling.md): read its live capacity, the heads of
+ * each group's pending jobs and the groups' states; decide (decideAdmissions, pure); admit each
+ * chosen job with a conditional write and send its message. Concurrent passes may both admit
+ * against the same free capacity: the worker that receives a job it cannot run puts it back on
+ * the pending list, so over-admission costs a round trip, never a receive or a failed job.
+ */
+export class Scheduler {
+  private readonly clock: Clock;
+  private readonly log: NonNullable<SchedulerDependencies['log']>;
+  private readonly headsPerGroup: number;
+
+  constructor(private readonly deps: SchedulerDependencies) {
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.log ?? (() => undefined);
+    this.headsPerGroup = deps.headsPerGroup ?? DEFAULT_HEADS_PER_GROUP;
+  }
+
+  async pass(pool: string): Promise<PassReport> {
+    const { store, registry } = this.deps;
+    const now = this.clock();
+    const [workers, running, admitted, heads] = await Promise.all([
+      registry.listWorkers(pool, WORKER_SEEN_WITHIN_MS, now),
+      allItems((c) => store.listRunningJobs(pool, 100, c)),
+      allItems((c) => store.listAdmittedJobs(pool, 100, c)),
+      store.listPendingHeads(pool, this.headsPerGroup),
+    ]);
+    const groups = await this.deps.groups.get([...heads.keys()], now);
+    const uses: CapacityUse[] = [
+      ...running.map((j) => ({ workerId: j.lease?.workerId ?? null, gpus: j.resources.gpus })),
+      ...admitted.filter((j) => j.state === 'QUEUED').map((j) => ({ workerId: null, gpus: j.resources.gpus })),
+    ];
+    const started = performance.now();
+    const decision = decideAdmissions({
+      now,
+      queue: pool,
+      workers: poolCapacity(workers, uses, now),
+      pending: heads,
+      groups,
+      loads: groupLoads(running, admitted, now),
+    });
+    const decisionMs = performance.now() - started;
+    const admittedIds = (await Promise.all(decision.admit.map(({ job }) => this.admit(pool, job, now)))).filter((id): id is string => id !== null);
+    const considered = [...heads.values()].reduce((n, jobs) => n + jobs.length, 0);
+    await this.postBoard(pool, decision.waiting, now);
+    return { pool, admitted: admittedIds, considered, wakeAtMs: wakeAt(heads, now), decisionMs };
+  }
+
+  private async admit(pool: string, job: PendingJob, now: Date): Promise<string | null> {
+    if (!(await this.deps.store.admitJob(job, now))) return null; // a concurrent pass, a cancel
+    try {
+      await this.deps.queue.enqueue(pool, { jobId: job.id });
+      return job.id;
+    } catch (err) {
+      // Not sent: back on the pending list for the next pass (the sweeper would do it after its grace).
+      this.log('warn', 'could not send an admitted job; back to pending', { jobId: job.id, error: String(err) });
+      await this.deps.store.unadmitJob(job).catch(() => false);
+      return null;
+    }
+  }
+
+  /** `since` carries over from the previous board while a job keeps its code. */
+  private async postBoard(pool: string, waiting: ReadonlyMap<string, Omit<Waiting, 'since'>>, now: Date): Promise<void> {
+    const boards = this.deps.boards;
+    if (!boards) return;
+    try {
+      const previous = await boards.read(pool);
+      const at = now.toISOString();
+      const jobs: Record<string, Waiting> = {};
+      for (const [id, w] of waiting) {
+        const before = previous?.jobs[id];
+        jobs[id] = { ...w, since: before && before.code === w.code ? before.since : at };
+      }
+      const board: WaitingBoard = { at, jobs };
+      // A board that says the same as the last one is rewritten only every BOARD_REFRESH_MS, so
+      // frequent passes do not rewrite a few KB each ("updated within 30 s").
+      const fresh = previous && now.getTime() - new Date(previous.at).getTime() < BOARD_REFRESH_MS;
+      if (fresh && JSON.stringify(previous.jobs) === JSON.stringify(jobs)) return;
+      await boards.write(pool, board);
+    } catch (err) {
+      this.log('warn', 'could not post the waiting board', { pool, error: String(err) });
+    }
+  }
+}
+
+/** What each group holds besides its counters: admitted jobs, and its running jobs' GPU-seconds so far. */
+function groupLoads(running: readonly Job[], admitted: readonly Job[], now: Date): Map<string, GroupLoad> {
+  const loads = new Map<string, { admittedJobs: number; admittedGpus: number; runningGpuSeconds: number }>();
+  const of = (group: string) => {
+    let load = loads.get(group);
+    if (!load) loads.set(group, (load = { admittedJobs: 0, admittedGpus: 0, runningGpuSeconds: 0 }));
+    return load;
+  };
+  for (const job of running) {
+    const since = job.startedAt ? new Date(job.startedAt).getTime() : now.getTime();
+    of(job.group).runningGpuSeconds += (job.resources.gpus * Math.max(0, now.getTime() - since)) / 1000;
+  }
+  for (const job of admitted) {
+    const load = of(job.group);
+    load.admittedJobs += 1;
+    load.admittedGpus += job.resources.gpus;
+  }
+  return loads;
+}
+
+function wakeAt(heads: ReadonlyMap<string, readonly PendingJob[]>, now: Date): number | null {
+  let earliest: number | null = null;
+  for (const jobs of heads.values()) {
+    for (const job of jobs) {
+      const at = job.retryAt ? new Date(job.retryAt).getTime() : NaN;
+      if (at > now.getTime() && (earliest === null || at < earliest)) earliest = at;
+    }
+  }
+  return earliest;
+}
