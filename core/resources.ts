@@ -89,12 +89,12 @@ export const JOBS_TABLE = {
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     // Sparse: runnable QUEUED jobs no scheduler pass admitted yet, per queue, each group's keys
     // contiguous in priority then submit order (core/jobs/job-item.ts pendingSortKey). It carries
-    // what the scheduler decides with, so a pass reads no job item.
+    // what the scheduler decides with (an array child's throttle included), so a pass reads no job item.
     {
       indexName: 'pending',
       partitionKey: { name: 'pendingKey', type: 'S' },
       sortKey: { name: 'pendingSort', type: 'S' },
-      projection: { type: 'INCLUDE', attributes: ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] },
+      projection: { type: 'INCLUDE', attributes: ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt', 'arrayParentKey', 'arrayChildParallelism'] },
     },
     // Array children (`arrayParentKey` = the parent's id) in index order: GET /v1/jobs/{id}/children.
     // Their state is projected for the list's state filter; the jobs themselves are read by key.

@@ -38,7 +38,7 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   // (or the AWS scheduler's) periodic pass is the safety net. Concurrent passes are harmless.
   const scheduler = createInProcessScheduler(config, { log: (level, message, fields) => console.error(JSON.stringify({ level, message, ...fields })) });
   const worker = new Worker({
-    ...createWorkerDependencies(config),
+    ...createWorkerDependencies(config, { admission: scheduler }),
     scheduler,
     runtime,
     gpus,

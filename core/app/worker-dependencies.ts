@@ -6,6 +6,7 @@ import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { JobService } from '../jobs/job-service.ts';
 import { observability } from '../observability/observability.ts';
 import type { Job } from '../jobs/job.ts';
+import type { JobAdmission } from '../jobs/job-admission.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
@@ -14,8 +15,16 @@ import { createSqsClientFor } from './sqs-clients.ts';
 import { StoredJobFiles } from '../worker/stored-job-files.ts';
 import { createJobFilesParts } from './job-files-dependencies.ts';
 
+export interface WorkerDependencyOptions extends ClientsOptions {
+  /**
+   * What dispatch does with a job this process made runnable (an array child it materialised, a
+   * dependent it released): kick the scheduler that runs here. Absent: direct dispatch.
+   */
+  readonly admission?: JobAdmission;
+}
+
 /** The stores and queue a worker writes through, built from the runtime configuration. */
-export function createWorkerDependencies(config: RuntimeConfig, options: ClientsOptions = {}) {
+export function createWorkerDependencies(config: RuntimeConfig, options: WorkerDependencyOptions = {}) {
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
@@ -36,7 +45,7 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
     dispatch: (job) => dispatcher.dispatch(job),
     log: (message, fields) => observability().log('warn', message, fields ?? {}),
   });
-  const dispatcher = new JobService({ store, events, queue, queues: config.queues });
+  const dispatcher = new JobService({ store, events, queue, queues: config.queues, ...(options.admission ? { admission: options.admission } : {}) });
   return {
     store,
     events,

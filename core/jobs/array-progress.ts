@@ -17,11 +17,11 @@ export const MATERIALISE_BATCH = 98;
 
 /**
  * How many materialised-but-unfinished children a throttled array keeps beyond its parallelism, so
- * a finishing child's successor is already queued; a refused claim of one waits for a slot.
+ * a finishing child's successor is already on the pending list (the scheduler admits it in the pass
+ * the end kicks). They wait with `ArrayThrottle`; few, because each is one of the heads a scheduling
+ * pass reads per group (specs/12, Arrays).
  */
-export function throttleLookahead(parallelism: number): number {
-  return Math.max(2, Math.ceil(parallelism / 4));
-}
+export const THROTTLE_LOOKAHEAD = 2;
 
 /**
  * Unthrottled arrays are materialised ahead of their running children by at most this many, so a
@@ -85,7 +85,7 @@ export function nextMaterialisation(parent: Pick<Job, 'cancelRequested' | 'array
   if (!array || parent.cancelRequested || parent.state === 'CANCELLED' || parent.hold) return null;
   const left = array.size - array.materialised;
   if (left <= 0) return null;
-  const window = array.parallelism === null ? UNTHROTTLED_WINDOW : array.parallelism + throttleLookahead(array.parallelism);
+  const window = array.parallelism === null ? UNTHROTTLED_WINDOW : array.parallelism + THROTTLE_LOOKAHEAD;
   const materialisedUnfinished = array.materialised - finishedCount(array.status);
   const room = window - materialisedUnfinished;
   if (room <= 0) return null;

@@ -94,7 +94,7 @@ const NO_EXTRA: ExtraActions = { actions: [] };
 const ADMISSION_ATTRIBUTES = 'pendingKey, pendingSort, dispatchKey, admittedAt';
 
 /** What the pending index copies of a job: what the scheduler decides with (plus the keys). */
-export const PENDING_INDEX_ATTRIBUTES = ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] as const;
+export const PENDING_INDEX_ATTRIBUTES = ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt', 'arrayParentKey', 'arrayChildParallelism'] as const;
 
 /** Children cancelled per transaction: 100 actions less the parent's count move, the audit entry and its chain head. */
 export const MAX_CHILDREN_PER_CANCEL = 90;
@@ -102,7 +102,7 @@ export const MAX_CHILDREN_PER_CANCEL = 90;
 /** A child's move between its array parent's counts, and the error its refused condition means. */
 interface ArrayMove {
   readonly action: TransactionAction;
-  readonly refused: () => Error;
+  readonly refused: (found: Record<string, unknown> | undefined) => Error;
 }
 
 /** `extra` with the array count move appended as its last action. */
@@ -111,7 +111,7 @@ function withArrayMove(extra: ExtraActions, move: ArrayMove | null): ExtraAction
   const last = extra.actions.length;
   return {
     actions: [...extra.actions, move.action],
-    refused: (i, found) => (i === last ? move.refused() : (extra.refused?.(i, found) ?? new JobConditionFailed(undefined))),
+    refused: (i, found) => (i === last ? move.refused(found) : (extra.refused?.(i, found) ?? new JobConditionFailed(undefined))),
   };
 }
 
@@ -878,7 +878,10 @@ export class DynamoDbJobStore implements JobStore {
         audit,
         now,
         { UpdateExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values },
-        transitionCondition(name, to, { arrayCounts: arrayCountsGuard(array) }),
+        // A cancel's write is right for any counts (its ADDs commute with the children's); only the
+        // cursor it computed the never-materialised children from must hold, so running children's
+        // moves do not make it lose races against them.
+        transitionCondition(name, to, { arrayCounts: name === 'cancelArray' ? { arrayMaterialised: array.materialised } : arrayCountsGuard(array) }),
       );
     } catch (err) {
       throw this.stateError(err, parent.id, [parent.state]);
@@ -1007,6 +1010,10 @@ export class DynamoDbJobStore implements JobStore {
     const child = parseArrayChildId(jobId);
     if (!child || from === to) return null;
     const throttled = parallelism !== null;
+    // A claim also needs the parent not cancelled: a child admitted before its parent's cancel
+    // reached it does not start (the cancel, or the sweep finishing it, cancels it instead).
+    const claim = from === 'QUEUED' && to === 'RUNNING';
+    const conditions = ['attribute_exists(pk)', ...(claim ? ['cancelRequested = :false'] : []), ...(throttled ? ['#running < :limit'] : [])];
     return {
       action: {
         Update: {
@@ -1014,18 +1021,20 @@ export class DynamoDbJobStore implements JobStore {
           Key: jobKey(child.parentId),
           UpdateExpression: 'ADD #from :minus, #to :one',
           // The parallelism throttle: a claim takes a running slot only while fewer than K run.
-          ConditionExpression: throttled ? 'attribute_exists(pk) AND #running < :limit' : 'attribute_exists(pk)',
+          ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: {
             '#from': arrayCountAttribute(from),
             '#to': arrayCountAttribute(to),
             ...(throttled ? { '#running': arrayCountAttribute('RUNNING') } : {}),
           },
-          ExpressionAttributeValues: { ':minus': -1, ':one': 1, ...(throttled ? { ':limit': parallelism } : {}) },
+          ExpressionAttributeValues: { ':minus': -1, ':one': 1, ...(claim ? { ':false': false } : {}), ...(throttled ? { ':limit': parallelism } : {}) },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      refused: () =>
-        new CapacityRefusedError(jobId, 'ArrayThrottle', `array ${child.parentId} already runs its ${parallelism} children at once (its parallelism)`),
+      refused: (found) =>
+        found?.cancelRequested === true
+          ? new JobNotInStateError(jobId, ['QUEUED'], 'QUEUED', `array ${child.parentId} was cancelled: its child ${jobId} does not start`)
+          : new CapacityRefusedError(jobId, 'ArrayThrottle', `array ${child.parentId} already runs its ${parallelism} children at once (its parallelism)`),
     };
   }
 
@@ -1221,6 +1230,9 @@ function pendingSummary(item: Item): PendingJobSummary {
     gpus: ((item.resources as Job['resources'] | undefined)?.gpus) ?? 0,
     attempt: (item.attempt as number | undefined) ?? 0,
     retryAt: (item.retryAt as string | null | undefined) ?? null,
+    ...(typeof item.arrayParentKey === 'string' && typeof item.arrayChildParallelism === 'number'
+      ? { arrayThrottle: { parentId: item.arrayParentKey, parallelism: item.arrayChildParallelism } }
+      : {}),
   };
 }
 

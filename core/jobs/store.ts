@@ -54,6 +54,8 @@ export interface PendingJobSummary {
   readonly attempt: number;
   /** A retry's backoff end (ISO), or null. */
   readonly retryAt: string | null;
+  /** A child of an array with a parallelism: its parent and at most how many of its children run at once. */
+  readonly arrayThrottle?: { readonly parentId: string; readonly parallelism: number };
 }
 
 export interface CreateJobResult {

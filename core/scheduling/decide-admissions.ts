@@ -11,7 +11,9 @@ import type { GroupSchedulingState } from './group-states.ts';
  * 2. Within a group: priority, then submit order (the order the pending index returns).
  * 3. Fit: a job goes to the live worker with the fewest free GPUs that still has its GPUs and a
  *    free slot (best fit keeps whole workers free for multi-GPU jobs).
- * 4. Backfill: a job that fits nowhere reserves the worker with the most free GPUs among those big
+ * 4. Array throttle: a child of an array with parallelism K waits (ArrayThrottle) while K of its
+ *    array's children run or are admitted; it is not admitted, so it costs no receive.
+ * 5. Backfill: a job that fits nowhere reserves the worker with the most free GPUs among those big
  *    enough for it; later (smaller) jobs may use any other worker but never a reserved one, so the
  *    reserved worker drains until the big job fits and it cannot be starved by a stream of small ones.
  *
@@ -46,6 +48,8 @@ export interface AdmissionInput {
   readonly pending: ReadonlyMap<string, readonly PendingJob[]>;
   readonly groups: ReadonlyMap<string, GroupSchedulingState>;
   readonly loads?: ReadonlyMap<string, GroupLoad>;
+  /** Per array parent, how many of its children run or are admitted now (none listed: 0). */
+  readonly arrays?: ReadonlyMap<string, number>;
 }
 
 export interface Admission {
@@ -124,6 +128,7 @@ export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
       state,
     };
   });
+  const arrays = new Map(input.arrays ?? []);
   const admit: Admission[] = [];
   /** Jobs not admitted in decision order, with the code that says why. */
   const left: { job: PendingJob; code: WaitingCode; message: string }[] = [];
@@ -131,6 +136,16 @@ export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
     const job = g.jobs[g.next++]!;
     if (job.retryAt && new Date(job.retryAt).getTime() > nowMs) {
       left.push({ job, code: 'RetryBackoff', message: `waiting for retry backoff until ${job.retryAt}` });
+      continue;
+    }
+    const throttle = job.arrayThrottle;
+    const active = throttle ? (arrays.get(throttle.parentId) ?? 0) : 0;
+    if (throttle && active >= throttle.parallelism) {
+      left.push({
+        job,
+        code: 'ArrayThrottle',
+        message: `array ${throttle.parentId} already runs ${active} of its children at once, its parallelism is ${throttle.parallelism}`,
+      });
       continue;
     }
     const refusal = quotaRefusal(g, job);
@@ -159,6 +174,7 @@ export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
     chosen.freeGpus -= job.gpus;
     g.heldGpus += job.gpus;
     g.heldJobs += 1;
+    if (throttle) arrays.set(throttle.parentId, active + 1);
     admit.push({ job, workerId: chosen.workerId });
   }
   return { admit, waiting: positions(left) };

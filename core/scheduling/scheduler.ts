@@ -67,10 +67,15 @@ export class Scheduler {
   async pass(pool: string): Promise<PassReport> {
     const { store, registry } = this.deps;
     const now = this.clock();
-    const [workers, running, admitted, heads] = await Promise.all([
+    // Admitted before running: a claim between the two reads counts its job twice (a pass too
+    // careful), never not at all (a pass that admits past a limit).
+    const admittedThenRunning = allItems((c) => store.listAdmittedJobs(pool, 100, c)).then(async (admitted) => ({
+      admitted,
+      running: await allItems((c) => store.listRunningJobs(pool, 100, c)),
+    }));
+    const [workers, { running, admitted }, heads] = await Promise.all([
       registry.listWorkers(pool, WORKER_SEEN_WITHIN_MS, now),
-      allItems((c) => store.listRunningJobs(pool, 100, c)),
-      allItems((c) => store.listAdmittedJobs(pool, 100, c)),
+      admittedThenRunning,
       store.listPendingHeads(pool, this.headsPerGroup),
     ]);
     const groups = await this.deps.groups.get([...heads.keys()], now);
@@ -86,6 +91,7 @@ export class Scheduler {
       pending: heads,
       groups,
       loads: groupLoads(running, admitted, now),
+      arrays: activeArrayChildren(running, admitted),
     });
     const decisionMs = performance.now() - started;
     const admittedIds = (await Promise.all(decision.admit.map(({ job }) => this.admit(pool, job, now)))).filter((id): id is string => id !== null);
@@ -149,6 +155,16 @@ function groupLoads(running: readonly Job[], admitted: readonly Job[], now: Date
     load.admittedGpus += job.resources.gpus;
   }
   return loads;
+}
+
+/** Per array parent, its children running or admitted (the array throttle's count). */
+function activeArrayChildren(running: readonly Job[], admitted: readonly Job[]): Map<string, number> {
+  const active = new Map<string, number>();
+  for (const job of [...running, ...admitted.filter((j) => j.state === 'QUEUED')]) {
+    const parentId = job.arrayChild?.parentId;
+    if (parentId) active.set(parentId, (active.get(parentId) ?? 0) + 1);
+  }
+  return active;
 }
 
 function wakeAt(heads: ReadonlyMap<string, readonly PendingJob[]>, now: Date): number | null {

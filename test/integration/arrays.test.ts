@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,25 +14,31 @@ import { queueDefinition } from '../../core/resources.ts';
 import { Worker } from '../../core/worker/worker.ts';
 import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '../support/emulators.ts';
 import { makeJob } from '../support/jobs.ts';
-import { platformParts, waitForJob } from '../support/platform-parts.ts';
+import { scheduledPlatformParts, waitForJob } from '../support/platform-parts.ts';
 
 /**
- * Array jobs on the real emulators with real local workers: the throttle, the counts, cancel,
- * retry, racing materialisers and a killed worker (specs/12-arrays-and-dependencies.md, "Arrays").
+ * Array jobs on the real emulators with real local workers and the scheduler as the local platform
+ * runs it: the throttle, the counts, cancel, retry, racing materialisers and a killed worker
+ * (specs/12-arrays-and-dependencies.md, "Arrays").
  */
 describe('array jobs', () => {
   let env: TestEnvironment;
-  let parts: ReturnType<typeof platformParts>;
+  let parts: ReturnType<typeof scheduledPlatformParts>;
   const workers: Worker[] = [];
+  const logs: { message: string; fields?: Record<string, unknown> }[] = [];
 
   beforeAll(async () => {
     env = await createTestEnvironment([queueDefinition('default', { visibilityTimeoutSeconds: 4, maxReceiveCount: 50 })]);
-    parts = platformParts(env);
+    parts = scheduledPlatformParts(env);
   });
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop({ drainSeconds: 0 })));
+    logs.length = 0;
   });
-  afterAll(async () => env.cleanup());
+  afterAll(async () => {
+    await parts.stop();
+    await env.cleanup();
+  });
 
   /** A worker as worker-dependencies.ts builds one: it advances the array of each child it runs. */
   const startWorker = (concurrency = 4) => {
@@ -44,7 +51,10 @@ describe('array jobs', () => {
       killGraceSeconds: 1,
       pollWaitSeconds: 1,
       flushIntervalMs: 20,
-      arrays: new ArrayCoordinator({ store: parts.store, dispatch: (job) => parts.queue.enqueue(job.queue, { jobId: job.id }) }),
+      reportIntervalSeconds: 0.3,
+      scheduler: parts.kicker,
+      arrays: parts.service.arrays,
+      log: (_level, message, fields) => logs.push({ message, ...(fields ? { fields } : {}) }),
     });
     worker.start();
     workers.push(worker);
@@ -69,6 +79,12 @@ describe('array jobs', () => {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     return children;
+  };
+  const messagesInFlight = async () => {
+    const out = await env.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: env.queues[0]!.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   };
   const output = async (jobId: string) => (await parts.service.logs(jobId, {}, LOCAL_CALLER)).bytes.toString('utf8');
 
@@ -112,7 +128,35 @@ describe('array jobs', () => {
     expect(outputs).toEqual(children.map((c) => `${c.arrayChild!.index}/50/${job.id}/${c.id}/1\n`));
     expect(peakConcurrency(children)).toBeLessThanOrEqual(5);
     expect(peakConcurrency(children)).toBeGreaterThan(1);
+    // The scheduler admitted only children the throttle had room for: no worker received one it
+    // could not claim (which would have cost a receive and a round trip back to pending).
+    expect(logs.filter((l) => l.message === 'claim refused by a capacity limit')).toEqual([]);
   }, 240_000);
+
+  // Break verified: without the ArrayThrottle check in decideAdmissions, the waiting children are
+  // admitted (their messages sent) and their claims refused.
+  it('a child beyond the parallelism waits with ArrayThrottle, unadmitted and without a message', async () => {
+    startWorker();
+    const { job } = await parts.service.submit({ command: ['sleep', '30'], array: { size: 6, parallelism: 1 } }, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => j.array?.status.RUNNING === 1, 60_000);
+    // Several passes (one a second, one per kick) while child 0 runs.
+    await new Promise((r) => setTimeout(r, 4_000));
+    const children = await allChildren(job.id);
+    const waiting = children.filter((c) => c.state === 'QUEUED');
+    // The parallelism plus the look-ahead are materialised; the rest are only counted.
+    expect(children).toHaveLength(1 + 2);
+    expect(waiting).toHaveLength(2);
+    for (const child of waiting) {
+      expect(child).toMatchObject({ attempt: 0, admittedAt: null });
+      const { waiting: why } = await parts.service.describe(child.id, LOCAL_CALLER);
+      expect(why).toMatchObject({ code: 'ArrayThrottle', position: null });
+      expect(why!.message).toMatch(new RegExp(`array ${job.id} already runs 1 of its children at once, its parallelism is 1`));
+    }
+    expect(await messagesInFlight()).toBe(1);
+    expect(logs.filter((l) => l.message === 'claim refused by a capacity limit')).toEqual([]);
+    await parts.service.cancel(job.id, LOCAL_CALLER);
+    await waitForJob(parts.store, job.id, (j) => j.array!.status.QUEUED + j.array!.status.RUNNING === 0, 30_000);
+  }, 120_000);
 
   // Break verified: without cancelUnfinishedChildren in the cancel, running children run on.
   it('a cancel of a running 200-child array leaves no child running or queued within 10 s', async () => {
@@ -166,6 +210,8 @@ describe('array jobs', () => {
     const children = await allChildren(parent.id);
     expect(children.map((c) => c.arrayChild?.index)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect((await parts.store.getJob(parent.id))?.array?.materialised).toBe(300);
+    // Its children are pending like any: cancelled, so the scheduler does not run them behind the next tests.
+    await parts.service.arrays.cancel((await parts.store.getJob(parent.id))!, 'test');
   }, 120_000);
 
   it('SIGKILL of a worker during an array loses no child', async () => {
@@ -173,12 +219,16 @@ describe('array jobs', () => {
       { command: ['sh', '-c', 'sleep 1; echo "$RUNPLANE_ARRAY_INDEX"'], array: { size: 12, parallelism: 4 }, maxAttempts: 3 },
       LOCAL_CALLER,
     );
+    // Its log goes to a file, shown when it never starts a child.
+    const workerLog = join(mkdtempSync(join(tmpdir(), 'rp-array-worker-')), 'stderr.log');
     const child = spawn(process.execPath, ['bin/runplane.js', 'worker', '--queue', 'default'], {
       env: { ...process.env, ...runtimeConfigToEnv(runtimeConfigFor(env)) },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', openSync(workerLog, 'w')],
     });
     try {
-      await waitForJob(parts.store, job.id, (j) => (j.array?.status.RUNNING ?? 0) >= 1, 60_000);
+      await waitForJob(parts.store, job.id, (j) => (j.array?.status.RUNNING ?? 0) >= 1, 90_000).catch((err: unknown) => {
+        throw new Error(`${String(err)}; worker log: ${readFileSync(workerLog, 'utf8').slice(-3000)}`, { cause: err });
+      });
       child.kill('SIGKILL');
       // The killed worker's job processes are in their own groups; on ECS the container would take them down.
       for (const c of await allChildren(job.id)) {

@@ -16,6 +16,18 @@ const decide = (workers: WorkerCapacity[], pending: [string, PendingJob[]][], st
   decideAdmissions({ now, queue: 'gpu', workers, pending: new Map(pending), groups: states });
 
 describe('admission decisions', () => {
+  it('an array child waits (ArrayThrottle) while its array runs or was admitted its parallelism; other jobs pass it', () => {
+    const throttle = { parentId: 'P', parallelism: 2 };
+    const [c1, c2, c3] = [job('ml', { arrayThrottle: throttle }), job('ml', { arrayThrottle: throttle }), job('ml', { arrayThrottle: throttle })];
+    const other = job('ml');
+    // One child of P already runs: one more may be admitted in this pass, then P is full.
+    const d = decideAdmissions({ now, queue: 'gpu', workers: [worker('w1', 8, 0)], pending: new Map([['ml', [c1, c2, c3, other]]]), groups: groups(), arrays: new Map([['P', 1]]) });
+    expect(d.admit.map((a) => a.job.id)).toEqual([c1.id, other.id]);
+    expect(d.waiting.get(c2.id)).toMatchObject({ code: 'ArrayThrottle', position: null });
+    expect(d.waiting.get(c2.id)?.message).toMatch(/array P already runs 2 of its children at once, its parallelism is 2/);
+    expect(d.waiting.get(c3.id)?.code).toBe('ArrayThrottle');
+  });
+
   it('admits nothing a live worker cannot fit, and says why each job waits', () => {
     const a = job('ml', { gpus: 2 });
     const b = job('ml', { gpus: 2 });
