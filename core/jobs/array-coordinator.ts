@@ -9,6 +9,11 @@ export interface ArrayCoordinatorDependencies {
   readonly store: JobStore;
   /** Gets a newly materialised (QUEUED) child going: JobService.dispatch, or the queue's send in a worker. */
   readonly dispatch: (job: Job) => Promise<unknown>;
+  /**
+   * The re-check of a child made held on its aftercorr partner (DependencyRelease.settle): a
+   * partner that ended before the child's edge existed is seen here. None: the sweep settles it.
+   */
+  readonly settle?: (job: Job) => Promise<unknown>;
   readonly clock?: Clock;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -45,12 +50,14 @@ const MAX_ROUNDS = 50;
 export class ArrayCoordinator {
   private readonly store: JobStore;
   private readonly dispatch: (job: Job) => Promise<unknown>;
+  private readonly settle: ((job: Job) => Promise<unknown>) | undefined;
   private readonly clock: Clock;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(deps: ArrayCoordinatorDependencies) {
     this.store = deps.store;
     this.dispatch = deps.dispatch;
+    this.settle = deps.settle;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? (() => undefined);
   }
@@ -89,8 +96,9 @@ export class ArrayCoordinator {
       const children = Array.from({ length: batch.count }, (_, i) => signedChildOf(parent!, arrayChildJob(parent!, batch.from + i, now)));
       if (await this.store.materialiseArrayChildren(parent, children)) {
         materialised += children.length;
-        // The children are stored with the dispatch sweeper's key: a send lost here is repaired.
-        await Promise.all(children.map((child) => this.dispatch(child)));
+        // Runnable children are stored pending: a kick lost here is repaired by the periodic pass.
+        // Held ones (aftercorr) are re-checked once, as a submit's held job is.
+        await Promise.all(children.map((child) => (child.hold ? this.recheck(child) : this.dispatch(child))));
       }
       parent = await this.store.getJob(parentId);
     }
@@ -139,6 +147,15 @@ export class ArrayCoordinator {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     return cancelled;
+  }
+
+  /** A held child's re-check; a failure is left to the sweep, which settles every held job. */
+  private async recheck(child: Job): Promise<void> {
+    try {
+      await this.settle?.(child);
+    } catch (err) {
+      this.log('held array child not re-checked; the sweep will', { jobId: child.id, error: String(err) });
+    }
   }
 
   /** The write, or the parent as it is now when another writer changed it first. */

@@ -1,6 +1,8 @@
 import { arrayChildId } from '../ids.ts';
 import { JOB_STATES, type ArrayParentState, type ArrayStatus, type Job, type JobState } from './job.ts';
 import { arrayCountAttribute } from './job-item.ts';
+import { childDependencies } from './dependencies.ts';
+import { dependencyHold } from './dependency-decision.ts';
 import type { ArrayTransitionName } from './state-machine.ts';
 
 /**
@@ -100,6 +102,7 @@ export function arrayChildJob(parent: Job, index: number, now: Date): Job {
   const array = parent.array;
   if (!array || index < 0 || index >= array.size) throw new RangeError(`array ${parent.id} has no child ${index}`);
   const { array: _array, ...spec } = parent;
+  const dependsOn = childDependencies(parent.dependsOn, index, arrayChildId);
   return {
     ...spec,
     id: arrayChildId(parent.id, index),
@@ -117,10 +120,11 @@ export function arrayChildJob(parent: Job, index: number, now: Date): Job {
     holdings: [],
     attempts: [],
     history: [{ at: now.toISOString(), from: null, to: 'QUEUED', reason: `child ${index} of array ${parent.id}` }],
-    // The parent's dependencies were satisfied before any child was made (aftercorr is waited for
-    // as the whole array: specs/12, Arrays).
-    dependsOn: [],
-    hold: null,
+    // The parent's other dependencies were satisfied before any child was made; an aftercorr one
+    // holds child i on its partner, child i of the other array, until the re-check after the
+    // materialisation (or the partner's end) settles it (specs/12, aftercorr).
+    dependsOn,
+    hold: dependsOn.length > 0 ? dependencyHold(dependsOn.map((d) => ({ ...d, state: 'QUEUED' as const }))) : null,
     reasonCode: null,
     array: null,
     arrayChild: {

@@ -41,6 +41,27 @@ export interface Hold {
 export const DEPENDENCY_NEVER_SATISFIED = 'DEPENDENCY_NEVER_SATISFIED';
 
 /**
+ * What holds a job as a whole: every dependency, except on an array parent its `aftercorr` ones,
+ * which hold each child on its partner instead (`corrDependencies`), not the parent.
+ */
+export function holdingDependencies(job: { readonly dependsOn: readonly Dependency[]; readonly array?: unknown }): readonly Dependency[] {
+  return job.array ? job.dependsOn.filter((d) => d.type !== 'aftercorr') : job.dependsOn;
+}
+
+/**
+ * What an array child waits for: its parent's `aftercorr` dependencies paired with its own index.
+ * The parent's other dependencies were satisfied before any child was made, so a child names (and
+ * gets edges for) only its partners.
+ */
+export function childDependencies(parentDependsOn: readonly Dependency[], index: number, childId: (parentId: string, index: number) => string): Dependency[] {
+  return corrDependencies(
+    parentDependsOn.filter((d) => d.type === 'aftercorr'),
+    index,
+    childId,
+  );
+}
+
+/**
  * The dependencies of child `index` of an array whose spec has `dependsOn`: each `aftercorr` on
  * array A becomes `afterok` on A's child `index` (`childId(A, index)`), the others apply to every
  * child as written. The array materialiser calls this for each child it makes, so a child's stored

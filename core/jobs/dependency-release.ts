@@ -1,7 +1,7 @@
 import { JobNotInStateError } from '../errors.ts';
-import { systemClock, type Clock } from '../ids.ts';
+import { parseArrayChildId, systemClock, type Clock } from '../ids.ts';
 import { decideDependencies, dependencyHold, neverSatisfiedReason } from './dependency-decision.ts';
-import { DEPENDENCY_NEVER_SATISFIED } from './dependencies.ts';
+import { DEPENDENCY_NEVER_SATISFIED, holdingDependencies } from './dependencies.ts';
 import type { Job, JobState } from './job.ts';
 import type { JobStore } from './store.ts';
 
@@ -18,6 +18,8 @@ export interface DependencyReleaseOptions {
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
   /** Held dependents settled at once when a dependency finishes (each is a few reads and one transaction). */
   readonly concurrency?: number;
+  /** Told of an array child this release failed, so its parent's state follows (ArrayCoordinator.childChanged). */
+  readonly childEnded?: (job: Job) => Promise<void>;
 }
 
 /**
@@ -42,6 +44,7 @@ export class DependencyRelease {
   private readonly clock: Clock;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
   private readonly concurrency: number;
+  private readonly childEnded: ((job: Job) => Promise<void>) | undefined;
 
   constructor(options: DependencyReleaseOptions) {
     this.store = options.store;
@@ -49,6 +52,7 @@ export class DependencyRelease {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? (() => undefined);
     this.concurrency = options.concurrency ?? 8;
+    this.childEnded = options.childEnded;
   }
 
   /** Settles every held job that depends on `dependency`, which just reached a final state. */
@@ -70,12 +74,17 @@ export class DependencyRelease {
     } while (cursor);
   }
 
+  private stateOf(id: string): Promise<JobState | undefined> {
+    return dependencyState(this.store, id);
+  }
+
   /** Decides a held job from its dependencies' states now, and acts on it (see the class comment). */
   async settle(job: Job): Promise<{ outcome: SettleOutcome; job: Job }> {
     if (job.state !== 'QUEUED' || !job.hold) return { outcome: 'not-held', job };
-    const ids = [...new Set(job.dependsOn.map((d) => d.job))];
-    const found = await Promise.all(ids.map(async (id) => [id, (await this.store.getJob(id))?.state] as const));
-    const decision = decideDependencies(job.dependsOn, new Map<string, JobState | undefined>(found));
+    const dependsOn = holdingDependencies(job);
+    const ids = [...new Set(dependsOn.map((d) => d.job))];
+    const found = await Promise.all(ids.map(async (id) => [id, await this.stateOf(id)] as const));
+    const decision = decideDependencies(dependsOn, new Map<string, JobState | undefined>(found));
     const now = this.clock();
     try {
       switch (decision.kind) {
@@ -87,6 +96,8 @@ export class DependencyRelease {
         case 'never': {
           const reason = neverSatisfiedReason(decision);
           const failed = await this.store.failHeldJob(job, { code: DEPENDENCY_NEVER_SATISFIED, reason }, DEPENDENCY_ACTOR, now);
+          // An array child's end moves its parent's counts in that write; the parent follows here.
+          if (failed.arrayChild) await this.childEnded?.(failed);
           return { outcome: 'failed', job: failed };
         }
         case 'waiting': {
@@ -102,6 +113,20 @@ export class DependencyRelease {
       return { outcome: 'not-held', job: (await this.store.getJob(job.id)) ?? job };
     }
   }
+}
+
+/**
+ * A dependency's state. A child of an array not materialised yet (aftercorr's partner) is QUEUED,
+ * as its parent counts it, or CANCELLED once its parent's cancel counted it so; absent otherwise.
+ */
+async function dependencyState(store: JobStore, id: string): Promise<JobState | undefined> {
+  const job = await store.getJob(id);
+  if (job) return job.state;
+  const link = parseArrayChildId(id);
+  if (!link) return undefined;
+  const parent = await store.getJob(link.parentId);
+  if (!parent?.array || link.index >= parent.array.size) return undefined;
+  return parent.state === 'CANCELLED' || parent.cancelRequested ? 'CANCELLED' : 'QUEUED';
 }
 
 /** Runs `task` over `items`, at most `size` at a time. */

@@ -25,6 +25,7 @@ import type { OutputArchiveRecord } from '../events/log-archive.ts';
 import { CounterChangedError, type CapacityCounters, type CounterAcquisition } from './capacity-counters.ts';
 import type { Hold } from './dependencies.ts';
 import { DependencyRelease } from './dependency-release.ts';
+import { ArrayCoordinator } from './array-coordinator.ts';
 import type { AttemptRecord, Holding, Job, JobState, StateChange } from './job.ts';
 import { isTerminal } from './job.ts';
 import { arrayCountsGuard, arrayOutcomeReason } from './array-progress.ts';
@@ -132,7 +133,10 @@ export class DynamoDbJobStore implements JobStore {
     this.tableName = options.tableName;
     this.counters = options.counters ?? [];
     this.log = options.log ?? (() => undefined);
-    this.release = options.dispatch ? new DependencyRelease({ store: this, dispatch: options.dispatch, log: this.log }) : undefined;
+    const dispatch = options.dispatch;
+    // An array child failed for its dependency (aftercorr) ends like any child: its parent follows.
+    const arrays = dispatch ? new ArrayCoordinator({ store: this, dispatch, settle: (job) => this.release!.settle(job), log: this.log }) : undefined;
+    this.release = dispatch ? new DependencyRelease({ store: this, dispatch, log: this.log, childEnded: (job) => arrays!.childChanged(job) }) : undefined;
     this.audit =
       options.audit instanceof DynamoDbAuditLog
         ? options.audit
@@ -151,7 +155,7 @@ export class DynamoDbJobStore implements JobStore {
     if (guard) items.push(this.guardPut(guard, job.id, new Date(job.createdAt)));
     // The edges first: once the job exists, whoever finishes one of its dependencies can find it
     // (specs/12-arrays-and-dependencies.md). An edge whose job is never created is ignored.
-    await this.writeDependencyEdges(job);
+    await this.writeDependencyEdges([job]);
     try {
       await this.audit.transact({ items, record: submitRecord(job), time: new Date(job.createdAt) });
       return { job: { ...job, admittedAt: null, dispatched: false }, created: true };
@@ -743,7 +747,7 @@ export class DynamoDbJobStore implements JobStore {
           ':at': at,
           ':change': [{ at, from: 'QUEUED', to: 'FAILED', reason: failure.reason } satisfies StateChange],
         },
-      }, transitionCondition('failHeld', 'FAILED'));
+      }, transitionCondition('failHeld', 'FAILED'), withArrayMove(NO_EXTRA, this.arrayCountMove(job.id, 'QUEUED', 'FAILED')));
     } catch (err) {
       throw this.stateError(err, job.id, ['QUEUED (held)']);
     }
@@ -764,11 +768,11 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  /** The edges of a new job's dependencies, 25 per BatchWriteItem (puts: writing one twice is harmless). */
-  private async writeDependencyEdges(job: Job): Promise<void> {
-    const ids = [...new Set(job.dependsOn.map((d) => d.job))];
-    for (let i = 0; i < ids.length; i += 25) {
-      let pending: Record<string, unknown>[] = ids.slice(i, i + 25).map((id) => ({ PutRequest: { Item: dependencyEdgeItem(id, job.id) } }));
+  /** The edges of new jobs' dependencies, 25 per BatchWriteItem (puts: writing one twice is harmless). */
+  private async writeDependencyEdges(jobs: readonly Job[]): Promise<void> {
+    const edges = jobs.flatMap((job) => [...new Set(job.dependsOn.map((d) => d.job))].map((id) => dependencyEdgeItem(id, job.id)));
+    for (let i = 0; i < edges.length; i += 25) {
+      let pending: Record<string, unknown>[] = edges.slice(i, i + 25).map((item) => ({ PutRequest: { Item: item } }));
       for (let round = 0; pending.length > 0; round++) {
         if (round >= 8) throw dependencyFailure('job store', new Error(`${pending.length} dependency edges left unprocessed`));
         if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
@@ -798,6 +802,9 @@ export class DynamoDbJobStore implements JobStore {
   async materialiseArrayChildren(parent: Job, children: readonly Job[]): Promise<boolean> {
     const array = parent.array;
     if (!array || children.length === 0) return false;
+    // Children held on their aftercorr partners get their edges first, as a submit's job does: once
+    // a child exists, its partner's finisher can find it.
+    await this.writeDependencyEdges(children);
     // The cursor moves from the value read to past these children, in the transaction that writes
     // them: two materialisers racing for one batch cannot both win (one cursor condition fails),
     // a crash writes all of it or none, and a child written twice is impossible (attribute_not_exists).

@@ -28,7 +28,7 @@ import { DEFAULT_RETRY_ON, isTerminal, jobSpecSchema, JOB_STATES, prioritySchema
 import { ArrayCoordinator } from './array-coordinator.ts';
 import { finishedCount, newArrayState } from './array-progress.ts';
 import type { CreateJobResult, JobStore, Page } from './store.ts';
-import type { Dependency } from './dependencies.ts';
+import { holdingDependencies, type Dependency } from './dependencies.ts';
 import { decideDependencies, dependencyHold } from './dependency-decision.ts';
 import { DependencyRelease, type SettleOutcome } from './dependency-release.ts';
 import { isPending } from './job-item.ts';
@@ -76,6 +76,22 @@ export const listChildrenQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(2048).optional(),
 });
+
+/**
+ * Child i of an array with `aftercorr` on J waits for J's child i: J must be an array with at least
+ * as many children (400 otherwise, naming the dependency), so every child has its partner.
+ */
+function requireCorrPartners(dependsOn: readonly Dependency[], size: number, jobs: ReadonlyMap<string, Job>): void {
+  dependsOn.forEach((d, i) => {
+    if (d.type !== 'aftercorr') return;
+    const partner = jobs.get(d.job)?.array;
+    if (partner && partner.size >= size) return;
+    const why = partner ? `has ${partner.size} children, fewer than this array's ${size}` : 'is not an array';
+    throw new ValidationError(`aftercorr pairs array children of equal index, but job ${d.job} ${why}`, [
+      { path: `dependsOn.${i}.job`, message: `job ${d.job} ${why}` },
+    ]);
+  });
+}
 
 /** The states a retry of an array parent queues again: every child that did not succeed. */
 const RETRIED_CHILD_STATES: readonly JobState[] = ['FAILED', 'TIMED_OUT', 'CANCELLED'];
@@ -140,8 +156,20 @@ export class JobService {
     this.dispatchKey = deps.dispatchKey;
     this.logArchive = deps.logArchive;
     this.archivedEvents = deps.logArchive ? new ArchivedEventReader(deps.logArchive) : undefined;
-    this.dependencies = new DependencyRelease({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
-    this.arrays = new ArrayCoordinator({ store: this.store, dispatch: (job) => this.dispatch(job), clock: this.clock, log: this.log });
+    this.arrays = new ArrayCoordinator({
+      store: this.store,
+      dispatch: (job) => this.dispatch(job),
+      settle: (job) => this.dependencies.settle(job),
+      clock: this.clock,
+      log: this.log,
+    });
+    this.dependencies = new DependencyRelease({
+      store: this.store,
+      dispatch: (job) => this.dispatch(job),
+      childEnded: (job) => this.arrays.childChanged(job),
+      clock: this.clock,
+      log: this.log,
+    });
   }
 
   /** The job plus, while it waits, the platform's answer to "why is it still waiting?" (as data). */
@@ -202,7 +230,7 @@ export class JobService {
       ]);
     }
     if (spec.workdir) await this.requireArchive(group, spec.workdir.archive);
-    const hold = await this.initialHold(spec.dependsOn, group);
+    const hold = await this.initialHold(spec.dependsOn, group, spec.array ?? null);
     const now = this.clock().toISOString();
     const job: Job = {
       id: this.newId(),
@@ -275,7 +303,7 @@ export class JobService {
    * the new job's group: another group's job is refused exactly as a missing one (404), so a
    * submit reveals nothing about other groups.
    */
-  private async initialHold(dependsOn: readonly Dependency[], group: string): Promise<Job['hold']> {
+  private async initialHold(dependsOn: readonly Dependency[], group: string, array: { readonly size: number } | null): Promise<Job['hold']> {
     if (dependsOn.length === 0) return null;
     const ids = [...new Set(dependsOn.map((d) => d.job))];
     const found = await Promise.all(ids.map((id) => this.store.getJob(id)));
@@ -285,7 +313,9 @@ export class JobService {
       if (!job || job.group !== group) throw new JobNotFoundError(id);
       states.set(id, job.state);
     });
-    const decision = decideDependencies(dependsOn, states);
+    if (array) requireCorrPartners(dependsOn, array.size, new Map(ids.map((id, i) => [id, found[i]!])));
+    // An array's aftercorr dependencies hold its children, each on its partner, not the parent.
+    const decision = decideDependencies(holdingDependencies({ dependsOn, array }), states);
     if (decision.kind === 'satisfied') return null;
     if (decision.kind === 'waiting') return dependencyHold(decision.on);
     return { code: 'Dependency', message: `waiting for ${decision.dependency.type}:${decision.dependency.job}` };

@@ -214,6 +214,48 @@ describe('array jobs', () => {
     await parts.service.arrays.cancel((await parts.store.getJob(parent.id))!, 'test');
   }, 120_000);
 
+  // Break verified: with childDependencies mapping nothing (children without dependsOn), B-2 runs
+  // and B-0 starts before A-0 ends; with the parent held on the whole of A, B-0 starts after A-3.
+  it('aftercorr: child i of B waits for child i of A only; a failed partner fails that child alone', async () => {
+    startWorker(6);
+    // A-2 fails; A-3 runs long, so a B child paired with an earlier A child starts well before it ends.
+    const a = (
+      await parts.service.submit(
+        { command: ['sh', '-c', 'case "$RUNPLANE_ARRAY_INDEX" in 2) exit 1;; 3) sleep 8;; *) sleep 0.5;; esac'], array: { size: 4 }, maxAttempts: 1 },
+        LOCAL_CALLER,
+      )
+    ).job;
+    const b = (await parts.service.submit({ command: ['true'], array: { size: 4 }, dependsOn: [{ job: a.id, type: 'aftercorr' }] }, LOCAL_CALLER)).job;
+    // The parent is not held on A as a whole: each child is held on its partner.
+    expect(b.hold).toBeNull();
+    const done = await finished(b.id);
+    const aDone = await finished(a.id);
+    expect(done.state).toBe('FAILED');
+    expect(done.array?.status).toMatchObject({ SUCCEEDED: 3, FAILED: 1, QUEUED: 0, RUNNING: 0 });
+    const [aKids, bKids] = [await allChildren(a.id), await allChildren(b.id)];
+    for (const i of [0, 1, 3]) {
+      expect(bKids[i]).toMatchObject({ state: 'SUCCEEDED', dependsOn: [{ job: `${a.id}-${i}`, type: 'afterok' }] });
+      expect(bKids[i]!.startedAt! >= aKids[i]!.finishedAt!, `B-${i} started before A-${i} ended`).toBe(true);
+    }
+    expect(bKids[0]!.startedAt! < aKids[3]!.finishedAt!, 'B-0 waited for more than A-0').toBe(true);
+    expect(bKids[2]).toMatchObject({ state: 'FAILED', attempt: 0, reasonCode: 'DEPENDENCY_NEVER_SATISFIED' });
+    expect(bKids[2]!.reason).toMatch(new RegExp(`afterok:${a.id}-2 can never be satisfied: it ended FAILED`));
+    expect(aDone.array?.status).toMatchObject({ SUCCEEDED: 3, FAILED: 1 });
+  }, 180_000);
+
+  it('aftercorr needs an array partner at least as large: otherwise 400 naming it', async () => {
+    const single = (await parts.service.submit({ command: ['true'] }, LOCAL_CALLER)).job;
+    const small = (await parts.service.submit({ command: ['true'], array: { size: 2 } }, LOCAL_CALLER)).job;
+    await expect(parts.service.submit({ command: ['true'], array: { size: 3 }, dependsOn: [{ job: single.id, type: 'aftercorr' }] }, LOCAL_CALLER)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(new RegExp(`job ${single.id} is not an array`)),
+    });
+    await expect(parts.service.submit({ command: ['true'], array: { size: 3 }, dependsOn: [{ job: small.id, type: 'aftercorr' }] }, LOCAL_CALLER)).rejects.toMatchObject({
+      message: expect.stringMatching(/has 2 children, fewer than this array's 3/),
+    });
+    await parts.service.cancel(small.id, LOCAL_CALLER).catch(() => undefined);
+  }, 60_000);
+
   it('SIGKILL of a worker during an array loses no child', async () => {
     const { job } = await parts.service.submit(
       { command: ['sh', '-c', 'sleep 1; echo "$RUNPLANE_ARRAY_INDEX"'], array: { size: 12, parallelism: 4 }, maxAttempts: 3 },
