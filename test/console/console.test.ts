@@ -355,6 +355,35 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
     await waitForState(held.id, ['FAILED', 'CANCELLED']);
   });
 
+  it('shows an array parent with its counts per state and its children paged, each linked to its own page', async () => {
+    const parent = await admin.submitJob({ command: ['node', '-e', '0'], name: 'console-array', array: { size: 30, parallelism: 4 } });
+    const done = await waitForState(parent.id, ['SUCCEEDED'], 120_000);
+    expect(done.arrayStatus).toMatchObject({ total: 30, SUCCEEDED: 30 });
+    await page.goto(`${platform.url}/jobs/${parent.id}`);
+    // Signed in by the earlier tests; alone (-t), it signs in here.
+    const heading = page.getByRole('heading', { name: /console-array/ });
+    await heading.or(page.getByLabel('API key or token')).first().waitFor();
+    if (!(await heading.isVisible())) {
+      await signInWith(page, platform.adminKey);
+      await page.goto(`${platform.url}/jobs/${parent.id}`);
+    }
+    await heading.waitFor();
+    await page.getByText('30 children, at most 4 running at once.').waitFor();
+    await page.getByText('30 of 30 finished').waitFor();
+    await expect.poll(() => page.getByRole('list', { name: 'Children per state' }).textContent()).toBe('SUCCEEDED 30');
+    // The API's children, 25 to a page in index order; the next page has the last 5.
+    const children = page.getByRole('region', { name: 'Array children' });
+    await children.getByRole('link', { name: `${parent.id}-0`, exact: true }).waitFor();
+    await expect.poll(() => children.getByRole('row').count()).toBe(1 + 25);
+    await checkPage('job-array');
+    await page.getByRole('button', { name: 'Next children' }).click();
+    await children.getByRole('link', { name: `${parent.id}-29`, exact: true }).waitFor();
+    await expect.poll(() => children.getByRole('row').count()).toBe(1 + 5);
+    await children.getByRole('link', { name: `${parent.id}-29`, exact: true }).click();
+    await page.waitForURL(new RegExp(`/jobs/${parent.id}-29$`));
+    await page.locator('.state-line').getByText('SUCCEEDED', { exact: true }).waitFor();
+  });
+
   it("sets a group's quotas and weight from the Groups page, errors beside their fields", async () => {
     await page.getByRole('link', { name: 'Groups' }).click();
     await page.getByRole('heading', { name: 'Groups', level: 1 }).waitFor();
