@@ -40,6 +40,8 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     cancelRequestedBy: null,
     lease: null,
     holdings: [],
+    array: null,
+    arrayChild: null,
     history: [{ at: createdAt, from: null, to: 'QUEUED', reason: 'submitted by tester' }],
     attempts: [],
     ...overrides,
