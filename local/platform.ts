@@ -48,7 +48,7 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { ensureBucket, ensureQueues, ensureTables, localArtifactsBucket } from './bootstrap.ts';
 import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
-import { leadsOwnSession, lowerAutogroupPriority, type AutogroupPriority } from '../core/runtime/autogroup-priority.ts';
+import { lowerAutogroupPriority, yieldCpuToJobs, type AutogroupPriority } from '../core/runtime/autogroup-priority.ts';
 import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
 import { endOrphanedJobProcesses } from './orphaned-jobs.ts';
 import { loadOrCreateLocalSecrets, localSecretPaths, withoutSecrets } from './local-secrets.ts';
@@ -221,7 +221,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       // not take the job's CPU either. It leads a session of its own (detached); this process
       // lowers its own autogroup only when it does too (see leadsOwnSession).
       const emulator = dynamo.process.pid === undefined ? undefined : await lowerAutogroupPriority(dynamo.process.pid);
-      const own = (await leadsOwnSession()) ? await lowerAutogroupPriority('self') : { unavailable: 'not a session leader (start it with `setsid` to lower the workers\' priority too)' };
+      const own = await yieldCpuToJobs();
       cpuPriority = { platform: own, dynamoDbLocal: emulator ?? { unavailable: 'no pid' } };
     }
     fauxqs = await startLocalSqs();
@@ -499,6 +499,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
   console.log(`  workers:  ${platform.workers.length} (local processes)`);
   if (platform.workers.length > 0) console.log(`  GPUs:     ${describeGpus(platform.gpus)}`);
+  if (platform.cpuPriority) console.log(`  CPU:      jobs first: ${describeCpuPriority(platform.cpuPriority)}`);
   console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
   console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
   console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);
@@ -534,4 +535,9 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   writeSync(1, 'Runplane stopped.\n');
   // Idle SDK sockets and the like must not keep a stopped platform alive.
   process.exit(code);
+}
+
+function describeCpuPriority(priority: NonNullable<LocalPlatform['cpuPriority']>): string {
+  const one = (p: AutogroupPriority) => ('nice' in p ? `nice ${p.nice}` : p.unavailable);
+  return `DynamoDB Local ${one(priority.dynamoDbLocal)}; platform ${one(priority.platform)}`;
 }

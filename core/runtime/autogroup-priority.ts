@@ -56,3 +56,12 @@ export async function lowerAutogroupPriority(pid: number | 'self', nice: number 
     return { unavailable: `${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
   }
 }
+
+/**
+ * What a worker process calls at start: lowers its own autogroup below its jobs' when it leads its
+ * session (a service manager's, a container's, `setsid`); otherwise leaves its caller's alone.
+ */
+export async function yieldCpuToJobs(): Promise<AutogroupPriority> {
+  if (!(await leadsOwnSession())) return { unavailable: "not a session leader (its autogroup is its caller's; `setsid` gives it its own)" };
+  return lowerAutogroupPriority('self');
+}

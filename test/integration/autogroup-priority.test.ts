@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { leadsOwnSession, lowerAutogroupPriority } from '../../core/runtime/autogroup-priority.ts';
+import { leadsOwnSession, lowerAutogroupPriority, PLATFORM_AUTOGROUP_NICE, yieldCpuToJobs } from '../../core/runtime/autogroup-priority.ts';
 
 // Linux with autogroups (the development machine and CI); elsewhere every call says why not.
 const hasAutogroups = existsSync('/proc/self/autogroup');
@@ -47,13 +47,23 @@ describe('lowerAutogroupPriority', () => {
   });
 });
 
-describe('leadsOwnSession', () => {
-  it('is false in a process started by another in its session, true in a detached one', { timeout: 60_000 }, async () => {
+describe('yieldCpuToJobs', () => {
+  it("leaves the caller's session alone in a process that does not lead its own", async () => {
     expect(await leadsOwnSession()).toBe(false);
-    const child = detached(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(modulePath)}).then(async (m) => console.log(await m.leadsOwnSession()))`]);
+    const before = hasAutogroups ? niceOf('self') : undefined;
+    expect(await yieldCpuToJobs()).toHaveProperty('unavailable');
+    if (hasAutogroups) expect(niceOf('self')).toBe(before);
+  });
+
+  it('lowers the autogroup of a process that leads its session', { timeout: 60_000 }, async () => {
+    const script = `import(${JSON.stringify(modulePath)}).then(async (m) => console.log(JSON.stringify({ leads: await m.leadsOwnSession(), priority: await m.yieldCpuToJobs() })))`;
+    const child = detached(process.execPath, ['--import', 'tsx', '-e', script]);
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await once(child, 'close');
-    expect(out.trim()).toBe('true');
+    const { leads, priority } = JSON.parse(out) as { leads: boolean; priority: unknown };
+    expect(leads).toBe(true);
+    if (hasAutogroups) expect(priority).toEqual({ nice: PLATFORM_AUTOGROUP_NICE });
+    else expect(priority).toHaveProperty('unavailable');
   });
 });
