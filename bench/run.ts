@@ -17,6 +17,7 @@ import { benchWorkInOut } from './work-in-out.ts';
 import { benchIsolation } from './isolation.ts';
 import { benchOutputCost } from './output-cost.ts';
 import { benchDependencies } from './dependencies.ts';
+import { benchScheduling } from './scheduling.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -25,6 +26,7 @@ type Section = { name: string; run: () => Promise<unknown> };
 const sections: Section[] = [
   { name: 'submitAndDispatch', run: () => benchSubmitAndDispatch({ submits: 300, dispatches: 200 }) },
   { name: 'dependencies', run: () => benchDependencies({ pairs: 30 }) },
+  { name: 'scheduling', run: () => benchScheduling({ decisions: 5_000, dispatches: 100, backlog: 10_000, groups: 20, passes: 20 }) },
   // 20 real one-minute jobs arriving 250 ms apart: about 75 s of wall time, mostly the jobs sleeping.
   { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60, arrivalMs: 250 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
