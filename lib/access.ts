@@ -7,6 +7,7 @@ import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
 import { WORKER_LIFETIME_PARTITION } from '../core/usage/worker-lifetime.ts';
 import { WAITING_BOARD_KEY_PREFIX } from '../core/jobs/dynamodb-waiting-boards.ts';
 import { PASS_LEASE_KEY_PREFIX } from '../core/scheduling/dynamodb-pass-lease.ts';
+import { POOL_SCALING_KEY_PREFIX } from '../core/scaling/dynamodb-pool-scaling.ts';
 
 /**
  * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
@@ -45,7 +46,8 @@ export interface TableGrant {
  * `WORKER#<id>` (core/workers/dynamodb-registry.ts), `GROUP#<name>` and `GROUP_INDEX`
  * (core/groups/dynamodb-group-store.ts), `SCHEDULER#<queue>` (the scheduler's waiting boards,
  * core/jobs/dynamodb-waiting-boards.ts), `PASSLEASE#<pool>` (who runs a pool's passes,
- * core/scheduling/dynamodb-pass-lease.ts).
+ * core/scheduling/dynamodb-pass-lease.ts), `SCALING#<pool>` (the scaler's last decision,
+ * core/scaling/dynamodb-pool-scaling.ts).
  */
 export const JOBS_TABLE_KEYS = {
   job: 'JOB#*',
@@ -62,6 +64,7 @@ export const JOBS_TABLE_KEYS = {
   workerLifetime: `${WORKER_LIFETIME_PARTITION}#*`,
   waitingBoard: `${WAITING_BOARD_KEY_PREFIX}*`,
   passLease: `${PASS_LEASE_KEY_PREFIX}*`,
+  poolScaling: `${POOL_SCALING_KEY_PREFIX}*`,
 } as const;
 
 export const JOBS_GRANTS = {
@@ -133,6 +136,10 @@ export const JOBS_GRANTS = {
   passLease: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.passLease] },
   /** The pass's waiting board, one item per queue, rewritten whole. */
   postWaitingBoards: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.waitingBoard] },
+  /** The scaler's count of each pool's pending jobs: the `pending` GSI only. */
+  queryPending: { actions: ['dynamodb:Query'], on: 'indexes', index: 'pending' },
+  /** The scaler's decision per pool, rewritten every run (a waiting job's NoCapacity reads it). */
+  postPoolScaling: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.poolScaling] },
   /** An attempt's artifact records, 25 a call (DynamoDbArtifactStore.record): only `ARTIFACT#` items. */
   recordArtifacts: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.artifact] },
 } as const satisfies Record<string, TableGrant>;

@@ -196,6 +196,7 @@ export class RunplaneStack extends Stack {
       this.scaler = new WorkerScaler(this, 'Scaler', {
         pools: this.workers.pools,
         queuesEnvironment: handlerEnvironment.RUNPLANE_QUEUES!,
+        data: this.data,
       });
     }
     this.auth = new RunplaneAuth(this, 'Auth', {

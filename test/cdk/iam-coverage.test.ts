@@ -16,6 +16,9 @@ import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
 import { loadRuntimeConfig, runtimeConfigToEnv, type RuntimeConfig } from '../../core/config.ts';
 import { DynamoDbWorkerRegistry } from '../../core/workers/dynamodb-registry.ts';
 import { handler as scheduleJobs } from '../../lambdas/schedule-jobs.ts';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createWorkerScaler } from '../../core/app/scaler-dependencies.ts';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import { handleDeadLetter, sweep } from '../../core/maintenance/maintenance.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
@@ -164,6 +167,7 @@ describe('IAM grants against the calls the code makes', () => {
     auditCheckpoint: s.id(s.stack.reliability.auditCheckpoint!.role),
     bootstrap: s.id(s.stack.auth.bootstrapFunction.role),
     scheduler: s.id(s.stack.scheduler.handler.role),
+    scaler: s.id(s.stack.scaler!.handler.role),
   });
   const resourceOf = (call: Call) => {
     const arn = tableArns.get(call.table);
@@ -353,6 +357,25 @@ describe('IAM grants against the calls the code makes', () => {
     // Its worker was lost: the dead letter fails it and gives back what its claim took.
     await store.claimAttempt({ jobId: dead.id, group: dead.group, workerId: 'gone', leaseId: 'lease-dead', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
     await expect(proxy.as('deadLetterConsumer', () => handleDeadLetter({ store: createWorkerDependencies(config).store }, { jobId: dead.id, receiveCount: 5 }))).resolves.toBe('failed');
+
+    // The scaler: the pool's pending jobs counted (ECS itself is not emulated here), its decision posted.
+    const ecs = new ECSClient({ region: 'us-east-1' });
+    mockClient(ecs)
+      .on(DescribeServicesCommand)
+      .resolves({ services: [{ serviceName: 'default', status: 'ACTIVE', desiredCount: 0, runningCount: 0 }] })
+      .on(UpdateServiceCommand)
+      .resolves({});
+    const scaler = createWorkerScaler(
+      {
+        region: 'us-east-1',
+        sqsEndpoint: env.sqsEndpoint,
+        jobsTable: config.tables.jobs,
+        dynamodbEndpoint: proxy.url,
+        targets: [{ pool: 'default', cluster: 'c', service: 'default', queueUrl: env.queues[0]!.url, minTasks: 0, maxTasks: 2, maxJobsPerTask: 1, gpusPerTask: 0 }],
+      },
+      { ecs },
+    );
+    await proxy.as('scaler', () => scaler.scalePool('default'));
 
     // The checkpoint of every shard head.
     const checkpoint = await proxy.as('auditCheckpoint', () =>

@@ -470,7 +470,8 @@ describe('RunplaneStack (default deployment)', () => {
         Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': [s.id(scaler.handler.function), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
       });
       const env = functionEnvironment(s.template, s.id(scaler.handler.function));
-      expect(Object.keys(env).sort()).toEqual(['RUNPLANE_QUEUES', 'RUNPLANE_SCALING']);
+      expect(Object.keys(env).sort()).toEqual(['RUNPLANE_JOBS_TABLE', 'RUNPLANE_QUEUES', 'RUNPLANE_SCALING']);
+      expect(env.RUNPLANE_JOBS_TABLE).toBe(ref(s.stack.data.jobs));
       expect(JSON.parse(env.RUNPLANE_SCALING!)).toEqual(
         s.stack.workers!.pools.map((p) => ({
           pool: p.pool.name,
@@ -479,6 +480,7 @@ describe('RunplaneStack (default deployment)', () => {
           minTasks: p.pool.minInstances,
           maxTasks: p.pool.maxInstances,
           maxJobsPerTask: p.pool.maxJobsPerTask,
+          gpusPerTask: p.pool.gpusPerInstance,
         })),
       );
       // Scale-out is off the request path: the submit function neither learns nor may call the scaler.
@@ -528,6 +530,8 @@ describe('RunplaneStack (default deployment)', () => {
       }),
       passLease: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('PASSLEASE#*') }),
       postWaitingBoards: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('SCHEDULER#*') }),
+      queryPending: () => ({ actions: ['dynamodb:Query'], resources: [`${arn(s.stack.data.jobs)}/index/pending`] }),
+      postPoolScaling: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('SCALING#*') }),
       // A read route may set the follow mark and nothing else on a job.
       markOutputWatched: () => ({
         actions: ['dynamodb:UpdateItem'],
@@ -583,6 +587,7 @@ describe('RunplaneStack (default deployment)', () => {
         workerLifetime: 'WORKERLIFE#*',
         waitingBoard: 'SCHEDULER#*',
         passLease: 'PASSLEASE#*',
+        poolScaling: 'SCALING#*',
       });
     });
 
@@ -711,6 +716,9 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(fn.logGroup),
         { actions: ['sqs:GetQueueAttributes'], resources: queueArns() },
         { actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: serviceRefs() },
+        // Pending jobs are demand (the `pending` GSI only); its decisions are posted for waiting reasons.
+        jobs.queryPending(),
+        jobs.postPoolScaling(),
       ]);
     });
 

@@ -10,6 +10,7 @@ import { runtimeConfigToEnv, type RuntimeConfig } from '../../core/config.ts';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import { isTerminal, type Job } from '../../core/jobs/job.ts';
 import { DynamoDbPassLease } from '../../core/scheduling/dynamodb-pass-lease.ts';
+import { DynamoDbPoolScalingBoard } from '../../core/scaling/dynamodb-pool-scaling.ts';
 import { Worker } from '../../core/worker/worker.ts';
 import { DynamoDbWorkerRegistry } from '../../core/workers/dynamodb-registry.ts';
 import type { WorkerRecord } from '../../core/workers/registry.ts';
@@ -195,6 +196,24 @@ describe('the scheduler Lambda against DynamoDB Local and fauxqs', () => {
       await pump;
     }
   }, 90_000);
+
+  it('with no live worker, a waiting job says whether its pool is scaled to zero or scaling out (the scaler\'s last decision)', async () => {
+    const id = await submit({});
+    await deliverKicks();
+    expect(await jobMessages()).toEqual([]);
+    const scaling = new DynamoDbPoolScalingBoard({ client: env.documentClient, tableName: config.tables.jobs });
+    const waiting = async () => (await api('GET', `/v1/jobs/${id}`)).body.waiting as { code: string; message: string };
+    // Before the scaler has said anything: the generic reason.
+    expect(await waiting()).toMatchObject({ code: 'NoCapacity', message: expect.stringMatching(/pool scaled to zero or scaling out/) });
+    await scaling.write({ pool: 'default', desiredTasks: 2, runningTasks: 0, at: new Date().toISOString() });
+    expect(await waiting()).toMatchObject({ code: 'NoCapacity', message: expect.stringMatching(/scaling out: 0 of 2 worker task\(s\) running/) });
+    await scaling.write({ pool: 'default', desiredTasks: 0, runningTasks: 0, at: new Date().toISOString() });
+    expect(await waiting()).toMatchObject({ code: 'NoCapacity', message: expect.stringMatching(/is scaled to zero/) });
+    // A stale decision (the scaler stopped running) says nothing.
+    await scaling.write({ pool: 'default', desiredTasks: 2, runningTasks: 0, at: new Date(Date.now() - 10 * 60_000).toISOString() });
+    expect((await waiting()).message).toMatch(/pool scaled to zero or scaling out/);
+    await cleanUp([id], []);
+  }, 60_000);
 
   it('one pool\'s passes never overlap: a kick during a pass makes its holder run one more, and an expired lease is taken over', async () => {
     const lease = new DynamoDbPassLease({ client: env.documentClient, tableName: config.tables.jobs });
