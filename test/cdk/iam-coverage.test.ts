@@ -320,7 +320,9 @@ describe('IAM grants against the calls the code makes', () => {
     // The worker: claim, heartbeat, output, finish, its registry item; the retried job runs.
     const workerDeps = createWorkerDependencies(config);
     await proxy.as('worker', async () => {
-      const worker = new Worker({ ...workerDeps, pool: 'default', concurrency: 1, leaseSeconds: 10, heartbeatSeconds: 0.2, pollWaitSeconds: 1, flushIntervalMs: 20, reportIntervalSeconds: 1, log: () => undefined });
+      // It polls the pool's queue, where the pass above sent the jobs (the capacity record has no
+      // inbox); a kick-less worker makes the same DynamoDB calls, and kicks are SQS messages.
+      const worker = new Worker({ ...workerDeps, scheduler: undefined, pool: 'default', concurrency: 1, leaseSeconds: 10, heartbeatSeconds: 0.2, pollWaitSeconds: 1, flushIntervalMs: 20, reportIntervalSeconds: 1, log: () => undefined });
       worker.start();
       try {
         await waitForJob(workerDeps.store, jobId, (j) => j.state === 'SUCCEEDED');
