@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbClient } from '../core/app/clients.ts';
+import { dynamoItemSizeBytes } from '../core/events/item-size.ts';
+import { jobKey } from '../core/jobs/job-item.ts';
 import { createApiDependencies } from '../core/app/api-dependencies.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
@@ -14,6 +18,7 @@ import { startLocalApiServer } from '../local/http-server.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { US_EAST_1_PRICES as PRICE } from './aws-prices.ts';
 import { summarize } from './stats.ts';
+import { formatTrace, traceOfJob, type TracedCall } from './call-trace.ts';
 
 /** Lambda memory of every API handler (lib/handler-function.ts default). */
 const HANDLER_MEMORY_MB = 512;
@@ -28,7 +33,10 @@ const S3_FREE = new Set(['DeleteObject', 'DeleteObjects', 'AbortMultipartUpload'
 /** Sums what the SDK clients did, per service and operation. */
 class CountingMeter implements RequestMeter {
   readonly calls = new Map<string, { count: number; readUnits: number; writeUnits: number }>();
+  /** Every call in order, for the per-call breakdown of one job. */
+  readonly traced: TracedCall[] = [];
   record(call: MeteredCall): void {
+    this.traced.push({ atMs: performance.now(), call });
     const key = `${call.service}:${call.operation}`;
     const entry = this.calls.get(key) ?? { count: 0, readUnits: 0, writeUnits: 0 };
     entry.count++;
@@ -98,6 +106,7 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
     );
     const api = await startLocalApiServer({ routes: ROUTES, handlers: timed, port: 0, log: () => undefined });
     const finished = new Map<string, () => void>();
+    const jobIds: string[] = [];
     const worker = new Worker({
       ...createWorkerDependencies(config, { meter }),
       pool: 'default',
@@ -128,6 +137,7 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
           // would bill the emulator's queueing as Lambda time.
           await new Promise((r) => setTimeout(r, n * options.arrivalMs));
           const { id } = await call('POST', '/v1/jobs', { command: ['sh', '-c', script], labels: { bench: 'cost', n: String(n) } }, { 'idempotency-key': randomUUID() });
+          jobIds[n] = id!;
           await new Promise<void>((resolve) => finished.set(id!, resolve));
           await call('GET', `/v1/jobs/${id}`);
           await call('GET', `/v1/jobs/${id}/logs`);
@@ -175,6 +185,13 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
         SCHEDULED_PER_MONTH.scaler * config.queues.length * PRICE.sqsRequest,
     });
     const total = lines.reduce((sum, l) => sum + l.usd, 0);
+    // Where the write units of one job go: the first job's calls (a group commit that carried
+    // another job's entry too is counted whole here).
+    const tables = { [config.tables.jobs]: 'jobs', [config.tables.events]: 'events', [config.tables.audit]: 'audit' };
+    const trace = jobIds[0] ? traceOfJob(meter.traced, jobIds[0], tables) : [];
+    const finalItem = jobIds[0] ? (await createDynamoDbClient(config).send(new GetCommand({ TableName: config.tables.jobs, Key: jobKey(jobIds[0]) }))).Item : undefined;
+    const jobItemBytes = finalItem ? dynamoItemSizeBytes(finalItem) : 0;
+    process.stderr.write(`bench: calls that name job 0 (${jobIds[0]}, its item ${jobItemBytes} B at the end):\n${formatTrace(trace)}`);
     const biggest = [...lines].sort((a, b) => b.usd - a.usd).slice(0, 4);
     process.stderr.write(
       `bench: cost per 1M one-minute jobs $${total.toFixed(2)} (target ≤ $10); biggest: ${biggest.map((l) => `${l.item} $${l.usd.toFixed(2)}`).join('; ')}\n`,
@@ -187,6 +204,8 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
       meetsTarget: total <= 10,
       lineItems: lines.map((l) => ({ ...l, perJob: round(l.perJob), usd: round(l.usd, 3) })).sort((a, b) => b.usd - a.usd),
       handlerMs: Object.fromEntries(Object.entries(msByHandler).map(([name, samples]) => [name, summarize(samples)])),
+      jobItemBytes,
+      traceOfOneJob: trace,
       calls: Object.fromEntries([...meter.calls].map(([k, e]) => [k, { perJob: round(perJob(e.count), 2), readUnitsPerJob: round(perJob(e.readUnits), 2), writeUnitsPerJob: round(perJob(e.writeUnits), 2) }])),
     };
   } finally {
