@@ -191,6 +191,7 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
     const trace = jobIds[0] ? traceOfJob(meter.traced, jobIds[0], tables) : [];
     const finalItem = jobIds[0] ? (await createDynamoDbClient(config).send(new GetCommand({ TableName: config.tables.jobs, Key: jobKey(jobIds[0]) }))).Item : undefined;
     const jobItemBytes = finalItem ? dynamoItemSizeBytes(finalItem) : 0;
+    if (process.env.DUMP_ITEM) console.error(JSON.stringify(finalItem, null, 1));
     process.stderr.write(`bench: calls that name job 0 (${jobIds[0]}, its item ${jobItemBytes} B at the end):\n${formatTrace(trace)}`);
     const biggest = [...lines].sort((a, b) => b.usd - a.usd).slice(0, 4);
     process.stderr.write(
