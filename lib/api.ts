@@ -60,8 +60,9 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
   // A cancelled queued job is a final state: the jobs waiting for it are released (a send) or failed.
   cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
-  // A new priority (audited), then the job's admission like a submit's.
-  updateJob: { jobs: ['get', 'updateJobs'], audit: 'append', enqueue: true },
+  // A new priority (audited), then the job's admission like a submit's; the answer's waiting reason
+  // reads the worker registry as GET does.
+  updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', enqueue: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
   // The index holds keys only: the page's jobs are read with one BatchGetItem.

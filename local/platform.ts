@@ -476,15 +476,6 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   // when it is not the default one, so that the line works as shown from any directory.
   const asDefault = platform.dataDir === resolve(DEFAULT_DATA_DIR) && new URL(platform.url).port === String(DEFAULT_PORT);
   const cliPrefix = asDefault ? '' : `RUNPLANE_URL=${platform.url} `;
-  console.log(`Runplane is running at ${platform.url}`);
-  console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
-  console.log(`  workers:  ${platform.workers.length} (local processes)`);
-  if (platform.workers.length > 0) console.log(`  GPUs:     ${describeGpus(platform.gpus)}`);
-  console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
-  console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
-  console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);
-  console.log(`Try: ${cliPrefix}npx runplane submit --wait -- node -e "console.log('hi')"`);
-  console.log('Press Ctrl-C to stop.');
   const code = await new Promise<number>((resolveStop) => {
     let firstAt: number | undefined;
     const stopNow = (why: string) => {
@@ -511,6 +502,17 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Printed only now: whoever reads "Press Ctrl-C" may signal at once, and a signal that arrives
+    // before the handlers above are installed kills the process outright (no hand-back).
+    console.log(`Runplane is running at ${platform.url}`);
+    console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
+    console.log(`  workers:  ${platform.workers.length} (local processes)`);
+    if (platform.workers.length > 0) console.log(`  GPUs:     ${describeGpus(platform.gpus)}`);
+    console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
+    console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
+    console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);
+    console.log(`Try: ${cliPrefix}npx runplane submit --wait -- node -e "console.log('hi')"`);
+    console.log('Press Ctrl-C to stop.');
   });
   writeSync(1, 'Runplane stopped.\n');
   // Idle SDK sockets and the like must not keep a stopped platform alive.

@@ -49,7 +49,8 @@ async function allItems(list: (cursor?: string) => Promise<Page<Job>>): Promise<
 /**
  * One scheduling pass of a pool (specs/11-scheduling.md): read its live capacity, the heads of
  * each group's pending jobs and the groups' states; decide (decideAdmissions, pure); admit each
- * chosen job with a conditional write and send its message. Concurrent passes may both admit
+ * chosen job with a conditional write and send its message to the inbox of the worker it was
+ * placed on. Concurrent passes (or a stale registry) may both admit
  * against the same free capacity: the worker that receives a job it cannot run puts it back on
  * the pending list, so over-admission costs a round trip, never a receive or a failed job.
  */
@@ -88,16 +89,23 @@ export class Scheduler {
       loads: groupLoads(running, admitted, now),
     });
     const decisionMs = performance.now() - started;
-    const admittedIds = (await Promise.all(decision.admit.map(({ job }) => this.admit(pool, job, now)))).filter((id): id is string => id !== null);
+    const inboxes = new Map(workers.flatMap((w) => (w.inbox ? [[w.workerId, w.inbox] as const] : [])));
+    const admittedIds = (
+      await Promise.all(decision.admit.map(({ job, workerId }) => this.admit(pool, job, now, inboxes.get(workerId))))
+    ).filter((id): id is string => id !== null);
     const considered = [...heads.values()].reduce((n, jobs) => n + jobs.length, 0);
     await this.postBoard(pool, decision.waiting, now);
     return { pool, admitted: admittedIds, considered, wakeAtMs: wakeAt(heads, now), decisionMs };
   }
 
-  private async admit(pool: string, job: PendingJob, now: Date): Promise<string | null> {
+  /**
+   * To the inbox of the worker the decision placed it on (decision 12): only that worker receives
+   * it, so a worker that cannot fit it never sees it. A worker without an inbox shares the pool's queue.
+   */
+  private async admit(pool: string, job: PendingJob, now: Date, inbox: string | undefined): Promise<string | null> {
     if (!(await this.deps.store.admitJob(job, now))) return null; // a concurrent pass, a cancel
     try {
-      await this.deps.queue.enqueue(pool, { jobId: job.id });
+      await this.deps.queue.enqueue(pool, { jobId: job.id }, inbox === undefined ? {} : { inbox });
       return job.id;
     } catch (err) {
       // Not sent: back on the pending list for the next pass (the sweeper would do it after its grace).

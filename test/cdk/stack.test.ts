@@ -573,7 +573,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
-        updateJob: { jobs: ['get', 'updateJobs'], audit: 'append', enqueue: true },
+        updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', enqueue: true },
         getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
