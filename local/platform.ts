@@ -288,7 +288,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       ...logArchiveDependencies(config),
       ...(options.artifactUrlSeconds !== undefined ? { artifactUrlSeconds: options.artifactUrlSeconds } : {}),
     });
-    const workerDeps = createWorkerDependencies(config);
+    // Dependents a worker releases and attempts it requeues are admitted by the same scheduler.
+    const workerDeps = createWorkerDependencies(config, { admission: scheduler });
     // Attempts this data directory's own workers were running when the previous run died without
     // handing them back (a second Ctrl-C, kill -9): no one holds them, so end them now as lost
     // (retried per their policy) instead of waiting out their leases.
@@ -316,7 +317,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     // The safety nets run here every few seconds; in AWS they are scheduled Lambdas.
     const maintenanceDeps = {
-      ...createMaintenanceDependencies(config),
+      ...createMaintenanceDependencies(config, { admission: scheduler }),
       log: ((level, message, fields) => telemetry.log(level, message, { component: 'maintenance', ...fields })) satisfies MaintenanceLogger,
     };
     const pools = config.queues.map((q) => q.pool);

@@ -39,9 +39,13 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   console.error(`GPUs: ${describeGpus(gpus)}`);
   // This worker runs passes for its pool itself when it joins and when its jobs end; the platform's
   // (or the AWS scheduler's) periodic pass is the safety net. Concurrent passes are harmless.
-  const scheduler = createInProcessScheduler(config, { log: (level, message, fields) => console.error(JSON.stringify({ level, message, ...fields })) });
+  // A deployment with a scheduler Lambda (RUNPLANE_SCHEDULER_QUEUE_URL) is kicked instead.
+  const log = (level: string, message: string, fields?: Record<string, unknown>) => console.error(JSON.stringify({ level, message, ...fields }));
+  const inProcess = config.schedulerQueueUrl ? undefined : createInProcessScheduler(config, { log });
+  const deps = createWorkerDependencies(config, inProcess ? { admission: inProcess } : {});
+  const scheduler = inProcess ?? deps.scheduler!;
   const worker = new Worker({
-    ...createWorkerDependencies(config),
+    ...deps,
     scheduler,
     runtime,
     gpus,
@@ -56,7 +60,10 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       console.error('draining...');
-      void worker.stop({ drainSeconds: options.drainSeconds ?? 30 }).then(() => scheduler.stop()).then(resolve);
+      void worker
+        .stop({ drainSeconds: options.drainSeconds ?? 30 })
+        .then(() => inProcess?.stop())
+        .then(resolve);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
