@@ -103,7 +103,7 @@ export interface LocalPlatformOptions {
    * (core/runtime/autogroup-priority.ts), for a machine that runs nothing but the platform and its
    * jobs (the outputCost benchmark). Off by default, `npm start` included: on a machine shared with
    * other work the platform would get a tenth of its share and its own work (a stop's hand-back,
-   * the API) could take too long (specs/05-output-batching.md, decision 18).
+   * the API) could take too long (specs/05-output-batching.md, decision 19).
    */
   readonly yieldCpuToJobs?: boolean;
 }
