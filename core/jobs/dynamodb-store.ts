@@ -86,7 +86,7 @@ interface ExtraActions {
 const NO_EXTRA: ExtraActions = { actions: [] };
 
 /** What puts a QUEUED job on the scheduler's lists; a claim or an end removes them all. */
-const ADMISSION_ATTRIBUTES = 'pendingKey, pendingSort, dispatchKey, admittedAt';
+const ADMISSION_ATTRIBUTES = 'pendingKey, pendingSort, dispatchKey, admittedAt, admittedTo';
 
 /** What the pending index copies of a job: what the scheduler decides with (plus the keys). */
 export const PENDING_INDEX_ATTRIBUTES = ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt'] as const;
@@ -163,17 +163,19 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean> {
+  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date, workerId?: string): Promise<boolean> {
     return this.bookkeeping(job.id, {
-      UpdateExpression: 'SET dispatchKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort',
+      UpdateExpression: workerId === undefined
+        ? 'SET dispatchKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort, admittedTo'
+        : 'SET dispatchKey = #queue, admittedAt = :at, admittedTo = :to REMOVE pendingKey, pendingSort',
       ExpressionAttributeNames: { '#queue': 'queue' },
-      ExpressionAttributeValues: { ':at': now.toISOString() },
+      ExpressionAttributeValues: { ':at': now.toISOString(), ...(workerId === undefined ? {} : { ':to': workerId }) },
     }, transitionCondition('admit', 'QUEUED', { attempt: job.attempt }));
   }
 
   unadmitJob(job: Pick<Job, 'id' | 'attempt' | 'group' | 'priority'>): Promise<boolean> {
     return this.bookkeeping(job.id, {
-      UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, admittedAt',
+      UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, admittedAt, admittedTo',
       ExpressionAttributeNames: { '#queue': 'queue' },
       ExpressionAttributeValues: { ':psort': pendingSortKey(job) },
     }, transitionCondition('unadmit', 'QUEUED', { attempt: job.attempt, priority: job.priority }));

@@ -141,7 +141,7 @@ export interface JobStore {
    * Pending → admitted (the scheduler's decision; its message is sent next). False when the job is
    * no longer pending at that attempt (admitted by a concurrent pass, claimed, cancelled).
    */
-  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean>;
+  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date, workerId?: string): Promise<boolean>;
   /**
    * Admitted → pending again: a worker that received the job cannot run it now (no fit, a capacity
    * counter refused its claim). False when the job moved on meanwhile.
