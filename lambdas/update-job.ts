@@ -7,7 +7,10 @@ import { jobView } from '../core/jobs/job-view.ts';
 export function createUpdateJobHandler(dependencies: () => Promise<ApiDependencies>) {
   return createApiHandler({ dependencies, authenticate: (d) => d.authenticate }, async ({ event, caller }, { jobs }) => {
     const body = parseJsonBody(event.headers ?? {}, event.body, event.isBase64Encoded);
-    return json(200, jobView(await jobs.update(pathParameter(event, 'id'), body, caller)));
+    const job = await jobs.update(pathParameter(event, 'id'), body, caller);
+    // Read as GET reads it (workers, the scheduler's board): a new priority does not change why it waits.
+    const [waiting] = await jobs.waitingOf([job]);
+    return json(200, jobView(job, waiting));
   });
 }
 

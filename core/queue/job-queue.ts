@@ -4,6 +4,7 @@ export interface JobMessage {
 }
 
 export interface ReceivedJobMessage extends JobMessage {
+  /** The queue it came from: a pool, or a worker's inbox address (ack, extend and release go back there). */
   readonly pool: string;
   readonly messageId: string;
   /** Opaque handle for ack/extend/release of this delivery. */
@@ -20,9 +21,19 @@ export interface ReceiveOptions {
   readonly abortSignal?: AbortSignal;
 }
 
+export interface EnqueueOptions {
+  readonly delaySeconds?: number;
+  /**
+   * A worker's inbox (openInbox) instead of the pool's queue: the scheduler sends a job it admitted
+   * to that worker there (specs/11-scheduling.md, decision 12). Refused unless it is an inbox of `pool`.
+   */
+  readonly inbox?: string;
+}
+
 export interface JobQueue {
   /** Throws UnknownQueueError for a pool with no queue. */
-  enqueue(pool: string, message: JobMessage, options?: { delaySeconds?: number }): Promise<void>;
+  enqueue(pool: string, message: JobMessage, options?: EnqueueOptions): Promise<void>;
+  /** `pool` is a pool's name or an inbox address this adapter opened. */
   receive(pool: string, options: ReceiveOptions): Promise<ReceivedJobMessage[]>;
   /** Deletes the delivery: the job's effect is recorded, SQS must not redeliver it. */
   ack(message: ReceivedJobMessage): Promise<void>;
@@ -31,4 +42,12 @@ export interface JobQueue {
   /** Makes the delivery visible again after `delaySeconds` (0 = at once): a hand-back or a retry backoff. */
   release(message: ReceivedJobMessage, delaySeconds?: number): Promise<void>;
   readonly pools: readonly string[];
+  /**
+   * Opens a queue of the pool's kind (same visibility, retention and dead-letter queue) that only
+   * `workerId` polls, and returns its address (for the worker's registry record). Absent: every
+   * worker of a pool shares the pool's queue.
+   */
+  openInbox?(pool: string, workerId: string): Promise<string>;
+  /** Deletes an inbox (its messages with it: the stopping worker hands their jobs back first). */
+  closeInbox?(inbox: string): Promise<void>;
 }

@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
 import {
   ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
   DeleteMessageCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { dependencyFailure } from '../aws/errors.ts';
 import { UnknownQueueError } from '../errors.ts';
-import type { JobMessage, JobQueue, ReceiveOptions, ReceivedJobMessage } from './job-queue.ts';
+import type { EnqueueOptions, JobMessage, JobQueue, ReceiveOptions, ReceivedJobMessage } from './job-queue.ts';
 
 export interface SqsJobQueueOptions {
   readonly client: SQSClient;
@@ -17,22 +21,52 @@ export interface SqsJobQueueOptions {
 
 /** SQS caps visibility at 12 h; a message body must be JSON `{"jobId": ...}`. */
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
+/** An inbox is named `<pool's queue>-inbox-<hash of the worker id>` (SQS names: 80 characters at most). */
+const INBOX_INFIX = '-inbox-';
+/** What an inbox copies from its pool's queue, so its messages live, hide and dead-letter the same way. */
+const INBOX_ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'RedrivePolicy'] as const;
 
 export class SqsJobQueue implements JobQueue {
   private readonly client: SQSClient;
   private readonly queueUrls: Readonly<Record<string, string>>;
+  /** Inboxes this adapter opened: the only ones it receives from. */
+  private readonly inboxes = new Set<string>();
 
   constructor(options: SqsJobQueueOptions) {
     this.client = options.client;
     this.queueUrls = options.queueUrls;
   }
 
+  async openInbox(pool: string, workerId: string): Promise<string> {
+    const poolUrl = this.urlOf(pool);
+    const name = `${poolUrl.slice(poolUrl.lastIndexOf('/') + 1)}${INBOX_INFIX}${createHash('sha256').update(workerId).digest('hex').slice(0, 16)}`;
+    try {
+      const attrs = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: poolUrl, AttributeNames: [...INBOX_ATTRIBUTES] }));
+      const Attributes = Object.fromEntries(INBOX_ATTRIBUTES.flatMap((a) => (attrs.Attributes?.[a] ? [[a, attrs.Attributes[a]]] : [])));
+      const out = await this.client.send(new CreateQueueCommand({ QueueName: name, Attributes }));
+      const inbox = out.QueueUrl!;
+      this.inboxes.add(inbox);
+      return inbox;
+    } catch (err) {
+      throw dependencyFailure('job queue', err);
+    }
+  }
+
+  async closeInbox(inbox: string): Promise<void> {
+    if (!this.inboxes.delete(inbox)) return;
+    try {
+      await this.client.send(new DeleteQueueCommand({ QueueUrl: inbox }));
+    } catch (err) {
+      throw dependencyFailure('job queue', err);
+    }
+  }
+
   get pools(): readonly string[] {
     return Object.keys(this.queueUrls);
   }
 
-  async enqueue(pool: string, message: JobMessage, options: { delaySeconds?: number } = {}): Promise<void> {
-    const QueueUrl = this.urlOf(pool);
+  async enqueue(pool: string, message: JobMessage, options: EnqueueOptions = {}): Promise<void> {
+    const QueueUrl = options.inbox === undefined ? this.urlOf(pool) : this.inboxOf(pool, options.inbox);
     try {
       await this.client.send(
         new SendMessageCommand({
@@ -113,9 +147,15 @@ export class SqsJobQueue implements JobQueue {
   }
 
   private urlOf(pool: string): string {
-    const url = this.queueUrls[pool];
+    const url = this.queueUrls[pool] ?? (this.inboxes.has(pool) ? pool : undefined);
     if (!url) throw new UnknownQueueError(pool, this.pools);
     return url;
+  }
+
+  /** An address from a registry record is used only if it names an inbox of that pool's queue. */
+  private inboxOf(pool: string, inbox: string): string {
+    if (!inbox.startsWith(`${this.urlOf(pool)}${INBOX_INFIX}`)) throw new UnknownQueueError(inbox, this.pools);
+    return inbox;
   }
 }
 

@@ -134,6 +134,8 @@ export class Worker {
   /** The group of each running job, reported so the API can hide other groups' jobs. */
   private readonly attemptGroups = new Map<string, string>();
   private loop: Promise<void> | undefined;
+  /** This worker's own queue (JobQueue.openInbox), when it has one. */
+  private inbox: string | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
   private readonly gpus: GpuAllocator;
@@ -211,12 +213,56 @@ export class Worker {
     if (this.loop) return;
     // Containers left by a worker that died (SIGKILL, OOM, lost instance) go before any new work.
     this.orphansRemoved = this.removeOrphans();
-    this.loop = this.orphansRemoved.then(() => this.pollLoop());
+    const ready = this.orphansRemoved.then(() => this.openInbox());
+    this.loop = ready.then(() => this.pollLoop());
     if (this.options.registry) {
-      // A worker that joins is capacity: the pass sees it once its first report is in.
-      void this.report().then(() => this.options.scheduler?.kick(this.options.pool));
+      // A worker that joins is capacity: the pass sees it once its first report (with its inbox) is in.
+      void ready.then(() => this.report()).then(() => this.options.scheduler?.kick(this.options.pool));
       this.reportTimer = setInterval(() => void this.report(), (this.options.reportIntervalSeconds ?? 10) * 1000);
       this.reportTimer.unref();
+    }
+  }
+
+  /**
+   * With a scheduler, the jobs admitted to this worker come to a queue of its own (specs/11,
+   * decision 12), so it never receives a job placed on another worker. Without one (direct
+   * dispatch), or when the inbox cannot be opened, it polls the pool's shared queue.
+   */
+  private async openInbox(): Promise<void> {
+    const { scheduler, registry, queue, pool } = this.options;
+    if (!scheduler || !registry || !queue.openInbox) return;
+    try {
+      this.inbox = await queue.openInbox(pool, this.workerId);
+    } catch (err) {
+      this.log('warn', 'could not open this worker\'s inbox; polling the pool\'s queue', { error: String(err) });
+    }
+  }
+
+  /**
+   * A stopping worker's inbox may still hold jobs admitted to it: each goes back on the pending
+   * list (for another worker) and its message is deleted. A message that arrives after the last
+   * look is lost with the inbox; its job stays admitted until the admission sweeper's grace.
+   */
+  private async handBackInbox(): Promise<void> {
+    const { queue, store } = this.options;
+    const inbox = this.inbox;
+    if (!inbox) return;
+    try {
+      for (;;) {
+        const messages = await queue.receive(inbox, { maxMessages: 10, waitSeconds: 1, visibilityTimeoutSeconds: this.leaseSeconds });
+        if (messages.length === 0) return;
+        await Promise.all(
+          messages.map(async (m) => {
+            const job = m.jobId ? await store.getJob(m.jobId) : undefined;
+            if (job?.state === 'QUEUED' && job.admittedAt !== null) await this.unadmit(job);
+            await queue.ack(m);
+          }),
+        );
+      }
+    } catch (err) {
+      this.log('warn', 'could not hand back the jobs left in this worker\'s inbox', { error: String(err) });
+    } finally {
+      this.options.scheduler?.kick(this.options.pool);
     }
   }
 
@@ -257,6 +303,7 @@ export class Worker {
         draining: this.stopping,
         isolation: this.runtime.isolation,
         pricing: this.pricing,
+        ...(this.inbox ? { inbox: this.inbox } : {}),
       });
     } catch (err) {
       this.log('warn', 'worker report failed', { error: String(err) });
@@ -287,6 +334,7 @@ export class Worker {
     this.slotFreed?.();
     if (this.options.registry) void this.report();
     await this.loop;
+    await this.handBackInbox();
     const drained = Promise.allSettled([...this.active]);
     const drainMs = (options.drainSeconds ?? Number.POSITIVE_INFINITY) * 1000;
     if (Number.isFinite(drainMs)) {
@@ -300,6 +348,11 @@ export class Worker {
     }
     await Promise.allSettled([...this.active]);
     clearInterval(this.reportTimer);
+    if (this.inbox) {
+      // Admitted while the jobs drained (a pass that had not seen `draining` yet).
+      await this.handBackInbox();
+      await this.options.queue.closeInbox?.(this.inbox).catch((err: unknown) => this.log('warn', 'could not delete this worker\'s inbox', { error: String(err) }));
+    }
     await this.removeOrphans();
     await this.options.registry?.remove(this.workerId).catch(() => undefined);
   }
@@ -314,12 +367,15 @@ export class Worker {
         continue;
       }
       let messages: ReceivedJobMessage[];
+      const waitSeconds = this.options.pollWaitSeconds ?? DEFAULTS.pollWaitSeconds;
+      const receiving = { maxMessages: Math.min(free, 10), visibilityTimeoutSeconds: this.leaseSeconds };
       try {
-        messages = await queue.receive(pool, {
-          maxMessages: Math.min(free, 10),
-          waitSeconds: this.options.pollWaitSeconds ?? DEFAULTS.pollWaitSeconds,
-          visibilityTimeoutSeconds: this.leaseSeconds,
-        });
+        // With an inbox, the pool's shared queue still gets a short poll each round: what reaches
+        // it (a sweeper's re-send, a job an API without a scheduler sent, a lease-expired message
+        // of a worker without an inbox) must not wait for a worker that never looks there. The
+        // long poll stays on the inbox, where the scheduler sends.
+        messages = this.inbox ? await queue.receive(pool, { ...receiving, waitSeconds: 0 }) : [];
+        if (messages.length === 0) messages = await queue.receive(this.inbox ?? pool, { ...receiving, waitSeconds });
       } catch (err) {
         this.log('warn', 'receive failed; backing off', { error: String(err) });
         await sleep(1_000);
@@ -484,14 +540,30 @@ export class Worker {
    * (null: none, the freeing end kicks) places it again. Without one: the message released for later.
    */
   private async putBack(job: Job, message: ReceivedJobMessage, releaseSeconds: number, kickAfterMs: number | null): Promise<void> {
-    const { scheduler, store, queue } = this.options;
+    const { scheduler, queue } = this.options;
     if (!scheduler) {
       await queue.release(message, releaseSeconds);
       return;
     }
-    // False: it moved on (claimed elsewhere, cancelled, pending already): this message is spent either way.
-    await store.unadmitJob(job);
+    await this.unadmit(job);
     await queue.ack(message);
     if (kickAfterMs !== null) scheduler.kick(this.options.pool, kickAfterMs);
+  }
+
+  /**
+   * Admitted → pending, so that deleting its message never strands the job: the write's condition
+   * holds the priority read with the job (the pending sort key embeds it), so a priority changed
+   * since fails it, and the job is read again and put back at its new priority. Any other failure
+   * means it moved on (claimed, cancelled, pending already) and the message is spent either way.
+   */
+  private async unadmit(job: Job): Promise<void> {
+    const { store } = this.options;
+    let current: Job | undefined = job;
+    for (let round = 0; round < 4; round++) {
+      if (await store.unadmitJob(current)) return;
+      current = await store.getJob(job.id);
+      if (!current || current.state !== 'QUEUED' || current.attempt !== job.attempt || current.admittedAt === null) return;
+    }
+    this.log('warn', 'could not put a job back on the pending list; the admission sweeper will', { jobId: job.id });
   }
 }

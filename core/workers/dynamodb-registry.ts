@@ -125,5 +125,6 @@ function toRecord(item: Record<string, unknown>): WorkerRecord {
     draining: (item.draining as boolean | undefined) ?? false,
     ...(item.isolation ? { isolation: item.isolation as RuntimeIsolation } : {}),
     ...(item.pricing ? { pricing: item.pricing as WorkerRecord['pricing'] & object } : {}),
+    ...(typeof item.inbox === 'string' ? { inbox: item.inbox } : {}),
   };
 }

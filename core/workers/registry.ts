@@ -40,6 +40,11 @@ export interface WorkerRecord {
   readonly isolation?: RuntimeIsolation;
   /** The worker's instance price and size (idle capacity is priced from it). Optional: older workers omit it. */
   readonly pricing?: InstancePricing;
+  /**
+   * Where the scheduler sends the jobs it admits to this worker (JobQueue.openInbox). Absent: the
+   * worker polls the pool's shared queue (no scheduler, or an adapter without inboxes).
+   */
+  readonly inbox?: string;
 }
 
 export interface WorkerRegistry {

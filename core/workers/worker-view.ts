@@ -3,7 +3,8 @@ import { canSeeGroup } from '../auth/policy.ts';
 import type { WorkerRecord } from './registry.ts';
 
 /** What `GET /v1/workers` shows of one worker to one caller. */
-export interface WorkerView extends Omit<WorkerRecord, 'runningJobGroups'> {
+/** The inbox address is the platform's plumbing, not the caller's business. */
+export interface WorkerView extends Omit<WorkerRecord, 'runningJobGroups' | 'inbox'> {
   /** Slots in use, whoever's jobs fill them: capacity is shared, so everyone may see it. */
   readonly busySlots: number;
 }
@@ -14,7 +15,7 @@ export interface WorkerView extends Omit<WorkerRecord, 'runningJobGroups'> {
  * as busy slots. Pure, so the rule is tested as a table.
  */
 export function workerViewFor(caller: Caller, worker: WorkerRecord): WorkerView {
-  const { runningJobGroups = {}, ...rest } = worker;
+  const { runningJobGroups = {}, inbox: _inbox, ...rest } = worker;
   const visible =
     caller.role === 'admin'
       ? worker.runningJobs

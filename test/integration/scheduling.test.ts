@@ -1,8 +1,9 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_CALLER } from '../../core/auth/caller.ts';
 import { DynamoDbWaitingBoards } from '../../core/jobs/dynamodb-waiting-boards.ts';
 import { isTerminal, type Job } from '../../core/jobs/job.ts';
+import type { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import { JobService } from '../../core/jobs/job-service.ts';
 import { JOBS_TABLE, tableName } from '../../core/resources.ts';
 import { DEFAULT_GROUP_STATES } from '../../core/scheduling/group-states.ts';
@@ -50,9 +51,10 @@ describe('scheduling on DynamoDB Local and fauxqs', () => {
     await env.cleanup();
   });
 
-  const startWorker = (gpus: Awaited<ReturnType<typeof fakeGpus>>, concurrency: number) => {
+  const startWorker = (gpus: Awaited<ReturnType<typeof fakeGpus>>, concurrency: number, store: DynamoDbJobStore = parts.store) => {
     const worker = new Worker({
       ...parts,
+      store,
       ...FAST_WORKER_OPTIONS,
       concurrency,
       gpus,
@@ -112,17 +114,64 @@ describe('scheduling on DynamoDB Local and fauxqs', () => {
     const { waiting: why } = await service.describe(gpuJob.id, LOCAL_CALLER);
     expect(why).toMatchObject({ code: 'NoCapacity' });
     expect(why!.message).toMatch(/needs 1 GPU/);
-    // A GPU worker joins: the job starts, on its GPU. The GPU-less worker leaves first: with both
-    // polling, it can keep receiving the admitted message and putting it back (a known defect of
-    // mixed pools, specs/11-scheduling.md "Known defects"), which this test does not cover.
-    await cpuWorker.stop({ drainSeconds: 0 });
-    startWorker(await fakeGpus(1), 1);
-    // Generous: under CI load the GPU-less worker may receive the admitted message first and put
-    // it back (no receive is counted against the job), and the next pass re-admits it.
-    const done = await waitForJob(parts.store, gpuJob.id, (j) => isTerminal(j.state), 90_000);
+    // A GPU worker joins while the GPU-less one keeps polling with free slots: the pass admits the
+    // job to the GPU worker's inbox, so the GPU-less worker never receives it (it used to, and put
+    // it back, over and over: the mixed-pool defect).
+    const joinedAt = Date.now();
+    const gpuWorker = startWorker(await fakeGpus(1), 1);
+    const done = await waitForJob(parts.store, gpuJob.id, (j) => isTerminal(j.state), 60_000);
     expect(done).toMatchObject({ state: 'SUCCEEDED', attempt: 1 });
+    expect(done.attempts.map((a) => a.workerId)).toEqual([gpuWorker.workerId]);
     expect((await service.logs(gpuJob.id, { attempt: '1' }, LOCAL_CALLER)).bytes.toString('utf8')).toBe('0\n');
+    expect(logs.filter((l) => l.message === 'job needs more GPUs than this worker has')).toEqual([]);
+    // A few seconds on a loaded machine (one report, one pass, one receive); the put-back loop took 10-90 s.
+    expect(new Date(done.startedAt!).getTime() - joinedAt).toBeLessThan(10_000);
+    // The GPU-less worker still serves the CPU jobs of the pool.
+    const later = await submit({});
+    const ran = await waitForJob(parts.store, later.id, (j) => isTerminal(j.state), 30_000);
+    expect(ran.attempts.map((a) => a.workerId)).toEqual([cpuWorker.workerId]);
   }, 180_000);
+
+  it('a put-back never strands a job: one whose priority changed since the worker read it still goes back on the pending list', async () => {
+    // The worker reads the job, then its priority is raised before the put-back's write, whose
+    // condition holds the priority read (the pending sort key embeds it).
+    const raced = new Set<string>();
+    const store = Object.create(parts.store) as DynamoDbJobStore;
+    store.unadmitJob = async (job) => {
+      if (!raced.has(job.id)) {
+        raced.add(job.id);
+        await parts.store.setPriority(job.id, 7, 'user:test', new Date());
+      }
+      return parts.store.unadmitJob(job);
+    };
+    const cpuWorker = startWorker([], 1, store);
+    const inbox = await vi.waitFor(
+      async () => {
+        const record = (await registry.listWorkers('default', 60_000, new Date())).find((w) => w.workerId === cpuWorker.workerId);
+        if (!record?.inbox) throw new Error('worker not reported yet');
+        return record.inbox;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    const job = await submit({ resources: { gpus: 1 } });
+    // What a stale or concurrent pass can do: admit it to a worker that cannot fit it.
+    expect(await parts.store.admitJob(job, new Date())).toBe(true);
+    await parts.queue.enqueue('default', { jobId: job.id }, { inbox });
+    await vi.waitFor(() => expect(raced.has(job.id)).toBe(true), { timeout: 20_000, interval: 50 });
+    // Back on the pending list at its new priority (before the fix: admitted, with no message and
+    // on no list, until the admission sweeper's grace).
+    await vi.waitFor(
+      async () => {
+        const heads = await parts.store.listPendingHeads('default', 10);
+        expect((heads.get(job.group) ?? []).map((j) => [j.id, j.priority])).toContainEqual([job.id, 7]);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(await parts.store.getJob(job.id)).toMatchObject({ state: 'QUEUED', attempt: 0, admittedAt: null, priority: 7 });
+    startWorker(await fakeGpus(1), 1);
+    const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 60_000);
+    expect(done).toMatchObject({ state: 'SUCCEEDED', attempt: 1 });
+  }, 120_000);
 
   it('a high-priority job submitted behind a backlog starts next, and a raised priority moves a job up', async () => {
     const blocker = await submit({ command: ['node', '-e', 'setTimeout(() => {}, 1500)'] });
