@@ -202,7 +202,8 @@ function benchAuditEntry(seq: number, job: Job) {
   };
 }
 
-function benchJob(queue: string): Job {
+/** A QUEUED job as a submit stores it (pending), for benches that write jobs without the API. */
+export function benchJob(queue: string, overrides: Partial<Job> = {}): Job {
   const at = new Date().toISOString();
   return {
     id: newJobId(),
@@ -242,6 +243,7 @@ function benchJob(queue: string): Job {
     holdings: [],
     history: [{ at, from: null, to: 'QUEUED', reason: 'submitted by bench' }],
     attempts: [],
+    ...overrides,
   };
 }
 

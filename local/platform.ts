@@ -48,6 +48,7 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { ensureBucket, ensureQueues, ensureTables, localArtifactsBucket } from './bootstrap.ts';
 import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
+import { lowerAutogroupPriority, yieldCpuToJobs, type AutogroupPriority } from '../core/runtime/autogroup-priority.ts';
 import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
 import { endOrphanedJobProcesses } from './orphaned-jobs.ts';
 import { loadOrCreateLocalSecrets, localSecretPaths, withoutSecrets } from './local-secrets.ts';
@@ -97,6 +98,12 @@ export interface LocalPlatformOptions {
    * (USD per hour; 0 when unset), the GPUs found and this machine's CPUs.
    */
   readonly pricing?: Partial<InstancePricing>;
+  /**
+   * Lower the CPU priority of this process and of DynamoDB Local below the jobs'
+   * (core/runtime/autogroup-priority.ts): what `npm start` and the benchmarks do. Off by default:
+   * a library call does not renice its caller's session.
+   */
+  readonly yieldCpuToJobs?: boolean;
 }
 
 /**
@@ -118,6 +125,8 @@ export interface LocalPlatform {
   readonly isolation: RuntimeIsolation;
   /** The GPUs the local workers found (nvidia-smi on PATH); none without workers. */
   readonly gpus: readonly Gpu[];
+  /** With `yieldCpuToJobs`: the nice value of each autogroup after lowering it, or why it could not be. */
+  readonly cpuPriority?: { readonly platform: AutogroupPriority; readonly dynamoDbLocal: AutogroupPriority };
   /** Hands running jobs back, then stops the API, the queues and DynamoDB Local, in that order. */
   stop(): Promise<void>;
   /**
@@ -150,6 +159,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   }
 
   let dynamo: RunningDynamoDbLocal | undefined;
+  let cpuPriority: LocalPlatform['cpuPriority'];
   let fauxqs: LocalSqsServer | undefined;
   let api: LocalApiServer | undefined;
   const workers: Worker[] = [];
@@ -205,6 +215,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dbPath });
     if (dynamo.exposure) {
       log(`WARNING: ${dynamo.exposure}. Other users and hosts that reach this machine can connect to it; only its per-data-directory access key (${localSecretPaths(dataDir).dynamodbAccessKey}) keeps them out of Runplane's data.`);
+    }
+    if (options.yieldCpuToJobs) {
+      // DynamoDB Local stands in for a service that is not on the job's machine in AWS: it must
+      // not take the job's CPU either. It leads a session of its own (detached); this process
+      // lowers its own autogroup only when it does too (see leadsOwnSession).
+      const emulator = dynamo.process.pid === undefined ? undefined : await lowerAutogroupPriority(dynamo.process.pid);
+      const own = await yieldCpuToJobs();
+      cpuPriority = { platform: own, dynamoDbLocal: emulator ?? { unavailable: 'no pid' } };
     }
     fauxqs = await startLocalSqs();
     const sqs = createSqsClient({ endpoint: fauxqs.address, region });
@@ -372,7 +390,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       log(`could not register the platform for CLI discovery: ${String(err)}`);
       return undefined;
     });
-    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, gpus, stop, abort };
+    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, gpus, ...(cpuPriority ? { cpuPriority } : {}), stop, abort };
   } catch (err) {
     await stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -472,6 +490,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     ...(options.inMemory !== undefined ? { inMemory: options.inMemory } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.verbose !== undefined ? { verbose: options.verbose } : {}),
+    yieldCpuToJobs: true,
   });
   // The CLI finds the platform of `./.runplane` by itself (local.json); the URL is printed anyway
   // when it is not the default one, so that the line works as shown from any directory.
@@ -509,6 +528,7 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
     console.log(`  workers:  ${platform.workers.length} (local processes)`);
     if (platform.workers.length > 0) console.log(`  GPUs:     ${describeGpus(platform.gpus)}`);
+    if (platform.cpuPriority) console.log(`  CPU:      jobs first: ${describeCpuPriority(platform.cpuPriority)}`);
     console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
     console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
     console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);
@@ -518,4 +538,9 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   writeSync(1, 'Runplane stopped.\n');
   // Idle SDK sockets and the like must not keep a stopped platform alive.
   process.exit(code);
+}
+
+function describeCpuPriority(priority: NonNullable<LocalPlatform['cpuPriority']>): string {
+  const one = (p: AutogroupPriority) => ('nice' in p ? `nice ${p.nice}` : p.unavailable);
+  return `DynamoDB Local ${one(priority.dynamoDbLocal)}; platform ${one(priority.platform)}`;
 }

@@ -4,6 +4,7 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createInProcessScheduler } from '../core/app/scheduler-dependencies.ts';
 import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
+import { yieldCpuToJobs } from '../core/runtime/autogroup-priority.ts';
 import { Worker } from '../core/worker/worker.ts';
 import { describeGpus, detectGpus } from '../core/worker/gpus.ts';
 import { loadWorkerPricing } from '../core/worker/worker-config.ts';
@@ -32,6 +33,8 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
     containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK),
   });
   console.error(isolationNotice(runtime.isolation));
+  const priority = await yieldCpuToJobs();
+  console.error(`CPU: ${'nice' in priority ? `jobs first (this worker's autogroup at nice ${priority.nice})` : `same priority as its jobs: ${priority.unavailable}`}`);
   const gpus = await detectGpus(undefined, { warn: (message) => console.error(message) });
   console.error(`GPUs: ${describeGpus(gpus)}`);
   // This worker runs passes for its pool itself when it joins and when its jobs end; the platform's

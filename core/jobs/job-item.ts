@@ -57,7 +57,6 @@ export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'p
   const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
-    ...(runnable ? { queuedKey: job.queue } : {}),
     ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
     // Admitted, message maybe not sent: the admission sweeper's list (and the scheduler's count of
     // capacity promised but not claimed yet).
@@ -68,7 +67,7 @@ export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'p
 }
 
 export function jobToItem(job: Job): Item {
-  const { lease, dispatched: _dispatched, holdings, hold, reasonCode, admittedAt, ...rest } = job;
+  const { lease, dispatched: _dispatched, holdings, hold, reasonCode, admittedAt, admittedTo, ...rest } = job;
   return {
     ...jobKey(job.id),
     ...rest,
@@ -80,7 +79,7 @@ export function jobToItem(job: Job): Item {
     ...(hold ? { hold } : {}),
     ...(reasonCode ? { reasonCode } : {}),
     // Present only while admitted: conditions test for the attribute.
-    ...(admittedAt ? { admittedAt } : {}),
+    ...(admittedAt ? { admittedAt, ...(admittedTo ? { admittedTo } : {}) } : {}),
     ...(lease ? { leaseId: lease.id, leaseWorkerId: lease.workerId, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
@@ -104,6 +103,7 @@ export function itemToJob(item: Item): Job {
     dispatched: item.dispatchKey === undefined && item.pendingKey === undefined,
     priority: (item.priority as number | undefined) ?? 0,
     admittedAt: (item.admittedAt as string | null | undefined) ?? null,
+    ...(typeof item.admittedTo === 'string' && item.admittedAt ? { admittedTo: item.admittedTo } : {}),
     resources: item.resources as Job['resources'],
     image: (item.image as string | null | undefined) ?? null,
     ...(typeof item.dispatchSignature === 'string' ? { dispatchSignature: item.dispatchSignature } : {}),

@@ -333,11 +333,6 @@ export class JobService {
     return updated;
   }
 
-  /** Jobs of one queue still waiting to run, oldest first (re-dispatch after a restart). */
-  async listWaiting(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.store.listQueuedJobs(queue, limit, cursor);
-  }
-
   async get(jobId: string, caller: Caller): Promise<Job> {
     if (!JOB_ID_PATTERN.test(jobId)) throw new JobNotFoundError(jobId);
     const job = await this.store.getJob(jobId);

@@ -184,6 +184,11 @@ export interface Job {
    * while it waits on the scheduler's pending list (or under a hold).
    */
   readonly admittedAt: string | null;
+  /**
+   * While admitted: the worker the scheduler placed it on (its message went to that worker's
+   * inbox); absent when admitted without a placement (direct dispatch) or not admitted.
+   */
+  readonly admittedTo?: string;
   /** The container image the job runs in; null for a (sandboxed) process job. */
   readonly image: string | null;
   readonly imagePullPolicy: ImagePullPolicy;

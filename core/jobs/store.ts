@@ -141,7 +141,7 @@ export interface JobStore {
    * Pending → admitted (the scheduler's decision; its message is sent next). False when the job is
    * no longer pending at that attempt (admitted by a concurrent pass, claimed, cancelled).
    */
-  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date): Promise<boolean>;
+  admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date, workerId?: string): Promise<boolean>;
   /**
    * Admitted → pending again: a worker that received the job cannot run it now (no fit, a capacity
    * counter refused its claim). False when the job moved on meanwhile.
@@ -160,8 +160,6 @@ export interface JobStore {
   getJob(jobId: string): Promise<Job | undefined>;
   /** Newest first, within one group, served by a GSI query. Throws ValidationError on a bad cursor. */
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
-  /** Jobs of one queue waiting to run, oldest first (sparse GSI): re-enqueue after a restart. */
-  listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** Jobs of one queue whose message is not known sent, oldest first: the dispatch sweeper's list. */
   listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** Jobs of one queue running under a lease: the reaper's list. */

@@ -6,7 +6,8 @@ import type { GroupSchedulingState } from './group-states.ts';
  * Which pending jobs of one queue to admit now (pure; specs/11-scheduling.md, decisions 4-7).
  *
  * 1. Fair share picks the group: the one with the least weighted use, (decayed GPU-seconds + the
- *    GPU-seconds its running jobs have used so far + a commitment charge per GPU it holds) ÷ weight.
+ *    GPU-seconds its running jobs have used so far + a commitment charge per GPU it holds on the
+ *    queue) ÷ weight.
  *    The charge splits a burst of free GPUs among groups instead of handing all to the first.
  * 2. Within a group: priority, then submit order (the order the pending index returns).
  * 3. Fit: a job goes to the live worker with the fewest free GPUs that still has its GPUs and a
@@ -30,10 +31,16 @@ export interface WorkerCapacity {
 /** A pending job as the pending index projects it: only what decisions need. */
 export type PendingJob = PendingJobSummary;
 
-/** What a group holds now besides its GroupSchedulingState counters: its jobs admitted but not claimed. */
+/**
+ * What a group holds on this queue, from one view of its running and admitted lists (each job
+ * counted once): fair share charges these. Quotas add the admitted ones to the group-wide counters.
+ */
 export interface GroupLoad {
   readonly admittedJobs: number;
   readonly admittedGpus: number;
+  /** Its RUNNING jobs on this queue and their GPUs. */
+  readonly runningJobs: number;
+  readonly runningGpus: number;
   /** GPU-seconds used so far by its RUNNING attempts (not yet in decayedGpuSeconds). */
   readonly runningGpuSeconds: number;
 }
@@ -63,21 +70,29 @@ export interface AdmissionDecision {
 /** A GPU handed out counts as this many GPU-seconds of use until its job's real use overtakes it. */
 export const COMMITMENT_GPU_SECONDS = 300;
 
-const NO_LOAD: GroupLoad = { admittedJobs: 0, admittedGpus: 0, runningGpuSeconds: 0 };
+const NO_LOAD: GroupLoad = { admittedJobs: 0, admittedGpus: 0, runningJobs: 0, runningGpus: 0, runningGpuSeconds: 0 };
 
 interface GroupCursor {
   readonly name: string;
   readonly jobs: readonly PendingJob[];
   next: number;
+  /** Group-wide, for quotas: the claim counters plus its admitted jobs. */
   heldGpus: number;
   heldJobs: number;
+  /**
+   * On this queue, for fair share: running plus admitted, from the lists the pass read. Not the
+   * counters: a claim between the list reads and the counter read would count its job twice, and
+   * the group with more claims (the heavier weight) would lose share to the lighter one.
+   */
+  shareGpus: number;
+  shareJobs: number;
   used: number;
   readonly weight: number;
   readonly state: GroupSchedulingState;
 }
 
 function share(g: GroupCursor): number {
-  return (g.used + COMMITMENT_GPU_SECONDS * g.heldGpus) / g.weight;
+  return (g.used + COMMITMENT_GPU_SECONDS * g.shareGpus) / g.weight;
 }
 
 /** Fair-share order: least weighted use first; ties by fewer jobs held per weight, then oldest head. */
@@ -89,7 +104,7 @@ function pickGroup(groups: readonly GroupCursor[]): GroupCursor | undefined {
       best = g;
       continue;
     }
-    const d = share(g) - share(best) || g.heldJobs / g.weight - best.heldJobs / best.weight || (g.jobs[g.next]!.id < best.jobs[best.next]!.id ? -1 : 1);
+    const d = share(g) - share(best) || g.shareJobs / g.weight - best.shareJobs / best.weight || (g.jobs[g.next]!.id < best.jobs[best.next]!.id ? -1 : 1);
     if (d < 0) best = g;
   }
   return best;
@@ -119,6 +134,8 @@ export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
       next: 0,
       heldGpus: state.runningGpus + load.admittedGpus,
       heldJobs: state.runningJobs + load.admittedJobs,
+      shareGpus: load.runningGpus + load.admittedGpus,
+      shareJobs: load.runningJobs + load.admittedJobs,
       used: state.decayedGpuSeconds + load.runningGpuSeconds,
       weight: state.weight > 0 ? state.weight : 1,
       state,
@@ -159,6 +176,8 @@ export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
     chosen.freeGpus -= job.gpus;
     g.heldGpus += job.gpus;
     g.heldJobs += 1;
+    g.shareGpus += job.gpus;
+    g.shareJobs += 1;
     admit.push({ job, workerId: chosen.workerId });
   }
   return { admit, waiting: positions(left) };

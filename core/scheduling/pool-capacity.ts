@@ -2,7 +2,10 @@ import { WORKER_SEEN_WITHIN_MS } from '../jobs/waiting-reason.ts';
 import type { WorkerRecord } from '../workers/registry.ts';
 import type { WorkerCapacity } from './decide-admissions.ts';
 
-/** A job that holds (RUNNING, on `workerId`) or was promised (admitted, no worker yet) capacity. */
+/**
+ * A job that holds (RUNNING, on `workerId`) or was promised (admitted to `workerId`'s inbox, or
+ * admitted without a placement: null) capacity.
+ */
 export interface CapacityUse {
   readonly workerId: string | null;
   readonly gpus: number;
@@ -10,9 +13,10 @@ export interface CapacityUse {
 
 /**
  * The free capacity of a pool's live workers (pure): each live, non-draining worker's slots and
- * GPUs, minus the RUNNING jobs its lease says it runs, minus the admitted jobs placed best-fit the
- * way the decision placed them. An admitted job that fits no live worker counts nowhere (its
- * worker is gone; the admission sweeper puts it back on the pending list).
+ * GPUs, minus the RUNNING jobs its lease says it runs and the jobs admitted to it, minus the
+ * admitted jobs without a placement placed best-fit the way the decision placed them. An admitted
+ * job whose worker is gone, or that fits no live worker, counts nowhere (the admission sweeper
+ * puts it back on the pending list).
  */
 export function poolCapacity(workers: readonly WorkerRecord[], uses: readonly CapacityUse[], now: Date): WorkerCapacity[] {
   const live = workers.filter((w) => !w.draining && now.getTime() - new Date(w.lastSeenAt).getTime() <= WORKER_SEEN_WITHIN_MS);

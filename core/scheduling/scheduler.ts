@@ -68,16 +68,15 @@ export class Scheduler {
   async pass(pool: string): Promise<PassReport> {
     const { store, registry } = this.deps;
     const now = this.clock();
-    const [workers, running, admitted, heads] = await Promise.all([
+    const [workers, { running, admitted }, heads] = await Promise.all([
       registry.listWorkers(pool, WORKER_SEEN_WITHIN_MS, now),
-      allItems((c) => store.listRunningJobs(pool, 100, c)),
-      allItems((c) => store.listAdmittedJobs(pool, 100, c)),
+      this.holdings(pool),
       store.listPendingHeads(pool, this.headsPerGroup),
     ]);
     const groups = await this.deps.groups.get([...heads.keys()], now);
     const uses: CapacityUse[] = [
       ...running.map((j) => ({ workerId: j.lease?.workerId ?? null, gpus: j.resources.gpus })),
-      ...admitted.filter((j) => j.state === 'QUEUED').map((j) => ({ workerId: null, gpus: j.resources.gpus })),
+      ...admitted.map((j) => ({ workerId: j.admittedTo ?? null, gpus: j.resources.gpus })),
     ];
     const started = performance.now();
     const decision = decideAdmissions({
@@ -91,7 +90,7 @@ export class Scheduler {
     const decisionMs = performance.now() - started;
     const inboxes = new Map(workers.flatMap((w) => (w.inbox ? [[w.workerId, w.inbox] as const] : [])));
     const admittedIds = (
-      await Promise.all(decision.admit.map(({ job, workerId }) => this.admit(pool, job, now, inboxes.get(workerId))))
+      await Promise.all(decision.admit.map(({ job, workerId }) => this.admit(pool, job, now, workerId, inboxes.get(workerId))))
     ).filter((id): id is string => id !== null);
     const considered = [...heads.values()].reduce((n, jobs) => n + jobs.length, 0);
     await this.postBoard(pool, decision.waiting, now);
@@ -99,11 +98,25 @@ export class Scheduler {
   }
 
   /**
+   * What the pool's jobs hold, each job once: the admitted list first, then the running list, so a
+   * job claimed between the two reads is in both and counts as running (read the other way round
+   * it would be in neither, and its capacity would be handed out again).
+   */
+  private async holdings(pool: string): Promise<{ running: Job[]; admitted: Job[] }> {
+    const { store } = this.deps;
+    const admitted = await allItems((c) => store.listAdmittedJobs(pool, 100, c));
+    const running = await allItems((c) => store.listRunningJobs(pool, 100, c));
+    const runningIds = new Set(running.map((j) => j.id));
+    return { running, admitted: admitted.filter((j) => j.state === 'QUEUED' && !runningIds.has(j.id)) };
+  }
+
+  /**
    * To the inbox of the worker the decision placed it on (decision 12): only that worker receives
    * it, so a worker that cannot fit it never sees it. A worker without an inbox shares the pool's queue.
    */
-  private async admit(pool: string, job: PendingJob, now: Date, inbox: string | undefined): Promise<string | null> {
-    if (!(await this.deps.store.admitJob(job, now))) return null; // a concurrent pass, a cancel
+  private async admit(pool: string, job: PendingJob, now: Date, workerId: string, inbox: string | undefined): Promise<string | null> {
+    // The placement is stored with the admission, so the next passes count it on that worker.
+    if (!(await this.deps.store.admitJob(job, now, inbox === undefined ? undefined : workerId))) return null; // a concurrent pass, a cancel
     try {
       await this.deps.queue.enqueue(pool, { jobId: job.id }, inbox === undefined ? {} : { inbox });
       return job.id;
@@ -139,17 +152,20 @@ export class Scheduler {
   }
 }
 
-/** What each group holds besides its counters: admitted jobs, and its running jobs' GPU-seconds so far. */
+/** What each group holds on the pool (running and admitted jobs), and its running jobs' GPU-seconds so far. */
 function groupLoads(running: readonly Job[], admitted: readonly Job[], now: Date): Map<string, GroupLoad> {
-  const loads = new Map<string, { admittedJobs: number; admittedGpus: number; runningGpuSeconds: number }>();
+  const loads = new Map<string, { -readonly [K in keyof GroupLoad]: GroupLoad[K] }>();
   const of = (group: string) => {
     let load = loads.get(group);
-    if (!load) loads.set(group, (load = { admittedJobs: 0, admittedGpus: 0, runningGpuSeconds: 0 }));
+    if (!load) loads.set(group, (load = { admittedJobs: 0, admittedGpus: 0, runningJobs: 0, runningGpus: 0, runningGpuSeconds: 0 }));
     return load;
   };
   for (const job of running) {
     const since = job.startedAt ? new Date(job.startedAt).getTime() : now.getTime();
-    of(job.group).runningGpuSeconds += (job.resources.gpus * Math.max(0, now.getTime() - since)) / 1000;
+    const load = of(job.group);
+    load.runningJobs += 1;
+    load.runningGpus += job.resources.gpus;
+    load.runningGpuSeconds += (job.resources.gpus * Math.max(0, now.getTime() - since)) / 1000;
   }
   for (const job of admitted) {
     const load = of(job.group);

@@ -67,7 +67,7 @@ describe('RunplaneStack (default deployment)', () => {
       const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
       // Not job indexes: registry items, artifact records, usage records and worker lifetimes only, never rewritten by a heartbeat.
       const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt', 'usage'].includes(g.IndexName));
-      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
+      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'pending', 'running', 'undispatched']));
       for (const g of jobIndexes) {
         expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
         expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['leaseExpiresAt']));
