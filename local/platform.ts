@@ -100,8 +100,10 @@ export interface LocalPlatformOptions {
   readonly pricing?: Partial<InstancePricing>;
   /**
    * Lower the CPU priority of this process and of DynamoDB Local below the jobs'
-   * (core/runtime/autogroup-priority.ts): what `npm start` and the benchmarks do. Off by default:
-   * a library call does not renice its caller's session.
+   * (core/runtime/autogroup-priority.ts), for a machine that runs nothing but the platform and its
+   * jobs (the outputCost benchmark). Off by default, `npm start` included: on a machine shared with
+   * other work the platform would get a tenth of its share and its own work (a stop's hand-back,
+   * the API) could take too long (specs/05-output-batching.md, decision 19).
    */
   readonly yieldCpuToJobs?: boolean;
 }
@@ -490,7 +492,6 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     ...(options.inMemory !== undefined ? { inMemory: options.inMemory } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.verbose !== undefined ? { verbose: options.verbose } : {}),
-    yieldCpuToJobs: true,
   });
   // The CLI finds the platform of `./.runplane` by itself (local.json); the URL is printed anyway
   // when it is not the default one, so that the line works as shown from any directory.
@@ -528,7 +529,6 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
     console.log(`  queues:   ${platform.config.queues.map((q) => q.pool).join(', ')}`);
     console.log(`  workers:  ${platform.workers.length} (local processes)`);
     if (platform.workers.length > 0) console.log(`  GPUs:     ${describeGpus(platform.gpus)}`);
-    if (platform.cpuPriority) console.log(`  CPU:      jobs first: ${describeCpuPriority(platform.cpuPriority)}`);
     console.log(`  data:     ${options.inMemory ? 'in memory (nothing kept)' : platform.dataDir}`);
     console.log(`  admin key: ${localAuthPaths(platform.dataDir).adminKey} (the CLI on this machine uses it)`);
     console.log(`  log:      ${join(platform.dataDir, PLATFORM_LOG_FILE)} (JSON lines${options.verbose ? '' : '; --verbose shows each request here'})`);
@@ -538,9 +538,4 @@ export async function runDev(options: DevOptions = {}): Promise<void> {
   writeSync(1, 'Runplane stopped.\n');
   // Idle SDK sockets and the like must not keep a stopped platform alive.
   process.exit(code);
-}
-
-function describeCpuPriority(priority: NonNullable<LocalPlatform['cpuPriority']>): string {
-  const one = (p: AutogroupPriority) => ('nice' in p ? `nice ${p.nice}` : p.unavailable);
-  return `DynamoDB Local ${one(priority.dynamoDbLocal)}; platform ${one(priority.platform)}`;
 }

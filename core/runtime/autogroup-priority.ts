@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
  * files, splitting, deflating, storing events) and, locally, with DynamoDB Local, which parses and
  * stores every event. That is several seconds of CPU per 100 MiB of output, taken while the job
  * runs: on a busy 2-core machine the job lost 20-50% of its wall time to it
- * (specs/05-output-batching.md, decision 18). The platform's work can wait a little (output is
+ * (specs/05-output-batching.md, decision 19). The platform's work can wait a little (output is
  * read from files, nothing is lost by reading it later); the job's cannot.
  *
  * On Linux with autogroups (`/proc/sys/kernel/sched_autogroup_enabled`, the default on desktop and

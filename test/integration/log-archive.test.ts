@@ -146,6 +146,12 @@ describe('log archive', () => {
     // A small archive is one object: its index rides in the output's metadata, no index.json.
     expect(done.attempts.map((a) => a.logArchive?.indexKey)).toEqual([`logs/${job.id}/1/output.gz`, `logs/${job.id}/2/output.gz`]);
     await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `logs/${job.id}/1/index.json` }))).rejects.toMatchObject({ name: 'NotFound' });
+    // The index read alone (a larger archive's path: HEAD, then ranged GETs) is the one the whole read carries.
+    const record = done.attempts[1]!.logArchive!;
+    const whole = await archive.getWhole(record.key);
+    expect(await archive.getIndex(record)).toEqual(whole.index);
+    expect(whole.index).toMatchObject({ jobId: job.id, attempt: 2, bytes: 'attempt 2\n'.length });
+    expect(gunzipSync(whole.bytes).toString()).toBe('attempt 2\n');
     for (const attempt of [1, 2]) await deleteEvents(job.id, attempt);
     for (const attempt of [1, 2]) {
       const before = s3Calls.length;
