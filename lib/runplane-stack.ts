@@ -274,5 +274,9 @@ export class RunplaneStack extends Stack {
     }
     // What `runplane worker` needs to join this deployment from another machine (LocalStack, debugging).
     new CfnOutput(this, 'RuntimeQueues', { value: handlerEnvironment.RUNPLANE_QUEUES!, description: 'RUNPLANE_QUEUES' });
+    new CfnOutput(this, 'SchedulerQueueUrl', {
+      value: this.queues.kicks.queue.queueUrl,
+      description: 'RUNPLANE_SCHEDULER_QUEUE_URL: a worker that joins from elsewhere kicks the scheduler here',
+    });
   }
 }

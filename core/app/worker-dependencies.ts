@@ -8,6 +8,7 @@ import { observability } from '../observability/observability.ts';
 import type { Job } from '../jobs/job.ts';
 import type { JobAdmission } from '../jobs/job-admission.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
+import type { JobQueue } from '../queue/job-queue.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
 import { createGroupParts } from './group-dependencies.ts';
@@ -23,6 +24,14 @@ export interface WorkerDependencyOptions extends ClientsOptions {
    * (RUNPLANE_SCHEDULER_QUEUE_URL), or direct admission without one.
    */
   readonly admission?: JobAdmission;
+  /**
+   * Whether the worker opens an inbox of its own (specs/11-scheduling.md decision 12). Default: not
+   * in a deployment with a scheduler kick queue (AWS). An AWS pool is one instance type, so every
+   * worker of it fits the same jobs and the pool's shared queue places nothing wrong; and a queue
+   * per task would mean sqs:CreateQueue and DeleteQueue in a role whose credentials the jobs can
+   * reach, plus queues left behind by every task killed outright.
+   */
+  readonly inboxes?: boolean;
 }
 
 /**
@@ -35,7 +44,8 @@ export function createWorkerDependencies(config: RuntimeConfig, options: WorkerD
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
   const { quotas } = createGroupParts(config, documentClient);
-  const queue = new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) });
+  const sqsQueue = new SqsJobQueue({ client: sqs, queueUrls: Object.fromEntries(config.queues.map((q) => [q.pool, q.url])) });
+  const queue: JobQueue = (options.inboxes ?? !config.schedulerQueueUrl) ? sqsQueue : sharedQueueOnly(sqsQueue);
   const events = new DynamoDbEventStore({
     client: documentClient,
     tableName: config.tables.events,
@@ -74,6 +84,20 @@ export function createWorkerDependencies(config: RuntimeConfig, options: WorkerD
 /** Only the worker unpacks archives and collects artifacts: tar and minimatch stay out of the Lambda bundles. */
 function workerJobFiles(parts: ReturnType<typeof createJobFilesParts>): StoredJobFiles | undefined {
   return parts ? new StoredJobFiles(parts) : undefined;
+}
+
+/** The queue without openInbox/closeInbox: a worker given it polls its pool's shared queue. */
+function sharedQueueOnly(queue: JobQueue): JobQueue {
+  return {
+    enqueue: (pool, message, options) => queue.enqueue(pool, message, options),
+    receive: (pool, options) => queue.receive(pool, options),
+    ack: (message) => queue.ack(message),
+    extendVisibility: (message, seconds) => queue.extendVisibility(message, seconds),
+    release: (message, delaySeconds) => queue.release(message, delaySeconds),
+    get pools() {
+      return queue.pools;
+    },
+  };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

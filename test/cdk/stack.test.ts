@@ -214,6 +214,8 @@ describe('RunplaneStack (default deployment)', () => {
       const env = functionEnvironment(s.template, s.id(handler.function));
       expect(Object.keys(env).sort()).toEqual([...RUNTIME_VARIABLES].sort());
       expect(env.RUNPLANE_SCHEDULER_QUEUE_URL).toBe(ref(queue));
+      // What a worker joining from another machine needs to kick it.
+      s.template.hasOutput('SchedulerQueueUrl', { Value: { Ref: s.id(queue) } });
       // Everyone who makes jobs runnable or frees capacity learns where to kick: the routes, the workers, the background functions.
       for (const fn of [s.stack.api.functions.get('submitJob')!, s.stack.reliability.reaper!, s.stack.reliability.deadLetterConsumer!]) {
         expect(functionEnvironment(s.template, s.id(fn.function)).RUNPLANE_SCHEDULER_QUEUE_URL).toBe(ref(queue));

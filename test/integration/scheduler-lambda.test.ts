@@ -191,6 +191,10 @@ describe('the scheduler Lambda against DynamoDB Local and fauxqs', () => {
         ['SUCCEEDED', 1],
       ]);
       expect(done[1]!.startedAt! >= done[0]!.finishedAt!).toBe(true);
+      // An AWS worker polls its pool's shared queue: no inbox (no queue created at run time).
+      const [record] = (await registry.listWorkers('default', 60_000, new Date())).filter((w) => w.workerId === worker.workerId);
+      expect(record).toBeDefined();
+      expect(record!.inbox).toBeUndefined();
     } finally {
       pumping = false;
       await pump;
