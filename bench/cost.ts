@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbClient } from '../core/app/clients.ts';
+import { dynamoItemSizeBytes } from '../core/events/item-size.ts';
+import { jobKey } from '../core/jobs/job-item.ts';
 import { createApiDependencies } from '../core/app/api-dependencies.ts';
 import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
@@ -14,6 +18,7 @@ import { startLocalApiServer } from '../local/http-server.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { US_EAST_1_PRICES as PRICE } from './aws-prices.ts';
 import { summarize } from './stats.ts';
+import { formatTrace, traceOfJob, type TracedCall } from './call-trace.ts';
 
 /** Lambda memory of every API handler (lib/handler-function.ts default). */
 const HANDLER_MEMORY_MB = 512;
@@ -28,7 +33,13 @@ const S3_FREE = new Set(['DeleteObject', 'DeleteObjects', 'AbortMultipartUpload'
 /** Sums what the SDK clients did, per service and operation. */
 class CountingMeter implements RequestMeter {
   readonly calls = new Map<string, { count: number; readUnits: number; writeUnits: number }>();
+  /** Every call in order, for the per-call breakdown of one job. */
+  readonly traced: TracedCall[] = [];
+  /** While paused, calls are not counted (the calibration of handler durations). */
+  paused = false;
   record(call: MeteredCall): void {
+    if (this.paused) return;
+    this.traced.push({ atMs: performance.now(), call });
     const key = `${call.service}:${call.operation}`;
     const entry = this.calls.get(key) ?? { count: 0, readUnits: 0, writeUnits: 0 };
     entry.count++;
@@ -77,6 +88,9 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
   const meter = new CountingMeter();
   const invocationsMs: number[] = [];
   const msByHandler: Record<string, number[]> = {};
+  /** Each handler's durations called one at a time on an otherwise idle platform (the GB-seconds model). */
+  const calibrationMs: Record<string, number[]> = {};
+  let calibrating = false;
   try {
     const { config } = platform;
     // The handlers as deployed: the routes that read output read the log archive too (S3, metered).
@@ -90,14 +104,18 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
             return await handler(event, context);
           } finally {
             const ms = performance.now() - t;
-            invocationsMs.push(ms);
-            (msByHandler[name] ??= []).push(ms);
+            if (calibrating) (calibrationMs[name] ??= []).push(ms);
+            else {
+              invocationsMs.push(ms);
+              (msByHandler[name] ??= []).push(ms);
+            }
           }
         }) satisfies ApiHandler,
       ]),
     );
     const api = await startLocalApiServer({ routes: ROUTES, handlers: timed, port: 0, log: () => undefined });
     const finished = new Map<string, () => void>();
+    const jobIds: string[] = [];
     const worker = new Worker({
       ...createWorkerDependencies(config, { meter }),
       pool: 'default',
@@ -128,11 +146,27 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
           // would bill the emulator's queueing as Lambda time.
           await new Promise((r) => setTimeout(r, n * options.arrivalMs));
           const { id } = await call('POST', '/v1/jobs', { command: ['sh', '-c', script], labels: { bench: 'cost', n: String(n) } }, { 'idempotency-key': randomUUID() });
+          jobIds[n] = id!;
           await new Promise<void>((resolve) => finished.set(id!, resolve));
           await call('GET', `/v1/jobs/${id}`);
           await call('GET', `/v1/jobs/${id}/logs`);
         }),
       );
+      // A Lambda runs one request at a time, and here twenty jobs' handlers, their worker and the
+      // emulators share two cores with whatever else the machine runs: durations measured during
+      // the run bill that queueing as Lambda time (between runs of the same code, $1 to $18 of
+      // GB-seconds). So each handler is timed again, one call at a time with the jobs done, and
+      // the GB-seconds are its median times the calls the run made (the run's own durations are
+      // reported beside it). Not metered: these calls are not part of the workload.
+      meter.paused = true;
+      calibrating = true;
+      for (const id of jobIds) {
+        await call('POST', '/v1/jobs', { command: ['true'], queue: 'gpu', labels: { bench: 'cost-calibration' } }, { 'idempotency-key': randomUUID() });
+        await call('GET', `/v1/jobs/${id}`);
+        await call('GET', `/v1/jobs/${id}/logs`);
+      }
+      calibrating = false;
+      meter.paused = false;
     } finally {
       await worker.stop({ drainSeconds: 0 });
       await api.close();
@@ -146,12 +180,18 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
     const perJob = (x: number) => x / options.jobs;
     const dynamodb = meter.total('dynamodb');
     const requests = invocationsMs.length;
-    const gbSeconds = invocationsMs.reduce((sum, ms) => sum + Math.max(1, Math.ceil(ms)) / 1000, 0) * (HANDLER_MEMORY_MB / 1024);
+    const billedMs = (ms: number) => Math.max(1, Math.ceil(ms)) / 1000;
+    const gbPerSecond = HANDLER_MEMORY_MB / 1024;
+    const gbSeconds = Object.entries(msByHandler).reduce(
+      (sum, [name, samples]) => sum + samples.length * billedMs(summarize(calibrationMs[name] ?? samples).p50),
+      0,
+    ) * gbPerSecond;
+    const gbSecondsUnderLoad = invocationsMs.reduce((sum, ms) => sum + billedMs(ms), 0) * gbPerSecond;
     const million = 1e6;
     const lines: { item: string; perJob: number; usd: number }[] = [
       { item: 'API Gateway HTTP requests', perJob: perJob(requests), usd: perJob(requests) * million * PRICE.apiGatewayHttpRequest },
       { item: 'Lambda requests (API handlers)', perJob: perJob(requests), usd: perJob(requests) * million * PRICE.lambdaRequest },
-      { item: `Lambda GB-seconds (API handlers, ${HANDLER_MEMORY_MB} MB arm64)`, perJob: perJob(gbSeconds), usd: perJob(gbSeconds) * million * PRICE.lambdaArmGbSecond },
+      { item: `Lambda GB-seconds (API handlers, ${HANDLER_MEMORY_MB} MB arm64, each call at its handler's one-at-a-time median)`, perJob: perJob(gbSeconds), usd: perJob(gbSeconds) * million * PRICE.lambdaArmGbSecond },
       ...[...meter.calls].filter(([k]) => k.startsWith('sqs:')).map(([k, e]) => ({ item: `SQS ${k.slice(4)}`, perJob: perJob(e.count), usd: perJob(e.count) * million * PRICE.sqsRequest })),
       { item: 'DynamoDB write units', perJob: perJob(dynamodb.writeUnits), usd: perJob(dynamodb.writeUnits) * million * PRICE.dynamodbWriteUnit },
       { item: 'DynamoDB read units', perJob: perJob(dynamodb.readUnits), usd: perJob(dynamodb.readUnits) * million * PRICE.dynamodbReadUnit },
@@ -175,6 +215,14 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
         SCHEDULED_PER_MONTH.scaler * config.queues.length * PRICE.sqsRequest,
     });
     const total = lines.reduce((sum, l) => sum + l.usd, 0);
+    // Where the write units of one job go: the first job's calls (a group commit that carried
+    // another job's entry too is counted whole here).
+    const tables = { [config.tables.jobs]: 'jobs', [config.tables.events]: 'events', [config.tables.audit]: 'audit' };
+    const trace = jobIds[0] ? traceOfJob(meter.traced, jobIds[0], tables) : [];
+    const finalItem = jobIds[0] ? (await createDynamoDbClient(config).send(new GetCommand({ TableName: config.tables.jobs, Key: jobKey(jobIds[0]) }))).Item : undefined;
+    const jobItemBytes = finalItem ? dynamoItemSizeBytes(finalItem) : 0;
+    if (process.env.DUMP_ITEM) console.error(JSON.stringify(finalItem, null, 1));
+    process.stderr.write(`bench: calls that name job 0 (${jobIds[0]}, its item ${jobItemBytes} B at the end):\n${formatTrace(trace)}`);
     const biggest = [...lines].sort((a, b) => b.usd - a.usd).slice(0, 4);
     process.stderr.write(
       `bench: cost per 1M one-minute jobs $${total.toFixed(2)} (target ≤ $10); biggest: ${biggest.map((l) => `${l.item} $${l.usd.toFixed(2)}`).join('; ')}\n`,
@@ -187,6 +235,10 @@ export async function benchCost(options: { jobs: number; jobSeconds: number; arr
       meetsTarget: total <= 10,
       lineItems: lines.map((l) => ({ ...l, perJob: round(l.perJob), usd: round(l.usd, 3) })).sort((a, b) => b.usd - a.usd),
       handlerMs: Object.fromEntries(Object.entries(msByHandler).map(([name, samples]) => [name, summarize(samples)])),
+      handlerMsOneAtATime: Object.fromEntries(Object.entries(calibrationMs).map(([name, samples]) => [name, summarize(samples)])),
+      lambdaUsdUnderLoad: round(perJob(gbSecondsUnderLoad) * million * PRICE.lambdaArmGbSecond, 3),
+      jobItemBytes,
+      traceOfOneJob: trace,
       calls: Object.fromEntries([...meter.calls].map(([k, e]) => [k, { perJob: round(perJob(e.count), 2), readUnitsPerJob: round(perJob(e.readUnits), 2), writeUnitsPerJob: round(perJob(e.writeUnits), 2) }])),
     };
   } finally {

@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../core/app/clients.ts';
@@ -12,6 +15,7 @@ import { createJobQueue } from '../core/app/dispatch-dependencies.ts';
 import { isTerminal } from '../core/jobs/job.ts';
 import { Worker } from '../core/worker/worker.ts';
 import { startLocalPlatform } from '../local/platform.ts';
+import { leadsOwnSession } from '../core/runtime/autogroup-priority.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +71,35 @@ function jobScript(megabytes: number, workPerMiB: number, timingPath: string): s
   );
 }
 
+export interface OutputCostOptions {
+  readonly megabytes: number;
+  readonly rounds: number;
+  readonly workingRounds: number;
+  readonly workPerMiB: number;
+}
+
+const OPTIONS_ENV = 'RUNPLANE_BENCH_OUTPUT_COST';
+
+/**
+ * Runs the measurement (measureOutputCost) in a process that leads a session of its own, as a
+ * platform under a service manager does: only there does the platform lower its own CPU priority
+ * below its jobs' (core/runtime/autogroup-priority.ts); lowering the autogroup of `npm run bench`
+ * would lower the caller's terminal session for good. BENCH_EQUAL_PRIORITY=1 measures without it.
+ */
+export async function benchOutputCost(options: OutputCostOptions): Promise<Awaited<ReturnType<typeof measureOutputCost>>> {
+  if (await leadsOwnSession()) return measureOutputCost(options);
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, [OPTIONS_ENV]: JSON.stringify(options) },
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`the outputCost session exited with ${code}`);
+  return JSON.parse(out) as Awaited<ReturnType<typeof measureOutputCost>>;
+}
+
 /**
  * The cost of output: DynamoDB write units per MiB, end-to-end throughput (submit → every byte
  * stored and archived, SUCCEEDED), and how much capturing slows the job itself.
@@ -80,13 +113,14 @@ function jobScript(megabytes: number, workPerMiB: number, timingPath: string): s
  * the worst case, where the page-cache copy alone is a large share), `workingJob` computes
  * between its blocks like a real job (~2 s), writing the same bytes.
  */
-export async function benchOutputCost(options: { megabytes: number; rounds: number; workingRounds: number; workPerMiB: number }) {
+async function measureOutputCost(options: OutputCostOptions) {
   const platform = await startLocalPlatform({
     inMemory: true,
     port: 0,
     workerPools: [],
     dataDir: `/tmp/runplane-bench-${randomUUID().slice(0, 8)}`,
     log: () => undefined,
+    yieldCpuToJobs: process.env.BENCH_EQUAL_PRIORITY !== '1',
   });
   const scratch = mkdtempSync(join(tmpdir(), 'runplane-output-bench-'));
   const { config } = platform;
@@ -168,6 +202,8 @@ export async function benchOutputCost(options: { megabytes: number; rounds: numb
     const bytes = captured.job.attempts[0]?.logArchive?.bytes ?? 0;
     const mib = bytes / 1024 / 1024;
     return {
+      // The autogroups' nice values (core/runtime/autogroup-priority.ts): the platform yields to its jobs.
+      cpuPriority: platform.cpuPriority ?? 'equal (BENCH_EQUAL_PRIORITY=1)',
       outputMiB: Math.round(mib),
       archivedBytes: bytes,
       // Of the last captured run of the pure writer.
@@ -187,4 +223,12 @@ export async function benchOutputCost(options: { megabytes: number; rounds: numb
     await platform.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+// The session's entry (see benchOutputCost). Its stdin is the bench's line: closed, the bench is gone.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.env[OPTIONS_ENV]) {
+  process.stdin.on('end', () => process.exit(1)).resume();
+  const result = await measureOutputCost(JSON.parse(process.env[OPTIONS_ENV]) as OutputCostOptions);
+  // Exit once the pipe has it: a pipe loses what is written just before process.exit().
+  process.stdout.write(JSON.stringify(result), () => process.exit(0));
 }

@@ -2,7 +2,8 @@
  * `npm run bench`: prints figures and writes them to bench/results/<time>.json (and latest.json).
  * Every figure is compared with a baseline measured in the same run, because these machines are
  * noisy: ratios and differences are what to read, not absolute milliseconds.
- * Sections: BENCH_ONLY=submit,rss,... runs a subset.
+ * Sections: BENCH_ONLY=submit,rss,... runs a subset: a section named exactly so, else every section
+ * whose name contains it.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,7 +32,7 @@ const sections: Section[] = [
   { name: 'cost', run: () => benchCost({ jobs: 20, jobSeconds: 60, arrivalMs: 250 }) },
   { name: 'workerRss', run: () => benchWorkerRss({ megabytes: 100 }) },
   { name: 'isolation', run: () => benchIsolation({ runs: 30 }) },
-  { name: 'outputCost', run: () => benchOutputCost({ megabytes: 100, rounds: 5, workingRounds: 3, workPerMiB: 2_500_000 }) },
+  { name: 'outputCost', run: () => benchOutputCost({ megabytes: 100, rounds: 7, workingRounds: 5, workPerMiB: 2_500_000 }) },
   { name: 'lambdas', run: () => benchLambdas({ coldStarts: 5 }) },
   { name: 'cliStartup', run: () => benchCliStartup({ samples: 30, sourceSamples: 5 }) },
   { name: 'audit', run: () => benchAudit({ writers: [1, 8, 32], seconds: 5, shards: 64, verifyEntries: 50_000 }) },
@@ -48,8 +49,15 @@ const results: Record<string, unknown> = {
   startedAt: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
 };
+/** A requested name picks the section of exactly that name, or else every section whose name contains it (`cost` is not `outputCost`). */
+const picks = (name: string) =>
+  only?.some((o) => {
+    const wanted = o.toLowerCase();
+    const exact = sections.some((s) => s.name.toLowerCase() === wanted);
+    return exact ? name.toLowerCase() === wanted : name.toLowerCase().includes(wanted);
+  }) ?? true;
 for (const section of sections) {
-  if (only && !only.some((o) => section.name.toLowerCase().includes(o.toLowerCase()))) continue;
+  if (!picks(section.name)) continue;
   process.stderr.write(`bench: ${section.name}...\n`);
   const t = performance.now();
   try {

@@ -18,6 +18,9 @@ import { DEFAULT_WORKDIR_LIMITS, type WorkdirLimits } from './workdir-limits.ts'
  * RUNPLANE_DISPATCH_KEY  HMAC key (base64url, at least 32 bytes) with which submits sign a job's
  *                        spec and workers check it before running the job (specs/09-local-platform.md)
  * RUNPLANE_EVENT_RETENTION_DAYS  days output events stay in the events table (their TTL); none: forever
+ * RUNPLANE_SCHEDULER_QUEUE_URL  the scheduler's kick queue (AWS): runnable jobs and freed capacity
+ *                        send a kick there and the scheduler Lambda runs the pool's pass
+ *                        (specs/11-scheduling.md); absent: the process brings its own admission
  * RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS  half-life of the groups' decayed GPU usage that fair share
  *                        weighs (whole seconds, default 86400; core/groups/decayed-usage.ts)
  * AWS_REGION             region (set by Lambda and ECS)
@@ -91,6 +94,7 @@ const envSchema = z.object({
   RUNPLANE_DISPATCH_KEY: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, 'must be base64url, at least 32 bytes').optional(),
   RUNPLANE_EVENT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
   RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS: z.coerce.number().int().min(60).max(366 * 24 * 3600).optional(),
+  RUNPLANE_SCHEDULER_QUEUE_URL: z.string().min(1).optional(),
   AWS_REGION: z.string().default('us-east-1'),
   RUNPLANE_JWT_ISSUER: z.string().min(1).max(512).default('runplane'),
   RUNPLANE_JWT_AUDIENCE: z.string().min(1).max(512).default('runplane-api'),
@@ -156,6 +160,12 @@ export interface RuntimeConfig {
   readonly eventRetentionDays?: number;
   /** Half-life of the groups' decayed GPU usage (seconds); absent: DEFAULT_USAGE_HALF_LIFE_SECONDS. */
   readonly groupUsageHalfLifeSeconds?: number;
+  /**
+   * Where runnable jobs and freed capacity ask for a scheduling pass (AWS: the scheduler Lambda's
+   * kick queue). Absent: the process is given its admission (the local platform's in-process
+   * scheduler) or, with none, admits directly.
+   */
+  readonly schedulerQueueUrl?: string;
   readonly region: string;
   /** Absent: API keys only, with the default issuer and audience for own tokens (and no keys to verify them). */
   readonly auth?: AuthConfig;
@@ -209,6 +219,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     ...(e.RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS !== undefined
       ? { groupUsageHalfLifeSeconds: e.RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS }
       : {}),
+    ...(e.RUNPLANE_SCHEDULER_QUEUE_URL ? { schedulerQueueUrl: e.RUNPLANE_SCHEDULER_QUEUE_URL } : {}),
     region: e.AWS_REGION,
     auth: {
       jwt: { issuer: e.RUNPLANE_JWT_ISSUER, audience: e.RUNPLANE_JWT_AUDIENCE, publicKeys: e.RUNPLANE_JWT_PUBLIC_KEYS },
@@ -245,6 +256,7 @@ export function runtimeConfigToEnv(config: RuntimeConfig): Record<string, string
     ...(config.groupUsageHalfLifeSeconds !== undefined
       ? { RUNPLANE_GROUP_USAGE_HALF_LIFE_SECONDS: String(config.groupUsageHalfLifeSeconds) }
       : {}),
+    ...(config.schedulerQueueUrl ? { RUNPLANE_SCHEDULER_QUEUE_URL: config.schedulerQueueUrl } : {}),
     AWS_REGION: config.region,
     ...(config.auth ? authToEnv(config.auth) : {}),
   };

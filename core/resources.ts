@@ -50,7 +50,7 @@ export interface TableDefinition {
 /**
  * Jobs table. Job items have `pk = JOB#<id>`; idempotency guard items (`pk = IDEMPOTENCY#...`) share
  * the table so a guard and its job are written in one transaction. Every GSI is sparse: only job
- * items carry the GSI key attributes, and `queuedKey` only while the job is QUEUED.
+ * items carry the GSI key attributes, and `pendingKey` only while the job waits for admission.
  *
  * The job indexes hold keys only (specs/01-data-model.md, decision 1): a query on them reads the
  * jobs themselves with BatchGetItem, so no change of a job (a lease renewal, a history entry)
@@ -75,8 +75,8 @@ export const JOBS_TABLE = {
       sortKey: { name: 'id', type: 'S' },
       projection: KEYS_ONLY,
     },
-    // Sparse: holds exactly the jobs waiting to run, for re-enqueue after a restart.
-    { indexName: 'queued', partitionKey: { name: 'queuedKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
+    // (No `queued` index: the pending and undispatched lists are the queued work; an index of every
+    // QUEUED job cost two write units at submit and two at the claim, and nothing read it.)
     // Sparse: jobs stored but whose message is not known sent yet (the dispatch sweeper's work list).
     {
       indexName: 'undispatched',

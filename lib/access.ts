@@ -5,6 +5,9 @@ import { ARTIFACT_KEY_PREFIX } from '../core/artifacts/dynamodb-artifact-store.t
 import type { TableDefinition } from '../core/resources.ts';
 import { LOG_ARCHIVE_PREFIX } from '../core/events/log-archive.ts';
 import { WORKER_LIFETIME_PARTITION } from '../core/usage/worker-lifetime.ts';
+import { WAITING_BOARD_KEY_PREFIX } from '../core/jobs/dynamodb-waiting-boards.ts';
+import { PASS_LEASE_KEY_PREFIX } from '../core/scheduling/dynamodb-pass-lease.ts';
+import { POOL_SCALING_KEY_PREFIX } from '../core/scaling/dynamodb-pool-scaling.ts';
 
 /**
  * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
@@ -28,8 +31,8 @@ export interface TableGrant {
   readonly actions: readonly string[];
   /** `table`: the table's ARN; `indexes`: each GSI's ARN, named one by one (Query on a GSI is authorized there). */
   readonly on: 'table' | 'indexes';
-  /** With `on: 'indexes'`: only this GSI (a writer that needs one list, not every job listing). */
-  readonly index?: string;
+  /** With `on: 'indexes'`: only this GSI, or these (a writer that needs some lists, not every job listing). */
+  readonly index?: string | readonly string[];
   /** Partition-key patterns (StringLike) every item written must match. */
   readonly keys?: readonly string[];
   /** The only attributes the calls may touch (dynamodb:Attributes), the key included. */
@@ -41,7 +44,10 @@ export interface TableGrant {
  * (core/jobs/dynamodb-store.ts), `DEP#<dependency>#<dependent>` (dependency edges,
  * core/jobs/job-item.ts), `APIKEY#<id>` and `APIKEY_INDEX` (core/auth/dynamodb-api-key-store.ts),
  * `WORKER#<id>` (core/workers/dynamodb-registry.ts), `GROUP#<name>` and `GROUP_INDEX`
- * (core/groups/dynamodb-group-store.ts).
+ * (core/groups/dynamodb-group-store.ts), `SCHEDULER#<queue>` (the scheduler's waiting boards,
+ * core/jobs/dynamodb-waiting-boards.ts), `PASSLEASE#<pool>` (who runs a pool's passes,
+ * core/scheduling/dynamodb-pass-lease.ts), `SCALING#<pool>` (the scaler's last decision,
+ * core/scaling/dynamodb-pool-scaling.ts).
  */
 export const JOBS_TABLE_KEYS = {
   job: 'JOB#*',
@@ -56,6 +62,9 @@ export const JOBS_TABLE_KEYS = {
   usage: 'USAGE#*',
   usageByDay: 'USAGEDAY#*',
   workerLifetime: `${WORKER_LIFETIME_PARTITION}#*`,
+  waitingBoard: `${WAITING_BOARD_KEY_PREFIX}*`,
+  passLease: `${PASS_LEASE_KEY_PREFIX}*`,
+  poolScaling: `${POOL_SCALING_KEY_PREFIX}*`,
 } as const;
 
 export const JOBS_GRANTS = {
@@ -118,6 +127,19 @@ export const JOBS_GRANTS = {
   },
   /** An ended attempt's usage records, put in the transaction that ends it (core/usage/usage-record-item.ts). */
   recordUsage: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.usage, JOBS_TABLE_KEYS.usageByDay] },
+  /**
+   * What a scheduling pass reads (core/scheduling/scheduler.ts): the pool's pending heads, its
+   * RUNNING and admitted jobs, its live workers. No other job listing.
+   */
+  queryScheduling: { actions: ['dynamodb:Query'], on: 'indexes', index: ['pending', 'running', 'undispatched', 'workersByPool'] },
+  /** The pool's lease (take it, mark it, renew it, free it: UpdateItem only). */
+  passLease: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.passLease] },
+  /** The pass's waiting board, one item per queue, rewritten whole. */
+  postWaitingBoards: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.waitingBoard] },
+  /** The scaler's count of each pool's pending jobs: the `pending` GSI only. */
+  queryPending: { actions: ['dynamodb:Query'], on: 'indexes', index: 'pending' },
+  /** The scaler's decision per pool, rewritten every run (a waiting job's NoCapacity reads it). */
+  postPoolScaling: { actions: ['dynamodb:PutItem'], on: 'table', keys: [JOBS_TABLE_KEYS.poolScaling] },
   /** An attempt's artifact records, 25 a call (DynamoDbArtifactStore.record): only `ARTIFACT#` items. */
   recordArtifacts: { actions: ['dynamodb:BatchWriteItem'], on: 'table', keys: [JOBS_TABLE_KEYS.artifact] },
 } as const satisfies Record<string, TableGrant>;
@@ -165,7 +187,7 @@ export function tableStatement(table: dynamodb.TableV2, definition: TableDefinit
   const resources =
     grant.on === 'table'
       ? [table.tableArn]
-      : definition.globalIndexes.filter((gsi) => !grant.index || gsi.indexName === grant.index).map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
+      : definition.globalIndexes.filter((gsi) => !grant.index || [grant.index].flat().includes(gsi.indexName)).map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
   if (resources.length === 0) throw new Error(`${definition.logicalName} has no GSI to grant ${grant.actions.join(', ')} on`);
   return {
     actions: [...grant.actions],

@@ -33,8 +33,11 @@ export interface RouteAccess {
   readonly audit?: AuditGrant;
   /** Grants on the artifacts bucket (lib/access.ts OBJECT_GRANTS). */
   readonly objects?: readonly ObjectsGrant[];
-  /** sqs:SendMessage on every pool queue. */
-  readonly enqueue?: boolean;
+  /**
+   * sqs:SendMessage on the scheduler's kick queue: the route makes jobs runnable, and the scheduler
+   * admits them (sends their messages) when capacity allows. No route sends a job's message itself.
+   */
+  readonly kick?: boolean;
   /** s3:GetObject on the log archive (reads of archived attempts, presigned downloads). */
   readonly readLogArchive?: boolean;
 }
@@ -53,16 +56,16 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   submitJob: {
     jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
     audit: 'append',
-    enqueue: true,
+    kick: true,
     objects: ['readArchives', 'listBucket'],
   },
   // A retry is a new attempt sent to the pool, like a submit (the job's update and its guard's put).
-  retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
+  retryJob: { jobs: ['get', 'createJobs'], audit: 'append', kick: true },
   // A cancelled queued job is a final state: the jobs waiting for it are released (a send) or failed.
-  cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
+  cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', kick: true },
   // A new priority (audited), then the job's admission like a submit's; the answer's waiting reason
   // reads the worker registry as GET does.
-  updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', enqueue: true },
+  updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', kick: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
   getJob: { jobs: ['get', 'query'] },
   // The index holds keys only: the page's jobs are read with one BatchGetItem.
@@ -226,7 +229,7 @@ export class RunplaneApi extends Construct {
       if (access.audit) grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS[access.audit]);
       for (const grant of access.objects ?? []) grantObjects(fn, data.artifacts, OBJECT_GRANTS[grant]);
       if (access.objects?.length) acknowledgeObjectPrefixes(fn, data.artifacts);
-      if (access.enqueue) fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
+      if (access.kick) fn.allow(['sqs:SendMessage'], [queues.kicks.queue.queueArn]);
       if (access.readLogArchive) {
         fn.allow(['s3:GetObject'], [data.artifacts.arnForObjects(`${LOG_ARCHIVE_PREFIX}*`)]);
         Validations.of(fn.role).acknowledge({

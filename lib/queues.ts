@@ -14,6 +14,19 @@ export interface PoolQueue {
   readonly deadLetterQueue: sqs.Queue;
 }
 
+/** The scheduler's kick queue (specs/11-scheduling.md decision 12) and where kicks that keep failing go. */
+export interface KickQueue {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+}
+
+/**
+ * A kick older than this is moot: the scheduled pass every minute has covered its pool since.
+ * The visibility is above the scheduler function's timeout (SQS event sources require it).
+ */
+const KICK_RETENTION = Duration.hours(1);
+export const KICK_VISIBILITY = Duration.minutes(2);
+
 export interface RunplaneQueuesProps {
   readonly prefix: string;
   readonly definitions: readonly QueueDefinition[];
@@ -26,6 +39,7 @@ export interface RunplaneQueuesProps {
  */
 export class RunplaneQueues extends Construct {
   readonly pools: readonly PoolQueue[];
+  readonly kicks: KickQueue;
 
   constructor(scope: Construct, id: string, props: RunplaneQueuesProps) {
     super(scope, id);
@@ -50,6 +64,25 @@ export class RunplaneQueues extends Construct {
       });
       return { definition, queue, deadLetterQueue };
     });
+    // Named by CloudFormation: any fixed name could be a pool's (pool names allow hyphens).
+    const kickDeadLetters = new sqs.Queue(this, 'SchedulerKickDeadLetterQueue', {
+      retentionPeriod: Duration.days(1),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.kicks = {
+      deadLetterQueue: kickDeadLetters,
+      queue: new sqs.Queue(this, 'SchedulerKickQueue', {
+        visibilityTimeout: KICK_VISIBILITY,
+        retentionPeriod: KICK_RETENTION,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        // A kick whose passes keep failing stops being retried; the scheduled pass still runs.
+        deadLetterQueue: { queue: kickDeadLetters, maxReceiveCount: 5 },
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    };
   }
 
   pool(name: string): PoolQueue {

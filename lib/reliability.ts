@@ -60,8 +60,8 @@ export class RunplaneReliability extends Construct {
       // A failed job's dependents are settled (released with a send, or failed in turn).
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.queryDependents);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
-      // A lost worker's attempt that may retry gets a fresh message on its pool's queue.
-      fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
+      // A lost worker's attempt that may retry is pending again: the scheduler is kicked to admit it.
+      fn.allow(['sqs:SendMessage'], [queues.kicks.queue.queueArn]);
       // Each event source grants the mapping's own calls (receive, delete, visibility) on its DLQ.
       for (const { deadLetterQueue } of queues.pools) {
         // Partial batch responses: one job that cannot be failed yet stays in the DLQ alone.
@@ -79,8 +79,9 @@ export class RunplaneReliability extends Construct {
         // every repair is a conditional write.
         timeout: Duration.minutes(2),
       });
-      // Sweeps query the `undispatched`, `running` and `held` GSIs (and `dependents`); repairs are audited updates of job items
-      // (re-dispatch marks `dispatched`, a reaped attempt is requeued or failed) and re-sends.
+      // Sweeps query the `undispatched`, `running` and `held` GSIs (and `dependents`); repairs are
+      // audited updates of job items (an unclaimed admission goes back to pending, a reaped attempt
+      // is requeued or failed) and kicks.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.query);
       // The work lists' indexes hold keys only: their jobs are read with BatchGetItem.
@@ -91,7 +92,9 @@ export class RunplaneReliability extends Construct {
       // A reaped attempt's usage (wall time to its lease's expiry) is recorded with its end.
       grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.recordUsage);
       grantTable(fn, data.audit, AUDIT_TABLE, AUDIT_GRANTS.append);
-      fn.allow(['sqs:SendMessage'], queues.pools.map((p) => p.queue.queueArn));
+      // What it makes runnable again (a reaped attempt, an unclaimed admission put back on the
+      // pending list) goes through the scheduler: a kick, never a job message of its own.
+      fn.allow(['sqs:SendMessage'], [queues.kicks.queue.queueArn]);
       this.reaperRule = new events.Rule(this, 'ReaperSchedule', {
         description: 'Re-dispatch Runplane jobs whose send was lost and recover jobs whose lease expired',
         // Every minute: core/maintenance bounds a lost send's repair at ~90 s on this schedule.

@@ -19,6 +19,7 @@ import { REPO_ROOT } from './paths.ts';
 import { RunplaneQueues, type PoolQueue } from './queues.ts';
 import { RunplaneReliability, type ReliabilityEntries } from './reliability.ts';
 import { WorkerScaler } from './scaler.ts';
+import { RunplaneScheduler } from './scheduler.ts';
 import type { LogRetentionSettings, OidcSettings } from './settings.ts';
 import { RunplaneWorkers } from './workers.ts';
 
@@ -123,6 +124,7 @@ export class RunplaneStack extends Stack {
   readonly queues: RunplaneQueues;
   readonly workers?: RunplaneWorkers;
   readonly scaler?: WorkerScaler;
+  readonly scheduler: RunplaneScheduler;
   readonly auth: RunplaneAuth;
   readonly api: RunplaneApi;
   readonly reliability: RunplaneReliability;
@@ -173,8 +175,11 @@ export class RunplaneStack extends Stack {
       ),
       RUNPLANE_ARTIFACTS_BUCKET: this.data.artifacts.bucketName,
       RUNPLANE_EVENT_RETENTION_DAYS: String(logRetention.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS),
+      // Runnable jobs and freed capacity ask the scheduler for a pass here (lib/scheduler.ts).
+      RUNPLANE_SCHEDULER_QUEUE_URL: this.queues.kicks.queue.queueUrl,
     });
     const handlerEnvironment = runtimeEnvironment(this.queues.pools);
+    this.scheduler = new RunplaneScheduler(this, 'Scheduler', { data: this.data, queues: this.queues, runtimeEnvironment: handlerEnvironment });
 
     if (props.deployWorkers ?? true) {
       this.workers = new RunplaneWorkers(this, 'Workers', {
@@ -191,6 +196,7 @@ export class RunplaneStack extends Stack {
       this.scaler = new WorkerScaler(this, 'Scaler', {
         pools: this.workers.pools,
         queuesEnvironment: handlerEnvironment.RUNPLANE_QUEUES!,
+        data: this.data,
       });
     }
     this.auth = new RunplaneAuth(this, 'Auth', {
@@ -220,6 +226,7 @@ export class RunplaneStack extends Stack {
     });
 
     const functions = new Map<string, HandlerFunction>(this.api.functions);
+    functions.set('scheduler', this.scheduler.handler);
     if (this.scaler) functions.set('scaler', this.scaler.handler);
     if (this.reliability.deadLetterConsumer) functions.set('deadLetterConsumer', this.reliability.deadLetterConsumer);
     if (this.reliability.reaper) functions.set('reaper', this.reliability.reaper);

@@ -11,7 +11,7 @@ import type { WorkerPool } from '../core/pools.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE } from '../core/resources.ts';
 import { AUDIT_GRANTS, EVENTS_GRANTS, JOBS_GRANTS, OBJECT_GRANTS, grantObjects, grantTable, type Grantee } from './access.ts';
 import type { RunplaneData } from './data.ts';
-import type { PoolQueue } from './queues.ts';
+import type { KickQueue, PoolQueue } from './queues.ts';
 import { workerNodeOptions } from '../core/worker/memory.ts';
 import { jobNetworkSetupCommands } from '../core/isolation/job-network.ts';
 
@@ -30,6 +30,8 @@ const DRAIN_SECONDS = 100;
 export interface WorkerPoolServiceProps {
   readonly pool: WorkerPool;
   readonly queue: PoolQueue;
+  /** The scheduler's kick queue: the worker asks for a pass when it joins and when an attempt ends. */
+  readonly kicks: KickQueue;
   readonly data: RunplaneData;
   readonly cluster: ecs.Cluster;
   readonly vpc: ec2.IVpc;
@@ -235,7 +237,7 @@ export class WorkerPoolService extends Construct {
    * API key item with a hash of its choosing.
    */
   private grantWorker(props: WorkerPoolServiceProps): void {
-    const { data, queue, cluster } = props;
+    const { data, queue, cluster, kicks } = props;
     const role: Grantee = {
       allow: (actions, resources, conditions) =>
         this.taskRole.addToPolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) })),
@@ -251,6 +253,8 @@ export class WorkerPoolService extends Construct {
       ],
       [queue.queue.queueArn],
     );
+    // Capacity freed or joined, a job put back or requeued: a pass is asked for (lib/scheduler.ts).
+    role.allow(['sqs:SendMessage'], [kicks.queue.queueArn]);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
     grantTable(role, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
     // A group's first claim lists it (core/groups/group-quota-counters.ts acquire).

@@ -75,6 +75,7 @@ export class RunplaneWorkers extends Construct {
         new WorkerPoolService(this, `${pool.name}Pool`, {
           pool,
           queue: props.queues.pool(pool.name),
+          kicks: props.queues.kicks,
           data: props.data,
           cluster: this.cluster,
           vpc: this.vpc,

@@ -48,6 +48,7 @@ import { ROUTES } from '../lambdas/routes.ts';
 import { ensureBucket, ensureQueues, ensureTables, localArtifactsBucket } from './bootstrap.ts';
 import { createJobFilesParts } from '../core/app/job-files-dependencies.ts';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './dynamodb-local.ts';
+import { lowerAutogroupPriority, yieldCpuToJobs, type AutogroupPriority } from '../core/runtime/autogroup-priority.ts';
 import { startLocalSqs, type LocalSqsServer } from './fauxqs-server.ts';
 import { endOrphanedJobProcesses } from './orphaned-jobs.ts';
 import { loadOrCreateLocalSecrets, localSecretPaths, withoutSecrets } from './local-secrets.ts';
@@ -97,6 +98,14 @@ export interface LocalPlatformOptions {
    * (USD per hour; 0 when unset), the GPUs found and this machine's CPUs.
    */
   readonly pricing?: Partial<InstancePricing>;
+  /**
+   * Lower the CPU priority of this process and of DynamoDB Local below the jobs'
+   * (core/runtime/autogroup-priority.ts), for a machine that runs nothing but the platform and its
+   * jobs (the outputCost benchmark). Off by default, `npm start` included: on a machine shared with
+   * other work the platform would get a tenth of its share and its own work (a stop's hand-back,
+   * the API) could take too long (specs/05-output-batching.md, decision 19).
+   */
+  readonly yieldCpuToJobs?: boolean;
 }
 
 /**
@@ -118,6 +127,8 @@ export interface LocalPlatform {
   readonly isolation: RuntimeIsolation;
   /** The GPUs the local workers found (nvidia-smi on PATH); none without workers. */
   readonly gpus: readonly Gpu[];
+  /** With `yieldCpuToJobs`: the nice value of each autogroup after lowering it, or why it could not be. */
+  readonly cpuPriority?: { readonly platform: AutogroupPriority; readonly dynamoDbLocal: AutogroupPriority };
   /** Hands running jobs back, then stops the API, the queues and DynamoDB Local, in that order. */
   stop(): Promise<void>;
   /**
@@ -150,6 +161,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   }
 
   let dynamo: RunningDynamoDbLocal | undefined;
+  let cpuPriority: LocalPlatform['cpuPriority'];
   let fauxqs: LocalSqsServer | undefined;
   let api: LocalApiServer | undefined;
   const workers: Worker[] = [];
@@ -205,6 +217,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dbPath });
     if (dynamo.exposure) {
       log(`WARNING: ${dynamo.exposure}. Other users and hosts that reach this machine can connect to it; only its per-data-directory access key (${localSecretPaths(dataDir).dynamodbAccessKey}) keeps them out of Runplane's data.`);
+    }
+    if (options.yieldCpuToJobs) {
+      // DynamoDB Local stands in for a service that is not on the job's machine in AWS: it must
+      // not take the job's CPU either. It leads a session of its own (detached); this process
+      // lowers its own autogroup only when it does too (see leadsOwnSession).
+      const emulator = dynamo.process.pid === undefined ? undefined : await lowerAutogroupPriority(dynamo.process.pid);
+      const own = await yieldCpuToJobs();
+      cpuPriority = { platform: own, dynamoDbLocal: emulator ?? { unavailable: 'no pid' } };
     }
     fauxqs = await startLocalSqs();
     const sqs = createSqsClient({ endpoint: fauxqs.address, region });
@@ -268,7 +288,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       ...logArchiveDependencies(config),
       ...(options.artifactUrlSeconds !== undefined ? { artifactUrlSeconds: options.artifactUrlSeconds } : {}),
     });
-    const workerDeps = createWorkerDependencies(config);
+    // Dependents a worker releases and attempts it requeues are admitted by the same scheduler.
+    const workerDeps = createWorkerDependencies(config, { admission: scheduler });
     // Attempts this data directory's own workers were running when the previous run died without
     // handing them back (a second Ctrl-C, kill -9): no one holds them, so end them now as lost
     // (retried per their policy) instead of waiting out their leases.
@@ -296,7 +317,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     // The safety nets run here every few seconds; in AWS they are scheduled Lambdas.
     const maintenanceDeps = {
-      ...createMaintenanceDependencies(config),
+      ...createMaintenanceDependencies(config, { admission: scheduler }),
       log: ((level, message, fields) => telemetry.log(level, message, { component: 'maintenance', ...fields })) satisfies MaintenanceLogger,
     };
     const pools = config.queues.map((q) => q.pool);
@@ -371,7 +392,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       log(`could not register the platform for CLI discovery: ${String(err)}`);
       return undefined;
     });
-    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, gpus, stop, abort };
+    return { url: api.url, config, stateFile, adminKey, dataDir, workers, isolation: runtime.isolation, gpus, ...(cpuPriority ? { cpuPriority } : {}), stop, abort };
   } catch (err) {
     await stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

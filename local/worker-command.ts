@@ -4,6 +4,7 @@ import { createWorkerDependencies } from '../core/app/worker-dependencies.ts';
 import { createInProcessScheduler } from '../core/app/scheduler-dependencies.ts';
 import { containerNetworkFromEnv, createWorkerRuntime } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
+import { yieldCpuToJobs } from '../core/runtime/autogroup-priority.ts';
 import { Worker } from '../core/worker/worker.ts';
 import { describeGpus, detectGpus } from '../core/worker/gpus.ts';
 import { loadWorkerPricing } from '../core/worker/worker-config.ts';
@@ -32,13 +33,19 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
     containerNetwork: containerNetworkFromEnv(process.env.RUNPLANE_WORKER_CONTAINER_NETWORK),
   });
   console.error(isolationNotice(runtime.isolation));
+  const priority = await yieldCpuToJobs();
+  console.error(`CPU: ${'nice' in priority ? `jobs first (this worker's autogroup at nice ${priority.nice})` : `same priority as its jobs: ${priority.unavailable}`}`);
   const gpus = await detectGpus(undefined, { warn: (message) => console.error(message) });
   console.error(`GPUs: ${describeGpus(gpus)}`);
   // This worker runs passes for its pool itself when it joins and when its jobs end; the platform's
   // (or the AWS scheduler's) periodic pass is the safety net. Concurrent passes are harmless.
-  const scheduler = createInProcessScheduler(config, { log: (level, message, fields) => console.error(JSON.stringify({ level, message, ...fields })) });
+  // A deployment with a scheduler Lambda (RUNPLANE_SCHEDULER_QUEUE_URL) is kicked instead.
+  const log = (level: string, message: string, fields?: Record<string, unknown>) => console.error(JSON.stringify({ level, message, ...fields }));
+  const inProcess = config.schedulerQueueUrl ? undefined : createInProcessScheduler(config, { log });
+  const deps = createWorkerDependencies(config, inProcess ? { admission: inProcess } : {});
+  const scheduler = inProcess ?? deps.scheduler!;
   const worker = new Worker({
-    ...createWorkerDependencies(config),
+    ...deps,
     scheduler,
     runtime,
     gpus,
@@ -53,7 +60,10 @@ export async function runWorkerCommand(options: WorkerCommandOptions = {}): Prom
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       console.error('draining...');
-      void worker.stop({ drainSeconds: options.drainSeconds ?? 30 }).then(() => scheduler.stop()).then(resolve);
+      void worker
+        .stop({ drainSeconds: options.drainSeconds ?? 30 })
+        .then(() => inProcess?.stop())
+        .then(resolve);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

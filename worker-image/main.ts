@@ -12,6 +12,7 @@ import { detectGpus } from '../core/worker/gpus.ts';
 import { DEFAULT_PROTECTION_MINUTES, setTaskProtection } from '../core/worker/task-protection.ts';
 import { createWorkerRuntime, containerNetworkFromEnv } from '../core/app/worker-runtime.ts';
 import { isolationNotice } from '../core/runtime/job-runtime.ts';
+import { yieldCpuToJobs } from '../core/runtime/autogroup-priority.ts';
 import { Worker } from '../core/worker/worker.ts';
 import { METRICS_SERVICE, workerMetrics } from '../core/observability/metrics.ts';
 import { configureObservability } from '../core/observability/observability.ts';
@@ -44,6 +45,9 @@ const runtime = await createWorkerRuntime({
   bridgeNetwork: JOB_NETWORK.name,
 });
 log(runtime.isolation.kind === 'none' ? 'warn' : 'info', isolationNotice(runtime.isolation), { isolation: runtime.isolation });
+// Where the kernel applies autogroups (not inside a cpu cgroup, which ECS tasks usually are) the
+// worker's output processing yields to its jobs; elsewhere this changes nothing.
+log('info', 'worker CPU priority', { cpuPriority: await yieldCpuToJobs() });
 
 const worker = new Worker({
   ...createWorkerDependencies(config),

@@ -18,6 +18,7 @@ import type { JobQueue } from '../queue/job-queue.ts';
 import type { JobAdmission } from '../jobs/job-admission.ts';
 import { DynamoDbWaitingBoards } from '../jobs/dynamodb-waiting-boards.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
+import { DynamoDbPoolScalingBoard } from '../scaling/dynamodb-pool-scaling.ts';
 import type { Clock } from '../ids.ts';
 import { ArtifactService } from '../artifacts/artifact-service.ts';
 import { UploadService } from '../uploads/upload-service.ts';
@@ -97,6 +98,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(options.queue ? { queue: options.queue } : {}),
     ...(options.admission ? { admission: options.admission } : {}),
     waitingBoards: new DynamoDbWaitingBoards({ client: documentClient, tableName: config.tables.jobs }),
+    poolScaling: new DynamoDbPoolScalingBoard({ client: documentClient, tableName: config.tables.jobs }),
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...(files ? { workdirArchives: files.archives } : {}),

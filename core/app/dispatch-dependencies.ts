@@ -3,6 +3,7 @@ import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import type { ApiDependencyOptions } from './api-dependencies.ts';
 import type { ClientsOptions } from './clients.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
+import { createSchedulerKick } from './scheduler-kick-dependencies.ts';
 
 /** The pools' queues as one JobQueue, for code that sends messages. */
 export function createJobQueue(config: RuntimeConfig, options: ClientsOptions = {}): SqsJobQueue {
@@ -11,10 +12,13 @@ export function createJobQueue(config: RuntimeConfig, options: ClientsOptions = 
 }
 
 /**
- * What the submit and retry routes add: a queue to send on. Nothing else: scale-out is off the
- * request path (the scheduled scaler reads each queue's backlog; specs/05-reliability.md), so a
- * submit is one transaction and one SendMessage.
+ * What the routes that make jobs runnable (submit, retry, cancel, update) add: a queue to send on
+ * and, in a deployment with a scheduler (RUNPLANE_SCHEDULER_QUEUE_URL), the kick that asks it for
+ * a pass, so a runnable job is admitted only when capacity allows (specs/11-scheduling.md).
+ * Nothing else: scale-out is off the request path (the scheduled scaler counts each pool's pending
+ * jobs and backlog), so a submit is one transaction and one SendMessage.
  */
 export function dispatchDependencies(config: RuntimeConfig): Omit<ApiDependencyOptions, 'clock'> {
-  return { queue: createJobQueue(config) };
+  const admission = createSchedulerKick(config);
+  return { queue: createJobQueue(config), ...(admission ? { admission } : {}) };
 }

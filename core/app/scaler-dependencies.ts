@@ -1,14 +1,23 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { createDocumentClient } from '../aws/dynamodb-client.ts';
 import { createSqsClient } from '../aws/sqs-client.ts';
 import { SDK_MAX_ATTEMPTS } from '../aws/client-options.ts';
 import type { ScalingConfig } from '../scaling/config.ts';
+import { DynamoDbPendingDemand, DynamoDbPoolScalingBoard } from '../scaling/dynamodb-pool-scaling.ts';
 import { EcsWorkerScaler } from '../scaling/ecs-scaler.ts';
 
-/** The scheduled scaler over a deployment's pools, its clients built from its validated config. */
-export function createWorkerScaler(config: ScalingConfig): EcsWorkerScaler {
+/**
+ * The scheduled scaler over a deployment's pools, its clients built from its validated config.
+ * With the jobs table it counts each pool's pending jobs as demand and posts its decisions.
+ */
+export function createWorkerScaler(config: ScalingConfig, options: { ecs?: ECSClient } = {}): EcsWorkerScaler {
+  const dynamodb = config.jobsTable
+    ? { client: createDocumentClient({ region: config.region, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) }), tableName: config.jobsTable }
+    : undefined;
   return new EcsWorkerScaler({
     sqs: createSqsClient({ region: config.region, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) }),
-    ecs: new ECSClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }),
+    ecs: options.ecs ?? new ECSClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }),
     targets: config.targets,
+    ...(dynamodb ? { pending: new DynamoDbPendingDemand(dynamodb), statuses: new DynamoDbPoolScalingBoard(dynamodb) } : {}),
   });
 }

@@ -1,4 +1,4 @@
-import type { RuntimeConfig } from '../config.ts';
+import { ConfigError, type RuntimeConfig } from '../config.ts';
 import { DynamoDbJobStore } from '../jobs/dynamodb-store.ts';
 import { DynamoDbWaitingBoards } from '../jobs/dynamodb-waiting-boards.ts';
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
@@ -6,6 +6,9 @@ import type { GroupStates } from '../scheduling/group-states.ts';
 import { createGroupStates } from './group-dependencies.ts';
 import { Scheduler, type SchedulerDependencies } from '../scheduling/scheduler.ts';
 import { InProcessScheduler } from '../scheduling/scheduler-kicker.ts';
+import { DynamoDbPassLease } from '../scheduling/dynamodb-pass-lease.ts';
+import { runLeasedPasses, type LeasedRun } from '../scheduling/leased-passes.ts';
+import { createSchedulerKick } from './scheduler-kick-dependencies.ts';
 import { DynamoDbWorkerRegistry } from '../workers/dynamodb-registry.ts';
 import { createDynamoDbClient, type ClientsOptions } from './clients.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
@@ -17,7 +20,7 @@ export interface SchedulerOptions extends ClientsOptions {
 }
 
 /** A scheduler over the deployment's jobs table, registry and pool queues. */
-export function createScheduler(config: RuntimeConfig, options: SchedulerOptions = {}): { scheduler: Scheduler; store: DynamoDbJobStore } {
+export function createScheduler(config: RuntimeConfig, options: SchedulerOptions = {}): { scheduler: Scheduler; store: DynamoDbJobStore; client: ReturnType<typeof createDynamoDbClient> } {
   const client = createDynamoDbClient(config, options);
   const store = new DynamoDbJobStore({ client, tableName: config.tables.jobs, audit: { tableName: config.tables.audit } });
   const scheduler = new Scheduler({
@@ -28,7 +31,7 @@ export function createScheduler(config: RuntimeConfig, options: SchedulerOptions
     boards: new DynamoDbWaitingBoards({ client, tableName: config.tables.jobs }),
     ...(options.log ? { log: options.log } : {}),
   });
-  return { scheduler, store };
+  return { scheduler, store, client };
 }
 
 /** Passes run in this process, kicked by its API and workers (the local platform, `runplane worker`). */
@@ -38,4 +41,33 @@ export function createInProcessScheduler(config: RuntimeConfig, options: Schedul
     store,
     ...(options.log ? { log: (message, fields) => options.log!('warn', message, fields) } : {}),
   });
+}
+
+/** The scheduler Lambda's passes: one pool at a time per deployment, under the pool's lease (specs/11-scheduling.md decision 12). */
+export interface LeasedScheduler {
+  readonly pools: readonly string[];
+  /** Runs the pool's passes, or leaves them to the invocation that holds its lease. */
+  run(pool: string, holder: string, deadlineMs?: number): Promise<LeasedRun>;
+}
+
+export function createLeasedScheduler(config: RuntimeConfig, options: SchedulerOptions = {}): LeasedScheduler {
+  const { scheduler, store, client } = createScheduler(config, options);
+  const kick = createSchedulerKick(config, {
+    store,
+    ...(options.meter ? { meter: options.meter } : {}),
+    ...(options.log ? { log: (message, fields) => options.log!('warn', message, fields) } : {}),
+  });
+  if (!kick) throw new ConfigError('invalid Runplane configuration: RUNPLANE_SCHEDULER_QUEUE_URL is required by the scheduler');
+  const lease = new DynamoDbPassLease({ client, tableName: config.tables.jobs });
+  return {
+    pools: config.queues.map((q) => q.pool),
+    run: (pool, holder, deadlineMs) =>
+      runLeasedPasses(pool, {
+        lease,
+        pass: (p) => scheduler.pass(p),
+        kick: (p, afterMs) => kick.send(p, afterMs),
+        holder,
+        ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+      }),
+  };
 }

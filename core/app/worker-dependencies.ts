@@ -13,9 +13,24 @@ import { createGroupParts } from './group-dependencies.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
 import { StoredJobFiles } from '../worker/stored-job-files.ts';
 import { createJobFilesParts } from './job-files-dependencies.ts';
+import { createSchedulerKick } from './scheduler-kick-dependencies.ts';
+import type { JobAdmission } from '../jobs/job-admission.ts';
 
-/** The stores and queue a worker writes through, built from the runtime configuration. */
-export function createWorkerDependencies(config: RuntimeConfig, options: ClientsOptions = {}) {
+export interface WorkerDependencyOptions extends ClientsOptions {
+  /**
+   * How the jobs this process makes runnable (released dependents, requeued attempts) are
+   * admitted: the local platform's in-process scheduler. Default: the deployment's scheduler kick
+   * (RUNPLANE_SCHEDULER_QUEUE_URL), or direct admission without one.
+   */
+  readonly admission?: JobAdmission;
+}
+
+/**
+ * The stores and queue a worker writes through, built from the runtime configuration. In a
+ * deployment with a scheduler kick queue (AWS) it includes `scheduler`, the worker's way to ask
+ * for a pass when capacity frees, so spreading these into a Worker makes it a scheduled one.
+ */
+export function createWorkerDependencies(config: RuntimeConfig, options: WorkerDependencyOptions = {}) {
   const documentClient = createDynamoDbClient(config, options);
   const sqs = createSqsClientFor(config, options);
   const { dispatchKey } = config;
@@ -36,9 +51,15 @@ export function createWorkerDependencies(config: RuntimeConfig, options: Clients
     dispatch: (job) => dispatcher.dispatch(job),
     log: (message, fields) => observability().log('warn', message, fields ?? {}),
   });
-  const dispatcher = new JobService({ store, events, queue, queues: config.queues });
+  const log = (message: string, fields?: Record<string, unknown>) => observability().log('warn', message, fields ?? {});
+  const kick = createSchedulerKick(config, { ...options, store, log });
+  const admission = options.admission ?? kick;
+  const dispatcher = new JobService({ store, events, queue, queues: config.queues, ...(admission ? { admission } : {}), log });
   return {
     store,
+    /** Admission of the jobs this process makes runnable (the dead-letter consumer's requeued attempts). */
+    dispatcher,
+    ...optional('scheduler', kick),
     events,
     ...logArchiveDependencies(config, options),
     queue,

@@ -10,6 +10,15 @@ export interface MeteredCall {
   readonly input: Readonly<Record<string, unknown>>;
   readonly readUnits: number;
   readonly writeUnits: number;
+  /** DynamoDB only: the units per table and per GSI, as DynamoDB reported them (`INDEXES`). */
+  readonly capacity?: readonly TableCapacity[];
+}
+
+/** One table's part of a call's consumed capacity: the base table and each GSI the call wrote or read. */
+export interface TableCapacity {
+  readonly table: string;
+  readonly tableUnits: number;
+  readonly indexes: Readonly<Record<string, number>>;
 }
 
 /**
@@ -23,10 +32,16 @@ export interface RequestMeter {
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 const WITH_CAPACITY = new Set([...READS, 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
-interface CapacityEntry {
+interface Units {
   CapacityUnits?: number;
   ReadCapacityUnits?: number;
   WriteCapacityUnits?: number;
+}
+
+interface CapacityEntry extends Units {
+  TableName?: string;
+  Table?: Units;
+  GlobalSecondaryIndexes?: Record<string, Units>;
 }
 
 function operationOf(commandName: unknown): string {
@@ -48,17 +63,29 @@ export function capacityUnits(operation: string, consumed: CapacityEntry | Capac
   return { read, write };
 }
 
+/** Each table's units (the base table and each GSI) of a response's ConsumedCapacity. */
+export function capacityByTable(consumed: CapacityEntry | CapacityEntry[] | undefined): TableCapacity[] {
+  const entries = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+  const units = (u: Units | undefined) => u?.CapacityUnits ?? (u?.ReadCapacityUnits ?? 0) + (u?.WriteCapacityUnits ?? 0);
+  return entries.map((e) => ({
+    table: e.TableName ?? '',
+    tableUnits: units(e.Table ?? e),
+    indexes: Object.fromEntries(Object.entries(e.GlobalSecondaryIndexes ?? {}).map(([name, u]) => [name, units(u)])),
+  }));
+}
+
 /** Adds the meter to a DynamoDB client: every capacity-bearing call asks for and reports its units. */
 export function meterDynamoDb(client: DynamoDBClient, meter: RequestMeter): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = operationOf(context.commandName);
       const input = args.input as Record<string, unknown>;
-      if (WITH_CAPACITY.has(operation)) input.ReturnConsumedCapacity = 'TOTAL';
+      // INDEXES: the totals, plus the base table's and each GSI's share (the cost model's breakdown).
+      if (WITH_CAPACITY.has(operation)) input.ReturnConsumedCapacity = 'INDEXES';
       const result = await next(args);
       const output = result.output as { ConsumedCapacity?: CapacityEntry | CapacityEntry[] };
       const units = capacityUnits(operation, output.ConsumedCapacity);
-      meter.record({ service: 'dynamodb', operation, input, readUnits: units.read, writeUnits: units.write });
+      meter.record({ service: 'dynamodb', operation, input, readUnits: units.read, writeUnits: units.write, capacity: capacityByTable(output.ConsumedCapacity) });
       return result;
     },
     { step: 'initialize', name: 'runplaneRequestMeter' },

@@ -1,12 +1,23 @@
 import { gunzipSync } from 'node:zlib';
 import type { JobEvent } from './event.ts';
-import type { ArchiveIndex, ArchivedEventEntry, LogArchiveStore, OutputArchiveRecord } from './log-archive.ts';
+import { indexInMetadata, type ArchiveIndex, type ArchivedEventEntry, type LogArchiveStore, type OutputArchiveRecord } from './log-archive.ts';
 import type { EventPage } from './store.ts';
 
 /** Output bytes per archived page: about what one DynamoDB Query page (1 MB) returns. */
 const PAGE_BYTES = 1024 * 1024;
 /** Indexes are immutable once written: a few recent ones stay cached per process. */
 const INDEX_CACHE_SIZE = 32;
+/**
+ * An archive of at most this much output whose index rides in its metadata is read whole, index
+ * and bytes in one GET (a ranged GET after a HEAD would be two requests for a few KB).
+ */
+const WHOLE_READ_BYTES = PAGE_BYTES;
+
+/** An archive's index, and its stored bytes when they were read whole. */
+interface LoadedArchive {
+  readonly index: ArchiveIndex;
+  readonly whole?: Buffer;
+}
 
 /**
  * Reads an archived attempt (log-archive.ts) with the event store's cursors: the same events,
@@ -14,14 +25,15 @@ const INDEX_CACHE_SIZE = 32;
  */
 export class ArchivedEventReader {
   private readonly store: LogArchiveStore;
-  private readonly indexes = new Map<string, Promise<ArchiveIndex>>();
+  private readonly archives = new Map<string, Promise<LoadedArchive>>();
 
   constructor(store: LogArchiveStore) {
     this.store = store;
   }
 
   async list(record: OutputArchiveRecord, query: { afterSeq?: number; limit: number }): Promise<EventPage> {
-    const index = await this.index(record);
+    const loaded = await this.load(record);
+    const { index } = loaded;
     const afterSeq = query.afterSeq ?? 0;
     const start = firstAfter(index.events, afterSeq);
     const page: ArchivedEventEntry[] = [];
@@ -33,42 +45,45 @@ export class ArchivedEventReader {
       page.push(entry);
       bytes += size;
     }
-    const events = await this.materialize(record, index, page);
+    const events = await this.materialize(record, loaded, page);
     const end = start + page.length;
     return { events, next: page.at(-1)?.seq ?? afterSeq, hasMore: end < index.events.length };
   }
 
   /** The output from the start, at most `maxBytes` of it, cut after the last whole event that fits. */
   async readBytes(record: OutputArchiveRecord, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean; next: number }> {
-    const index = await this.index(record);
+    const loaded = await this.load(record);
     let end = 0;
     let next = 0;
-    for (const entry of index.events) {
+    for (const entry of loaded.index.events) {
       if (entry.kind === 'output') {
-        if (entry.offset + entry.length > maxBytes) return { bytes: await this.raw(record, index, 0, end), truncated: true, next };
+        if (entry.offset + entry.length > maxBytes) return { bytes: await this.raw(record, loaded, 0, end), truncated: true, next };
         end = entry.offset + entry.length;
       }
       next = entry.seq;
     }
-    return { bytes: await this.raw(record, index, 0, end), truncated: false, next };
+    return { bytes: await this.raw(record, loaded, 0, end), truncated: false, next };
   }
 
-  private index(record: OutputArchiveRecord): Promise<ArchiveIndex> {
-    let cached = this.indexes.get(record.indexKey);
+  private load(record: OutputArchiveRecord): Promise<LoadedArchive> {
+    let cached = this.archives.get(record.key);
     if (!cached) {
-      cached = this.store.getIndex(record.indexKey);
-      cached.catch(() => this.indexes.delete(record.indexKey));
-      if (this.indexes.size >= INDEX_CACHE_SIZE) this.indexes.delete(this.indexes.keys().next().value!);
-      this.indexes.set(record.indexKey, cached);
+      cached = indexInMetadata(record) && record.bytes <= WHOLE_READ_BYTES
+        ? this.store.getWhole(record.key).then(({ bytes, index }) => ({ index, whole: bytes }))
+        : this.store.getIndex(record).then((index) => ({ index }));
+      cached.catch(() => this.archives.delete(record.key));
+      if (this.archives.size >= INDEX_CACHE_SIZE) this.archives.delete(this.archives.keys().next().value!);
+      this.archives.set(record.key, cached);
     }
     return cached;
   }
 
-  private async materialize(record: OutputArchiveRecord, index: ArchiveIndex, entries: readonly ArchivedEventEntry[]): Promise<JobEvent[]> {
+  private async materialize(record: OutputArchiveRecord, loaded: LoadedArchive, entries: readonly ArchivedEventEntry[]): Promise<JobEvent[]> {
+    const { index } = loaded;
     const outputs = entries.filter((e) => e.kind === 'output');
     const lo = outputs[0]?.offset ?? 0;
     const last = outputs.at(-1);
-    const raw = outputs.length > 0 ? await this.raw(record, index, lo, last!.offset + last!.length) : Buffer.alloc(0);
+    const raw = outputs.length > 0 ? await this.raw(record, loaded, lo, last!.offset + last!.length) : Buffer.alloc(0);
     const common = { jobId: index.jobId, attempt: index.attempt };
     return entries.map((e): JobEvent => {
       if (e.kind === 'lifecycle') return { ...common, seq: e.seq, ts: e.ts, kind: 'lifecycle', name: e.name, details: e.details };
@@ -85,14 +100,16 @@ export class ArchivedEventReader {
     });
   }
 
-  /** Uncompressed output bytes [from, to): one ranged GET of the members that hold them. */
-  private async raw(record: OutputArchiveRecord, index: ArchiveIndex, from: number, to: number): Promise<Buffer> {
+  /** Uncompressed output bytes [from, to): one ranged GET of the members that hold them (none when read whole). */
+  private async raw(record: OutputArchiveRecord, loaded: LoadedArchive, from: number, to: number): Promise<Buffer> {
     if (to <= from) return Buffer.alloc(0);
-    const members = index.members.filter((m) => m.rawOffset < to && m.rawOffset + m.rawLength > from);
+    const members = loaded.index.members.filter((m) => m.rawOffset < to && m.rawOffset + m.rawLength > from);
     const first = members[0];
     const last = members.at(-1);
     if (!first || !last) throw new Error(`archive ${record.key} has no member for bytes ${from}..${to}`);
-    const compressed = await this.store.getRange(record.key, first.offset, last.offset + last.length - 1);
+    const compressed = loaded.whole
+      ? loaded.whole.subarray(first.offset, last.offset + last.length)
+      : await this.store.getRange(record.key, first.offset, last.offset + last.length - 1);
     const bytes = gunzipSync(compressed);
     return bytes.subarray(from - first.rawOffset, to - first.rawOffset);
   }

@@ -5,13 +5,14 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { dependencyFailure } from '../aws/errors.ts';
-import type { ArchiveIndex, LogArchiveStore } from './log-archive.ts';
+import { INDEX_METADATA_KEY, indexFromMetadata, indexInMetadata, indexMetadataValue, type ArchiveIndex, type LogArchiveStore } from './log-archive.ts';
 
 const DEPENDENCY = 'log archive';
 
@@ -33,9 +34,11 @@ export class S3LogArchiveStore implements LogArchiveStore {
     this.bucket = options.bucket;
   }
 
-  async put(keys: { key: string; indexKey: string }, outputFile: string, index: ArchiveIndex): Promise<void> {
+  async put(keys: { key: string; indexKey: string }, outputFile: string, index: ArchiveIndex): Promise<{ indexKey: string }> {
     try {
       const { size } = await stat(outputFile);
+      // A small index goes in the output's own metadata: the whole archive is one PUT.
+      const inline = size > MULTIPART_PART_BYTES ? undefined : indexMetadataValue(index);
       if (size > MULTIPART_PART_BYTES) await this.putInParts(keys.key, outputFile);
       else {
         await this.client.send(
@@ -45,9 +48,11 @@ export class S3LogArchiveStore implements LogArchiveStore {
             Body: createReadStream(outputFile),
             ContentLength: size,
             ContentType: 'application/gzip',
+            ...(inline ? { Metadata: { [INDEX_METADATA_KEY]: inline } } : {}),
           }),
         );
       }
+      if (inline) return { indexKey: keys.key };
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
@@ -56,6 +61,7 @@ export class S3LogArchiveStore implements LogArchiveStore {
           ContentType: 'application/json',
         }),
       );
+      return { indexKey: keys.indexKey };
     } catch (err) {
       throw dependencyFailure(DEPENDENCY, err);
     }
@@ -89,9 +95,27 @@ export class S3LogArchiveStore implements LogArchiveStore {
     }
   }
 
-  async getIndex(indexKey: string): Promise<ArchiveIndex> {
-    const body = await this.get(indexKey);
+  async getIndex(archive: { key: string; indexKey: string }): Promise<ArchiveIndex> {
+    if (indexInMetadata(archive)) {
+      try {
+        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: archive.key }));
+        return indexFromMetadata(out.Metadata?.[INDEX_METADATA_KEY], archive.key);
+      } catch (err) {
+        throw dependencyFailure(DEPENDENCY, err);
+      }
+    }
+    const body = await this.get(archive.indexKey);
     return JSON.parse(body.toString('utf8')) as ArchiveIndex;
+  }
+
+  async getWhole(key: string): Promise<{ bytes: Buffer; index: ArchiveIndex }> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const bytes = Buffer.from(await out.Body!.transformToByteArray());
+      return { bytes, index: indexFromMetadata(out.Metadata?.[INDEX_METADATA_KEY], key) };
+    } catch (err) {
+      throw dependencyFailure(DEPENDENCY, err);
+    }
   }
 
   getRange(key: string, start: number, endInclusive: number): Promise<Buffer> {

@@ -291,10 +291,6 @@ export class DynamoDbJobStore implements JobStore {
     }, (job) => job.group === group && (!state || job.state === state) && (!queue || job.queue === queue));
   }
 
-  listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.queryWorkList('queued', 'queuedKey', queue, limit, cursor, (job) => job.state === 'QUEUED');
-  }
-
   listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
     return this.queryWorkList('undispatched', 'dispatchKey', queue, limit, cursor, (job) => job.state === 'QUEUED' && !job.dispatched);
   }
@@ -342,7 +338,7 @@ export class DynamoDbJobStore implements JobStore {
           'leaseWorkerId = :wid, leaseExpiresAt = :exp, startedAt = :at, exitCode = :null, reason = :null, ' +
           'history = list_append(history, :change), attempts = list_append(attempts, :record)' +
           (holdings.length > 0 ? ', holdings = :holdings ' : ' ') +
-          `REMOVE queuedKey, retryAt, ${ADMISSION_ATTRIBUTES}`,
+          `REMOVE retryAt, ${ADMISSION_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#queue': 'queue' },
         ExpressionAttributeValues: {
           ':running': 'RUNNING',
@@ -463,7 +459,7 @@ export class DynamoDbJobStore implements JobStore {
     try {
       return await this.auditedUpdate(request.jobId, audit, request.now, {
         UpdateExpression:
-          'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, pendingKey = #queue, pendingSort = :psort, ' +
+          'SET #state = :queued, groupStateKey = :gsk, pendingKey = #queue, pendingSort = :psort, ' +
           'exitCode = :code, reason = :reason, ' +
           `retryAt = :retryAt, attempts[${i}].finishedAt = :at, attempts[${i}].exitCode = :code, ` +
           `attempts[${i}].reason = :reason, ${outputArchiveSet(i, request)}${usageSet(i, request)}history = list_append(history, :change) ` +
@@ -518,7 +514,7 @@ export class DynamoDbJobStore implements JobStore {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-                `REMOVE queuedKey, retryAt, #hold, heldKey, ${ADMISSION_ATTRIBUTES}`,
+                `REMOVE retryAt, #hold, heldKey, ${ADMISSION_ATTRIBUTES}`,
               ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
@@ -559,7 +555,7 @@ export class DynamoDbJobStore implements JobStore {
       return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-          `history = list_append(history, :change) REMOVE queuedKey, runningKey, retryAt, holdings, #hold, heldKey, ${ADMISSION_ATTRIBUTES}, ${LEASE_ATTRIBUTES}`,
+          `history = list_append(history, :change) REMOVE runningKey, retryAt, holdings, #hold, heldKey, ${ADMISSION_ATTRIBUTES}, ${LEASE_ATTRIBUTES}`,
         ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
@@ -584,7 +580,7 @@ export class DynamoDbJobStore implements JobStore {
     const update = withCondition(
       {
       UpdateExpression:
-        'SET #state = :queued, groupStateKey = :gsk, queuedKey = #queue, pendingKey = #queue, pendingSort = :psort, ' +
+        'SET #state = :queued, groupStateKey = :gsk, pendingKey = #queue, pendingSort = :psort, ' +
         'maxAttempts = :max, reason = :reason, exitCode = :null, finishedAt = :null, retryAt = :null, ' +
         'cancelRequested = :false, cancelRequestedBy = :null, history = list_append(history, :change) ' +
         // A retried job runs: its dependencies are not checked again (specs/12, Dependencies).
@@ -708,7 +704,7 @@ export class DynamoDbJobStore implements JobStore {
       return await this.auditedUpdate(job.id, audit, now, {
         UpdateExpression:
           'SET #state = :failed, groupStateKey = :gsk, reason = :reason, reasonCode = :code, finishedAt = :at, ' +
-          'history = list_append(history, :change) REMOVE #hold, heldKey, queuedKey, dispatchKey',
+          'history = list_append(history, :change) REMOVE #hold, heldKey, dispatchKey',
         ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',

@@ -57,7 +57,6 @@ export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'p
   const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
-    ...(runnable ? { queuedKey: job.queue } : {}),
     ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
     // Admitted, message maybe not sent: the admission sweeper's list (and the scheduler's count of
     // capacity promised but not claimed yet).

@@ -17,6 +17,7 @@ import { waitingFor, WORKER_SEEN_WITHIN_MS, type Waiting, type WaitingBoards } f
 import { DirectAdmission, type JobAdmission } from './job-admission.ts';
 import { outputWatchRenewal } from './output-watch.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
+import type { PoolScalingBoard } from '../scaling/pool-scaling.ts';
 import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
 import { ArchivedEventReader } from '../events/archived-event-reader.ts';
 import { outputEventBytes } from '../events/event.ts';
@@ -45,6 +46,8 @@ export interface JobServiceDependencies {
   readonly admission?: JobAdmission;
   /** The scheduler's last word on each queue's pending jobs (`waiting`); absent: derived from the job alone. */
   readonly waitingBoards?: WaitingBoards;
+  /** The scaler's last decision per pool (AWS): a NoCapacity reason says "scaled to zero" or "scaling out". */
+  readonly poolScaling?: Pick<PoolScalingBoard, 'read'>;
   readonly events: EventStore;
   readonly queues: readonly RuntimeQueue[];
   readonly clock?: Clock;
@@ -101,6 +104,7 @@ export class JobService {
   private readonly store: JobStore;
   private readonly admission: JobAdmission | undefined;
   private readonly waitingBoards: WaitingBoards | undefined;
+  private readonly poolScaling: Pick<PoolScalingBoard, 'read'> | undefined;
   private readonly events: EventStore;
   private readonly queues: ReadonlyMap<string, RuntimeQueue>;
   private readonly clock: Clock;
@@ -117,6 +121,7 @@ export class JobService {
     this.store = deps.store;
     this.admission = deps.admission ?? (deps.queue ? new DirectAdmission(deps.store, deps.queue, deps.clock) : undefined);
     this.waitingBoards = deps.waitingBoards;
+    this.poolScaling = deps.poolScaling;
     this.events = deps.events;
     this.queues = new Map(deps.queues.map((q) => [q.pool, q]));
     this.clock = deps.clock ?? systemClock;
@@ -147,17 +152,18 @@ export class JobService {
     const facts = new Map(
       await Promise.all(
         queues.map(async (queue) => {
-          const [workers, board] = await Promise.all([
+          const [workers, board, scaling] = await Promise.all([
             this.registry ? this.registry.listWorkers(queue, WORKER_SEEN_WITHIN_MS, now) : Promise.resolve([]),
             this.waitingBoards ? this.waitingBoards.read(queue).catch(() => undefined) : Promise.resolve(undefined),
+            this.poolScaling ? this.poolScaling.read(queue).catch(() => undefined) : Promise.resolve(undefined),
           ]);
-          return [queue, { workers, board }] as const;
+          return [queue, { workers, board, scaling }] as const;
         }),
       ),
     );
     return jobs.map((job) => {
       const f = facts.get(job.queue);
-      return waitingFor(job, { now, workers: f?.workers ?? [], board: f?.board });
+      return waitingFor(job, { now, workers: f?.workers ?? [], board: f?.board, scaling: f?.scaling });
     });
   }
 
@@ -325,11 +331,6 @@ export class JobService {
     // A higher priority may let it start now.
     if (updated.state === 'QUEUED' && !updated.admittedAt) await this.dispatch(updated);
     return updated;
-  }
-
-  /** Jobs of one queue still waiting to run, oldest first (re-dispatch after a restart). */
-  async listWaiting(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
-    return this.store.listQueuedJobs(queue, limit, cursor);
   }
 
   async get(jobId: string, caller: Caller): Promise<Job> {

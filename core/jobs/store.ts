@@ -160,8 +160,6 @@ export interface JobStore {
   getJob(jobId: string): Promise<Job | undefined>;
   /** Newest first, within one group, served by a GSI query. Throws ValidationError on a bad cursor. */
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
-  /** Jobs of one queue waiting to run, oldest first (sparse GSI): re-enqueue after a restart. */
-  listQueuedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** Jobs of one queue whose message is not known sent, oldest first: the dispatch sweeper's list. */
   listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** Jobs of one queue running under a lease: the reaper's list. */

@@ -1,4 +1,5 @@
 import type { WorkerRecord } from '../workers/registry.ts';
+import { POOL_SCALING_FRESH_MS, type PoolScaling } from '../scaling/pool-scaling.ts';
 import type { Job } from './job.ts';
 
 /** How recent a worker's report must be to count as "polling this queue". */
@@ -68,7 +69,13 @@ function lastChangeAt(job: Job): string {
  */
 export function waitingFor(
   job: Job,
-  facts: { readonly now: Date; readonly workers?: readonly WorkerRecord[]; readonly board?: WaitingBoard | undefined },
+  facts: {
+    readonly now: Date;
+    readonly workers?: readonly WorkerRecord[];
+    readonly board?: WaitingBoard | undefined;
+    /** The scaler's last decision for the job's pool (AWS), which tells "scaled to zero" from "scaling out". */
+    readonly scaling?: PoolScaling | undefined;
+  },
 ): Waiting | null {
   if (job.state !== 'QUEUED') return null;
   const { now } = facts;
@@ -84,7 +91,7 @@ export function waitingFor(
     };
   }
   if (facts.workers) {
-    const noCapacity = noCapacityMessage(job, facts.workers, now);
+    const noCapacity = noCapacityMessage(job, facts.workers, now, facts.scaling);
     if (noCapacity) return { code: 'NoCapacity', message: noCapacity, since, position: null };
   }
   if (job.admittedAt) {
@@ -102,18 +109,33 @@ export function waitingFor(
 }
 
 /** Why no live worker of the job's queue could run it, or null when one could. */
-export function noCapacityMessage(job: Pick<Job, 'queue' | 'resources'>, workers: readonly WorkerRecord[], now: Date): string | null {
+export function noCapacityMessage(job: Pick<Job, 'queue' | 'resources'>, workers: readonly WorkerRecord[], now: Date, scaling?: PoolScaling): string | null {
   const live = workers.filter((w) => now.getTime() - new Date(w.lastSeenAt).getTime() <= WORKER_SEEN_WITHIN_MS);
   const active = live.filter((w) => !w.draining);
   if (active.length === 0) {
-    return live.length > 0
-      ? `every worker of queue "${job.queue}" is draining (shutting down); waiting for a new worker`
-      : `no worker has polled queue "${job.queue}" in the last ${WORKER_SEEN_WITHIN_MS / 1000} s (pool scaled to zero or ` +
-          `scaling out); in AWS the scaler starts one within a minute, locally start one with \`runplane worker --queue ${job.queue}\``;
+    if (live.length > 0) return `every worker of queue "${job.queue}" is draining (shutting down); waiting for a new worker`;
+    const fresh = scaling && now.getTime() - new Date(scaling.at).getTime() <= POOL_SCALING_FRESH_MS ? scaling : undefined;
+    if (fresh) return scalingMessage(job.queue, fresh);
+    return (
+      `no worker has polled queue "${job.queue}" in the last ${WORKER_SEEN_WITHIN_MS / 1000} s (pool scaled to zero or ` +
+      `scaling out); in AWS the scaler starts one within a minute, locally start one with \`runplane worker --queue ${job.queue}\``
+    );
   }
   const largest = Math.max(...active.map((w) => w.gpus.length));
   if (job.resources.gpus > largest) {
     return `needs ${job.resources.gpus} GPU(s) but the largest live worker of queue "${job.queue}" has ${largest}; waiting for one that has them`;
   }
   return null;
+}
+
+/** No live worker, and the scaler said what it is doing about it. */
+function scalingMessage(queue: string, scaling: PoolScaling): string {
+  if (scaling.desiredTasks === 0) {
+    return `pool "${queue}" is scaled to zero (scaler, ${scaling.at}); its next run, within a minute, starts a worker for the waiting jobs`;
+  }
+  if (scaling.runningTasks < scaling.desiredTasks) {
+    return `pool "${queue}" is scaling out: ${scaling.runningTasks} of ${scaling.desiredTasks} worker task(s) running (scaler, ${scaling.at}); ` +
+      'the job is admitted as soon as a new worker polls (an instance takes a few minutes to launch)';
+  }
+  return `${scaling.runningTasks} worker task(s) of pool "${queue}" are starting (scaler, ${scaling.at}); none has polled yet`;
 }

@@ -104,11 +104,13 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
  * - An admitted QUEUED job's message never got a worker as far as a claim (a poison message): the
  *   job fails. A pending one (back on the scheduler's list) is left to the scheduler.
  * - A RUNNING job under an expired lease lost its worker: the attempt is recovered as any lost
- *   worker's is (retried when `retryOn` and the attempts allow, with a fresh message; else FAILED).
+ *   worker's is (retried when `retryOn` and the attempts allow; else FAILED). A retried job is
+ *   pending again and goes back through admission (`jobs.dispatch`: the scheduler's kick, or a
+ *   direct send without a scheduler), never straight onto the work queue past the capacity check.
  * - A live attempt (a duplicate message of a job a worker still holds) or a finished job: ignored.
  */
 export async function handleDeadLetter(
-  deps: Pick<MaintenanceDependencies, 'store' | 'clock'> & { readonly queue?: JobQueue },
+  deps: Pick<MaintenanceDependencies, 'store' | 'clock'> & { readonly jobs?: Pick<JobService, 'dispatch'> },
   message: Pick<ReceivedJobMessage, 'jobId' | 'receiveCount'>,
 ): Promise<'failed' | 'recovered' | 'ignored-finished' | 'ignored-live' | 'ignored-pending' | 'ignored-unknown'> {
   const clock = deps.clock ?? systemClock;
@@ -120,9 +122,9 @@ export async function handleDeadLetter(
   // message is an old one, and waiting is never a failure.
   if (job.state === 'QUEUED' && !job.admittedAt) return 'ignored-pending';
   try {
-    if (job.state === 'RUNNING' && deps.queue) {
+    if (job.state === 'RUNNING' && deps.jobs) {
       const recovered = await recoverLostAttempt(deps.store, job, clock, 'system:dead-letter');
-      if (recovered.state === 'QUEUED') await deps.queue.enqueue(recovered.queue, { jobId: recovered.id });
+      if (recovered.state === 'QUEUED') await deps.jobs.dispatch(recovered);
       return recovered.state === 'QUEUED' ? 'recovered' : 'failed';
     }
     const reason =
@@ -138,7 +140,7 @@ export async function handleDeadLetter(
 
 /** Drains one pool's DLQ (the local platform's loop; in AWS a Lambda is subscribed to each DLQ). */
 export async function drainDeadLetters(
-  deps: Pick<MaintenanceDependencies, 'store' | 'clock' | 'log'> & { readonly queue?: JobQueue },
+  deps: Pick<MaintenanceDependencies, 'store' | 'clock' | 'log'> & { readonly jobs?: Pick<JobService, 'dispatch'> },
   deadLetterQueue: JobQueue,
   pool: string,
 ): Promise<number> {

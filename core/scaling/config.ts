@@ -7,7 +7,10 @@ import { ConfigError, jsonArrayVariable, runtimeQueueSchema } from '../config.ts
  * CDK stack sets these on the scale-workers Lambda (the only scaler: submit does not scale):
  *
  * RUNPLANE_QUEUES   the same JSON array the handlers read (core/config.ts): the pool's queue URL
- * RUNPLANE_SCALING  JSON array of {"pool","cluster","service","minTasks","maxTasks","maxJobsPerTask"}
+ * RUNPLANE_SCALING  JSON array of {"pool","cluster","service","minTasks","maxTasks","maxJobsPerTask","gpusPerTask"}
+ * RUNPLANE_JOBS_TABLE  the jobs table: each pool's pending jobs (the `pending` GSI) are demand, and
+ *                   each decision is posted there (`SCALING#<pool>`); absent: the backlog alone
+ * RUNPLANE_DYNAMODB_ENDPOINT, RUNPLANE_SQS_ENDPOINT  emulator endpoints (tests)
  */
 export const scalingPoolSchema = z.strictObject({
   pool: z.string().regex(POOL_NAME_PATTERN),
@@ -16,6 +19,8 @@ export const scalingPoolSchema = z.strictObject({
   minTasks: z.number().int().min(0),
   maxTasks: z.number().int().min(0),
   maxJobsPerTask: z.number().int().min(1),
+  /** GPUs of the pool's instance type, all of them its one task's; 0 for a CPU pool. */
+  gpusPerTask: z.number().int().min(0).default(0),
 });
 export type ScalingPool = z.output<typeof scalingPoolSchema>;
 
@@ -27,6 +32,8 @@ const envSchema = z.object({
   RUNPLANE_QUEUES: jsonArrayVariable(runtimeQueueSchema),
   RUNPLANE_SCALING: jsonArrayVariable(scalingPoolSchema),
   RUNPLANE_SQS_ENDPOINT: z.string().url().optional(),
+  RUNPLANE_JOBS_TABLE: z.string().min(1).optional(),
+  RUNPLANE_DYNAMODB_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
 });
 
@@ -34,6 +41,8 @@ const envSchema = z.object({
 export interface ScalingConfig {
   readonly region: string;
   readonly sqsEndpoint?: string;
+  readonly jobsTable?: string;
+  readonly dynamodbEndpoint?: string;
   readonly targets: readonly ScalingTarget[];
 }
 
@@ -43,6 +52,8 @@ export function loadScalingConfig(env: NodeJS.ProcessEnv = process.env): Scaling
   return {
     region: parsed.AWS_REGION,
     ...(parsed.RUNPLANE_SQS_ENDPOINT ? { sqsEndpoint: parsed.RUNPLANE_SQS_ENDPOINT } : {}),
+    ...(parsed.RUNPLANE_JOBS_TABLE ? { jobsTable: parsed.RUNPLANE_JOBS_TABLE } : {}),
+    ...(parsed.RUNPLANE_DYNAMODB_ENDPOINT ? { dynamodbEndpoint: parsed.RUNPLANE_DYNAMODB_ENDPOINT } : {}),
     targets: joinTargets(parsed),
   };
 }

@@ -3,10 +3,13 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError, UnknownQueueError } from '../errors.ts';
 import type { ScalingTarget } from './config.ts';
 import { scalingDecision, type ScalingDecision } from './policy.ts';
+import type { PendingDemandReader, PoolScalingBoard } from './pool-scaling.ts';
 
 /**
- * Applies the backlog policy (policy.ts) to ECS: reads the pool queue's approximate counters and
- * the service's counts, and sets the service's desired count when it should change. The ECS
+ * Applies the backlog policy (policy.ts) to ECS: reads the pool queue's approximate counters, the
+ * pool's pending jobs (no message until the scheduler admits them) and the service's counts, and
+ * sets the service's desired count when it should change; then posts what it decided, which a
+ * waiting job's NoCapacity reason reads ("scaled to zero", "scaling out"). The ECS
  * capacity provider then launches or terminates instances to fit the tasks, which is what lets a
  * pool start from zero instances as soon as a job is submitted.
  *
@@ -31,6 +34,11 @@ export interface EcsWorkerScalerOptions {
   readonly sqs: SQSClient;
   readonly ecs: ECSClient;
   readonly targets: readonly ScalingTarget[];
+  /** The pools' pending jobs; none: the backlog alone is the demand (a deployment without a scheduler). */
+  readonly pending?: PendingDemandReader;
+  /** Where each decision is posted; none: not posted. */
+  readonly statuses?: PoolScalingBoard;
+  readonly clock?: () => Date;
   readonly log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -45,10 +53,16 @@ export class EcsWorkerScaler {
   private readonly ecs: ECSClient;
   private readonly targets: ReadonlyMap<string, ScalingTarget>;
   private readonly log: (entry: Record<string, unknown>) => void;
+  private readonly pending: PendingDemandReader | undefined;
+  private readonly statuses: PoolScalingBoard | undefined;
+  private readonly clock: () => Date;
 
   constructor(options: EcsWorkerScalerOptions) {
     this.sqs = options.sqs;
     this.ecs = options.ecs;
+    this.pending = options.pending;
+    this.statuses = options.statuses;
+    this.clock = options.clock ?? (() => new Date());
     this.targets = new Map(options.targets.map((t) => [t.pool, t]));
     this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
   }
@@ -61,9 +75,16 @@ export class EcsWorkerScaler {
   async scalePool(pool: string, options: ScalePoolOptions = {}): Promise<ScalingOutcome> {
     const target = this.targets.get(pool);
     if (!target) throw new UnknownQueueError(pool, this.pools);
-    const [backlog, service] = await Promise.all([this.readBacklog(target), this.readService(target)]);
+    const [backlog, service, pending] = await Promise.all([
+      this.readBacklog(target),
+      this.readService(target),
+      this.pending ? this.pending.read(pool) : Promise.resolve({ jobs: 0, gpus: 0 }),
+    ]);
     const decision = scalingDecision({
       ...backlog,
+      pendingJobs: pending.jobs,
+      pendingGpus: pending.gpus,
+      gpusPerTask: target.gpusPerTask,
       ...(options.pendingMessages !== undefined ? { pendingMessages: options.pendingMessages } : {}),
       ...(options.allowScaleIn !== undefined ? { allowScaleIn: options.allowScaleIn } : {}),
       runningTasks: service.runningCount,
@@ -84,6 +105,10 @@ export class EcsWorkerScaler {
     }
     const outcome = { pool, ...decision, updated };
     this.log({ msg: 'worker pool scaled', ...outcome });
+    // Only an explanation: a failed post leaves waiting jobs with the generic NoCapacity message.
+    await this.statuses
+      ?.write({ pool, desiredTasks: decision.desiredTasks, runningTasks: service.runningCount, at: this.clock().toISOString() })
+      .catch((err: unknown) => this.log({ msg: 'could not post the pool scaling status', pool, error: String(err) }));
     return outcome;
   }
 

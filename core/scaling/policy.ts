@@ -3,12 +3,18 @@
  * (ecs-scaler.ts) reads the numbers from SQS and ECS and applies the result.
  *
  * The policy:
- * 1. Demand is every message that is or will soon be work: visible (waiting), in flight (being
- *    run, or held back by a retry's visibility backoff), delayed (retries with DelaySeconds) and
- *    messages the caller just sent that SQS's approximate counters may not show yet.
- * 2. Tasks needed = ceil(demand / maxJobsPerTask), clamped to [minTasks, maxTasks].
+ * 1. Demand is every job that is or will soon be work: its messages, visible (admitted, waiting
+ *    for a worker), in flight (being run), delayed (retries with DelaySeconds), messages the caller
+ *    just sent that SQS's approximate counters may not show yet; and the pool's *pending* jobs,
+ *    which have no message at all until the scheduler admits them onto a live worker
+ *    (specs/11-scheduling.md): a pool at zero has nothing to admit onto, so pending jobs are the
+ *    demand that starts it.
+ * 2. Tasks needed = ceil(jobs / maxJobsPerTask), and on a GPU pool at least the tasks the jobs with
+ *    messages fill plus ceil(pending GPUs / GPUs per task) (the pending jobs' GPUs do not fit
+ *    beside jobs that hold a task's GPUs), clamped to [minTasks, maxTasks].
  * 3. Scale out at once: starting from zero must not wait for an alarm's evaluation periods.
- * 4. Scale in only as far as is safe with counters that lag: while messages are visible, a running
+ * 4. Scale in only as far as is safe with counters that lag: while jobs wait (messages visible, or
+ *    jobs pending), a running
  *    task may be about to take one, so desired never drops below the running tasks (tasks still
  *    pending placement are cancelled freely). With nothing visible, desired drops to what the
  *    in-flight work needs; ECS then stops idle tasks only, because busy workers hold task
@@ -26,6 +32,12 @@ export interface ScalingInput {
   readonly delayedMessages?: number;
   /** Messages sent moments ago that the approximate counters may not include yet. */
   readonly pendingMessages?: number;
+  /** QUEUED jobs on the pool's pending list: runnable, not admitted yet (no message). */
+  readonly pendingJobs?: number;
+  /** GPUs those pending jobs need in all. */
+  readonly pendingGpus?: number;
+  /** GPUs of one task's instance; 0 (default) for a CPU pool. */
+  readonly gpusPerTask?: number;
   /** The service's running tasks (ECS runningCount). */
   readonly runningTasks: number;
   /** The service's current desired count. */
@@ -52,12 +64,15 @@ function assertCount(name: string, value: number, min = 0): void {
 
 /** The task count the pool should have; see the policy at the top of this file. */
 export function desiredTaskCount(input: ScalingInput): number {
-  const { visibleMessages, inFlightMessages, delayedMessages = 0, pendingMessages = 0 } = input;
+  const { visibleMessages, inFlightMessages, delayedMessages = 0, pendingMessages = 0, pendingJobs = 0, pendingGpus = 0, gpusPerTask = 0 } = input;
   const { runningTasks, currentDesiredTasks, maxJobsPerTask, minTasks, maxTasks, allowScaleIn = true } = input;
   assertCount('visibleMessages', visibleMessages);
   assertCount('inFlightMessages', inFlightMessages);
   assertCount('delayedMessages', delayedMessages);
   assertCount('pendingMessages', pendingMessages);
+  assertCount('pendingJobs', pendingJobs);
+  assertCount('pendingGpus', pendingGpus);
+  assertCount('gpusPerTask', gpusPerTask);
   assertCount('runningTasks', runningTasks);
   assertCount('currentDesiredTasks', currentDesiredTasks);
   assertCount('maxJobsPerTask', maxJobsPerTask, 1);
@@ -66,11 +81,13 @@ export function desiredTaskCount(input: ScalingInput): number {
   if (minTasks > maxTasks) throw new RangeError(`minTasks (${minTasks}) must not exceed maxTasks (${maxTasks})`);
 
   const clamp = (n: number) => Math.min(maxTasks, Math.max(minTasks, n));
-  const demand = visibleMessages + inFlightMessages + delayedMessages + pendingMessages;
-  const target = clamp(Math.ceil(demand / maxJobsPerTask));
+  const messages = visibleMessages + inFlightMessages + delayedMessages + pendingMessages;
+  const byJobs = Math.ceil((messages + pendingJobs) / maxJobsPerTask);
+  const byGpus = gpusPerTask > 0 && pendingGpus > 0 ? Math.ceil(messages / maxJobsPerTask) + Math.ceil(pendingGpus / gpusPerTask) : 0;
+  const target = clamp(Math.max(byJobs, byGpus));
   if (target >= currentDesiredTasks) return target;
   if (!allowScaleIn) return clamp(currentDesiredTasks);
-  const waiting = visibleMessages + pendingMessages > 0;
+  const waiting = visibleMessages + pendingMessages + pendingJobs > 0;
   return waiting ? clamp(Math.max(target, Math.min(runningTasks, currentDesiredTasks))) : target;
 }
 
@@ -80,7 +97,7 @@ export function scalingDecision(input: ScalingInput): ScalingDecision {
     desiredTasks > input.currentDesiredTasks ? 'scale-out' : desiredTasks < input.currentDesiredTasks ? 'scale-in' : 'hold';
   const reason =
     `visible=${input.visibleMessages} inFlight=${input.inFlightMessages} delayed=${input.delayedMessages ?? 0} ` +
-    `pending=${input.pendingMessages ?? 0} running=${input.runningTasks} desired=${input.currentDesiredTasks}->${desiredTasks} ` +
+    `pending=${input.pendingMessages ?? 0} pendingJobs=${input.pendingJobs ?? 0} pendingGpus=${input.pendingGpus ?? 0} running=${input.runningTasks} desired=${input.currentDesiredTasks}->${desiredTasks} ` +
     `(${input.maxJobsPerTask} jobs/task, ${input.minTasks}..${input.maxTasks} tasks)`;
   return { desiredTasks, action, reason };
 }

@@ -11,7 +11,8 @@ const UPLOAD_TRIES = 6;
 
 /**
  * One attempt's log archive, seen from the worker: it taps the events as they are stored and, when
- * the attempt ends, uploads them as one gzip object plus index, before the final state is written.
+ * the attempt ends, uploads them as one gzip object with its index (in its metadata, or beside it),
+ * before the final state is written.
  */
 export class AttemptLogArchive {
   private readonly writer: OutputArchiveWriter;
@@ -47,8 +48,8 @@ export class AttemptLogArchive {
     const keys = logArchiveKeys(this.jobId, this.attempt);
     for (let tries = 1; ; tries++) {
       try {
-        await this.store.put(keys, finished.spoolPath, finished.index);
-        return { ...keys, bytes: finished.index.bytes, lastSeq: finished.index.events.at(-1)?.seq ?? 0, sha256: finished.sha256 };
+        const { indexKey } = await this.store.put(keys, finished.spoolPath, finished.index);
+        return { ...keys, indexKey, bytes: finished.index.bytes, lastSeq: finished.index.events.at(-1)?.seq ?? 0, sha256: finished.sha256 };
       } catch (err) {
         if (tries >= UPLOAD_TRIES) {
           this.log('error', 'log archive upload failed; the output stays in the events only', { jobId: this.jobId, attempt: this.attempt, error: String(err) });

@@ -363,12 +363,15 @@ export class Worker {
         continue;
       }
       let messages: ReceivedJobMessage[];
+      const waitSeconds = this.options.pollWaitSeconds ?? DEFAULTS.pollWaitSeconds;
+      const receiving = { maxMessages: Math.min(free, 10), visibilityTimeoutSeconds: this.leaseSeconds };
       try {
-        messages = await queue.receive(this.inbox ?? pool, {
-          maxMessages: Math.min(free, 10),
-          waitSeconds: this.options.pollWaitSeconds ?? DEFAULTS.pollWaitSeconds,
-          visibilityTimeoutSeconds: this.leaseSeconds,
-        });
+        // With an inbox, the pool's shared queue still gets a short poll each round: what reaches
+        // it (a sweeper's re-send, a job an API without a scheduler sent, a lease-expired message
+        // of a worker without an inbox) must not wait for a worker that never looks there. The
+        // long poll stays on the inbox, where the scheduler sends.
+        messages = this.inbox ? await queue.receive(pool, { ...receiving, waitSeconds: 0 }) : [];
+        if (messages.length === 0) messages = await queue.receive(this.inbox ?? pool, { ...receiving, waitSeconds });
       } catch (err) {
         this.log('warn', 'receive failed; backing off', { error: String(err) });
         await sleep(1_000);

@@ -3,15 +3,22 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createApiDependencies } from '../../core/app/api-dependencies.ts';
 import { createGroupParts } from '../../core/app/group-dependencies.ts';
-import { createJobQueue } from '../../core/app/dispatch-dependencies.ts';
+import { dispatchDependencies } from '../../core/app/dispatch-dependencies.ts';
 import { createMaintenanceDependencies } from '../../core/app/maintenance-dependencies.ts';
 import { createWorkerDependencies } from '../../core/app/worker-dependencies.ts';
 import { DynamoDbAuditLog } from '../../core/audit/dynamodb-audit-log.ts';
 import { createDocumentClient } from '../../core/aws/dynamodb-client.ts';
-import { loadRuntimeConfig, type RuntimeConfig } from '../../core/config.ts';
+import { loadRuntimeConfig, runtimeConfigToEnv, type RuntimeConfig } from '../../core/config.ts';
+import { DynamoDbWorkerRegistry } from '../../core/workers/dynamodb-registry.ts';
+import { handler as scheduleJobs } from '../../lambdas/schedule-jobs.ts';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createWorkerScaler } from '../../core/app/scaler-dependencies.ts';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import { handleDeadLetter, sweep } from '../../core/maintenance/maintenance.ts';
 import { AUDIT_TABLE, EVENTS_TABLE, JOBS_TABLE, tableName } from '../../core/resources.ts';
@@ -150,6 +157,7 @@ describe('IAM grants against the calls the code makes', () => {
   let adminKey: string;
   /** Physical table name → the ARN text the template's statements use. */
   let tableArns: Map<string, string>;
+  let kickQueueUrl: string;
 
   const roles = (): Record<string, string> => ({
     ...Object.fromEntries(ROUTES.map((r) => [r.name, s.id(s.stack.api.functions.get(r.name)!.role)])),
@@ -158,6 +166,8 @@ describe('IAM grants against the calls the code makes', () => {
     deadLetterConsumer: s.id(s.stack.reliability.deadLetterConsumer!.role),
     auditCheckpoint: s.id(s.stack.reliability.auditCheckpoint!.role),
     bootstrap: s.id(s.stack.auth.bootstrapFunction.role),
+    scheduler: s.id(s.stack.scheduler.handler.role),
+    scaler: s.id(s.stack.scaler!.handler.role),
   });
   const resourceOf = (call: Call) => {
     const arn = tableArns.get(call.table);
@@ -189,7 +199,11 @@ describe('IAM grants against the calls the code makes', () => {
       RUNPLANE_SQS_ENDPOINT: env.sqsEndpoint,
       RUNPLANE_S3_ENDPOINT: env.s3Endpoint,
       RUNPLANE_ARTIFACTS_BUCKET: env.bucket,
+      // As deployed: runnable jobs and freed capacity kick the scheduler, which admits them.
+      RUNPLANE_SCHEDULER_QUEUE_URL: (kickQueueUrl = (await env.sqs.send(new CreateQueueCommand({ QueueName: `${env.prefix}-kicks` }))).QueueUrl!),
     });
+    // The scheduler Lambda's handler reads its configuration from the environment.
+    for (const [name, value] of Object.entries(runtimeConfigToEnv(config))) vi.stubEnv(name, value);
 
     // The deploy: the bootstrap makes the admin key the requests below use.
     sm = new FakeSecretsManager();
@@ -221,12 +235,14 @@ describe('IAM grants against the calls the code makes', () => {
     server = await startLocalApiServer({
       routes: ROUTES,
       handlers: createHandlers(async () =>
-        createApiDependencies(config, { queue: createJobQueue(config), jobFiles: createJobFilesParts, log: () => undefined }),
+        createApiDependencies(config, { ...dispatchDependencies(config), jobFiles: createJobFilesParts, log: () => undefined }),
       ),
       log: () => undefined,
     });
   }, 120_000);
   afterAll(async () => {
+    vi.unstubAllEnvs();
+    await env?.sqs.send(new DeleteQueueCommand({ QueueUrl: kickQueueUrl })).catch(() => undefined);
     sm?.restore();
     await server?.close();
     await proxy?.close();
@@ -284,10 +300,29 @@ describe('IAM grants against the calls the code makes', () => {
     await call('listAudit', 'GET', '/v1/audit');
     await call('verifyAudit', 'GET', '/v1/audit/verify');
 
+    // The scheduler, as its event source invokes it with the kicks the routes sent: a pass (or two)
+    // admits the queued jobs onto the capacity the registry shows (a worker's record, written by
+    // the test), and posts its waiting board; the next one reads the admitted jobs back.
+    const direct = createDocumentClient({ endpoint: env.dynamoEndpoint });
+    const registry = new DynamoDbWorkerRegistry({ client: direct, tableName: config.tables.jobs });
+    const now = new Date().toISOString();
+    await registry.report({ workerId: 'capacity', pool: 'default', hostname: 'h', pid: 1, concurrency: 4, gpus: [], runningJobs: [], startedAt: now, lastSeenAt: now, draining: false });
+    const kicks = await env.sqs.send(new ReceiveMessageCommand({ QueueUrl: kickQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    expect(kicks.Messages?.length ?? 0).toBeGreaterThan(0);
+    const kickEvent: SQSEvent = { Records: (kicks.Messages ?? []).map((m) => ({ messageId: m.MessageId!, body: m.Body!, attributes: {} }) as unknown as SQSRecord) };
+    await proxy.as('scheduler', async () => {
+      expect((await scheduleJobs(kickEvent)).batchItemFailures).toEqual([]);
+      expect((await scheduleJobs({ source: 'aws.events' })).batchItemFailures).toEqual([]);
+    });
+    expect((await createWorkerDependencies(config).store.getJob(jobId))?.admittedAt).not.toBeNull();
+    await registry.remove('capacity');
+
     // The worker: claim, heartbeat, output, finish, its registry item; the retried job runs.
     const workerDeps = createWorkerDependencies(config);
     await proxy.as('worker', async () => {
-      const worker = new Worker({ ...workerDeps, pool: 'default', concurrency: 1, leaseSeconds: 10, heartbeatSeconds: 0.2, pollWaitSeconds: 1, flushIntervalMs: 20, reportIntervalSeconds: 1, log: () => undefined });
+      // It polls the pool's queue, where the pass above sent the jobs (the capacity record has no
+      // inbox); a kick-less worker makes the same DynamoDB calls, and kicks are SQS messages.
+      const worker = new Worker({ ...workerDeps, scheduler: undefined, pool: 'default', concurrency: 1, leaseSeconds: 10, heartbeatSeconds: 0.2, pollWaitSeconds: 1, flushIntervalMs: 20, reportIntervalSeconds: 1, log: () => undefined });
       worker.start();
       try {
         await waitForJob(workerDeps.store, jobId, (j) => j.state === 'SUCCEEDED');
@@ -306,7 +341,6 @@ describe('IAM grants against the calls the code makes', () => {
     // Maintenance: a job whose send was lost, and an attempt whose lease expired long ago.
     // The test's own writes go straight to DynamoDB Local (no role); claims take group quota, so
     // the reaper's and the dead-letter consumer's recoveries give it back.
-    const direct = createDocumentClient({ endpoint: env.dynamoEndpoint });
     const store = new DynamoDbJobStore({ client: direct, tableName: config.tables.jobs, audit: { tableName: config.tables.audit }, counters: [createGroupParts(config, direct).quotas] });
     const lost = makeJob({ queue: 'default' });
     await store.createJob(lost);
@@ -325,6 +359,25 @@ describe('IAM grants against the calls the code makes', () => {
     // Its worker was lost: the dead letter fails it and gives back what its claim took.
     await store.claimAttempt({ jobId: dead.id, group: dead.group, workerId: 'gone', leaseId: 'lease-dead', leaseExpiresAt: Date.parse('2026-01-01T00:01:00Z'), expectedAttempt: 0, now: new Date('2026-01-01T00:00:00Z') });
     await expect(proxy.as('deadLetterConsumer', () => handleDeadLetter({ store: createWorkerDependencies(config).store }, { jobId: dead.id, receiveCount: 5 }))).resolves.toBe('failed');
+
+    // The scaler: the pool's pending jobs counted (ECS itself is not emulated here), its decision posted.
+    const ecs = new ECSClient({ region: 'us-east-1' });
+    mockClient(ecs)
+      .on(DescribeServicesCommand)
+      .resolves({ services: [{ serviceName: 'default', status: 'ACTIVE', desiredCount: 0, runningCount: 0 }] })
+      .on(UpdateServiceCommand)
+      .resolves({});
+    const scaler = createWorkerScaler(
+      {
+        region: 'us-east-1',
+        sqsEndpoint: env.sqsEndpoint,
+        jobsTable: config.tables.jobs,
+        dynamodbEndpoint: proxy.url,
+        targets: [{ pool: 'default', cluster: 'c', service: 'default', queueUrl: env.queues[0]!.url, minTasks: 0, maxTasks: 2, maxJobsPerTask: 1, gpusPerTask: 0 }],
+      },
+      { ecs },
+    );
+    await proxy.as('scaler', () => scaler.scalePool('default'));
 
     // The checkpoint of every shard head.
     const checkpoint = await proxy.as('auditCheckpoint', () =>

@@ -40,6 +40,7 @@ const RUNTIME_VARIABLES = [
   'RUNPLANE_QUEUES',
   'RUNPLANE_ARTIFACTS_BUCKET',
   'RUNPLANE_EVENT_RETENTION_DAYS',
+  'RUNPLANE_SCHEDULER_QUEUE_URL',
 ];
 const AUTH_VARIABLES = ['RUNPLANE_JWT_ISSUER', 'RUNPLANE_JWT_AUDIENCE', 'RUNPLANE_JWT_PUBLIC_KEYS'];
 const OIDC = { jwksUrl: 'https://idp.example.com/.well-known/jwks.json', issuer: 'https://idp.example.com/', audience: 'runplane' };
@@ -66,7 +67,7 @@ describe('RunplaneStack (default deployment)', () => {
       const indexes = jobs!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
       // Not job indexes: registry items, artifact records, usage records and worker lifetimes only, never rewritten by a heartbeat.
       const jobIndexes = indexes.filter((g) => !['workersByPool', 'artifactsByAttempt', 'usage'].includes(g.IndexName));
-      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'queued', 'running', 'undispatched']));
+      expect(jobIndexes.map((g) => g.IndexName)).toEqual(expect.arrayContaining(['byGroup', 'byGroupQueue', 'byGroupState', 'pending', 'running', 'undispatched']));
       for (const g of jobIndexes) {
         expect(g.Projection.ProjectionType, g.IndexName).not.toBe('ALL');
         expect(g.Projection.NonKeyAttributes ?? [], g.IndexName).not.toEqual(expect.arrayContaining(['leaseExpiresAt']));
@@ -157,7 +158,8 @@ describe('RunplaneStack (default deployment)', () => {
 
   describe('queues', () => {
     it('gives every pool a queue and a DLQ with the shared settings', () => {
-      expect(s.template.findResources('AWS::SQS::Queue')).toSatisfy((q: object) => Object.keys(q).length === 2 * WORKER_POOLS.length);
+      // Each pool's two, and the scheduler's kick queue with its DLQ.
+      expect(s.template.findResources('AWS::SQS::Queue')).toSatisfy((q: object) => Object.keys(q).length === 2 * WORKER_POOLS.length + 2);
       for (const pool of WORKER_POOLS) {
         const definition = poolQueueDefinition(pool);
         expect(definition).toEqual(DEFAULT_QUEUES.find((q) => q.pool === pool.name));
@@ -181,6 +183,40 @@ describe('RunplaneStack (default deployment)', () => {
             PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
           });
         }
+      }
+    });
+  });
+
+  describe('scheduler', () => {
+    it('runs passes on every kick (SQS event source, partial batch failures) and every minute, with the runtime environment', () => {
+      const { handler, rule } = s.stack.scheduler;
+      const { queue, deadLetterQueue } = s.stack.queues.kicks;
+      expect(properties(s.template, s.id(queue))).toEqual({
+        VisibilityTimeout: 120,
+        MessageRetentionPeriod: 3600,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [s.id(deadLetterQueue), 'Arn'] }, maxReceiveCount: 5 },
+      });
+      // Above the function's timeout, as the event source requires.
+      expect(properties(s.template, s.id(handler.function))).toMatchObject({ Timeout: 60 });
+      s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [s.id(queue), 'Arn'] },
+        FunctionName: { Ref: s.id(handler.function) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+      expect(properties(s.template, s.id(rule))).toMatchObject({
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': [s.id(handler.function), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+      });
+      const env = functionEnvironment(s.template, s.id(handler.function));
+      expect(Object.keys(env).sort()).toEqual([...RUNTIME_VARIABLES].sort());
+      expect(env.RUNPLANE_SCHEDULER_QUEUE_URL).toBe(ref(queue));
+      // Everyone who makes jobs runnable or frees capacity learns where to kick: the routes, the workers, the background functions.
+      for (const fn of [s.stack.api.functions.get('submitJob')!, s.stack.reliability.reaper!, s.stack.reliability.deadLetterConsumer!]) {
+        expect(functionEnvironment(s.template, s.id(fn.function)).RUNPLANE_SCHEDULER_QUEUE_URL).toBe(ref(queue));
       }
     });
   });
@@ -434,7 +470,8 @@ describe('RunplaneStack (default deployment)', () => {
         Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': [s.id(scaler.handler.function), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
       });
       const env = functionEnvironment(s.template, s.id(scaler.handler.function));
-      expect(Object.keys(env).sort()).toEqual(['RUNPLANE_QUEUES', 'RUNPLANE_SCALING']);
+      expect(Object.keys(env).sort()).toEqual(['RUNPLANE_JOBS_TABLE', 'RUNPLANE_QUEUES', 'RUNPLANE_SCALING']);
+      expect(env.RUNPLANE_JOBS_TABLE).toBe(ref(s.stack.data.jobs));
       expect(JSON.parse(env.RUNPLANE_SCALING!)).toEqual(
         s.stack.workers!.pools.map((p) => ({
           pool: p.pool.name,
@@ -443,6 +480,7 @@ describe('RunplaneStack (default deployment)', () => {
           minTasks: p.pool.minInstances,
           maxTasks: p.pool.maxInstances,
           maxJobsPerTask: p.pool.maxJobsPerTask,
+          gpusPerTask: p.pool.gpusPerInstance,
         })),
       );
       // Scale-out is off the request path: the submit function neither learns nor may call the scaler.
@@ -485,6 +523,15 @@ describe('RunplaneStack (default deployment)', () => {
         conditions: leadingKeys('ARTIFACT#*'),
       }),
       writeGroups: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('GROUP#*', 'GROUP_INDEX') }),
+      // A pass reads only the lists it decides from.
+      queryScheduling: () => ({
+        actions: ['dynamodb:Query'],
+        resources: ['undispatched', 'running', 'pending', 'workersByPool'].map((i) => `${arn(s.stack.data.jobs)}/index/${i}`),
+      }),
+      passLease: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('PASSLEASE#*') }),
+      postWaitingBoards: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('SCHEDULER#*') }),
+      queryPending: () => ({ actions: ['dynamodb:Query'], resources: [`${arn(s.stack.data.jobs)}/index/pending`] }),
+      postPoolScaling: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('SCALING#*') }),
       // A read route may set the follow mark and nothing else on a job.
       markOutputWatched: () => ({
         actions: ['dynamodb:UpdateItem'],
@@ -521,6 +568,7 @@ describe('RunplaneStack (default deployment)', () => {
       ...(access.objects ?? []).map((g) => objects[g]()),
     ];
     const queueArns = () => WORKER_POOLS.map((p) => arn(s.stack.queues.pool(p.name).queue));
+    const kickQueueArn = () => arn(s.stack.queues.kicks.queue);
     const serviceRefs = () => s.stack.workers!.pools.map((p) => ref(p.service));
 
     it('names the jobs table item kinds the writes are limited to', () => {
@@ -537,6 +585,9 @@ describe('RunplaneStack (default deployment)', () => {
         usage: 'USAGE#*',
         usageByDay: 'USAGEDAY#*',
         workerLifetime: 'WORKERLIFE#*',
+        waitingBoard: 'SCHEDULER#*',
+        passLease: 'PASSLEASE#*',
+        poolScaling: 'SCALING#*',
       });
     });
 
@@ -546,7 +597,7 @@ describe('RunplaneStack (default deployment)', () => {
       expect(roleStatements(s.template, s.id(fn.role))).toEqual([
         logsStatement(fn.logGroup),
         ...tableStatements(access),
-        ...(access.enqueue ? [{ actions: ['sqs:SendMessage'], resources: queueArns() }] : []),
+        ...(access.kick ? [{ actions: ['sqs:SendMessage'], resources: [kickQueueArn()] }] : []),
         ...(access.readLogArchive ? [{ actions: ['s3:GetObject'], resources: [`${arn(s.stack.data.artifacts)}/logs/*`] }] : []),
       ]);
       expect(properties(s.template, s.id(fn.role)).ManagedPolicyArns).toBeUndefined();
@@ -560,11 +611,11 @@ describe('RunplaneStack (default deployment)', () => {
         submitJob: {
           jobs: ['get', 'submitJobs', 'recordDependencyEdges', 'updateJobs', 'queryDependents'],
           audit: 'append',
-          enqueue: true,
+          kick: true,
           objects: ['readArchives', 'listBucket'],
         },
-        retryJob: { jobs: ['get', 'createJobs'], audit: 'append', enqueue: true },
-        cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', enqueue: true },
+        retryJob: { jobs: ['get', 'createJobs'], audit: 'append', kick: true },
+        cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents'], audit: 'append', kick: true },
         getJob: { jobs: ['get', 'query'] },
         listJobs: { jobs: ['get', 'query', 'batchGet'] },
         listJobEvents: { jobs: ['get', 'markOutputWatched'], events: 'query', readLogArchive: true },
@@ -573,7 +624,7 @@ describe('RunplaneStack (default deployment)', () => {
         listGroups: { jobs: ['get', 'batchGet'] },
         getGroup: { jobs: ['get', 'batchGet'] },
         updateGroup: { jobs: ['get', 'writeGroups'], audit: 'append' },
-        updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', enqueue: true },
+        updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', kick: true },
         getUsage: { jobs: ['get', 'query'] },
         createApiKey: { jobs: ['get', 'createApiKeys'], audit: 'append' },
         revokeApiKey: { jobs: ['get', 'revokeApiKeys'], audit: 'append' },
@@ -615,8 +666,8 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.writeGroups(),
         jobs.queryDependents(),
         audit.append(),
-        // A lost worker's attempt that may retry gets a fresh message.
-        { actions: ['sqs:SendMessage'], resources: queueArns() },
+        // A lost worker's attempt that may retry goes back through admission: a kick, no job message.
+        { actions: ['sqs:SendMessage'], resources: [kickQueueArn()] },
         // Granted by each SQS event source, on its own DLQ.
         ...s.stack.queues.pools.map((p) => ({
           actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
@@ -632,9 +683,31 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.writeGroups(),
         jobs.recordUsage(),
         audit.append(),
-        { actions: ['sqs:SendMessage'], resources: queueArns() },
+        { actions: ['sqs:SendMessage'], resources: [kickQueueArn()] },
       ]);
       expect(roleStatements(s.template, s.id(auditCheckpoint!.role))).toEqual([logsStatement(auditCheckpoint!.logGroup), audit.checkpoint()]);
+    });
+
+    it('scheduler function', () => {
+      const fn = s.stack.scheduler.handler;
+      expect(roleStatements(s.template, s.id(fn.role))).toEqual([
+        logsStatement(fn.logGroup),
+        jobs.get(),
+        jobs.queryScheduling(),
+        jobs.batchGet(),
+        // Admission is a conditional update of the job item; the state never changes here.
+        jobs.updateJobs(),
+        jobs.passLease(),
+        jobs.postWaitingBoards(),
+        // Admitted jobs' messages, and its own delayed kicks (a retry's backoff end).
+        { actions: ['sqs:SendMessage'], resources: [...queueArns(), kickQueueArn()] },
+        // Granted by the SQS event source, on the kick queue.
+        {
+          actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          resources: [kickQueueArn()],
+        },
+      ]);
+      expect(properties(s.template, s.id(fn.role)).ManagedPolicyArns).toBeUndefined();
     });
 
     it('scaler function', () => {
@@ -643,6 +716,9 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(fn.logGroup),
         { actions: ['sqs:GetQueueAttributes'], resources: queueArns() },
         { actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: serviceRefs() },
+        // Pending jobs are demand (the `pending` GSI only); its decisions are posted for waiting reasons.
+        jobs.queryPending(),
+        jobs.postPoolScaling(),
       ]);
     });
 
@@ -669,6 +745,8 @@ describe('RunplaneStack (default deployment)', () => {
           actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
           resources: [arn(p.queue.queue)],
         },
+        // It asks for a pass when it joins and whenever an attempt ends.
+        { actions: ['sqs:SendMessage'], resources: [kickQueueArn()] },
         jobs.get(),
         // Transitions of job items only: a job process that reaches these credentials cannot write an API key.
         jobs.updateJobs(),
@@ -716,6 +794,7 @@ describe('RunplaneStack (default deployment)', () => {
       const covered = new Set([
         ...[...s.stack.api.functions.values()].map((f) => s.id(f.role)),
         s.id(s.stack.scaler!.handler.role),
+        s.id(s.stack.scheduler.handler.role),
         s.id(s.stack.reliability.deadLetterConsumer!.role),
         s.id(s.stack.reliability.reaper!.role),
         s.id(s.stack.reliability.auditCheckpoint!.role),
@@ -830,9 +909,9 @@ describe('RunplaneStack (default deployment)', () => {
     it('alarms on every DLQ, every function error and API 5xx, notifying the alarm topic', () => {
       const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
       const topic = { Ref: s.id(s.stack.alarms.topic) };
-      // DLQs, every function (routes, scaler, dead-letter consumer, maintenance, audit checkpoint), API 5xx.
+      // DLQs, every function (routes, scheduler, scaler, dead-letter consumer, maintenance, audit checkpoint), API 5xx.
       // Not the auth bootstrap: it runs only inside a deploy, which fails when it does.
-      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 4 + 1);
+      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 5 + 1);
       for (const a of alarms) expect(a).toMatchObject({ AlarmActions: [topic], OKActions: [topic], TreatMissingData: 'notBreaching' });
       for (const pool of WORKER_POOLS) {
         expect(alarms).toContainEqual(
@@ -845,7 +924,7 @@ describe('RunplaneStack (default deployment)', () => {
         );
       }
       const { deadLetterConsumer, reaper, auditCheckpoint } = s.stack.reliability;
-      for (const fn of [...s.stack.api.functions.values(), s.stack.scaler!.handler, deadLetterConsumer!, reaper!, auditCheckpoint!]) {
+      for (const fn of [...s.stack.api.functions.values(), s.stack.scheduler.handler, s.stack.scaler!.handler, deadLetterConsumer!, reaper!, auditCheckpoint!]) {
         expect(alarms).toContainEqual(
           expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: s.id(fn.function) } }] }),
         );
@@ -941,7 +1020,12 @@ describe('RunplaneStack (LocalStack: no worker pools, no data protection)', () =
       ScheduleExpression: 'rate(5 minutes)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.id(auditCheckpoint!.function), 'Arn'] } })],
     });
-    s.template.resourceCountIs('AWS::Events::Rule', 2); // no scaler schedule without workers
+    // The scheduler runs too: workers on other machines (`runplane worker`) are admitted jobs by it.
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.id(s.stack.scheduler.handler.function), 'Arn'] } })],
+    });
+    s.template.resourceCountIs('AWS::Events::Rule', 3); // no scaler schedule without workers
   });
 
   it('lets the secrets go with the stack when data is not protected', () => {

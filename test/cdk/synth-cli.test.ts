@@ -64,8 +64,8 @@ describe('cdk synth (CLI, no credentials)', () => {
     // BucketDeployment handler (Python, deploys the console's files) are not ours to bundle.
     const functions = all.filter((r) => r.Properties.Handler !== 'framework.onEvent' && !String(r.Properties.Runtime).startsWith('python'));
     expect(all.length - functions.length).toBe(2);
-    // One per route, the scaler, the background handlers that exist, and the auth bootstrap.
-    expect(functions).toHaveLength(ROUTES.length + 1 + Object.keys(presentReliabilityEntries()).length + 1);
+    // One per route, the scaler, the scheduler, the background handlers that exist, and the auth bootstrap.
+    expect(functions).toHaveLength(ROUTES.length + 2 + Object.keys(presentReliabilityEntries()).length + 1);
     for (const fn of functions) {
       const hash = fn.Properties.Code!.S3Key!.replace(/\.zip$/, '');
       const files = await readdir(join(outdir, `asset.${hash}`));

@@ -123,7 +123,7 @@ describe('local platform emulator isolation', () => {
     const real = (await api('POST', '/v1/jobs', { command: ['true'], queue: 'gpu' })) as { id: string };
     const stored = (await client.send(new GetCommand({ TableName: config.tables.jobs, Key: jobKey(real.id) }))).Item!;
     expect(typeof stored.dispatchSignature).toBe('string');
-    const tampered = { ...stored, command: ['touch', join(markers, 'tampered')], queue: 'default', queuedKey: 'default', groupQueueKey: `${stored.group}#default` };
+    const tampered = { ...stored, command: ['touch', join(markers, 'tampered')], queue: 'default', groupQueueKey: `${stored.group}#default` };
     await client.send(new PutCommand({ TableName: config.tables.jobs, Item: tampered }));
     await queue.enqueue('default', { jobId: real.id });
 

@@ -3,6 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CALLER } from '../../core/auth/caller.ts';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { meterS3, type MeteredCall } from '../../core/aws/request-meter.ts';
 import { createS3Client } from '../../core/aws/s3-client.ts';
 import { DynamoDbEventStore } from '../../core/events/dynamodb-event-store.ts';
 import { outputEventBytes, type JobEvent } from '../../core/events/event.ts';
@@ -27,12 +29,17 @@ describe('log archive', () => {
   let worker: Worker;
   let archive: S3LogArchiveStore;
   let eventsTable: string;
+  let s3: S3Client;
+  let bucket: string;
+  /** The S3 requests the service and the worker made, in order. */
+  const s3Calls: MeteredCall[] = [];
 
   beforeAll(async () => {
     env = await createTestEnvironment();
     parts = platformParts(env);
-    const s3 = createS3Client({ endpoint: env.sqsEndpoint });
-    const bucket = `t-${randomUUID().slice(0, 8)}`;
+    s3 = createS3Client({ endpoint: env.sqsEndpoint });
+    meterS3(s3, { record: (call) => s3Calls.push(call) });
+    bucket = `t-${randomUUID().slice(0, 8)}`;
     await ensureBucket(s3, bucket);
     archive = new S3LogArchiveStore({ client: s3, bucket });
     eventsTable = tableName(env.prefix, EVENTS_TABLE);
@@ -96,6 +103,8 @@ describe('log archive', () => {
     expect(done.state).toBe('FAILED');
     const record = done.attempts[0]?.logArchive;
     expect(record).toBeDefined();
+    // An index of thousands of events does not fit in metadata: it is its own object.
+    expect(record!.indexKey).toBe(`logs/${job.id}/1/index.json`);
 
     const beforeEvents = await allEvents(job.id, 7);
     const beforeBytes = (await service.logs(job.id, {}, LOCAL_CALLER)).bytes;
@@ -134,10 +143,26 @@ describe('log archive', () => {
     const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 60_000);
     expect(done.state).toBe('SUCCEEDED');
     expect(done.attempts.map((a) => a.logArchive?.key)).toEqual([`logs/${job.id}/1/output.gz`, `logs/${job.id}/2/output.gz`]);
+    // A small archive is one object: its index rides in the output's metadata, no index.json.
+    expect(done.attempts.map((a) => a.logArchive?.indexKey)).toEqual([`logs/${job.id}/1/output.gz`, `logs/${job.id}/2/output.gz`]);
+    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `logs/${job.id}/1/index.json` }))).rejects.toMatchObject({ name: 'NotFound' });
+    // The index read alone (a larger archive's path: HEAD, then ranged GETs) is the one the whole read carries.
+    const record = done.attempts[1]!.logArchive!;
+    const whole = await archive.getWhole(record.key);
+    expect(await archive.getIndex(record)).toEqual(whole.index);
+    expect(whole.index).toMatchObject({ jobId: job.id, attempt: 2, bytes: 'attempt 2\n'.length });
+    expect(gunzipSync(whole.bytes).toString()).toBe('attempt 2\n');
     for (const attempt of [1, 2]) await deleteEvents(job.id, attempt);
     for (const attempt of [1, 2]) {
+      const before = s3Calls.length;
       expect((await service.logs(job.id, { attempt: String(attempt) }, LOCAL_CALLER)).bytes.toString()).toBe(`attempt ${attempt}\n`);
+      // Index and bytes in one GET.
+      expect(s3Calls.slice(before).map((c) => c.operation)).toEqual(['GetObject']);
     }
+    const events = await service.listEvents(job.id, { attempt: '2' }, LOCAL_CALLER);
+    expect(events.events.filter((e) => e.kind === 'output').map((e) => (e.kind === 'output' ? e.data : ''))).toEqual(['attempt 2\n']);
+    const response = await fetch(await service.logsDownloadUrl(job.id, { attempt: '2', download: '1' }, LOCAL_CALLER));
+    expect(gunzipSync(Buffer.from(await response.arrayBuffer())).toString()).toBe('attempt 2\n');
   });
 
   it('refuses a download before the attempt is archived', async () => {

@@ -231,7 +231,7 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     await parts.store.claimAttempt({
       jobId: job.id, group: job.group, workerId: 'vanished', leaseId: 'vanished-lease', leaseExpiresAt: t0.getTime() - 1_000, expectedAttempt: 0, now: t0,
     });
-    const outcome = await handleDeadLetter({ store: parts.store, queue: parts.queue }, { jobId: job.id, receiveCount: 2 });
+    const outcome = await handleDeadLetter({ store: parts.store, jobs: parts.service }, { jobId: job.id, receiveCount: 2 });
     expect(outcome).toBe('recovered');
     startWorker();
     const done = await waitForJob(parts.store, job.id, (j) => isTerminal(j.state), 15_000);
@@ -244,7 +244,7 @@ describe('exactly-once job effects on at-least-once delivery', () => {
     await parts.store.claimAttempt({
       jobId: live.id, group: live.group, workerId: 'alive', leaseId: 'alive-lease', leaseExpiresAt: Date.now() + 60_000, expectedAttempt: 0, now: new Date(),
     });
-    expect(await handleDeadLetter({ store: parts.store, queue: parts.queue }, { jobId: live.id, receiveCount: 6 })).toBe('ignored-live');
+    expect(await handleDeadLetter({ store: parts.store, jobs: parts.service }, { jobId: live.id, receiveCount: 6 })).toBe('ignored-live');
     expect((await parts.store.getJob(live.id))?.state).toBe('RUNNING');
   });
 

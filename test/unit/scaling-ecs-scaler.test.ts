@@ -6,6 +6,7 @@ import { ConfigError } from '../../core/config.ts';
 import { DependencyError, UnknownQueueError } from '../../core/errors.ts';
 import { loadScalingConfig, loadScalingTargets, type ScalingTarget } from '../../core/scaling/config.ts';
 import { EcsWorkerScaler } from '../../core/scaling/ecs-scaler.ts';
+import type { PoolScaling } from '../../core/scaling/pool-scaling.ts';
 import { createWorkerScaler } from '../../core/app/scaler-dependencies.ts';
 
 const sqsMock = mockClient(SQSClient);
@@ -13,8 +14,8 @@ const ecsMock = mockClient(ECSClient);
 
 const queueUrl = (pool: string) => `https://sqs.us-east-1.amazonaws.com/123456789012/runplane-${pool}`;
 const targets: ScalingTarget[] = [
-  { pool: 'default', cluster: 'runplane', service: 'runplane-default', queueUrl: queueUrl('default'), minTasks: 0, maxTasks: 10, maxJobsPerTask: 2 },
-  { pool: 'gpu', cluster: 'runplane', service: 'runplane-gpu', queueUrl: queueUrl('gpu'), minTasks: 0, maxTasks: 4, maxJobsPerTask: 1 },
+  { pool: 'default', cluster: 'runplane', service: 'runplane-default', queueUrl: queueUrl('default'), minTasks: 0, maxTasks: 10, maxJobsPerTask: 2, gpusPerTask: 0 },
+  { pool: 'gpu', cluster: 'runplane', service: 'runplane-gpu', queueUrl: queueUrl('gpu'), minTasks: 0, maxTasks: 4, maxJobsPerTask: 1, gpusPerTask: 1 },
 ];
 
 function backlog(pool: string, visible: number, notVisible: number, delayed = 0) {
@@ -83,6 +84,37 @@ describe('EcsWorkerScaler', () => {
     service('runplane-gpu', 3, 3);
     expect(await scaler.scalePool('gpu', { pendingMessages: 1, allowScaleIn: false })).toMatchObject({ action: 'hold', desiredTasks: 3 });
     expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
+
+  it('counts the pool\'s pending jobs (no message yet) as demand, and posts each decision', async () => {
+    const posted: PoolScaling[] = [];
+    const pending = new Map([['gpu', { jobs: 3, gpus: 3 }], ['default', { jobs: 0, gpus: 0 }]]);
+    const withPending = new EcsWorkerScaler({
+      sqs: new SQSClient({}),
+      ecs: new ECSClient({}),
+      targets,
+      pending: { read: async (pool) => pending.get(pool)! },
+      statuses: { read: async () => undefined, write: async (s) => void posted.push(s) },
+      clock: () => new Date('2026-06-01T00:00:00.000Z'),
+      log: () => undefined,
+    });
+    // An empty queue: the scheduler admits nothing onto a pool at zero, so only pending jobs say it is needed.
+    backlog('gpu', 0, 0);
+    service('runplane-gpu', 0, 0);
+    expect(await withPending.scalePool('gpu')).toMatchObject({ action: 'scale-out', desiredTasks: 3, updated: true });
+    // One admitted and running, two still pending (their workers are starting): three tasks, no more.
+    pending.set('gpu', { jobs: 2, gpus: 2 });
+    backlog('gpu', 0, 1);
+    service('runplane-gpu', 3, 3);
+    expect(await withPending.scalePool('gpu')).toMatchObject({ action: 'hold', desiredTasks: 3 });
+    backlog('default', 0, 0);
+    service('runplane-default', 2, 2);
+    expect(await withPending.scalePool('default')).toMatchObject({ action: 'scale-in', desiredTasks: 0 });
+    expect(posted).toEqual([
+      { pool: 'gpu', desiredTasks: 3, runningTasks: 0, at: '2026-06-01T00:00:00.000Z' },
+      { pool: 'gpu', desiredTasks: 3, runningTasks: 3, at: '2026-06-01T00:00:00.000Z' },
+      { pool: 'default', desiredTasks: 0, runningTasks: 2, at: '2026-06-01T00:00:00.000Z' },
+    ]);
   });
 
   it('refuses a pool it does not manage', async () => {

@@ -35,6 +35,14 @@ describe('desiredTaskCount', () => {
     ['submit path still scales out', { visibleMessages: 6, pendingMessages: 1, currentDesiredTasks: 2, runningTasks: 2, allowScaleIn: false }, 7],
     ['submit path still respects a lowered maximum', { currentDesiredTasks: 12, runningTasks: 12, allowScaleIn: false }, 10],
     ['a pool with a maximum of zero never starts', { maxTasks: 0, visibleMessages: 3 }, 0],
+    // Pending jobs (on the scheduler's list, no message yet) are demand: they start a pool at zero.
+    ['a pending job starts a pool from zero', { pendingJobs: 1 }, 1],
+    ['pending and admitted jobs add up at 2 per task', { pendingJobs: 3, visibleMessages: 1, inFlightMessages: 2, maxJobsPerTask: 2, currentDesiredTasks: 1, runningTasks: 1 }, 3],
+    ['pending GPU jobs need tasks with their GPUs: two 4-GPU jobs on 4-GPU tasks', { pendingJobs: 2, pendingGpus: 8, gpusPerTask: 4, maxJobsPerTask: 4 }, 2],
+    ['a pending 4-GPU job behind a running one needs a second 4-GPU task', { pendingJobs: 1, pendingGpus: 4, inFlightMessages: 1, gpusPerTask: 4, maxJobsPerTask: 4, currentDesiredTasks: 1, runningTasks: 1 }, 2],
+    ['pending GPU jobs on a CPU pool count as jobs only', { pendingJobs: 2, pendingGpus: 2, maxJobsPerTask: 2 }, 1],
+    ['jobs pending: running tasks are kept while the count says fewer', { pendingJobs: 1, currentDesiredTasks: 3, runningTasks: 3 }, 3],
+    ['pending jobs beyond the maximum are capped', { pendingJobs: 50 }, 10],
   ];
 
   it.each(cases)('%s', (_case, overrides, expected) => {
@@ -47,6 +55,8 @@ describe('desiredTaskCount', () => {
     ['zero jobs per task', { maxJobsPerTask: 0 }],
     ['min above max', { minTasks: 3, maxTasks: 2 }],
     ['NaN', { runningTasks: Number.NaN }],
+    ['negative pending jobs', { pendingJobs: -1 }],
+    ['fractional pending GPUs', { pendingGpus: 1.5 }],
   ])('rejects %s', (_case, overrides) => {
     expect(() => desiredTaskCount({ ...base, ...overrides })).toThrow(RangeError);
   });
@@ -63,6 +73,6 @@ describe('scalingDecision', () => {
 
   it('explains itself with the numbers it used', () => {
     const { reason } = scalingDecision({ ...base, visibleMessages: 3, inFlightMessages: 1, runningTasks: 1, currentDesiredTasks: 1, maxJobsPerTask: 2 });
-    expect(reason).toBe('visible=3 inFlight=1 delayed=0 pending=0 running=1 desired=1->2 (2 jobs/task, 0..10 tasks)');
+    expect(reason).toBe('visible=3 inFlight=1 delayed=0 pending=0 pendingJobs=0 pendingGpus=0 running=1 desired=1->2 (2 jobs/task, 0..10 tasks)');
   });
 });

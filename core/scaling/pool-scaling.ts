@@ -1,0 +1,33 @@
+/**
+ * What the scaler last decided for a pool, posted for "why is my job waiting?": with no live
+ * worker, a job's NoCapacity says whether the pool is scaled to zero or scaling out
+ * (core/jobs/waiting-reason.ts).
+ */
+export interface PoolScaling {
+  readonly pool: string;
+  /** The service's desired task count after the scaler's decision. */
+  readonly desiredTasks: number;
+  /** Tasks ECS reported running when it decided. */
+  readonly runningTasks: number;
+  /** When it decided (ISO). */
+  readonly at: string;
+}
+
+/** One small item per pool, written by the scaler every run, read by the job views. */
+export interface PoolScalingBoard {
+  read(pool: string): Promise<PoolScaling | undefined>;
+  write(status: PoolScaling): Promise<void>;
+}
+
+/** A status older than this says nothing (the scaler runs every minute). */
+export const POOL_SCALING_FRESH_MS = 3 * 60_000;
+
+/** The pool's runnable jobs that have no message yet (the scheduler's pending list): what starts a pool at zero. */
+export interface PendingDemand {
+  readonly jobs: number;
+  readonly gpus: number;
+}
+
+export interface PendingDemandReader {
+  read(pool: string): Promise<PendingDemand>;
+}
