@@ -78,8 +78,10 @@ export async function benchScheduling(options: { decisions: number; dispatches: 
       const { job } = await api.jobs.submit({ command: ['true'], queue, labels: { bench: 'scheduling' } }, LOCAL_CALLER);
       if (!started.has(job.id)) await new Promise<void>((resolve) => waiters.set(job.id, resolve));
       waiters.delete(job.id);
-      // Let the job end (and its pass run) before the next sample: the pool is idle for each.
+      // Let the job end, and the pass its end kicked finish, before the next sample: the pool is
+      // idle for each (a submit that lands during a pass waits for it, then runs one more).
       await sleep(150);
+      await kicker.idle();
       return started.get(job.id)! - t;
     };
     for (let i = 0; i < 10; i++) {

@@ -249,7 +249,8 @@ export class Worker {
     if (!inbox) return;
     try {
       for (;;) {
-        const messages = await queue.receive(inbox, { maxMessages: 10, waitSeconds: 1, visibilityTimeoutSeconds: this.leaseSeconds });
+        // A short poll: a stop must not wait (SQS may leave a message out of one; the sweeper has it).
+        const messages = await queue.receive(inbox, { maxMessages: 10, waitSeconds: 0, visibilityTimeoutSeconds: this.leaseSeconds });
         if (messages.length === 0) return;
         await Promise.all(
           messages.map(async (m) => {
