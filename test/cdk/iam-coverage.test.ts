@@ -30,7 +30,6 @@ import { createBootstrapHandler } from '../../lambdas/bootstrap-admin-key.ts';
 import { startLocalApiServer, type LocalApiServer } from '../../local/http-server.ts';
 import { createTestEnvironment, type TestEnvironment } from '../support/emulators.ts';
 import { makeJob } from '../support/jobs.ts';
-import { waitForJob } from '../support/platform-parts.ts';
 import { FakeSecretsManager } from './support/fake-secrets-manager.ts';
 import { roleStatements, synthesize, type Statement, type SynthesizedStack } from './support/template.ts';
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,11 +80,16 @@ describe('array jobs', () => {
     } while (cursor);
     return children;
   };
+  /** Messages on the pool's queue and on its workers' inboxes (`<pool queue>-inbox-…`), visible or not. */
   const messagesInFlight = async () => {
-    const out = await env.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: env.queues[0]!.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-    );
-    return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    const poolUrl = env.queues[0]!.url;
+    const listed = await env.sqs.send(new ListQueuesCommand({ QueueNamePrefix: poolUrl.slice(poolUrl.lastIndexOf('/') + 1) }));
+    let count = 0;
+    for (const url of new Set([poolUrl, ...(listed.QueueUrls ?? [])])) {
+      const out = await env.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      count += Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    return count;
   };
   const output = async (jobId: string) => (await parts.service.logs(jobId, {}, LOCAL_CALLER)).bytes.toString('utf8');
 
@@ -138,23 +143,27 @@ describe('array jobs', () => {
   it('a child beyond the parallelism waits with ArrayThrottle, unadmitted and without a message', async () => {
     startWorker();
     const { job } = await parts.service.submit({ command: ['sleep', '30'], array: { size: 6, parallelism: 1 } }, LOCAL_CALLER);
-    await waitForJob(parts.store, job.id, (j) => j.array?.status.RUNNING === 1, 60_000);
-    // Several passes (one a second, one per kick) while child 0 runs.
-    await new Promise((r) => setTimeout(r, 4_000));
-    const children = await allChildren(job.id);
-    const waiting = children.filter((c) => c.state === 'QUEUED');
-    // The parallelism plus the look-ahead are materialised; the rest are only counted.
-    expect(children).toHaveLength(1 + 2);
-    expect(waiting).toHaveLength(2);
-    for (const child of waiting) {
-      expect(child).toMatchObject({ attempt: 0, admittedAt: null });
-      const { waiting: why } = await parts.service.describe(child.id, LOCAL_CALLER);
-      expect(why).toMatchObject({ code: 'ArrayThrottle', position: null });
-      expect(why!.message).toMatch(new RegExp(`array ${job.id} already runs 1 of its children at once, its parallelism is 1`));
+    // Cancelled whatever the outcome: its children would otherwise hold the group's later tests back.
+    try {
+      await waitForJob(parts.store, job.id, (j) => j.array?.status.RUNNING === 1, 60_000);
+      // Several passes (one a second, one per kick) while child 0 runs.
+      await new Promise((r) => setTimeout(r, 4_000));
+      const children = await allChildren(job.id);
+      const waiting = children.filter((c) => c.state === 'QUEUED');
+      // The parallelism plus the look-ahead are materialised; the rest are only counted.
+      expect(children).toHaveLength(1 + 2);
+      expect(waiting).toHaveLength(2);
+      for (const child of waiting) {
+        expect(child).toMatchObject({ attempt: 0, admittedAt: null });
+        const { waiting: why } = await parts.service.describe(child.id, LOCAL_CALLER);
+        expect(why).toMatchObject({ code: 'ArrayThrottle', position: null });
+        expect(why!.message).toMatch(new RegExp(`array ${job.id} already runs 1 of its children at once, its parallelism is 1`));
+      }
+      expect(await messagesInFlight()).toBe(1);
+      expect(logs.filter((l) => l.message === 'claim refused by a capacity limit')).toEqual([]);
+    } finally {
+      await parts.service.cancel(job.id, LOCAL_CALLER);
     }
-    expect(await messagesInFlight()).toBe(1);
-    expect(logs.filter((l) => l.message === 'claim refused by a capacity limit')).toEqual([]);
-    await parts.service.cancel(job.id, LOCAL_CALLER);
     await waitForJob(parts.store, job.id, (j) => j.array!.status.QUEUED + j.array!.status.RUNNING === 0, 30_000);
   }, 120_000);
 
