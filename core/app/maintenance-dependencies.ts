@@ -3,7 +3,6 @@ import { SqsJobQueue } from '../queue/sqs-job-queue.ts';
 import { createApiDependencies } from './api-dependencies.ts';
 import { createWorkerDependencies, type WorkerDependencyOptions } from './worker-dependencies.ts';
 import type { MaintenanceDependencies } from '../maintenance/maintenance.ts';
-import type { JobAdmission } from '../jobs/job-admission.ts';
 import { createSqsClientFor } from './sqs-clients.ts';
 import { createSchedulerKick } from './scheduler-kick-dependencies.ts';
 
