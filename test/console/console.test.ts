@@ -370,6 +370,9 @@ describe.runIf(RUN)('web console in Chromium', { timeout: 120_000 }, () => {
     await heading.waitFor();
     await page.getByText('30 children, at most 4 running at once.').waitFor();
     await page.getByText('30 of 30 finished').waitFor();
+    // A parent never runs itself: no attempt of its own, and its output is its children's.
+    await page.getByText('An array has no output of its own').waitFor();
+    expect(await page.getByText('Attempt', { exact: true }).count()).toBe(0);
     await expect.poll(() => page.getByRole('list', { name: 'Children per state' }).textContent()).toBe('SUCCEEDED 30');
     // The API's children, 25 to a page in index order; the next page has the last 5.
     const children = page.getByRole('region', { name: 'Array children' });

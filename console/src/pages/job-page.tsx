@@ -138,10 +138,15 @@ export function JobPage() {
           <dd>{data.group}</dd>
           <dt>Owner</dt>
           <dd>{data.owner}</dd>
-          <dt>Attempt</dt>
-          <dd>
-            {data.attempt} of {data.maxAttempts}
-          </dd>
+          {/* An array parent never runs itself: its children have the attempts. */}
+          {!data.arrayStatus && (
+            <>
+              <dt>Attempt</dt>
+              <dd>
+                {data.attempt} of {data.maxAttempts}
+              </dd>
+            </>
+          )}
           <dt>Submitted</dt>
           <dd>{formatTime(data.createdAt)}</dd>
           <dt>Started</dt>
@@ -233,7 +238,7 @@ export function JobPage() {
           </p>
         )}
         {attempt === 0 ? (
-          <p className="muted">The job has not started yet.</p>
+          <p className="muted">{data.arrayStatus ? 'An array has no output of its own: each child has its own (open one below).' : 'The job has not started yet.'}</p>
         ) : (
           <LogView lines={output.buffer.lines} version={output.version} follow={follow} />
         )}
