@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startLocalPlatform } from '../local/platform.ts';
+import { apiRequest as request } from './api-request.ts';
 import { ratio, summarize } from './stats.ts';
-
-async function request(url: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
 
 /**
  * Dependency release latency on the local platform: from a dependency's final state (its

@@ -1,13 +1,7 @@
-/** One row of `GET /v1/usage` (issue 11): a group, user, queue or UTC day, and what its attempts used. */
-export interface UsageRow {
-  readonly key: string;
-  readonly jobs: number;
-  readonly attempts: number;
-  readonly wallSeconds: number;
-  readonly gpuSeconds: number;
-  readonly cpuSeconds: number;
-  readonly costUsd: number;
-}
+import type { UsageRow } from '../../core/usage/usage-report.ts';
+
+/** One row of `GET /v1/usage` (issue 11): the API's own type. */
+export type { UsageRow };
 
 export interface UsageReport {
   readonly by: 'day' | 'group' | 'user' | 'queue';

@@ -5,19 +5,12 @@ import { describeError, sendJson, useClient } from '../api.ts';
 import { QueryProblem } from '../components/not-available.tsx';
 import { TableRegion } from '../components/table-region.tsx';
 import { fieldErrorsOf } from '../field-errors.ts';
+import type { GroupView } from '../../../core/groups/group.ts';
 import { formatGpuHours } from '../format.ts';
 import { formOfGroup, groupSettingsBody, type GroupSettingsField, type GroupSettingsForm } from '../group-settings.ts';
 
-/** A group as `GET /v1/groups` reports it (issue 11). */
-export interface GroupView {
-  readonly name: string;
-  readonly maxGpus: number | null;
-  readonly maxRunningJobs: number | null;
-  readonly weight: number;
-  readonly runningGpus: number;
-  readonly runningJobs: number;
-  readonly recentGpuSeconds: number;
-}
+/** A group as `GET /v1/groups` reports it (issue 11): the API's own type. */
+export type { GroupView };
 
 function unusedGroup(name: string): GroupView {
   return { name, maxGpus: null, maxRunningJobs: null, weight: 1, runningGpus: 0, runningJobs: 0, recentGpuSeconds: 0 };
