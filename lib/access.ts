@@ -8,6 +8,7 @@ import { WORKER_LIFETIME_PARTITION } from '../core/usage/worker-lifetime.ts';
 import { WAITING_BOARD_KEY_PREFIX } from '../core/jobs/dynamodb-waiting-boards.ts';
 import { PASS_LEASE_KEY_PREFIX } from '../core/scheduling/dynamodb-pass-lease.ts';
 import { POOL_SCALING_KEY_PREFIX } from '../core/scaling/dynamodb-pool-scaling.ts';
+import { ADMISSION_UPDATE_ATTRIBUTES } from '../core/jobs/admission-attributes.ts';
 
 /**
  * The DynamoDB permissions Runplane's code needs, named once so the API functions, the worker, the
@@ -37,6 +38,11 @@ export interface TableGrant {
   readonly keys?: readonly string[];
   /** The only attributes the calls may touch (dynamodb:Attributes), the key included. */
   readonly attributes?: readonly string[];
+  /**
+   * With `attributes`: the only `ReturnValues` the calls may ask for (dynamodb:ReturnValues, when
+   * given), so an update cannot read back attributes outside the list (ALL_OLD, ALL_NEW).
+   */
+  readonly returnValues?: readonly string[];
 }
 
 /**
@@ -72,7 +78,7 @@ export const JOBS_GRANTS = {
   get: { actions: ['dynamodb:GetItem'], on: 'table' },
   /** Job lists (`byGroup*`), sweeps (`undispatched`, `running`), the worker registry (`workersByPool`). */
   query: { actions: ['dynamodb:Query'], on: 'indexes' },
-  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list); groups by name. */
+  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list); groups by name (the scheduler's and the scaler's quota reads). */
   batchGet: { actions: ['dynamodb:BatchGetItem'], on: 'table' },
   /** Submit: a new job and its idempotency guard, both puts in one transaction (nothing is updated). */
   submitJobs: {
@@ -110,6 +116,17 @@ export const JOBS_GRANTS = {
   materialiseChildren: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.job] },
   /** State transitions of existing jobs: cancel, claims and finishes, the sweeper and reaper, dead letters. */
   updateJobs: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.job] },
+  /**
+   * The scheduler's admissions (admit, un-admit an unsent one): the list keys of job items and
+   * nothing else (core/jobs/admission-attributes.ts), no item read back. Not a state transition.
+   */
+  admitJobs: {
+    actions: ['dynamodb:UpdateItem'],
+    on: 'table',
+    keys: [JOBS_TABLE_KEYS.job],
+    attributes: ADMISSION_UPDATE_ATTRIBUTES,
+    returnValues: ['NONE'],
+  },
   /**
    * Group items and the names index (core/groups/dynamodb-group-store.ts): a settings change
    * (PUT /v1/groups), and the quota counters that claims take (a group's first claim lists it) and
@@ -197,11 +214,12 @@ export function tableStatement(table: dynamodb.TableV2, definition: TableDefinit
   return {
     actions: [...grant.actions],
     resources,
-    ...(grant.keys || grant.attributes
+    ...(grant.keys || grant.attributes || grant.returnValues
       ? {
           conditions: {
             ...(grant.keys ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.keys] } } : {}),
             ...(grant.attributes ? { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...grant.attributes] } } : {}),
+            ...(grant.returnValues ? { StringEqualsIfExists: { 'dynamodb:ReturnValues': [...grant.returnValues] } } : {}),
           },
         }
       : {}),

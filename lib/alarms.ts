@@ -2,13 +2,16 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { HandlerFunction } from './handler-function.ts';
-import type { PoolQueue } from './queues.ts';
+import type { KickQueue, PoolQueue } from './queues.ts';
 import type { RunplaneApi } from './api.ts';
 
 export interface RunplaneAlarmsProps {
   readonly queues: readonly PoolQueue[];
+  /** The scheduler's kick queue: its DLQ holds kicks whose passes failed 5 times. */
+  readonly kicks: KickQueue;
   /** Every Lambda, by a short name used in the alarm's id and description. */
   readonly functions: ReadonlyMap<string, HandlerFunction>;
   readonly api: RunplaneApi;
@@ -16,7 +19,7 @@ export interface RunplaneAlarmsProps {
 
 /**
  * Alarms that mean "a person should look": a message in a dead-letter queue (a job SQS gave up
- * on), a Lambda error (the handlers map domain errors to responses, so an error is a bug or an
+ * on, or a scheduler kick whose passes kept failing), a Lambda error (the handlers map domain errors to responses, so an error is a bug or an
  * outage), and API 5xx responses. All notify one SNS topic; subscribe to it after deploying.
  */
 export class RunplaneAlarms extends Construct {
@@ -38,16 +41,22 @@ export class RunplaneAlarms extends Construct {
       this.alarms.push(alarm);
     };
 
-    for (const { definition, deadLetterQueue } of props.queues) {
-      add(`${definition.pool}DeadLetters`, {
-        alarmDescription: `Jobs of pool "${definition.pool}" reached its dead-letter queue`,
+    const deadLetters = (alarmId: string, alarmDescription: string, deadLetterQueue: sqs.IQueue) =>
+      add(alarmId, {
+        alarmDescription,
         metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+    for (const { definition, deadLetterQueue } of props.queues) {
+      deadLetters(`${definition.pool}DeadLetters`, `Jobs of pool "${definition.pool}" reached its dead-letter queue`, deadLetterQueue);
     }
+    // A dead kick loses nothing (the scheduled pass covers its pool within a minute), but passes
+    // that fail five times in a row are a scheduler that keeps failing: its error alarm says that
+    // it failed, this one that kicks, the fast path to a start, are being dropped.
+    deadLetters('SchedulerKickDeadLetters', 'Scheduler kicks reached their dead-letter queue: passes keep failing', props.kicks.deadLetterQueue);
     for (const [name, fn] of props.functions) {
       add(`${name}Errors`, {
         alarmDescription: `The ${name} Lambda failed`,

@@ -232,7 +232,7 @@ export class RunplaneStack extends Stack {
     if (this.reliability.reaper) functions.set('reaper', this.reliability.reaper);
     if (this.reliability.auditCheckpoint) functions.set('auditCheckpoint', this.reliability.auditCheckpoint);
     // Not the auth bootstrap: it runs only inside a deploy, and its failure fails that deploy.
-    this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, functions, api: this.api });
+    this.alarms = new RunplaneAlarms(this, 'Alarms', { queues: this.queues.pools, kicks: this.queues.kicks, functions, api: this.api });
     this.dashboard = new RunplaneDashboard(this, 'Dashboard', { dashboardName: `${this.prefix}-overview` });
 
     if (props.console ?? true) {

@@ -74,6 +74,8 @@ export class WorkerScaler extends Construct {
     fn.allow(['sqs:GetQueueAttributes'], this.pools.map((p) => p.queue.queue.queueArn));
     fn.allow(['ecs:DescribeServices', 'ecs:UpdateService'], this.pools.map((p) => p.service.serviceArn));
     grantTable(fn, this.data.jobs, JOBS_TABLE, JOBS_GRANTS.queryPending);
+    // The quotas and holdings of the groups with pending jobs: a job its quota holds back is no demand.
+    grantTable(fn, this.data.jobs, JOBS_TABLE, JOBS_GRANTS.batchGet);
     grantTable(fn, this.data.jobs, JOBS_TABLE, JOBS_GRANTS.postPoolScaling);
   }
 }

@@ -52,12 +52,13 @@ export class RunplaneScheduler extends Construct {
     const fn = this.handler;
     // A pass reads the pool's waiting board, pending heads, RUNNING and admitted jobs (keys-only
     // indexes, read back with BatchGetItem), live workers and the groups' states; it admits (and
-    // un-admits an unsent one) with conditional updates of job items, takes its pool's lease and
-    // posts the board (core/scheduling/scheduler.ts).
+    // un-admits an unsent one) with conditional updates of job items' list keys only (no state
+    // transition: `admitJobs` names the attributes), takes its pool's lease and posts the board
+    // (core/scheduling/scheduler.ts).
     grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.get);
     grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.queryScheduling);
     grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.batchGet);
-    grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.updateJobs);
+    grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.admitJobs);
     grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.passLease);
     grantTable(fn, data.jobs, JOBS_TABLE, JOBS_GRANTS.postWaitingBoards);
     // An admitted job's message on its pool's queue; a delayed kick to itself at a retry's backoff end.

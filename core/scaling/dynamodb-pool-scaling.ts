@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dependencyFailure } from '../aws/errors.ts';
-import type { PendingDemand, PendingDemandReader, PoolScaling, PoolScalingBoard } from './pool-scaling.ts';
+import type { PendingBacklog, PendingDemandReader, PoolScaling, PoolScalingBoard } from './pool-scaling.ts';
 
 /** Scaling status items' key prefix in the jobs table (`pk = SCALING#<pool>`); the scaler's grant is scoped to it. */
 export const POOL_SCALING_KEY_PREFIX = 'SCALING#';
@@ -33,16 +33,16 @@ export class DynamoDbPoolScalingBoard implements PoolScalingBoard {
 }
 
 /**
- * Counts a pool's pending jobs and their GPUs from the `pending` GSI (partition = pool; it projects
+ * Lists a pool's pending jobs by group from the `pending` GSI (partition = pool, sort key
+ * `<group>#<priority>#<id>`, so each group's jobs come in admission order; it projects `group` and
  * `resources`). Reads every pending item's small projection: 10,000 pending jobs are two or three
  * pages, once a minute.
  */
 export class DynamoDbPendingDemand implements PendingDemandReader {
   constructor(private readonly options: { client: DynamoDBDocumentClient; tableName: string }) {}
 
-  async read(pool: string): Promise<PendingDemand> {
-    let jobs = 0;
-    let gpus = 0;
+  async read(pool: string): Promise<PendingBacklog> {
+    const backlog = new Map<string, number[]>();
     let start: Record<string, unknown> | undefined;
     try {
       do {
@@ -52,19 +52,24 @@ export class DynamoDbPendingDemand implements PendingDemandReader {
             IndexName: 'pending',
             KeyConditionExpression: 'pendingKey = :pool',
             ExpressionAttributeValues: { ':pool': pool },
-            ProjectionExpression: 'resources',
+            // GROUP is a reserved word.
+            ProjectionExpression: '#group, resources',
+            ExpressionAttributeNames: { '#group': 'group' },
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );
         for (const item of out.Items ?? []) {
-          jobs += 1;
-          gpus += Number((item.resources as { gpus?: unknown } | undefined)?.gpus ?? 0) || 0;
+          const group = String(item.group ?? '');
+          const gpus = Number((item.resources as { gpus?: unknown } | undefined)?.gpus ?? 0) || 0;
+          const jobs = backlog.get(group);
+          if (jobs) jobs.push(gpus);
+          else backlog.set(group, [gpus]);
         }
         start = out.LastEvaluatedKey;
       } while (start);
     } catch (err) {
       throw dependencyFailure('pending jobs', err);
     }
-    return { jobs, gpus };
+    return backlog;
   }
 }

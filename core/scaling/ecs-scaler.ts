@@ -3,11 +3,14 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError, UnknownQueueError } from '../errors.ts';
 import type { ScalingTarget } from './config.ts';
 import { scalingDecision, type ScalingDecision } from './policy.ts';
-import type { PendingDemandReader, PoolScalingBoard } from './pool-scaling.ts';
+import type { PendingBacklog, PendingDemandReader, PoolScalingBoard } from './pool-scaling.ts';
+import type { GroupSchedulingState, GroupStates } from '../scheduling/group-states.ts';
+import { quotaDemand } from './quota-demand.ts';
 
 /**
  * Applies the backlog policy (policy.ts) to ECS: reads the pool queue's approximate counters, the
- * pool's pending jobs (no message until the scheduler admits them) and the service's counts, and
+ * pool's pending jobs (no message until the scheduler admits them) less those their group's quota
+ * holds back (quota-demand.ts, from the groups' states) and the service's counts, and
  * sets the service's desired count when it should change; then posts what it decided, which a
  * waiting job's NoCapacity reason reads ("scaled to zero", "scaling out"). The ECS
  * capacity provider then launches or terminates instances to fit the tasks, which is what lets a
@@ -36,6 +39,8 @@ export interface EcsWorkerScalerOptions {
   readonly targets: readonly ScalingTarget[];
   /** The pools' pending jobs; none: the backlog alone is the demand (a deployment without a scheduler). */
   readonly pending?: PendingDemandReader;
+  /** The groups' quotas and holdings; none: every pending job is demand. */
+  readonly groups?: GroupStates;
   /** Where each decision is posted; none: not posted. */
   readonly statuses?: PoolScalingBoard;
   readonly clock?: () => Date;
@@ -54,6 +59,7 @@ export class EcsWorkerScaler {
   private readonly targets: ReadonlyMap<string, ScalingTarget>;
   private readonly log: (entry: Record<string, unknown>) => void;
   private readonly pending: PendingDemandReader | undefined;
+  private readonly groups: GroupStates | undefined;
   private readonly statuses: PoolScalingBoard | undefined;
   private readonly clock: () => Date;
 
@@ -61,6 +67,7 @@ export class EcsWorkerScaler {
     this.sqs = options.sqs;
     this.ecs = options.ecs;
     this.pending = options.pending;
+    this.groups = options.groups;
     this.statuses = options.statuses;
     this.clock = options.clock ?? (() => new Date());
     this.targets = new Map(options.targets.map((t) => [t.pool, t]));
@@ -75,15 +82,17 @@ export class EcsWorkerScaler {
   async scalePool(pool: string, options: ScalePoolOptions = {}): Promise<ScalingOutcome> {
     const target = this.targets.get(pool);
     if (!target) throw new UnknownQueueError(pool, this.pools);
-    const [backlog, service, pending] = await Promise.all([
+    const [backlog, service, pendingJobs] = await Promise.all([
       this.readBacklog(target),
       this.readService(target),
-      this.pending ? this.pending.read(pool) : Promise.resolve({ jobs: 0, gpus: 0 }),
+      this.pending ? this.pending.read(pool) : Promise.resolve<PendingBacklog>(new Map()),
     ]);
+    const pending = quotaDemand(pendingJobs, await this.groupStates(pool, pendingJobs));
     const decision = scalingDecision({
       ...backlog,
       pendingJobs: pending.jobs,
       pendingGpus: pending.gpus,
+      quotaBlockedJobs: pending.quotaBlockedJobs,
       gpusPerTask: target.gpusPerTask,
       ...(options.pendingMessages !== undefined ? { pendingMessages: options.pendingMessages } : {}),
       ...(options.allowScaleIn !== undefined ? { allowScaleIn: options.allowScaleIn } : {}),
@@ -126,6 +135,18 @@ export class EcsWorkerScaler {
       );
     }
     return results.map((r) => (r as PromiseFulfilledResult<ScalingOutcome>).value);
+  }
+
+  /** The states of the groups with pending jobs; undefined when unread (then every pending job is demand). */
+  private async groupStates(pool: string, pending: PendingBacklog): Promise<ReadonlyMap<string, GroupSchedulingState> | undefined> {
+    if (!this.groups || pending.size === 0) return undefined;
+    try {
+      return await this.groups.get([...pending.keys()], this.clock());
+    } catch (err) {
+      // Counting a quota-blocked job as demand costs an idle instance at worst; not scaling costs a start.
+      this.log({ msg: 'could not read the groups\' quotas; counting every pending job as demand', pool, error: String(err) });
+      return undefined;
+    }
   }
 
   private async readBacklog(target: ScalingTarget) {

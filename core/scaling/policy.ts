@@ -8,7 +8,8 @@
  *    just sent that SQS's approximate counters may not show yet; and the pool's *pending* jobs,
  *    which have no message at all until the scheduler admits them onto a live worker
  *    (specs/11-scheduling.md): a pool at zero has nothing to admit onto, so pending jobs are the
- *    demand that starts it.
+ *    demand that starts it — except those their group's quota holds back (the caller leaves them
+ *    out: quota-demand.ts), which no new instance could run.
  * 2. Tasks needed = ceil(jobs / maxJobsPerTask), and on a GPU pool at least the tasks the jobs with
  *    messages fill plus ceil(pending GPUs / GPUs per task) (the pending jobs' GPUs do not fit
  *    beside jobs that hold a task's GPUs), clamped to [minTasks, maxTasks].
@@ -36,6 +37,12 @@ export interface ScalingInput {
   readonly pendingJobs?: number;
   /** GPUs those pending jobs need in all. */
   readonly pendingGpus?: number;
+  /**
+   * Pending jobs left out of `pendingJobs` because their group is at its quota (quota-demand.ts):
+   * no instance could run them now, so they are no demand, and they keep no task from scaling in
+   * (their group's running jobs hold the tasks they will run on). Shown in the reason only.
+   */
+  readonly quotaBlockedJobs?: number;
   /** GPUs of one task's instance; 0 (default) for a CPU pool. */
   readonly gpusPerTask?: number;
   /** The service's running tasks (ECS runningCount). */
@@ -97,7 +104,7 @@ export function scalingDecision(input: ScalingInput): ScalingDecision {
     desiredTasks > input.currentDesiredTasks ? 'scale-out' : desiredTasks < input.currentDesiredTasks ? 'scale-in' : 'hold';
   const reason =
     `visible=${input.visibleMessages} inFlight=${input.inFlightMessages} delayed=${input.delayedMessages ?? 0} ` +
-    `pending=${input.pendingMessages ?? 0} pendingJobs=${input.pendingJobs ?? 0} pendingGpus=${input.pendingGpus ?? 0} running=${input.runningTasks} desired=${input.currentDesiredTasks}->${desiredTasks} ` +
+    `pending=${input.pendingMessages ?? 0} pendingJobs=${input.pendingJobs ?? 0} pendingGpus=${input.pendingGpus ?? 0} quotaBlocked=${input.quotaBlockedJobs ?? 0} running=${input.runningTasks} desired=${input.currentDesiredTasks}->${desiredTasks} ` +
     `(${input.maxJobsPerTask} jobs/task, ${input.minTasks}..${input.maxTasks} tasks)`;
   return { desiredTasks, action, reason };
 }

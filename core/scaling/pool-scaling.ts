@@ -28,6 +28,12 @@ export interface PendingDemand {
   readonly gpus: number;
 }
 
+/**
+ * A pool's pending jobs by group: the GPUs each needs, in the group's pending order (priority,
+ * then submit time), which is the order the scheduler would admit them in.
+ */
+export type PendingBacklog = ReadonlyMap<string, readonly number[]>;
+
 export interface PendingDemandReader {
-  read(pool: string): Promise<PendingDemand>;
+  read(pool: string): Promise<PendingBacklog>;
 }

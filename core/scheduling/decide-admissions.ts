@@ -1,6 +1,7 @@
 import type { Waiting, WaitingCode } from '../jobs/waiting-reason.ts';
 import type { PendingJobSummary } from '../jobs/store.ts';
 import type { GroupSchedulingState } from './group-states.ts';
+import { quotaRefusal } from './quota-refusal.ts';
 
 /**
  * Which pending jobs of one queue to admit now (pure; specs/11-scheduling.md, decisions 4-7).
@@ -114,17 +115,6 @@ function pickGroup(groups: readonly GroupCursor[]): GroupCursor | undefined {
   return best;
 }
 
-function quotaRefusal(g: GroupCursor, job: PendingJob): string | null {
-  const { maxRunningJobs, maxGpus } = g.state;
-  if (maxRunningJobs !== null && g.heldJobs + 1 > maxRunningJobs) {
-    return `group "${g.name}" runs ${g.heldJobs} job(s), its maxRunningJobs is ${maxRunningJobs}`;
-  }
-  if (maxGpus !== null && job.gpus > 0 && g.heldGpus + job.gpus > maxGpus) {
-    return `group "${g.name}" holds ${g.heldGpus} GPU(s), its maxGpus is ${maxGpus}; this job needs ${job.gpus}`;
-  }
-  return null;
-}
-
 export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
   const nowMs = input.now.getTime();
   const workers = input.workers.map((w) => ({ ...w, reservedFor: null as string | null }));
@@ -165,7 +155,7 @@ export function decideAdmissions(input: AdmissionInput): AdmissionDecision {
       });
       continue;
     }
-    const refusal = quotaRefusal(g, job);
+    const refusal = quotaRefusal({ ...g.state, name: g.name }, { jobs: g.heldJobs, gpus: g.heldGpus }, job.gpus);
     if (refusal) {
       left.push({ job, code: 'GroupQuota', message: refusal });
       continue;

@@ -51,6 +51,31 @@ interface Call {
   readonly index?: string;
   /** Partition keys of the items touched (LeadingKeys); empty for a Query. */
   readonly keys: readonly string[];
+  /** Of an update: every top-level attribute it names (dynamodb:Attributes), read or written, its key included. */
+  readonly attributes?: readonly string[];
+  /** Of an update: its ReturnValues, when it asks for any (dynamodb:ReturnValues). */
+  readonly returnValues?: string;
+}
+
+const EXPRESSION_WORDS = new Set(['SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT', 'IN', 'BETWEEN']);
+const EXPRESSION_FUNCTIONS = new Set(['attribute_exists', 'attribute_not_exists', 'attribute_type', 'begins_with', 'contains', 'size', 'if_not_exists', 'list_append']);
+
+/**
+ * The top-level attribute names an update's expressions mention (`#name` resolved; nested paths
+ * by their first part), with its key's: what `dynamodb:Attributes` may hold for it, counting what
+ * a condition or a value only reads as well (the conservative reading; specs/11-scheduling.md).
+ */
+function updateAttributes(op: { Key?: Wire; UpdateExpression?: string; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string> }): string[] {
+  const names = new Set(Object.keys(op.Key ?? {}));
+  for (const expression of [op.UpdateExpression, op.ConditionExpression]) {
+    for (const match of (expression ?? '').matchAll(/([.:]?)(#?[A-Za-z_][A-Za-z0-9_]*)/g)) {
+      const [, before, token] = match as unknown as [string, string, string];
+      // `:value` is a value; `.part` and `[n]` are inside a path whose first part counts.
+      if (before === ':' || before === '.' || EXPRESSION_WORDS.has(token) || EXPRESSION_FUNCTIONS.has(token)) continue;
+      names.add(token.startsWith('#') ? (op.ExpressionAttributeNames?.[token] ?? token) : token);
+    }
+  }
+  return [...names];
 }
 
 type Wire = Record<string, Record<string, unknown>>;
@@ -66,8 +91,15 @@ function authorizationRequests(who: string, operation: string, body: Record<stri
     ...(index ? { index } : {}),
   });
   switch (operation) {
-    case 'GetItem':
     case 'UpdateItem':
+      return [
+        {
+          ...single(operation, body.TableName as string, pkOf(body.Key as Wire)),
+          attributes: updateAttributes(body),
+          ...(typeof body.ReturnValues === 'string' ? { returnValues: body.ReturnValues } : {}),
+        },
+      ];
+    case 'GetItem':
     case 'DeleteItem':
       return [single(operation, body.TableName as string, pkOf(body.Key as Wire))];
     case 'PutItem':
@@ -88,7 +120,7 @@ function authorizationRequests(who: string, operation: string, body: Record<stri
       return (body.TransactItems as Record<string, { TableName: string; Key?: Wire; Item?: Wire }>[]).map((t) => {
         const [kind, op] = Object.entries(t)[0]!;
         const action = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' }[kind]!;
-        return single(action, op.TableName, pkOf(op.Key ?? op.Item));
+        return { ...single(action, op.TableName, pkOf(op.Key ?? op.Item)), ...(kind === 'Update' ? { attributes: updateAttributes(op) } : {}) };
       });
     default:
       return [single(operation, String(body.TableName), [])];
@@ -177,7 +209,13 @@ describe('IAM grants against the calls the code makes', () => {
   const allows = (statement: Statement, call: Call) => {
     if (!statement.actions.includes(call.action) || !statement.resources.includes(resourceOf(call))) return false;
     const patterns = (statement.conditions?.['ForAllValues:StringLike'] as { 'dynamodb:LeadingKeys'?: string[] } | undefined)?.['dynamodb:LeadingKeys'];
-    return !patterns || call.keys.every((k) => patterns.some((p) => like(p, k)));
+    if (patterns && !call.keys.every((k) => patterns.some((p) => like(p, k)))) return false;
+    // Fine-grained access: every attribute the call names must be listed (a condition on an action
+    // that names none, such as a Query, is not evaluated here: the grants put it on updates only).
+    const attributes = (statement.conditions?.['ForAllValues:StringEquals'] as { 'dynamodb:Attributes'?: string[] } | undefined)?.['dynamodb:Attributes'];
+    if (attributes && !(call.attributes ?? []).every((a) => attributes.includes(a))) return false;
+    const returnValues = (statement.conditions?.StringEqualsIfExists as { 'dynamodb:ReturnValues'?: string[] } | undefined)?.['dynamodb:ReturnValues'];
+    return !returnValues || call.returnValues === undefined || returnValues.includes(call.returnValues);
   };
 
   beforeAll(async () => {

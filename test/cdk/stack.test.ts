@@ -507,6 +507,17 @@ describe('RunplaneStack (default deployment)', () => {
         conditions: leadingKeys('JOB#*', 'IDEMPOTENCY#*'),
       }),
       updateJobs: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('JOB#*') }),
+      admitJobs: () => ({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [arn(s.stack.data.jobs)],
+        conditions: {
+          ...leadingKeys('JOB#*'),
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': ['pk', 'pendingKey', 'pendingSort', 'dispatchKey', 'admittedAt', 'admittedTo', 'runningKey', 'state', 'attempt', 'cancelRequested', 'priority', 'queue'],
+          },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+        },
+      }),
       createApiKeys: () => ({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [arn(s.stack.data.jobs)],
@@ -705,8 +716,9 @@ describe('RunplaneStack (default deployment)', () => {
         jobs.get(),
         jobs.queryScheduling(),
         jobs.batchGet(),
-        // Admission is a conditional update of the job item; the state never changes here.
-        jobs.updateJobs(),
+        // Admission is a conditional update of the job item's list keys; the state never changes
+        // here, and no other attribute may be written or read back.
+        jobs.admitJobs(),
         jobs.passLease(),
         jobs.postWaitingBoards(),
         // Admitted jobs' messages, and its own delayed kicks (a retry's backoff end).
@@ -726,8 +738,10 @@ describe('RunplaneStack (default deployment)', () => {
         logsStatement(fn.logGroup),
         { actions: ['sqs:GetQueueAttributes'], resources: queueArns() },
         { actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: serviceRefs() },
-        // Pending jobs are demand (the `pending` GSI only); its decisions are posted for waiting reasons.
+        // Pending jobs are demand (the `pending` GSI only) unless their group's quota holds them
+        // back (the group items, BatchGetItem); its decisions are posted for waiting reasons.
         jobs.queryPending(),
+        jobs.batchGet(),
         jobs.postPoolScaling(),
       ]);
     });
@@ -921,9 +935,9 @@ describe('RunplaneStack (default deployment)', () => {
     it('alarms on every DLQ, every function error and API 5xx, notifying the alarm topic', () => {
       const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
       const topic = { Ref: s.id(s.stack.alarms.topic) };
-      // DLQs, every function (routes, scheduler, scaler, dead-letter consumer, maintenance, audit checkpoint), API 5xx.
+      // Pool DLQs, the kick DLQ, every function (routes, scheduler, scaler, dead-letter consumer, maintenance, audit checkpoint), API 5xx.
       // Not the auth bootstrap: it runs only inside a deploy, which fails when it does.
-      expect(alarms).toHaveLength(WORKER_POOLS.length + ROUTES.length + 5 + 1);
+      expect(alarms).toHaveLength(WORKER_POOLS.length + 1 + ROUTES.length + 5 + 1);
       for (const a of alarms) expect(a).toMatchObject({ AlarmActions: [topic], OKActions: [topic], TreatMissingData: 'notBreaching' });
       for (const pool of WORKER_POOLS) {
         expect(alarms).toContainEqual(
@@ -935,6 +949,17 @@ describe('RunplaneStack (default deployment)', () => {
           }),
         );
       }
+      // Kicks whose passes failed five times: the scheduler keeps failing (the schedule still covers their pools).
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Namespace: 'AWS/SQS',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [s.id(s.stack.queues.kicks.deadLetterQueue), 'QueueName'] } }],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          EvaluationPeriods: 1,
+        }),
+      );
       const { deadLetterConsumer, reaper, auditCheckpoint } = s.stack.reliability;
       for (const fn of [...s.stack.api.functions.values(), s.stack.scheduler.handler, s.stack.scaler!.handler, deadLetterConsumer!, reaper!, auditCheckpoint!]) {
         expect(alarms).toContainEqual(

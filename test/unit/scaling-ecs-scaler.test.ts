@@ -6,7 +6,7 @@ import { ConfigError } from '../../core/config.ts';
 import { DependencyError, UnknownQueueError } from '../../core/errors.ts';
 import { loadScalingConfig, loadScalingTargets, type ScalingTarget } from '../../core/scaling/config.ts';
 import { EcsWorkerScaler } from '../../core/scaling/ecs-scaler.ts';
-import type { PoolScaling } from '../../core/scaling/pool-scaling.ts';
+import type { PendingBacklog, PoolScaling } from '../../core/scaling/pool-scaling.ts';
 import { createWorkerScaler } from '../../core/app/scaler-dependencies.ts';
 
 const sqsMock = mockClient(SQSClient);
@@ -88,7 +88,8 @@ describe('EcsWorkerScaler', () => {
 
   it('counts the pool\'s pending jobs (no message yet) as demand, and posts each decision', async () => {
     const posted: PoolScaling[] = [];
-    const pending = new Map([['gpu', { jobs: 3, gpus: 3 }], ['default', { jobs: 0, gpus: 0 }]]);
+    const backlogOf = (jobs: number): PendingBacklog => new Map(jobs > 0 ? [['g', Array<number>(jobs).fill(1)]] : []);
+    const pending = new Map([['gpu', backlogOf(3)], ['default', backlogOf(0)]]);
     const withPending = new EcsWorkerScaler({
       sqs: new SQSClient({}),
       ecs: new ECSClient({}),
@@ -103,7 +104,7 @@ describe('EcsWorkerScaler', () => {
     service('runplane-gpu', 0, 0);
     expect(await withPending.scalePool('gpu')).toMatchObject({ action: 'scale-out', desiredTasks: 3, updated: true });
     // One admitted and running, two still pending (their workers are starting): three tasks, no more.
-    pending.set('gpu', { jobs: 2, gpus: 2 });
+    pending.set('gpu', backlogOf(2));
     backlog('gpu', 0, 1);
     service('runplane-gpu', 3, 3);
     expect(await withPending.scalePool('gpu')).toMatchObject({ action: 'hold', desiredTasks: 3 });

@@ -73,6 +73,6 @@ describe('scalingDecision', () => {
 
   it('explains itself with the numbers it used', () => {
     const { reason } = scalingDecision({ ...base, visibleMessages: 3, inFlightMessages: 1, runningTasks: 1, currentDesiredTasks: 1, maxJobsPerTask: 2 });
-    expect(reason).toBe('visible=3 inFlight=1 delayed=0 pending=0 pendingJobs=0 pendingGpus=0 running=1 desired=1->2 (2 jobs/task, 0..10 tasks)');
+    expect(reason).toBe('visible=3 inFlight=1 delayed=0 pending=0 pendingJobs=0 pendingGpus=0 quotaBlocked=0 running=1 desired=1->2 (2 jobs/task, 0..10 tasks)');
   });
 });
