@@ -31,7 +31,7 @@ import { createInProcessScheduler } from '../core/app/scheduler-dependencies.ts'
 import type { InProcessScheduler } from '../core/scheduling/scheduler-kicker.ts';
 import type { GroupStates } from '../core/scheduling/group-states.ts';
 import { createMaintenanceDependencies } from '../core/app/maintenance-dependencies.ts';
-import { drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
+import { deleteAbandonedInboxes, drainDeadLetters, sweep, type MaintenanceLogger, type SweepOptions } from '../core/maintenance/maintenance.ts';
 import { createSqsClient } from '../core/aws/sqs-client.ts';
 import { createS3Client } from '../core/aws/s3-client.ts';
 import { logArchiveDependencies } from '../core/app/log-archive-dependencies.ts';
@@ -326,6 +326,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       maintenanceRun = (async () => {
         await sweep(maintenanceDeps, pools, sweepOptions);
         for (const pool of pools) await drainDeadLetters(maintenanceDeps, maintenanceDeps.deadLetters, pool);
+        // Inboxes of workers killed outright (their jobs are the admission sweeper's, above).
+        await deleteAbandonedInboxes(maintenanceDeps, pools);
       })().catch((err: unknown) => log(`maintenance failed: ${String(err)}`));
     }, (options.maintenanceIntervalSeconds ?? 5) * 1000);
     // Records every audit shard's head in the root chain, so deleting a shard's newest entries is

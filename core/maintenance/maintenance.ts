@@ -5,6 +5,8 @@ import type { JobService } from '../jobs/job-service.ts';
 import { recoverLostAttempt } from '../jobs/recovery.ts';
 import type { JobStore, Page } from '../jobs/store.ts';
 import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+import type { WorkerRegistry } from '../workers/registry.ts';
+import { abandonedInboxes, INBOX_ABANDONED_AFTER_MS } from './abandoned-inboxes.ts';
 
 export type MaintenanceLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -109,6 +111,48 @@ export async function sweep(deps: MaintenanceDependencies, pools: readonly strin
     }
   }
   return report;
+}
+
+export interface InboxSweepDependencies {
+  readonly queue: Pick<JobQueue, 'listInboxes' | 'deleteInbox'>;
+  readonly registry: Pick<WorkerRegistry, 'listWorkers'>;
+  readonly clock?: Clock;
+  readonly log?: MaintenanceLogger;
+}
+
+/**
+ * Deletes the inboxes (specs/11-scheduling.md, decisions 12 and 19) that no live worker names: what
+ * a worker killed outright (kill -9, a lost machine) leaves behind, one SQS queue each, forever.
+ * The jobs whose messages were there need nothing from this: they are still admitted, so the
+ * admission sweeper's grace puts them back on the pending list, and a pass places them on a live
+ * worker. Local only: AWS workers poll their pool's shared queue (decision 15), and the maintenance
+ * Lambda holds neither sqs:ListQueues nor sqs:DeleteQueue. A queue adapter without inboxes: nothing
+ * to do. Returns the inboxes it deleted.
+ */
+export async function deleteAbandonedInboxes(
+  deps: InboxSweepDependencies,
+  pools: readonly string[],
+  abandonedAfterMs: number = INBOX_ABANDONED_AFTER_MS,
+): Promise<string[]> {
+  const { queue, registry } = deps;
+  if (!queue.listInboxes || !queue.deleteInbox) return [];
+  const log = deps.log ?? (() => undefined);
+  const deleted: string[] = [];
+  for (const pool of pools) {
+    const now = (deps.clock ?? systemClock)();
+    const [inboxes, workers] = await Promise.all([queue.listInboxes(pool), registry.listWorkers(pool, abandonedAfterMs, now)]);
+    for (const inbox of abandonedInboxes(inboxes, workers, now, abandonedAfterMs)) {
+      try {
+        await queue.deleteInbox(pool, inbox);
+        deleted.push(inbox);
+        log('warn', 'deleted the inbox of a worker that stopped reporting', { pool, inbox });
+      } catch (err) {
+        // The next sweep tries it again.
+        log('error', 'could not delete an abandoned inbox', { pool, inbox, error: String(err) });
+      }
+    }
+  }
+  return deleted;
 }
 
 /**

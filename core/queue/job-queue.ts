@@ -50,4 +50,30 @@ export interface JobQueue {
   openInbox?(pool: string, workerId: string): Promise<string>;
   /** Deletes an inbox (its messages with it: the stopping worker hands their jobs back first). */
   closeInbox?(inbox: string): Promise<void>;
+  /** Every inbox of `pool` that exists now, whoever opened it (the stale-inbox sweep's listing). */
+  listInboxes?(pool: string): Promise<InboxListing[]>;
+  /**
+   * Deletes an inbox of `pool` that no live worker polls (a worker killed outright left it). Refused
+   * unless it is an inbox of that pool's queue; one already gone is no error.
+   */
+  deleteInbox?(pool: string, inbox: string): Promise<void>;
+}
+
+/** An inbox as listed: its address and when it was created. */
+export interface InboxListing {
+  readonly address: string;
+  readonly createdAt: Date;
+}
+
+/**
+ * A receive from an inbox this adapter opened found it deleted (the stale-inbox sweep took it
+ * while its worker stalled past the sweep's window, or someone deleted it by hand). Its worker
+ * opens it again or polls the pool's shared queue; the jobs sent there are the admission
+ * sweeper's (they stay admitted until its grace puts them back on the pending list).
+ */
+export class InboxGoneError extends Error {
+  constructor(readonly inbox: string, options?: { cause?: unknown }) {
+    super(`inbox ${inbox} no longer exists`, options);
+    this.name = 'InboxGoneError';
+  }
 }

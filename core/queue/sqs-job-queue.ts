@@ -5,13 +5,14 @@ import {
   DeleteMessageCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
+  ListQueuesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { dependencyFailure } from '../aws/errors.ts';
 import { UnknownQueueError } from '../errors.ts';
-import type { EnqueueOptions, JobMessage, JobQueue, ReceiveOptions, ReceivedJobMessage } from './job-queue.ts';
+import { InboxGoneError, type EnqueueOptions, type InboxListing, type JobMessage, type JobQueue, type ReceiveOptions, type ReceivedJobMessage } from './job-queue.ts';
 
 export interface SqsJobQueueOptions {
   readonly client: SQSClient;
@@ -54,9 +55,50 @@ export class SqsJobQueue implements JobQueue {
 
   async closeInbox(inbox: string): Promise<void> {
     if (!this.inboxes.delete(inbox)) return;
+    await this.deleteQueue(inbox);
+  }
+
+  async listInboxes(pool: string): Promise<InboxListing[]> {
+    const poolUrl = this.urlOf(pool);
+    const prefix = `${poolUrl}${INBOX_INFIX}`;
+    const urls: string[] = [];
     try {
-      await this.client.send(new DeleteQueueCommand({ QueueUrl: inbox }));
+      let NextToken: string | undefined;
+      do {
+        const out = await this.client.send(new ListQueuesCommand({ QueueNamePrefix: prefix.slice(prefix.lastIndexOf('/') + 1), MaxResults: 1000, ...(NextToken ? { NextToken } : {}) }));
+        urls.push(...(out.QueueUrls ?? []).filter((url) => url.startsWith(prefix)));
+        NextToken = out.NextToken;
+      } while (NextToken);
     } catch (err) {
+      throw dependencyFailure('job queue', err);
+    }
+    const listed = await Promise.all(
+      urls.map(async (address) => {
+        try {
+          const out = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: address, AttributeNames: ['CreatedTimestamp'] }));
+          // Seconds since the epoch.
+          return { address, createdAt: new Date(Number(out.Attributes?.CreatedTimestamp ?? 0) * 1000) };
+        } catch (err) {
+          if (isQueueGone(err)) return undefined; // deleted since the listing (its worker stopped)
+          throw dependencyFailure('job queue', err);
+        }
+      }),
+    );
+    return listed.filter((l): l is InboxListing => l !== undefined);
+  }
+
+  async deleteInbox(pool: string, inbox: string): Promise<void> {
+    const address = this.inboxOf(pool, inbox);
+    this.inboxes.delete(address);
+    await this.deleteQueue(address);
+  }
+
+  /** Deletes a queue; one already gone (a sweep and its worker's stop both deleting it) is done. */
+  private async deleteQueue(url: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteQueueCommand({ QueueUrl: url }));
+    } catch (err) {
+      if (isQueueGone(err)) return;
       throw dependencyFailure('job queue', err);
     }
   }
@@ -99,6 +141,7 @@ export class SqsJobQueue implements JobQueue {
       );
     } catch (err) {
       if (options.abortSignal?.aborted) return [];
+      if (this.inboxes.has(pool) && isQueueGone(err)) throw new InboxGoneError(pool, { cause: err });
       throw dependencyFailure('job queue', err);
     }
     const messages: ReceivedJobMessage[] = [];
@@ -157,6 +200,16 @@ export class SqsJobQueue implements JobQueue {
     if (!inbox.startsWith(`${this.urlOf(pool)}${INBOX_INFIX}`)) throw new UnknownQueueError(inbox, this.pools);
     return inbox;
   }
+}
+
+/**
+ * SQS's "no such queue": `QueueDoesNotExist` under the JSON protocol, its query-compatible code
+ * `AWS.SimpleQueueService.NonExistentQueue` under the query protocol (and in the error's `Code`).
+ */
+function isQueueGone(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { Code?: unknown }).Code;
+  return [err.name, code].some((c) => c === 'QueueDoesNotExist' || c === 'AWS.SimpleQueueService.NonExistentQueue');
 }
 
 /** A body we cannot parse yields '' so the worker can dead-letter it instead of crashing. */

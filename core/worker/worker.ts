@@ -9,7 +9,7 @@ import { newLeaseId, systemClock, type Clock, type IdGenerator } from '../ids.ts
 import { isTerminal, type Job } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { recoverLostAttempt } from '../jobs/recovery.ts';
-import type { JobQueue, ReceivedJobMessage } from '../queue/job-queue.ts';
+import { InboxGoneError, type JobQueue, type ReceivedJobMessage } from '../queue/job-queue.ts';
 import type { JobRuntime } from '../runtime/job-runtime.ts';
 import { ProcessRuntime } from '../runtime/process-runtime.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
@@ -99,6 +99,9 @@ export interface WorkerOptions {
   readonly pricing?: Partial<InstancePricing>;
 }
 
+/** An inbox deleted again this soon after it was reopened is not reopened: the worker polls the pool's queue. */
+const INBOX_REOPEN_WINDOW_MS = 60_000;
+
 const DEFAULTS = {
   concurrency: 1,
   leaseSeconds: 60,
@@ -136,6 +139,8 @@ export class Worker {
   private loop: Promise<void> | undefined;
   /** This worker's own queue (JobQueue.openInbox), when it has one. */
   private inbox: string | undefined;
+  /** When the inbox was last opened again after it was found deleted. */
+  private inboxReopenedAtMs: number | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
   private readonly gpus: GpuAllocator;
@@ -236,6 +241,31 @@ export class Worker {
     } catch (err) {
       this.log('warn', 'could not open this worker\'s inbox; polling the pool\'s queue', { error: String(err) });
     }
+  }
+
+  /**
+   * The inbox was deleted under a live worker (the stale-inbox sweep took it while this worker
+   * stalled past the sweep's window, or someone deleted it): the worker opens it again once and
+   * reports the address, so the scheduler keeps sending there. Lost again within
+   * INBOX_REOPEN_WINDOW_MS of reopening, it stops trying and polls the pool's shared queue (the
+   * put-back rounds of decision 12's rejected (a), never a failure). Either way no receive spins on
+   * a queue that is gone. The jobs whose messages went with the inbox stay admitted until the
+   * admission sweeper's grace puts them back on the pending list.
+   */
+  private async inboxGone(): Promise<void> {
+    const lost = this.inbox;
+    this.inbox = undefined;
+    const now = this.clock().getTime();
+    const again = this.inboxReopenedAtMs !== undefined && now - this.inboxReopenedAtMs < INBOX_REOPEN_WINDOW_MS;
+    if (again) {
+      this.log('warn', 'this worker\'s inbox was deleted again soon after it was reopened; polling the pool\'s queue', { inbox: lost });
+    } else {
+      this.log('warn', 'this worker\'s inbox was deleted; opening it again', { inbox: lost });
+      this.inboxReopenedAtMs = now;
+      await this.openInbox();
+    }
+    await this.report();
+    this.options.scheduler?.kick(this.options.pool);
   }
 
   /**
@@ -378,6 +408,10 @@ export class Worker {
         messages = this.inbox ? await queue.receive(pool, { ...receiving, waitSeconds: 0 }) : [];
         if (messages.length === 0) messages = await queue.receive(this.inbox ?? pool, { ...receiving, waitSeconds });
       } catch (err) {
+        if (err instanceof InboxGoneError && err.inbox === this.inbox) {
+          await this.inboxGone();
+          continue;
+        }
         this.log('warn', 'receive failed; backing off', { error: String(err) });
         await sleep(1_000);
         continue;
