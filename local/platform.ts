@@ -76,6 +76,8 @@ export interface LocalPlatformOptions {
   /** How often the audit chain is checkpointed (a scheduled Lambda in AWS); 60 s by default. */
   readonly auditCheckpointSeconds?: number;
   readonly sweepOptions?: SweepOptions;
+  /** How long an inbox no live worker names is kept (INBOX_ABANDONED_AFTER_MS, 5 min); tests shorten it. */
+  readonly inboxAbandonedAfterMs?: number;
   /** Validity of artifact download URLs (tests shorten it). */
   readonly artifactUrlSeconds?: number;
   /** Worker tuning, for tests and benchmarks. */
@@ -327,7 +329,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         await sweep(maintenanceDeps, pools, sweepOptions);
         for (const pool of pools) await drainDeadLetters(maintenanceDeps, maintenanceDeps.deadLetters, pool);
         // Inboxes of workers killed outright (their jobs are the admission sweeper's, above).
-        await deleteAbandonedInboxes(maintenanceDeps, pools);
+        await deleteAbandonedInboxes(maintenanceDeps, pools, options.inboxAbandonedAfterMs);
       })().catch((err: unknown) => log(`maintenance failed: ${String(err)}`));
     }, (options.maintenanceIntervalSeconds ?? 5) * 1000);
     // Records every audit shard's head in the root chain, so deleting a shard's newest entries is

@@ -7,6 +7,7 @@ import { DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-s
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_CALLER } from '../../core/auth/caller.ts';
 import { runtimeConfigToEnv } from '../../core/config.ts';
+import { UnknownQueueError } from '../../core/errors.ts';
 import { deleteAbandonedInboxes, sweep } from '../../core/maintenance/maintenance.ts';
 import { Worker } from '../../core/worker/worker.ts';
 import type { WorkerRecord } from '../../core/workers/registry.ts';
@@ -111,6 +112,9 @@ describe('worker inboxes', () => {
     expect(left).not.toContain(dead.inbox);
     // The live worker's own inbox is named by its reports: kept.
     expect(left).toContain((await record((w) => w.workerId === live.workerId)).inbox);
+    // Only an inbox of the pool can be deleted this way: never the pool's own queue.
+    await expect(parts.queue.deleteInbox('default', env.queues[0]!.url)).rejects.toBeInstanceOf(UnknownQueueError);
+    expect(await queueExists(env.queues[0]!.url)).not.toBeNull();
   }, 240_000);
 
   // Break verified: without the worker's InboxGoneError branch, it logs "receive failed" every second and the job never runs on it.
