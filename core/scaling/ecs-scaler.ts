@@ -3,8 +3,7 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError, UnknownQueueError } from '../errors.ts';
 import type { ScalingTarget } from './config.ts';
 import { scalingDecision, type ScalingDecision } from './policy.ts';
-import type { PendingBacklog, PendingDemandReader, PoolScalingBoard } from './pool-scaling.ts';
-import type { GroupSchedulingState, GroupStates } from '../scheduling/group-states.ts';
+import type { GroupQuotaReader, GroupQuotaState, PendingBacklog, PendingDemandReader, PoolScalingBoard } from './pool-scaling.ts';
 import { quotaDemand } from './quota-demand.ts';
 
 /**
@@ -40,7 +39,7 @@ export interface EcsWorkerScalerOptions {
   /** The pools' pending jobs; none: the backlog alone is the demand (a deployment without a scheduler). */
   readonly pending?: PendingDemandReader;
   /** The groups' quotas and holdings; none: every pending job is demand. */
-  readonly groups?: GroupStates;
+  readonly groups?: GroupQuotaReader;
   /** Where each decision is posted; none: not posted. */
   readonly statuses?: PoolScalingBoard;
   readonly clock?: () => Date;
@@ -59,7 +58,7 @@ export class EcsWorkerScaler {
   private readonly targets: ReadonlyMap<string, ScalingTarget>;
   private readonly log: (entry: Record<string, unknown>) => void;
   private readonly pending: PendingDemandReader | undefined;
-  private readonly groups: GroupStates | undefined;
+  private readonly groups: GroupQuotaReader | undefined;
   private readonly statuses: PoolScalingBoard | undefined;
   private readonly clock: () => Date;
 
@@ -138,7 +137,7 @@ export class EcsWorkerScaler {
   }
 
   /** The states of the groups with pending jobs; undefined when unread (then every pending job is demand). */
-  private async groupStates(pool: string, pending: PendingBacklog): Promise<ReadonlyMap<string, GroupSchedulingState> | undefined> {
+  private async groupStates(pool: string, pending: PendingBacklog): Promise<ReadonlyMap<string, GroupQuotaState> | undefined> {
     if (!this.groups || pending.size === 0) return undefined;
     try {
       return await this.groups.get([...pending.keys()], this.clock());

@@ -1,3 +1,5 @@
+import type { GroupQuota } from '../quota-refusal.ts';
+
 /**
  * What the scaler last decided for a pool, posted for "why is my job waiting?": with no live
  * worker, a job's NoCapacity says whether the pool is scaled to zero or scaling out
@@ -36,4 +38,16 @@ export type PendingBacklog = ReadonlyMap<string, readonly number[]>;
 
 export interface PendingDemandReader {
   read(pool: string): Promise<PendingBacklog>;
+}
+
+/** A group's quota limits and what its RUNNING jobs hold now (the group items' counters). */
+export interface GroupQuotaState extends GroupQuota {
+  readonly runningGpus: number;
+  readonly runningJobs: number;
+}
+
+/** The groups' quota states (the group store, core/groups, is one: its scheduling states are these and more). */
+export interface GroupQuotaReader {
+  /** Every name answered; a group nobody configured has no limits. */
+  get(names: readonly string[], now: Date): Promise<ReadonlyMap<string, GroupQuotaState>>;
 }

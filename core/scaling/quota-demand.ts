@@ -1,6 +1,5 @@
-import type { GroupSchedulingState } from '../scheduling/group-states.ts';
-import { quotaRefusal } from '../scheduling/quota-refusal.ts';
-import type { PendingBacklog, PendingDemand } from './pool-scaling.ts';
+import { quotaRefusal } from '../quota-refusal.ts';
+import type { GroupQuotaState, PendingBacklog, PendingDemand } from './pool-scaling.ts';
 
 /** The pending jobs that are demand for instances, and how many are not because of their group's quota. */
 export interface QuotaDemand extends PendingDemand {
@@ -17,7 +16,7 @@ export interface QuotaDemand extends PendingDemand {
  * group store) is counted whole, as before quotas: a stale view may start an instance, never keep
  * one from starting.
  */
-export function quotaDemand(backlog: PendingBacklog, groups?: ReadonlyMap<string, GroupSchedulingState>): QuotaDemand {
+export function quotaDemand(backlog: PendingBacklog, groups?: ReadonlyMap<string, GroupQuotaState>): QuotaDemand {
   let jobs = 0;
   let gpus = 0;
   let quotaBlockedJobs = 0;

@@ -1,7 +1,7 @@
 import type { Waiting, WaitingCode } from '../jobs/waiting-reason.ts';
 import type { PendingJobSummary } from '../jobs/store.ts';
 import type { GroupSchedulingState } from './group-states.ts';
-import { quotaRefusal } from './quota-refusal.ts';
+import { quotaRefusal } from '../quota-refusal.ts';
 
 /**
  * Which pending jobs of one queue to admit now (pure; specs/11-scheduling.md, decisions 4-7).

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { defaultGroupState, type GroupSchedulingState } from '../../core/scheduling/group-states.ts';
+import type { GroupQuotaState } from '../../core/scaling/pool-scaling.ts';
 import { quotaDemand } from '../../core/scaling/quota-demand.ts';
 
-const group = (name: string, over: Partial<GroupSchedulingState> = {}): [string, GroupSchedulingState] => [name, { ...defaultGroupState(name), ...over }];
+/** A group with no limits and nothing running, with overrides. */
+const group = (name: string, over: Partial<GroupQuotaState> = {}): [string, GroupQuotaState] => [
+  name,
+  { name, maxGpus: null, maxRunningJobs: null, runningGpus: 0, runningJobs: 0, ...over },
+];
 
 describe('quotaDemand: pending jobs their group\'s quota holds back are not demand', () => {
   // [case, backlog (GPUs of each pending job, per group, in admission order), group states, expected]
-  const cases: [string, [string, number[]][], [string, GroupSchedulingState][] | undefined, { jobs: number; gpus: number; quotaBlockedJobs: number }][] = [
+  const cases: [string, [string, number[]][], [string, GroupQuotaState][] | undefined, { jobs: number; gpus: number; quotaBlockedJobs: number }][] = [
     ['no group states read: every pending job is demand (as before quotas)', [['a', [1, 1, 2]]], undefined, { jobs: 3, gpus: 4, quotaBlockedJobs: 0 }],
     ['a group without a quota: all of it', [['a', [1, 1]]], [group('a')], { jobs: 2, gpus: 2, quotaBlockedJobs: 0 }],
     ['a group at maxRunningJobs: none of it', [['a', [0, 0, 1]]], [group('a', { maxRunningJobs: 2, runningJobs: 2 })], { jobs: 0, gpus: 0, quotaBlockedJobs: 3 }],
