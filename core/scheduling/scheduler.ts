@@ -147,17 +147,27 @@ export class Scheduler {
    * it, so a worker that cannot fit it never sees it. A worker without an inbox shares the pool's queue.
    */
   private async admit(pool: string, job: PendingJob, now: Date, workerId: string, inbox: string | undefined): Promise<string | null> {
-    // The placement is stored with the admission, so the next passes count it on that worker.
-    if (!(await this.deps.store.admitJob(job, now, inbox === undefined ? undefined : workerId))) return null; // a concurrent pass, a cancel
-    try {
-      await this.deps.queue.enqueue(pool, { jobId: job.id }, inbox === undefined ? {} : { inbox });
-      return job.id;
-    } catch (err) {
+    // The admission and the message at once (decision 20): the message is only ever a hint, and
+    // the claim's condition, not the admission, decides whether a job runs. The placement is stored
+    // with the admission, so the next passes count it on that worker.
+    const [admitted, sent] = await Promise.allSettled([
+      this.deps.store.admitJob(job, now, inbox === undefined ? undefined : workerId),
+      this.deps.queue.enqueue(pool, { jobId: job.id }, inbox === undefined ? {} : { inbox }),
+    ]);
+    if (sent.status === 'rejected') {
       // Not sent: back on the pending list for the next pass (the sweeper would do it after its grace).
-      this.log('warn', 'could not send an admitted job; back to pending', { jobId: job.id, error: String(err) });
-      await this.deps.store.unadmitJob(job).catch(() => false);
+      this.log('warn', 'could not send an admitted job; back to pending', { jobId: job.id, error: String(sent.reason) });
+      if (admitted.status === 'fulfilled' && admitted.value) await this.deps.store.unadmitJob(job).catch(() => false);
       return null;
     }
+    if (admitted.status === 'rejected') {
+      // Sent, admission unknown: a worker claims the job from pending or admitted alike, and an
+      // admission that did land and is never claimed is the admission sweeper's.
+      this.log('warn', 'could not record an admission; its message was sent', { jobId: job.id, error: String(admitted.reason) });
+      return null;
+    }
+    // False: a concurrent pass, a cancel, or the worker claimed it first; the message it got is spent harmlessly.
+    return admitted.value ? job.id : null;
   }
 
   /** `since` carries over from the previous board while a job keeps its code. */

@@ -104,4 +104,62 @@ describe('a scheduling pass reads only what it must, all at once', () => {
     await scheduler.pass('default'); // older than the refresh interval: read and rewritten
     expect(calls).toMatchObject({ boardReads: 2, boardWrites: 2 });
   });
+
+  describe('admits and sends at once', () => {
+    const pendingJob = { id: 'J1', group: 'vision', priority: 0, gpus: 0, attempt: 0, retryAt: null };
+    function admitting(admit: () => Promise<boolean>, enqueue: () => Promise<void>) {
+      const { deps } = fakes();
+      const events: string[] = [];
+      const scheduler = new Scheduler({
+        ...deps,
+        clock: () => at(0),
+        store: {
+          ...deps.store,
+          listPendingHeads: async () => new Map([['vision', [pendingJob]]]),
+          admitJob: async () => {
+            events.push('admit:start');
+            const ok = await admit();
+            events.push('admit:end');
+            return ok;
+          },
+          unadmitJob: async () => {
+            events.push('unadmit');
+            return true;
+          },
+        },
+        queue: {
+          enqueue: async () => {
+            events.push('send:start');
+            await enqueue();
+            events.push('send:end');
+          },
+        },
+      });
+      return { scheduler, events };
+    }
+    const slow = <T>(value: T) => () => new Promise<T>((r) => setTimeout(() => r(value), 5));
+
+    // Break verified: sending only after the admission resolved.
+    it('sends the message without waiting for the admission write', async () => {
+      const { scheduler, events } = admitting(slow(true), slow(undefined));
+      expect((await scheduler.pass('default')).admitted).toEqual(['J1']);
+      expect(events.slice(0, 2).sort()).toEqual(['admit:start', 'send:start']);
+    });
+
+    it('puts an admitted job whose message failed back on the pending list', async () => {
+      const { scheduler, events } = admitting(slow(true), async () => {
+        throw new Error('SQS unavailable');
+      });
+      expect((await scheduler.pass('default')).admitted).toEqual([]);
+      expect(events).toContain('unadmit');
+    });
+
+    it('reports no admission when its condition failed or the write failed, and un-admits nothing', async () => {
+      for (const admit of [slow(false), async () => Promise.reject(new Error('DynamoDB unavailable'))]) {
+        const { scheduler, events } = admitting(admit, slow(undefined));
+        expect((await scheduler.pass('default')).admitted).toEqual([]);
+        expect(events).not.toContain('unadmit');
+      }
+    });
+  });
 });
