@@ -69,7 +69,7 @@ export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'p
   const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
-    // The pool's holdings (specs/11-scheduling.md, decision 14): running, or admitted and not claimed yet.
+    // The pool's holdings (specs/11-scheduling.md, decision 19): running, or admitted and not claimed yet.
     ...(holdsCapacity(job) ? { runningKey: job.queue } : {}),
     // Admitted, message maybe not sent: the admission sweeper's list (and the scheduler's count of
     // capacity promised but not claimed yet).

@@ -131,7 +131,7 @@ export class Scheduler {
   }
 
   /**
-   * What the pool's jobs hold, each job once, from one list (decision 14): an admitted job stays on
+   * What the pool's jobs hold, each job once, from one list (decision 19): an admitted job stays on
    * it through its claim, so a claim during the read can neither hide it (its capacity handed out
    * again) nor show it twice (fair share charging a group for GPUs it does not hold), as two lists
    * read one after the other could. (The index is eventually consistent in DynamoDB, so there a
