@@ -1,10 +1,26 @@
-import { randomUUID } from 'node:crypto';
+import { getRandomValues, randomUUID } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 export type IdGenerator = () => string;
 export type Clock = () => Date;
 
-const nextUlid = monotonicFactory();
+/**
+ * The same CSPRNG ulid uses by default, read 256 bytes at a time: its default asks for one byte per
+ * character, sixteen calls an id (a tenth of a millisecond of every submit, measured).
+ */
+function pooledRandom(): () => number {
+  const pool = new Uint8Array(256);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      getRandomValues(pool);
+      next = 0;
+    }
+    return pool[next++]! / 256;
+  };
+}
+
+const nextUlid = monotonicFactory(pooledRandom());
 
 /** Job ids are ULIDs: sortable by creation time, so "newest first" is a reverse key order. */
 export const newJobId: IdGenerator = () => nextUlid();

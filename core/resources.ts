@@ -84,8 +84,9 @@ export const JOBS_TABLE = {
       sortKey: { name: 'id', type: 'S' },
       projection: KEYS_ONLY,
     },
-    // Sparse: jobs RUNNING under a lease, per queue (the reaper's work list). Keyed by id, not by
-    // lease expiry, so lease renewals do not rewrite the index.
+    // Sparse: the queue's holdings, jobs RUNNING under a lease and jobs admitted but not claimed
+    // yet (the scheduler's count, in one read; the reaper filters the RUNNING ones). Keyed by id,
+    // not by lease expiry or state, so lease renewals and claims do not rewrite the index.
     { indexName: 'running', partitionKey: { name: 'runningKey', type: 'S' }, sortKey: { name: 'id', type: 'S' }, projection: KEYS_ONLY },
     // Sparse: runnable QUEUED jobs no scheduler pass admitted yet, per queue, each group's keys
     // contiguous in priority then submit order (core/jobs/job-item.ts pendingSortKey). It carries

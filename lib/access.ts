@@ -153,7 +153,7 @@ export const JOBS_GRANTS = {
    * What a scheduling pass reads (core/scheduling/scheduler.ts): the pool's pending heads, its
    * RUNNING and admitted jobs, its live workers. No other job listing.
    */
-  queryScheduling: { actions: ['dynamodb:Query'], on: 'indexes', index: ['pending', 'running', 'undispatched', 'workersByPool'] },
+  queryScheduling: { actions: ['dynamodb:Query'], on: 'indexes', index: ['pending', 'running', 'workersByPool'] },
   /** The pool's lease (take it, mark it, renew it, free it: UpdateItem only). */
   passLease: { actions: ['dynamodb:UpdateItem'], on: 'table', keys: [JOBS_TABLE_KEYS.passLease] },
   /** The pass's waiting board, one item per queue, rewritten whole. */

@@ -13,7 +13,7 @@ export const ADMISSION_WRITTEN_ATTRIBUTES = ['pendingKey', 'pendingSort', 'dispa
  * What the updates only read: their conditions (state, attempt, cancel request, the priority the
  * pending sort key embeds) and the values they copy (`queue` into the list keys). Listed because
  * whether IAM counts attributes an update only reads cannot be checked offline, and a grant one
- * name short would stop every admission (specs/11-scheduling.md, decision 21).
+ * name short would stop every admission (specs/11-scheduling.md, decision 23).
  */
 export const ADMISSION_READ_ATTRIBUTES = ['state', 'attempt', 'cancelRequested', 'priority', 'queue'] as const;
 

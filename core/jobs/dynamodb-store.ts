@@ -30,7 +30,7 @@ import type { AttemptRecord, Holding, Job, JobState, StateChange } from './job.t
 import { isTerminal } from './job.ts';
 import { arrayCountsGuard, arrayOutcomeReason } from './array-progress.ts';
 import { fencedRecord, jobTarget, submitRecord } from './job-audit-records.ts';
-import { arrayCountAttribute, dependencyEdgeItem, guardKey, itemToJob, jobKey, jobToItem, pendingSortKey, pendingSortKeyAfterGroup, stateKeys, type Item } from './job-item.ts';
+import { arrayCountAttribute, dependencyEdgeItem, guardKey, holdsCapacity, itemToJob, jobKey, jobToItem, pendingSortKey, pendingSortKeyAfterGroup, stateKeys, type Item } from './job-item.ts';
 import { attemptIndex, fenceValues, LEASE_ATTRIBUTES, withCondition, type UpdateParts } from './job-update.ts';
 import type { UsageRecord } from '../usage/usage-record.ts';
 import { usageRecordItems } from '../usage/usage-record-item.ts';
@@ -93,6 +93,8 @@ const NO_EXTRA: ExtraActions = { actions: [] };
 
 /** What puts a QUEUED job on the scheduler's lists; a claim or an end removes them all. */
 const ADMISSION_ATTRIBUTES = 'pendingKey, pendingSort, dispatchKey, admittedAt, admittedTo';
+/** An admitted job is on the holdings list (`runningKey`) until its claim keeps it there or it leaves the queue. */
+const ADMITTED_ATTRIBUTES = `${ADMISSION_ATTRIBUTES}, runningKey`;
 
 /** What the pending index copies of a job: what the scheduler decides with (plus the keys). */
 export const PENDING_INDEX_ATTRIBUTES = ['id', 'group', 'priority', 'resources', 'attempt', 'retryAt', 'arrayParentKey', 'arrayChildParallelism'] as const;
@@ -194,8 +196,8 @@ export class DynamoDbJobStore implements JobStore {
   admitJob(job: Pick<Job, 'id' | 'attempt'>, now: Date, workerId?: string): Promise<boolean> {
     return this.bookkeeping(job.id, {
       UpdateExpression: workerId === undefined
-        ? 'SET dispatchKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort, admittedTo'
-        : 'SET dispatchKey = #queue, admittedAt = :at, admittedTo = :to REMOVE pendingKey, pendingSort',
+        ? 'SET dispatchKey = #queue, runningKey = #queue, admittedAt = :at REMOVE pendingKey, pendingSort, admittedTo'
+        : 'SET dispatchKey = #queue, runningKey = #queue, admittedAt = :at, admittedTo = :to REMOVE pendingKey, pendingSort',
       ExpressionAttributeNames: { '#queue': 'queue' },
       ExpressionAttributeValues: { ':at': now.toISOString(), ...(workerId === undefined ? {} : { ':to': workerId }) },
     }, transitionCondition('admit', 'QUEUED', { attempt: job.attempt }));
@@ -203,7 +205,7 @@ export class DynamoDbJobStore implements JobStore {
 
   unadmitJob(job: Pick<Job, 'id' | 'attempt' | 'group' | 'priority'>): Promise<boolean> {
     return this.bookkeeping(job.id, {
-      UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, admittedAt, admittedTo',
+      UpdateExpression: 'SET pendingKey = #queue, pendingSort = :psort REMOVE dispatchKey, runningKey, admittedAt, admittedTo',
       ExpressionAttributeNames: { '#queue': 'queue' },
       ExpressionAttributeValues: { ':psort': pendingSortKey(job) },
     }, transitionCondition('unadmit', 'QUEUED', { attempt: job.attempt, priority: job.priority }));
@@ -329,6 +331,10 @@ export class DynamoDbJobStore implements JobStore {
 
   listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
     return this.queryWorkList('running', 'runningKey', queue, limit, cursor, (job) => job.state === 'RUNNING');
+  }
+
+  listHoldings(queue: string, limit: number, cursor?: string): Promise<Page<Job>> {
+    return this.queryWorkList('running', 'runningKey', queue, limit, cursor, holdsCapacity);
   }
 
   async claimAttempt(request: ClaimRequest): Promise<Job> {
@@ -542,7 +548,7 @@ export class DynamoDbJobStore implements JobStore {
               UpdateExpression:
                 'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
                 'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-                `REMOVE retryAt, #hold, heldKey, ${ADMISSION_ATTRIBUTES}`,
+                `REMOVE retryAt, #hold, heldKey, ${ADMITTED_ATTRIBUTES}`,
               ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
               ExpressionAttributeValues: {
                 ':cancelled': 'CANCELLED',
@@ -922,7 +928,7 @@ export class DynamoDbJobStore implements JobStore {
             UpdateExpression:
               'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
               'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-              `REMOVE queuedKey, retryAt, ${ADMISSION_ATTRIBUTES}`,
+              `REMOVE queuedKey, retryAt, ${ADMITTED_ATTRIBUTES}`,
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: {
               ':cancelled': 'CANCELLED',

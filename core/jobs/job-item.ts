@@ -50,6 +50,15 @@ export function isPending(job: Pick<Job, 'state' | 'admittedAt' | 'hold'>): bool
 }
 
 /**
+ * Whether a job holds capacity on its pool: RUNNING, or QUEUED and admitted (promised to a worker,
+ * not claimed yet). Such a job is on the `running` index (`runningKey`) from its admission to the
+ * end of its attempt, so a claim does not move it between lists and one query reads every holding.
+ */
+export function holdsCapacity(job: Pick<Job, 'state' | 'admittedAt' | 'hold'>): boolean {
+  return job.state === 'RUNNING' || (isRunnable(job) && job.admittedAt !== null);
+}
+
+/**
  * GSI key attributes that follow the job's state. Transitions rewrite them in the same update; the
  * sparse ones exist only in the state whose work list they serve.
  */
@@ -60,7 +69,8 @@ export function stateKeys(job: Pick<Job, 'id' | 'group' | 'state' | 'queue' | 'p
   const runnable = isRunnable(job);
   return {
     groupStateKey: `${job.group}#${job.state}`,
-    ...(job.state === 'RUNNING' ? { runningKey: job.queue } : {}),
+    // The pool's holdings (specs/11-scheduling.md, decision 19): running, or admitted and not claimed yet.
+    ...(holdsCapacity(job) ? { runningKey: job.queue } : {}),
     // Admitted, message maybe not sent: the admission sweeper's list (and the scheduler's count of
     // capacity promised but not claimed yet).
     ...(runnable && job.admittedAt ? { dispatchKey: job.queue } : {}),

@@ -184,6 +184,11 @@ export interface JobStore {
   listUndispatchedJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** Jobs of one queue running under a lease: the reaper's list. */
   listRunningJobs(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
+  /**
+   * Jobs of one queue that hold its capacity: RUNNING, or admitted and not claimed yet (one list,
+   * so a claim between two reads can neither hide a job nor show it twice). The scheduler's count.
+   */
+  listHoldings(queue: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /** QUEUED → RUNNING as attempt n+1 under a new lease, unless a cancel was requested. */
   claimAttempt(request: ClaimRequest): Promise<Job>;
   /** Extends the lease the caller holds; returns the job so the caller sees cancel requests. */

@@ -9,7 +9,7 @@ import type { WorkerRecord } from '../workers/registry.ts';
 export const INBOX_ABANDONED_AFTER_MS = 5 * 60_000;
 
 /**
- * The inboxes to delete (pure; specs/11-scheduling.md, decision 19): those no worker that reported
+ * The inboxes to delete (pure; specs/11-scheduling.md, decision 21): those no worker that reported
  * within `abandonedAfterMs` names as its inbox, and that were created longer ago than that (a worker
  * opens its inbox before its first report names it, so a young inbox is left alone).
  */

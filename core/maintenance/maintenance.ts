@@ -121,7 +121,7 @@ export interface InboxSweepDependencies {
 }
 
 /**
- * Deletes the inboxes (specs/11-scheduling.md, decisions 12 and 19) that no live worker names: what
+ * Deletes the inboxes (specs/11-scheduling.md, decisions 12 and 21) that no live worker names: what
  * a worker killed outright (kill -9, a lost machine) leaves behind, one SQS queue each, forever.
  * The jobs whose messages were there need nothing from this: they are still admitted, so the
  * admission sweeper's grace puts them back on the pending list, and a pass places them on a live

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { OUTPUT_STREAMS } from '../events/event.ts';
 import { createCaptureFiles, tailFile, type CaptureFiles } from './output-capture.ts';
+import { groupHasLiveMember } from './process-tree.ts';
 
 export interface ProcessExit {
   /** Null when the process was killed by a signal or never started. */
@@ -153,12 +154,18 @@ function groupExists(pgid: number): boolean {
   }
 }
 
+/** A member of the group that runs: the signal test first (cheap, and enough when the group is gone), then /proc, which tells zombies apart. */
+async function groupRuns(pgid: number): Promise<boolean> {
+  if (!groupExists(pgid)) return false;
+  return (await groupHasLiveMember(pgid)) ?? true;
+}
+
 async function waitForGroupToEnd(pgid: number, graceMs: number, signalGroup: (signal: NodeJS.Signals) => void): Promise<void> {
   const pollUntil = async (deadline: number) => {
-    while (groupExists(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, GROUP_POLL_MS));
+    while ((await groupRuns(pgid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, GROUP_POLL_MS));
   };
   await pollUntil(Date.now() + graceMs);
-  if (!groupExists(pgid)) return;
+  if (!(await groupRuns(pgid))) return;
   signalGroup('SIGKILL');
   await pollUntil(Date.now() + KILLED_GROUP_WAIT_MS);
 }

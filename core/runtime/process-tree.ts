@@ -77,3 +77,31 @@ export function signalPids(pids: Iterable<number>, signal: NodeJS.Signals): void
     }
   }
 }
+
+/**
+ * Whether any process of group `pgid` is still alive: not yet ended, or ended and not reaped (a
+ * zombie, state `Z`, runs nothing and writes nothing). Where no init reaps orphans (a container
+ * without one, some sandboxes), a job's dead orphans stay zombies in its group, and a bare
+ * `kill(-pgid, 0)` reports the group alive until they are reaped, if ever. Linux /proc; null
+ * where there is none (the caller falls back to the signal test).
+ */
+export async function groupHasLiveMember(pgid: number): Promise<boolean | null> {
+  const names = await readdir('/proc').catch(() => null);
+  if (names === null) return null;
+  const states = await Promise.all(
+    names
+      .filter((n) => /^\d+$/.test(n))
+      .map(async (n) => {
+        try {
+          const raw = await readFile(`/proc/${n}/stat`, 'utf8');
+          // After the comm's last ')': state, ppid, pgrp, ...
+          const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+          return Number(fields[2]) === pgid ? fields[0] : undefined;
+        } catch {
+          return undefined; // exited while we looked
+        }
+      }),
+  );
+  return states.some((state) => state !== undefined && state !== 'Z' && state !== 'X');
+}
+

@@ -8,7 +8,7 @@ export interface QuotaDemand extends PendingDemand {
 }
 
 /**
- * Which pending jobs could start if capacity were there (pure; specs/11-scheduling.md, decision 22).
+ * Which pending jobs could start if capacity were there (pure; specs/11-scheduling.md, decision 24).
  * Each group's jobs are taken in its admission order, as the scheduler would admit them into
  * unlimited capacity: one that its group's quota refuses (the scheduler's own rule, quotaRefusal,
  * from what the group's RUNNING jobs hold) is no demand, one that fits is, and holds its share of

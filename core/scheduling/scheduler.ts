@@ -9,7 +9,7 @@ import type { GroupSchedulingState, GroupStates } from './group-states.ts';
 import { poolCapacity, type CapacityUse } from './pool-capacity.ts';
 
 export interface SchedulerDependencies {
-  readonly store: Pick<JobStore, 'listPendingHeads' | 'listAdmittedJobs' | 'listRunningJobs' | 'admitJob' | 'unadmitJob'>;
+  readonly store: Pick<JobStore, 'listPendingHeads' | 'listHoldings' | 'admitJob' | 'unadmitJob'>;
   readonly queue: Pick<JobQueue, 'enqueue'>;
   readonly registry: Pick<WorkerRegistry, 'listWorkers'>;
   readonly groups: GroupStates;
@@ -34,6 +34,12 @@ export interface PassReport {
 
 export const DEFAULT_HEADS_PER_GROUP = 10;
 const BOARD_REFRESH_MS = 20_000;
+/**
+ * How long a group the passes saw pending work of stays on the list whose states a pass reads with
+ * its other reads: a group whose last job just started is usually back within minutes, and a state
+ * read after the heads is a round trip on the submit → start path.
+ */
+const KNOWN_GROUP_MS = 10 * 60_000;
 
 async function allItems(list: (cursor?: string) => Promise<Page<Job>>): Promise<Job[]> {
   const out: Job[] = [];
@@ -58,8 +64,15 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly log: NonNullable<SchedulerDependencies['log']>;
   private readonly headsPerGroup: number;
-  /** The groups each pool's last pass read, whose states the next pass reads with everything else. */
-  private readonly knownGroups = new Map<string, string[]>();
+  /** Per pool, the groups its passes saw pending work of (and when last), whose states a pass reads with everything else. */
+  private readonly knownGroups = new Map<string, Map<string, number>>();
+  /**
+   * Per pool, the last waiting board this scheduler wrote or read: the next pass compares with it
+   * instead of reading the board again. Trusted for BOARD_REFRESH_MS, as long as a board that says
+   * the same is left unwritten; another process's pass (a second scheduler) may have written since,
+   * which costs at most a board that is that old.
+   */
+  private readonly boards = new Map<string, WaitingBoard>();
 
   constructor(private readonly deps: SchedulerDependencies) {
     this.clock = deps.clock ?? systemClock;
@@ -73,7 +86,7 @@ export class Scheduler {
     // Every read at once (the holdings' two in a row, the longest): the groups' states are read
     // for the groups the last pass saw, and only a group new since then costs a read once the
     // heads name it.
-    const known = this.knownGroups.get(pool) ?? [];
+    const known = this.knownGroupsOf(pool, now);
     const [workers, { running, admitted }, heads, knownStates] = await Promise.all([
       registry.listWorkers(pool, WORKER_SEEN_WITHIN_MS, now),
       this.holdings(pool),
@@ -82,7 +95,9 @@ export class Scheduler {
     ]);
     const missing = [...heads.keys()].filter((g) => !knownStates.has(g));
     const groups = missing.length > 0 ? new Map([...knownStates, ...(await this.deps.groups.get(missing, now))]) : knownStates;
-    this.knownGroups.set(pool, [...heads.keys()]);
+    const seen = this.knownGroups.get(pool) ?? new Map<string, number>();
+    for (const group of heads.keys()) seen.set(group, now.getTime());
+    this.knownGroups.set(pool, seen);
     const uses: CapacityUse[] = [
       ...running.map((j) => ({ workerId: j.lease?.workerId ?? null, gpus: j.resources.gpus })),
       ...admitted.map((j) => ({ workerId: j.admittedTo ?? null, gpus: j.resources.gpus })),
@@ -107,20 +122,24 @@ export class Scheduler {
     return { pool, admitted: admittedIds, considered, wakeAtMs: wakeAt(heads, now), decisionMs };
   }
 
+  /** Groups seen within KNOWN_GROUP_MS (older ones are forgotten). */
+  private knownGroupsOf(pool: string, now: Date): string[] {
+    const seen = this.knownGroups.get(pool);
+    if (!seen) return [];
+    for (const [group, at] of seen) if (now.getTime() - at > KNOWN_GROUP_MS) seen.delete(group);
+    return [...seen.keys()];
+  }
+
   /**
-   * What the pool's jobs hold, each job once: the admitted list first, then the running list, so a
-   * job claimed between the two reads is on both and counts as running (read the other way round,
-   * or at once, it could be on neither, and its capacity would be handed out again). Counting it
-   * twice made fair share charge the group with the most claims for GPUs it did not hold. (The
-   * indexes are eventually consistent in DynamoDB, so there a view can still be off by a claim:
-   * over-admission costs a put-back.)
+   * What the pool's jobs hold, each job once, from one list (decision 19): an admitted job stays on
+   * it through its claim, so a claim during the read can neither hide it (its capacity handed out
+   * again) nor show it twice (fair share charging a group for GPUs it does not hold), as two lists
+   * read one after the other could. (The index is eventually consistent in DynamoDB, so there a
+   * view can still miss an admission made a moment ago: over-admission costs a put-back.)
    */
   private async holdings(pool: string): Promise<{ running: Job[]; admitted: Job[] }> {
-    const { store } = this.deps;
-    const admitted = await allItems((c) => store.listAdmittedJobs(pool, 100, c));
-    const running = await allItems((c) => store.listRunningJobs(pool, 100, c));
-    const runningIds = new Set(running.map((j) => j.id));
-    return { running, admitted: admitted.filter((j) => !runningIds.has(j.id)) };
+    const holdings = await allItems((c) => this.deps.store.listHoldings(pool, 100, c));
+    return { running: holdings.filter((j) => j.state === 'RUNNING'), admitted: holdings.filter((j) => j.state !== 'RUNNING') };
   }
 
   /**
@@ -128,17 +147,27 @@ export class Scheduler {
    * it, so a worker that cannot fit it never sees it. A worker without an inbox shares the pool's queue.
    */
   private async admit(pool: string, job: PendingJob, now: Date, workerId: string, inbox: string | undefined): Promise<string | null> {
-    // The placement is stored with the admission, so the next passes count it on that worker.
-    if (!(await this.deps.store.admitJob(job, now, inbox === undefined ? undefined : workerId))) return null; // a concurrent pass, a cancel
-    try {
-      await this.deps.queue.enqueue(pool, { jobId: job.id }, inbox === undefined ? {} : { inbox });
-      return job.id;
-    } catch (err) {
+    // The admission and the message at once (decision 20): the message is only ever a hint, and
+    // the claim's condition, not the admission, decides whether a job runs. The placement is stored
+    // with the admission, so the next passes count it on that worker.
+    const [admitted, sent] = await Promise.allSettled([
+      this.deps.store.admitJob(job, now, inbox === undefined ? undefined : workerId),
+      this.deps.queue.enqueue(pool, { jobId: job.id }, inbox === undefined ? {} : { inbox }),
+    ]);
+    if (sent.status === 'rejected') {
       // Not sent: back on the pending list for the next pass (the sweeper would do it after its grace).
-      this.log('warn', 'could not send an admitted job; back to pending', { jobId: job.id, error: String(err) });
-      await this.deps.store.unadmitJob(job).catch(() => false);
+      this.log('warn', 'could not send an admitted job; back to pending', { jobId: job.id, error: String(sent.reason) });
+      if (admitted.status === 'fulfilled' && admitted.value) await this.deps.store.unadmitJob(job).catch(() => false);
       return null;
     }
+    if (admitted.status === 'rejected') {
+      // Sent, admission unknown: a worker claims the job from pending or admitted alike, and an
+      // admission that did land and is never claimed is the admission sweeper's.
+      this.log('warn', 'could not record an admission; its message was sent', { jobId: job.id, error: String(admitted.reason) });
+      return null;
+    }
+    // False: a concurrent pass, a cancel, or the worker claimed it first; the message it got is spent harmlessly.
+    return admitted.value ? job.id : null;
   }
 
   /** `since` carries over from the previous board while a job keeps its code. */
@@ -146,7 +175,9 @@ export class Scheduler {
     const boards = this.deps.boards;
     if (!boards) return;
     try {
-      const previous = await boards.read(pool);
+      const cached = this.boards.get(pool);
+      const previous = cached && now.getTime() - new Date(cached.at).getTime() < BOARD_REFRESH_MS ? cached : await boards.read(pool);
+      if (previous && previous !== cached) this.boards.set(pool, previous);
       const at = now.toISOString();
       const jobs: Record<string, Waiting> = {};
       for (const [id, w] of waiting) {
@@ -158,7 +189,9 @@ export class Scheduler {
       // frequent passes do not rewrite a few KB each ("updated within 30 s").
       const fresh = previous && now.getTime() - new Date(previous.at).getTime() < BOARD_REFRESH_MS;
       if (fresh && JSON.stringify(previous.jobs) === JSON.stringify(jobs)) return;
+      this.boards.delete(pool);
       await boards.write(pool, board);
+      this.boards.set(pool, board);
     } catch (err) {
       this.log('warn', 'could not post the waiting board', { pool, error: String(err) });
     }

@@ -544,7 +544,7 @@ describe('RunplaneStack (default deployment)', () => {
       // A pass reads only the lists it decides from.
       queryScheduling: () => ({
         actions: ['dynamodb:Query'],
-        resources: ['undispatched', 'running', 'pending', 'workersByPool'].map((i) => `${arn(s.stack.data.jobs)}/index/${i}`),
+        resources: ['running', 'pending', 'workersByPool'].map((i) => `${arn(s.stack.data.jobs)}/index/${i}`),
       }),
       passLease: () => ({ actions: ['dynamodb:UpdateItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('PASSLEASE#*') }),
       postWaitingBoards: () => ({ actions: ['dynamodb:PutItem'], resources: [arn(s.stack.data.jobs)], conditions: leadingKeys('SCHEDULER#*') }),

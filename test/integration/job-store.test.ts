@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../../core/jobs/dynamodb-store.ts';
 import type { JobStore } from '../../core/jobs/store.ts';
 import { JobNotFoundError, JobNotInStateError, LeaseLostError, NotCancellableError, ValidationError } from '../../core/errors.ts';
@@ -87,6 +88,34 @@ describe.each(adapters)('%s', (_name, create) => {
     expect(done.attempts[0]).toMatchObject({ exitCode: 3, reason: 'exited with code 3', finishedAt: now.toISOString() });
     // Terminal: the same lease cannot finish twice.
     await expect(store.finishAttempt({ ...finish, leaseId: 'lease-a', to: 'SUCCEEDED' })).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  // Break verified: admitJob without `runningKey = #queue` (the admitted job is not on the list);
+  // cancel or unadmit without removing it (a cancelled or pending job still holds capacity).
+  it('lists a pool\'s holdings as one list: a job is on it from its admission, through its claim, to its end', async () => {
+    const queue = `holdings-${Date.now()}`;
+    const holdings = async () => (await store.listHoldings(queue, 100)).items.map((j) => [j.id, j.state]);
+    const [finished, unadmitted, cancelled] = [makeJob({ queue }), makeJob({ queue }), makeJob({ queue })];
+    for (const job of [finished, unadmitted, cancelled]) await store.createJob(job);
+    expect(await holdings()).toEqual([]);
+    for (const job of [finished, unadmitted, cancelled]) expect(await store.admitJob(job, now, 'w1')).toBe(true);
+    expect(new Set(await holdings())).toEqual(new Set([[finished.id, 'QUEUED'], [unadmitted.id, 'QUEUED'], [cancelled.id, 'QUEUED']]));
+    expect((await store.listRunningJobs(queue, 100)).items).toEqual([]);
+
+    await claim(finished.id);
+    expect(await holdings()).toContainEqual([finished.id, 'RUNNING']);
+    expect((await store.listRunningJobs(queue, 100)).items.map((j) => j.id)).toEqual([finished.id]);
+    expect(await store.unadmitJob(unadmitted)).toBe(true);
+    await store.requestCancel(cancelled.id, 'alice', now);
+    expect(await holdings()).toEqual([[finished.id, 'RUNNING']]);
+
+    await store.finishAttempt({ jobId: finished.id, group: 'default', attempt: 1, to: 'SUCCEEDED', exitCode: 0, reason: 'exited with code 0', leaseId: 'lease-1', now });
+    expect(await holdings()).toEqual([]);
+    // What the items carry, not only what the list filters: nothing but a holding is on the index.
+    const onIndex = await env.documentClient.send(
+      new QueryCommand({ TableName: tableName(env.prefix, JOBS_TABLE), IndexName: 'running', KeyConditionExpression: 'runningKey = :q', ExpressionAttributeValues: { ':q': queue } }),
+    );
+    expect(onIndex.Items).toEqual([]);
   });
 
   it('cancels a queued job at once and marks a running job cancel-requested', async () => {

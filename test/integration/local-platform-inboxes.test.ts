@@ -8,7 +8,7 @@ import { startLocalPlatform, type LocalPlatform } from '../../local/platform.ts'
 
 /**
  * The local platform's maintenance runs the stale-inbox sweep (specs/11-scheduling.md, decision
- * 19): an inbox of one of its pools that no live worker names is deleted; the pool's own queue
+ * 21): an inbox of one of its pools that no live worker names is deleted; the pool's own queue
  * and DLQ are not inboxes and stay. (test/integration/worker-inboxes.test.ts covers a killed worker.)
  */
 describe('local platform: abandoned inboxes', () => {

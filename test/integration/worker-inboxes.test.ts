@@ -15,7 +15,7 @@ import { createTestEnvironment, runtimeConfigFor, type TestEnvironment } from '.
 import { FAST_WORKER_OPTIONS, scheduledPlatformParts, waitForJob } from '../support/platform-parts.ts';
 
 /**
- * Worker inboxes (specs/11-scheduling.md, decisions 12 and 19) on fauxqs and DynamoDB Local: the
+ * Worker inboxes (specs/11-scheduling.md, decisions 12 and 21) on fauxqs and DynamoDB Local: the
  * inbox a worker killed outright leaves is deleted by the local sweep and the job it held runs
  * elsewhere; a live worker whose inbox was deleted under it opens it again, and falls back to
  * the pool's shared queue when it keeps losing it, without spinning on errors.
