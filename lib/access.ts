@@ -78,7 +78,7 @@ export const JOBS_GRANTS = {
   get: { actions: ['dynamodb:GetItem'], on: 'table' },
   /** Job lists (`byGroup*`), sweeps (`undispatched`, `running`), the worker registry (`workersByPool`). */
   query: { actions: ['dynamodb:Query'], on: 'indexes' },
-  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list); groups by name (the scheduler's and the scaler's quota reads). */
+  /** Key listing: one BatchGetItem per page after the index item (DynamoDbApiKeyStore.list); groups by name (the scheduler's and the scaler's quota reads, a queued job's `waiting`). */
   batchGet: { actions: ['dynamodb:BatchGetItem'], on: 'table' },
   /** Submit: a new job and its idempotency guard, both puts in one transaction (nothing is updated). */
   submitJobs: {

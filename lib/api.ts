@@ -68,9 +68,9 @@ export const ROUTE_ACCESS: Readonly<Record<RouteName, RouteAccess>> = {
   cancelJob: { jobs: ['get', 'updateJobs', 'queryDependents', 'query', 'batchGet'], audit: 'append', kick: true },
   // A new priority (audited), then the job's admission like a submit's; the answer's waiting reason
   // reads the worker registry as GET does.
-  updateJob: { jobs: ['get', 'query', 'updateJobs'], audit: 'append', kick: true },
+  updateJob: { jobs: ['get', 'query', 'batchGet', 'updateJobs'], audit: 'append', kick: true },
   // A queued job's waiting reason reads the worker registry (the workersByPool GSI).
-  getJob: { jobs: ['get', 'query'] },
+  getJob: { jobs: ['get', 'query', 'batchGet'] },
   // The index holds keys only: the page's jobs are read with one BatchGetItem.
   listJobs: { jobs: ['get', 'query', 'batchGet'] },
   listJobChildren: { jobs: ['get', 'query', 'batchGet'] },

@@ -99,6 +99,7 @@ export function createApiDependencies(config: RuntimeConfig, options: ApiDepende
     ...(options.admission ? { admission: options.admission } : {}),
     waitingBoards: new DynamoDbWaitingBoards({ client: documentClient, tableName: config.tables.jobs }),
     poolScaling: new DynamoDbPoolScalingBoard({ client: documentClient, tableName: config.tables.jobs }),
+    groupQuotas: groups,
     queues: config.queues,
     registry: new DynamoDbWorkerRegistry({ client: documentClient, tableName: config.tables.jobs }),
     ...(files ? { workdirArchives: files.archives } : {}),

@@ -17,7 +17,7 @@ import { waitingFor, WORKER_SEEN_WITHIN_MS, type Waiting, type WaitingBoards } f
 import { DirectAdmission, type JobAdmission } from './job-admission.ts';
 import { outputWatchRenewal } from './output-watch.ts';
 import type { WorkerRegistry } from '../workers/registry.ts';
-import type { PoolScalingBoard } from '../scaling/pool-scaling.ts';
+import type { GroupQuotaReader, PoolScalingBoard } from '../scaling/pool-scaling.ts';
 import { workerViewFor, type WorkerView } from '../workers/worker-view.ts';
 import { ArchivedEventReader } from '../events/archived-event-reader.ts';
 import { outputEventBytes } from '../events/event.ts';
@@ -50,6 +50,8 @@ export interface JobServiceDependencies {
   readonly waitingBoards?: WaitingBoards;
   /** The scaler's last decision per pool (AWS): a NoCapacity reason says "scaled to zero" or "scaling out". */
   readonly poolScaling?: Pick<PoolScalingBoard, 'read'>;
+  /** The groups' quotas and use, so a job its group's quota holds back says so (`waiting`). */
+  readonly groupQuotas?: GroupQuotaReader;
   readonly events: EventStore;
   readonly queues: readonly RuntimeQueue[];
   readonly clock?: Clock;
@@ -132,6 +134,7 @@ export class JobService {
   private readonly admission: JobAdmission | undefined;
   private readonly waitingBoards: WaitingBoards | undefined;
   private readonly poolScaling: Pick<PoolScalingBoard, 'read'> | undefined;
+  private readonly groupQuotas: GroupQuotaReader | undefined;
   private readonly events: EventStore;
   private readonly dependencies: DependencyRelease;
   private readonly queues: ReadonlyMap<string, RuntimeQueue>;
@@ -151,6 +154,7 @@ export class JobService {
     this.admission = deps.admission ?? (deps.queue ? new DirectAdmission(deps.store, deps.queue, deps.clock) : undefined);
     this.waitingBoards = deps.waitingBoards;
     this.poolScaling = deps.poolScaling;
+    this.groupQuotas = deps.groupQuotas;
     this.events = deps.events;
     this.queues = new Map(deps.queues.map((q) => [q.pool, q]));
     this.clock = deps.clock ?? systemClock;
@@ -186,11 +190,15 @@ export class JobService {
 
   /**
    * `waiting` of each job (null unless QUEUED): one registry read and one board read per queue
-   * among them, however many jobs.
+   * among them, and one read of their groups, however many jobs.
    */
   async waitingOf(jobs: readonly Job[]): Promise<(Waiting | null)[]> {
     const now = this.clock();
-    const queues = [...new Set(jobs.filter((j) => j.state === 'QUEUED').map((j) => j.queue))];
+    const queued = jobs.filter((j) => j.state === 'QUEUED' && !j.hold && !j.array);
+    const queues = [...new Set(queued.map((j) => j.queue))];
+    const groupNames = [...new Set(queued.map((j) => j.group))];
+    // Unreadable groups say nothing about quotas; the rest of the answer still stands.
+    const quotas = this.groupQuotas && groupNames.length > 0 ? this.groupQuotas.get(groupNames, now).catch(() => undefined) : Promise.resolve(undefined);
     const facts = new Map(
       await Promise.all(
         queues.map(async (queue) => {
@@ -203,9 +211,10 @@ export class JobService {
         }),
       ),
     );
+    const groupQuotas = await quotas;
     return jobs.map((job) => {
       const f = facts.get(job.queue);
-      return waitingFor(job, { now, workers: f?.workers ?? [], board: f?.board, scaling: f?.scaling });
+      return waitingFor(job, { now, workers: f?.workers ?? [], board: f?.board, scaling: f?.scaling, groupQuota: groupQuotas?.get(job.group) });
     });
   }
 

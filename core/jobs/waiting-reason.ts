@@ -1,5 +1,6 @@
 import type { WorkerRecord } from '../workers/registry.ts';
-import { POOL_SCALING_FRESH_MS, type PoolScaling } from '../scaling/pool-scaling.ts';
+import { quotaRefusal } from '../quota-refusal.ts';
+import { POOL_SCALING_FRESH_MS, type GroupQuotaState, type PoolScaling } from '../scaling/pool-scaling.ts';
 import type { Job } from './job.ts';
 
 /** How recent a worker's report must be to count as "polling this queue". */
@@ -75,6 +76,8 @@ export function waitingFor(
     readonly board?: WaitingBoard | undefined;
     /** The scaler's last decision for the job's pool (AWS), which tells "scaled to zero" from "scaling out". */
     readonly scaling?: PoolScaling | undefined;
+    /** The job's group's quotas and what its RUNNING jobs hold (the group item). */
+    readonly groupQuota?: GroupQuotaState | undefined;
   },
 ): Waiting | null {
   if (job.state !== 'QUEUED') return null;
@@ -92,6 +95,12 @@ export function waitingFor(
       position: null,
     };
   }
+  // Before NoCapacity: a job its group's quota holds back is no scaler demand either (specs/11,
+  // decision 24), so "the scaler starts a worker" would be a promise nobody keeps.
+  const quota = !job.admittedAt && facts.groupQuota
+    ? quotaRefusal(facts.groupQuota, { jobs: facts.groupQuota.runningJobs, gpus: facts.groupQuota.runningGpus }, job.resources.gpus)
+    : null;
+  if (quota) return { code: 'GroupQuota', message: `${quota}; it starts when a job of the group ends or the quota is raised`, since, position: null };
   if (facts.workers) {
     const noCapacity = noCapacityMessage(job, facts.workers, now, facts.scaling);
     if (noCapacity) return { code: 'NoCapacity', message: noCapacity, since, position: null };
