@@ -544,22 +544,7 @@ export class DynamoDbJobStore implements JobStore {
             };
       const update: UpdateParts =
         job.state === 'QUEUED'
-          ? {
-              UpdateExpression:
-                'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-                'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-                `REMOVE retryAt, #hold, heldKey, ${ADMITTED_ATTRIBUTES}`,
-              ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
-              ExpressionAttributeValues: {
-                ':cancelled': 'CANCELLED',
-                ':gsk': `${job.group}#CANCELLED`,
-                ':reason': reason,
-                ':at': at,
-                ':true': true,
-                ':actor': actor,
-                ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
-              },
-            }
+          ? cancelQueuedUpdate(job.group, reason, actor, at)
           : {
               UpdateExpression: 'SET cancelRequested = :true, cancelRequestedBy = :actor',
               ExpressionAttributeValues: { ':true': true, ':actor': actor },
@@ -923,25 +908,7 @@ export class DynamoDbJobStore implements JobStore {
       Update: {
         TableName: this.tableName,
         Key: jobKey(child.id),
-        ...withCondition(
-          {
-            UpdateExpression:
-              'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
-              'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
-              `REMOVE queuedKey, retryAt, ${ADMITTED_ATTRIBUTES}`,
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: {
-              ':cancelled': 'CANCELLED',
-              ':gsk': `${child.group}#CANCELLED`,
-              ':reason': reason,
-              ':at': at,
-              ':true': true,
-              ':actor': actor,
-              ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
-            },
-          },
-          transitionCondition('cancelQueued', 'CANCELLED', { attempt: child.attempt }),
-        ),
+        ...withCondition(cancelQueuedUpdate(child.group, reason, actor, at), transitionCondition('cancelQueued', 'CANCELLED', { attempt: child.attempt })),
       },
     }));
     items.push({
@@ -1231,6 +1198,29 @@ export class DynamoDbJobStore implements JobStore {
     }
     return found;
   }
+}
+
+/**
+ * QUEUED → CANCELLED of one job, alone or as a child in an array's cancel batch: off every list a
+ * queued job can be on (pending, admitted, held, and the dropped `queued` index's key of old items).
+ */
+function cancelQueuedUpdate(group: string, reason: string, actor: string, at: string): UpdateParts {
+  return {
+    UpdateExpression:
+      'SET #state = :cancelled, groupStateKey = :gsk, reason = :reason, finishedAt = :at, ' +
+      'cancelRequested = :true, cancelRequestedBy = :actor, history = list_append(history, :change) ' +
+      `REMOVE queuedKey, retryAt, #hold, heldKey, ${ADMITTED_ATTRIBUTES}`,
+    ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
+    ExpressionAttributeValues: {
+      ':cancelled': 'CANCELLED',
+      ':gsk': `${group}#CANCELLED`,
+      ':reason': reason,
+      ':at': at,
+      ':true': true,
+      ':actor': actor,
+      ':change': [{ at, from: 'QUEUED', to: 'CANCELLED', reason } satisfies StateChange],
+    },
+  };
 }
 
 function pendingSummary(item: Item): PendingJobSummary {
